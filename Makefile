@@ -1,0 +1,44 @@
+# Two commands take a fresh clone to green: `make synth` and `make test`.
+# Each first runs scripts/bootstrap.py, which creates .venv, installs the pinned Python
+# packages, a supported Node.js if the machine's is too old, and the CDK CLI pinned in
+# package.json. Repeated runs skip what is already installed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+# The bootstrap's Node.js (if it installed one) and the venv's tools come first.
+export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+bootstrap:  ## Install or update the toolchain (.venv, Node.js if needed, CDK CLI)
+	@$(PYTHON) scripts/bootstrap.py
+
+synth: bootstrap  ## Synthesize every stack of the app into cdk.out/ (no AWS account needed)
+	npx --no-install cdk synth --quiet $(CDK_ARGS)
+	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+
+test: bootstrap lint typecheck pytest  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, handlers)
+
+lint:
+	ruff check .
+	ruff format --check .
+
+typecheck:
+	mypy
+
+pytest:
+	pytest $(PYTEST_ARGS)
+
+snapshot-update: bootstrap  ## Refresh the syrupy snapshots after an intended infrastructure change
+	pytest --snapshot-update $(PYTEST_ARGS)
+
+clean:  ## Remove synthesized output and caches (keeps .venv and node_modules)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

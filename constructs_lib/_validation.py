@@ -1,0 +1,36 @@
+"""Collects every problem with a construct's props, then raises them together.
+
+Users fix a construct in one round instead of one error per synth: each message names
+the construct path, the prop and the fix.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+
+class PropErrors:
+    """Accumulates prop problems for one construct and raises a single ValueError."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        # The construct does not exist yet when props are validated, so build its path by hand.
+        parent = scope.node.path
+        self._path = f"{parent}/{construct_id}" if parent else construct_id
+        self._problems: list[str] = []
+
+    def add(self, prop: str, problem: str) -> None:
+        """Record that `prop` is wrong; `problem` says what is wrong and how to fix it."""
+        self._problems.append(f"{prop}: {problem}")
+
+    def check(self, condition: bool, prop: str, problem: str) -> None:
+        """Record `problem` for `prop` unless `condition` holds."""
+        if not condition:
+            self.add(prop, problem)
+
+    def raise_if_any(self) -> None:
+        if not self._problems:
+            return
+        if len(self._problems) == 1:
+            raise ValueError(f"{self._path}: {self._problems[0]}")
+        listed = "\n".join(f"  - {problem}" for problem in self._problems)
+        raise ValueError(f"{self._path}: {len(self._problems)} invalid props:\n{listed}")

@@ -1,0 +1,210 @@
+"""ServerlessFunction: a Python Lambda function with the library's operational defaults.
+
+Creates: one Lambda function, its IAM role (no managed policies: only write access to its
+own log group, plus what grants add), an explicit log group, and for asynchronously invoked
+functions an encrypted SQS dead-letter queue as the on-failure destination.
+
+Defaults: Python 3.13 on arm64; the public Powertools for AWS Lambda (Python) v3 layer for
+the stack's region; JSON logs at INFO kept for one year; X-Ray active tracing;
+POWERTOOLS_SERVICE_NAME and LOG_LEVEL set; 256 MB and 10 s; code staged locally without
+Docker (the handler folder, optional runtime helpers, and the folder's requirements.txt
+installed for the function's architecture).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib._bundling import stage_python_code
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
+
+# Powertools publishes its layer from this account in every commercial region.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+# Layer version 27 carries Powertools 3.x; bump it with aws-lambda-powertools in requirements-dev.txt.
+POWERTOOLS_LAYER_VERSION = 27
+DEFAULT_MEMORY_SIZE = 256  # MB: enough for boto3 plus Powertools with headroom; 128 MB cold-starts slowly
+DEFAULT_TIMEOUT = Duration.seconds(10)  # API Gateway gives up after 29 s; a handler stuck for 10 s is broken
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+# Async invocations: Lambda's 2 retries over 6 h, but failures land in a queue instead of vanishing.
+DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
+DEFAULT_ASYNC_MAX_EVENT_AGE = Duration.hours(6)
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_13
+_PYTHON_VERSION = "3.13"
+
+
+class ServerlessFunction(Construct):
+    """A Python Lambda function with secure, observable defaults.
+
+    `entry` is the folder holding the handler module (``handler.py`` with a ``handler``
+    function by default). Set `include_runtime_helpers` when the handler imports
+    ``constructs_lib.runtime``; a ``requirements.txt`` in the folder is installed into the
+    asset for the function's architecture. Set `invoked_asynchronously` for functions that
+    S3, SNS or EventBridge invoke: failed events then go to `dead_letter_queue`.
+
+    Attributes: `function` (the L2 `Function`), `role`, `log_group`, and
+    `dead_letter_queue` (None for synchronously invoked functions).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        entry: str | Path,
+        handler: str = "handler.handler",
+        description: str | None = None,
+        service_name: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        memory_size: int = DEFAULT_MEMORY_SIZE,
+        timeout: Duration = DEFAULT_TIMEOUT,
+        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+        log_level: str = "INFO",
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        reserved_concurrent_executions: int | None = None,
+        include_runtime_helpers: bool = False,
+        powertools_layer_version: int = POWERTOOLS_LAYER_VERSION,
+        invoked_asynchronously: bool = False,
+        async_retry_attempts: int = DEFAULT_ASYNC_RETRY_ATTEMPTS,
+        async_max_event_age: Duration = DEFAULT_ASYNC_MAX_EVENT_AGE,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        errors.check(
+            log_level in _LOG_LEVELS, "log_level", f"'{log_level}' is not one of {', '.join(_LOG_LEVELS)}"
+        )
+        errors.check(
+            128 <= memory_size <= 10240, "memory_size", f"{memory_size} MB is outside Lambda's 128-10240 MB"
+        )
+        errors.check(1 <= timeout.to_seconds() <= 900, "timeout", "must be between 1 second and 15 minutes")
+        errors.check(
+            reserved_concurrent_executions is None or reserved_concurrent_executions >= 0,
+            "reserved_concurrent_executions",
+            "must be 0 (disabled) or more; leave it unset for the account's unreserved pool",
+        )
+        errors.check(
+            0 <= async_retry_attempts <= 2, "async_retry_attempts", "Lambda allows 0, 1 or 2 retries"
+        )
+        errors.check(
+            60 <= async_max_event_age.to_seconds() <= 21600,
+            "async_max_event_age",
+            "Lambda allows 1 minute to 6 hours",
+        )
+        errors.check(
+            Path(entry).is_dir(), "entry", f"'{entry}' is not a folder; point it at the handler's folder"
+        )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        architecture_name = architecture.name  # "arm64" or "x86_64"
+        code_folder = stage_python_code(
+            Path(entry),
+            include_runtime_helpers=include_runtime_helpers,
+            architecture=architecture_name,
+            python_version=_PYTHON_VERSION,
+        )
+
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.role = iam.Role(
+            self,
+            "ServiceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {self.node.path}",
+        )
+        # Only its own log group, instead of AWSLambdaBasicExecutionRole's logs:* on every group.
+        self.log_group.grant_write(self.role)
+
+        self.dead_letter_queue: sqs.Queue | None = None
+        on_failure: lambda_.IDestination | None = None
+        if invoked_asynchronously:
+            self.dead_letter_queue = sqs.Queue(
+                self,
+                "DeadLetterQueue",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+            )
+            acknowledge(
+                self.dead_letter_queue,
+                "AwsSolutions-SQS3",
+                "This queue is the on-failure destination of the function; a dead-letter queue has no DLQ.",
+            )
+            acknowledge(
+                self.dead_letter_queue,
+                "Serverless-SQSRedrivePolicy",
+                "This queue is the on-failure destination of the function; a dead-letter queue has no DLQ.",
+            )
+            on_failure = destinations.SqsDestination(self.dead_letter_queue)
+
+        stack = Stack.of(self)
+        powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            f"AWSLambdaPowertoolsPythonV3-python{_PYTHON_VERSION.replace('.', '')}-{architecture_name}:"
+            f"{powertools_layer_version}",
+        )
+        module, _, function_name = handler.rpartition(".")
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=_PYTHON_RUNTIME,
+            architecture=architecture,
+            code=lambda_.Code.from_asset(str(code_folder)),
+            handler=f"{module}.{function_name}",
+            description=description,
+            role=self.role,
+            memory_size=memory_size,
+            timeout=timeout,
+            layers=[powertools_layer],
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel[log_level.replace("WARNING", "WARN")],
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": service_name or construct_id,
+                "LOG_LEVEL": log_level,
+                **(environment or {}),
+            },
+            on_failure=on_failure,
+            retry_attempts=async_retry_attempts if invoked_asynchronously else None,
+            max_event_age=async_max_event_age if invoked_asynchronously else None,
+        )
+        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+            acknowledge(
+                self.function,
+                rule,
+                "Python 3.13 is the library's pinned runtime: the Powertools layer and the locally "
+                "bundled wheels are chosen and tested for exactly that version.",
+            )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "Failed asynchronous events go to the on-failure destination queue, which keeps the request "
+            "and error context; a legacy DLQ on the same events would duplicate it."
+            if invoked_asynchronously
+            else "Invoked synchronously (API Gateway or an event source mapping with its own failure "
+            "destination): errors return to the caller, so there are no async events to dead-letter.",
+        )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
+        )
+
+    def add_environment(self, key: str, value: str) -> None:
+        """Add an environment variable to the function."""
+        self.function.add_environment(key, value)

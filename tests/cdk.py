@@ -1,0 +1,60 @@
+"""Synthesis helpers shared by the construct and app tests.
+
+Each test module synthesizes its app once (module- or session-scoped fixtures): every synth
+goes through jsii and costs seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aws_cdk import App, Environment, Stack
+from cfnlint.api import ManualArgs, lint
+
+from constructs_lib import add_nag_checks
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+TEST_ENV = Environment(account=CDK_CONTEXT["account"], region=CDK_CONTEXT["region"])
+
+_ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def new_app(outdir: Path | None = None, **context: Any) -> App:
+    """An App with the repository's feature flags, no version analytics, and both cdk-nag packs."""
+    app = App(
+        context={**CDK_CONTEXT, "aws:cdk:version-reporting": False, **context},
+        outdir=str(outdir) if outdir else None,
+    )
+    add_nag_checks(app)
+    return app
+
+
+def new_stack(app: App, name: str = "Test") -> Stack:
+    return Stack(app, name, env=TEST_ENV)
+
+
+def synth_templates(app: App) -> dict[str, dict[str, Any]]:
+    """Synthesize `app` once (cdk-nag runs and fails the synth on findings); templates by stack name."""
+    assembly = app.synth()
+    return {stack.stack_name: stack.template for stack in assembly.stacks_recursively}
+
+
+def normalized(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with asset hashes replaced, so snapshots change only with the infrastructure."""
+    result: dict[str, Any] = json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+    return result
+
+
+def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
+    """cfn-lint errors and warnings for `template`, honouring .cfnlintrc.yaml."""
+    settings = yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text())
+    config = ManualArgs(regions=settings["regions"], ignore_checks=settings["ignore_checks"] or [])
+    return [
+        f"{match.rule.id} {match.message} ({'/'.join(str(p) for p in match.path)})"
+        for match in lint(json.dumps(template), config=config)
+    ]

@@ -1,0 +1,31 @@
+"""Session-wide settings: no AWS access, fake credentials for moto, fast synths."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+# aws-cdk-lib's built-in CloudFormation validation costs ~4 s per process and leaves templates
+# unchanged; cdk-nag still runs. tests/app/test_cli_synth.py synthesizes with it on.
+os.environ.setdefault("CDK_VALIDATION", "false")
+# Tests never reach AWS: moto answers, with these fake credentials.
+for name, value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    # botocore 1.44.4+ puts the account id in DynamoDB endpoints, which moto's stream mock rejects.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}.items():
+    os.environ[name] = value
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture
+def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots as sorted, indented JSON files: one per test, readable in a pull-request diff."""
+    return snapshot.use_extension(JSONSnapshotExtension)

@@ -1,0 +1,130 @@
+"""UserDirectory: the Cognito user pool an app's end users sign up and sign in with.
+
+Creates: one Cognito user pool and one public app client (no secret: browsers and mobile
+apps cannot keep one) for SRP sign-in.
+
+Defaults: self sign-up on with verified email as the username; passwords of 12+ characters
+with all character classes; optional TOTP MFA; email-only account recovery; the Essentials
+feature plan; 1-hour ID and access tokens, 30-day refresh tokens with revocation; deletion
+protection on and RETAIN, since the pool holds the users.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cognito as cognito
+from constructs import Construct
+
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
+
+# NIST 800-63B favours length over rotation rules; 12 is the floor most security teams accept.
+DEFAULT_PASSWORD_MIN_LENGTH = 12
+DEFAULT_TOKEN_VALIDITY = Duration.hours(1)  # short-lived bearer tokens; refresh tokens renew them
+DEFAULT_REFRESH_TOKEN_VALIDITY = Duration.days(30)
+
+
+class UserDirectory(Construct):
+    """A Cognito user pool for end users, with a public SRP app client.
+
+    Attributes: `user_pool` (the L2 `UserPool`) and `client` (the `UserPoolClient`).
+    Use `user_pool` with `ServerlessApi` Cognito authorization.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        self_sign_up: bool = True,
+        mfa: cognito.Mfa = cognito.Mfa.OPTIONAL,
+        password_min_length: int = DEFAULT_PASSWORD_MIN_LENGTH,
+        feature_plan: cognito.FeaturePlan = cognito.FeaturePlan.ESSENTIALS,
+        id_token_validity: Duration = DEFAULT_TOKEN_VALIDITY,
+        access_token_validity: Duration = DEFAULT_TOKEN_VALIDITY,
+        refresh_token_validity: Duration = DEFAULT_REFRESH_TOKEN_VALIDITY,
+        allow_password_auth: bool = False,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        errors.check(
+            8 <= password_min_length <= 99,
+            "password_min_length",
+            f"{password_min_length} is outside Cognito's 8-99; use 12 or more",
+        )
+        for name, validity in (
+            ("id_token_validity", id_token_validity),
+            ("access_token_validity", access_token_validity),
+        ):
+            errors.check(
+                300 <= validity.to_seconds() <= 86400,
+                name,
+                "Cognito allows 5 minutes to 1 day; keep bearer tokens short-lived",
+            )
+        errors.check(
+            3600 <= refresh_token_validity.to_seconds() <= 10 * 365 * 86400,
+            "refresh_token_validity",
+            "Cognito allows 1 hour to 10 years",
+        )
+        errors.check(
+            refresh_token_validity.to_seconds()
+            > max(id_token_validity.to_seconds(), access_token_validity.to_seconds()),
+            "refresh_token_validity",
+            "must be longer than the ID and access token validity",
+        )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            self_sign_up_enabled=self_sign_up,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            keep_original=cognito.KeepOriginalAttrs(email=True),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True)
+            ),
+            password_policy=cognito.PasswordPolicy(
+                min_length=password_min_length,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=mfa,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=feature_plan,
+            # Threat protection exists only on the Plus plan; there, block risky sign-ins outright.
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
+            if feature_plan == cognito.FeaturePlan.PLUS
+            else None,
+            deletion_protection=True,
+            removal_policy=removal_policy,
+        )
+        self.client = self.user_pool.add_client(
+            "AppClient",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=allow_password_auth),
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=id_token_validity,
+            access_token_validity=access_token_validity,
+            refresh_token_validity=refresh_token_validity,
+        )
+        if mfa != cognito.Mfa.REQUIRED:
+            acknowledge(
+                self.user_pool,
+                "AwsSolutions-COG2",
+                "End users of a public app enrol TOTP MFA themselves; requiring it at sign-up would "
+                "lock out users without an authenticator app. Pass mfa=Mfa.REQUIRED to enforce it.",
+            )
+        if feature_plan != cognito.FeaturePlan.PLUS:
+            acknowledge(
+                self.user_pool,
+                "AwsSolutions-COG8",
+                "Threat protection (adaptive authentication) needs the Plus feature plan, a per-user "
+                "cost the owner opts into with feature_plan=FeaturePlan.PLUS.",
+            )

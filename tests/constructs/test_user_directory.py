@@ -131,5 +131,5 @@ def test_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: SnapshotA
     ],
 )
 def test_invalid_props_raise(props: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=f"Test/Users: .*{message}"):
+    with pytest.raises(ValueError, match=f"(?s)Test/Users: .*{message}"):
         UserDirectory(new_stack(new_app()), "Users", **props)

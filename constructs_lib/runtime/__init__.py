@@ -1,0 +1,1 @@
+"""Runtime helpers for Lambda handlers: no CDK imports."""

@@ -1,0 +1,45 @@
+"""What the WebSocket route handlers share: Powertools utilities, the DynamoDB client, settings.
+
+Environment: CONNECTIONS_TABLE, CONNECTION_TTL_SECONDS (from WebSocketApi.handler_environment).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3  # type: ignore[import-untyped,unused-ignore]
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+# Powertools reads POWERTOOLS_METRICS_NAMESPACE; the app's namespace is the fallback, never an error.
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing")
+
+logger = Logger()
+metrics = Metrics(namespace=METRICS_NAMESPACE)
+# Patching only botocore keeps the X-Ray SDK's import and patch cost off the cold start.
+tracer = Tracer(patch_modules=("botocore",))
+
+
+@cache
+def dynamodb() -> Any:
+    # Created on first use, once per container: imports stay cheap and tests can point it anywhere.
+    return boto3.client("dynamodb")
+
+
+def connections_table() -> str:
+    return os.environ["CONNECTIONS_TABLE"]
+
+
+def connection_ttl_seconds() -> int:
+    return int(os.environ["CONNECTION_TTL_SECONDS"])
+
+
+def connection_id(event: dict[str, Any]) -> str:
+    value: str = event["requestContext"]["connectionId"]
+    return value
+
+
+def ok() -> dict[str, Any]:
+    """The route response: API Gateway completes the handshake (or the close) on any 2xx."""
+    return {"statusCode": 200, "body": ""}

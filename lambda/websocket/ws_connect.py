@@ -1,0 +1,48 @@
+"""$connect route: store the connection so upload notifications reach it.
+
+Stores ``{"id": connectionId, "timestamp": ISO-8601 UTC, "expiresAt": epoch seconds}`` in
+CONNECTIONS_TABLE; the table's TTL on ``expiresAt`` removes items of connections whose
+$disconnect never ran. Returns 200, which accepts the connection.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from ws_common import (
+    connection_id,
+    connection_ttl_seconds,
+    connections_table,
+    dynamodb,
+    logger,
+    metrics,
+    ok,
+    tracer,
+)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+def connection_item(connection: str, now: datetime, ttl_seconds: int) -> dict[str, dict[str, str]]:
+    """The connections table item, in DynamoDB's attribute-value form."""
+    return {
+        "id": {"S": connection},
+        "timestamp": {"S": now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")},
+        "expiresAt": {"N": str(int(now.timestamp()) + ttl_seconds)},
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    connection = connection_id(event)
+    item = connection_item(connection, datetime.now(UTC), connection_ttl_seconds())
+    dynamodb().put_item(TableName=connections_table(), Item=item)
+    metrics.add_metric(name="ConnectionsOpened", unit=MetricUnit.Count, value=1)
+    logger.info("Connection stored", extra={"connection_id": connection})
+    return ok()

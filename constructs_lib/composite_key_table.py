@@ -1,0 +1,756 @@
+"""CompositeKeyTable: a DynamoDB table modelled query-first, with indexes, a stream and safe consumers.
+
+Creates: one `TableV2` (CloudFormation `AWS::DynamoDB::GlobalTable`); optionally its stream, stream
+consumers (event source mappings with an encrypted SQS on-failure queue each), and CloudWatch alarms.
+
+Defaults: on-demand billing, point-in-time recovery on, deletion protection on, removal policy RETAIN,
+AWS-owned encryption, standard table class, no stream, no TTL, no replicas, no contributor insights.
+
+`TableV2` rather than `Table`: it is the construct AWS maintains for new tables, it adds replica
+regions (global tables) without a custom resource, it configures provisioned autoscaling in the
+table resource itself instead of separate Application Auto Scaling resources, and its grants cover
+the indexes automatically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
+
+# DynamoDB service quotas and ranges the validation enforces at synth time instead of deploy time.
+MAX_GLOBAL_INDEXES = 20
+MAX_LOCAL_INDEXES = 5
+MAX_PROJECTED_ATTRIBUTES = 100  # summed over every index's non-key attributes, per DynamoDB
+MIN_TARGET_UTILIZATION = 20
+MAX_TARGET_UTILIZATION = 90
+MAX_ATTRIBUTE_NAME_BYTES = 255
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # table and index names
+_EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
+
+# Autoscaling aims at 70 % so that a burst has 30 % headroom while capacity catches up.
+DEFAULT_TARGET_UTILIZATION = 70
+# Stream consumers: Lambda's default of 100 records per batch keeps one invocation well inside its timeout.
+DEFAULT_STREAM_BATCH_SIZE = 100
+# Bounded: a poison record is retried this often, then skipped to the on-failure queue instead of
+# blocking its shard until the record expires 24 hours later.
+DEFAULT_STREAM_RETRIES = 10
+# Records older than this go to the on-failure queue. The queue holds only pointers to the records,
+# which the stream keeps for 24 hours: 6 hours leaves 18 hours to replay them.
+DEFAULT_MAX_RECORD_AGE = Duration.hours(6)
+# The stream keeps records for 24 hours, so an older max_record_age could never be reached.
+_STREAM_RETENTION = Duration.hours(24)
+# The on-failure queue keeps pointers as long as SQS allows, for an investigation after a weekend.
+DEAD_LETTER_RETENTION = Duration.days(14)
+# A healthy consumer reads records within seconds; 15 minutes behind means it is stuck on retries or
+# short of throughput, with hours left before records reach DEFAULT_MAX_RECORD_AGE.
+DEFAULT_ITERATOR_AGE_THRESHOLD = Duration.minutes(15)
+_ALARM_PERIOD = Duration.minutes(5)
+# CloudWatch alarms on metric math accept at most 10 metrics: the data-plane operations applications call.
+_SYSTEM_ERROR_OPERATIONS = (
+    dynamodb.Operation.GET_ITEM,
+    dynamodb.Operation.BATCH_GET_ITEM,
+    dynamodb.Operation.QUERY,
+    dynamodb.Operation.SCAN,
+    dynamodb.Operation.PUT_ITEM,
+    dynamodb.Operation.UPDATE_ITEM,
+    dynamodb.Operation.DELETE_ITEM,
+    dynamodb.Operation.BATCH_WRITE_ITEM,
+    dynamodb.Operation.TRANSACT_WRITE_ITEMS,
+    dynamodb.Operation.TRANSACT_GET_ITEMS,
+)
+
+
+@dataclass(frozen=True)
+class AutoscaledCapacity:
+    """Provisioned capacity units that autoscale between `min_capacity` and `max_capacity`.
+
+    `target_utilization_percent` (20-90) is the consumed/provisioned ratio autoscaling aims for.
+    """
+
+    max_capacity: int
+    min_capacity: int = 1
+    target_utilization_percent: int = DEFAULT_TARGET_UTILIZATION
+
+    def _to_capacity(self) -> dynamodb.Capacity:
+        return dynamodb.Capacity.autoscaled(
+            max_capacity=self.max_capacity,
+            min_capacity=self.min_capacity,
+            target_utilization_percent=self.target_utilization_percent,
+        )
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    """A global secondary index: its own partition key, optional sort key, and a projection.
+
+    `projection` ALL (default), KEYS_ONLY, or INCLUDE with `non_key_attributes`. On a provisioned
+    table, `read_capacity` and `write_capacity` override the table's capacity for this index.
+    """
+
+    name: str
+    partition_key: dynamodb.Attribute
+    sort_key: dynamodb.Attribute | None = None
+    projection: dynamodb.ProjectionType = dynamodb.ProjectionType.ALL
+    non_key_attributes: Sequence[str] = ()
+    read_capacity: AutoscaledCapacity | None = None
+    write_capacity: AutoscaledCapacity | None = None
+
+
+@dataclass(frozen=True)
+class LocalIndex:
+    """A local secondary index: the table's partition key with another sort key, and a projection."""
+
+    name: str
+    sort_key: dynamodb.Attribute
+    projection: dynamodb.ProjectionType = dynamodb.ProjectionType.ALL
+    non_key_attributes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """What `CompositeKeyTable.add_stream_consumer` created for one function.
+
+    `dead_letter_queue` receives a pointer to every batch the function could not process;
+    `iterator_age_alarm` and `dead_letter_alarm` exist when the table has alarms on (the latter only
+    for a queue the table created).
+    """
+
+    function: lambda_.IFunction
+    event_source: event_sources.DynamoEventSource
+    dead_letter_queue: sqs.IQueue
+    iterator_age_alarm: cloudwatch.Alarm | None = None
+    dead_letter_alarm: cloudwatch.Alarm | None = None
+
+
+class CompositeKeyTable(Construct):
+    """A DynamoDB table with a composite key, secondary indexes, an optional stream and safe consumers.
+
+    Defaults: on-demand billing; point-in-time recovery and deletion protection on; RETAIN on stack
+    deletion; encryption with an AWS-owned key; standard table class; no stream (pass `stream` with a
+    view type, or `True` for NEW_AND_OLD_IMAGES); no TTL; no replicas; no contributor insights; no
+    alarms.
+
+    Options: `billing_mode=BillingMode.PROVISIONED` with autoscaled `read_capacity` and
+    `write_capacity` (per-index overrides on `GlobalIndex`); `encryption_key` for a customer-managed
+    KMS key (with `replica_key_arns` for each replica region); `replica_regions`;
+    `contributor_insights`; `table_class`; `alarms` (throttles, system errors, and per consumer the
+    iterator age and dead letters) with `alarm_topic` as their action.
+
+    Attributes: `table` (the `TableV2`), `table_name`, `table_arn`, `table_stream_arn` (None without
+    a stream), `encryption_key`, `throttle_alarm` and `system_errors_alarm` (None without alarms),
+    `stream_consumers`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        partition_key: dynamodb.Attribute,
+        sort_key: dynamodb.Attribute | None = None,
+        global_indexes: Sequence[GlobalIndex] = (),
+        local_indexes: Sequence[LocalIndex] = (),
+        stream: dynamodb.StreamViewType | bool | None = None,
+        time_to_live_attribute: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        table_name: str | None = None,
+        billing_mode: dynamodb.BillingMode = dynamodb.BillingMode.PAY_PER_REQUEST,
+        read_capacity: AutoscaledCapacity | None = None,
+        write_capacity: AutoscaledCapacity | None = None,
+        encryption_key: kms.IKey | None = None,
+        replica_regions: Sequence[str] = (),
+        replica_key_arns: Mapping[str, str] | None = None,
+        point_in_time_recovery: bool = True,
+        deletion_protection: bool = True,
+        contributor_insights: bool = False,
+        table_class: dynamodb.TableClass = dynamodb.TableClass.STANDARD,
+        alarms: bool = False,
+        alarm_topic: sns.ITopic | None = None,
+        iterator_age_threshold: Duration = DEFAULT_ITERATOR_AGE_THRESHOLD,
+    ) -> None:
+        stream_view = dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if stream is True else (stream or None)
+        errors = PropErrors(scope, construct_id)
+        schema = _Schema(partition_key, sort_key, global_indexes, local_indexes)
+        _validate_names(errors, table_name, schema)
+        _validate_indexes(errors, schema)
+        _validate_key_types(errors, schema)
+        _validate_billing(errors, billing_mode, read_capacity, write_capacity, global_indexes)
+        _validate_table_options(
+            errors,
+            scope,
+            schema,
+            stream_view=stream_view,
+            time_to_live_attribute=time_to_live_attribute,
+            encryption_key=encryption_key,
+            replica_regions=replica_regions,
+            replica_key_arns=replica_key_arns or {},
+            alarms=alarms,
+            alarm_topic=alarm_topic,
+            iterator_age_threshold=iterator_age_threshold,
+        )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self._alarms = alarms
+        self._removal_policy = removal_policy
+        self._alarm_topic = alarm_topic
+        self._iterator_age_threshold = iterator_age_threshold
+        self.stream_consumers: list[StreamConsumer] = []
+
+        if encryption_key is None:
+            encryption = dynamodb.TableEncryptionV2.dynamo_owned_key()
+        else:
+            encryption = dynamodb.TableEncryptionV2.customer_managed_key(
+                encryption_key, dict(replica_key_arns or {}) or None
+            )
+        if billing_mode == dynamodb.BillingMode.PROVISIONED:
+            assert read_capacity is not None and write_capacity is not None  # validated above
+            billing = dynamodb.Billing.provisioned(
+                read_capacity=read_capacity._to_capacity(), write_capacity=write_capacity._to_capacity()
+            )
+        else:
+            billing = dynamodb.Billing.on_demand()
+
+        self.table = dynamodb.TableV2(
+            self,
+            "Table",
+            table_name=table_name,
+            partition_key=partition_key,
+            sort_key=sort_key,
+            billing=billing,
+            global_secondary_indexes=[_global_index_props(index) for index in global_indexes],
+            local_secondary_indexes=[_local_index_props(index) for index in local_indexes],
+            dynamo_stream=stream_view,
+            time_to_live_attribute=time_to_live_attribute,
+            encryption=encryption,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=point_in_time_recovery
+            ),
+            deletion_protection=deletion_protection,
+            contributor_insights_specification=(
+                dynamodb.ContributorInsightsSpecification(enabled=True) if contributor_insights else None
+            ),
+            table_class=table_class,
+            replicas=[dynamodb.ReplicaTableProps(region=region) for region in replica_regions] or None,
+            removal_policy=removal_policy,
+        )
+        self.encryption_key = encryption_key
+
+        self.throttle_alarm: cloudwatch.Alarm | None = None
+        self.system_errors_alarm: cloudwatch.Alarm | None = None
+        if alarms:
+            self.throttle_alarm = self._alarm(
+                "ThrottleAlarm",
+                cloudwatch.MathExpression(
+                    expression="reads + writes",
+                    using_metrics={
+                        "reads": self.table.metric("ReadThrottleEvents", statistic="Sum"),
+                        "writes": self.table.metric("WriteThrottleEvents", statistic="Sum"),
+                    },
+                    period=_ALARM_PERIOD,
+                    label="Read and write throttle events",
+                ),
+                threshold=1,
+                description=f"{self.node.path}: DynamoDB throttled reads or writes: raise capacity "
+                "or spread the partition keys.",
+            )
+            self.system_errors_alarm = self._alarm(
+                "SystemErrorsAlarm",
+                self.table.metric_system_errors_for_operations(
+                    operations=list(_SYSTEM_ERROR_OPERATIONS), period=_ALARM_PERIOD
+                ),
+                threshold=1,
+                description=f"{self.node.path}: DynamoDB returned HTTP 500 errors: callers must retry; "
+                "check the AWS Health Dashboard.",
+            )
+
+    @property
+    def table_name(self) -> str:
+        return self.table.table_name
+
+    @property
+    def table_arn(self) -> str:
+        return self.table.table_arn
+
+    @property
+    def table_stream_arn(self) -> str | None:
+        return self.table.table_stream_arn
+
+    def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read items from the table and its indexes (and decrypt with the table's key, if any)."""
+        return self._acknowledged(self.table.grant_read_data(grantee), grantee)
+
+    def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Put, update and delete items (and encrypt with the table's key, if any)."""
+        return self._acknowledged(self.table.grant_write_data(grantee), grantee)
+
+    def grant_read_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read and write items in the table and its indexes."""
+        return self._acknowledged(self.table.grant_read_write_data(grantee), grantee)
+
+    def grant_stream_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the table's stream (describe, shard iterators, records)."""
+        return self._acknowledged(self.table.grant_stream_read(grantee), grantee)
+
+    def _acknowledged(self, grant: iam.Grant, grantee: iam.IGrantable) -> iam.Grant:
+        """Acknowledge the index wildcard of CDK's table grants, on the grantee's policy only.
+
+        With indexes, CDK grants on ``<table ARN>/index/*``: the wildcard stands for this table's own
+        indexes. A grantee in another stack sees an imported ARN and acknowledges it there.
+        """
+        principal = grantee.grant_principal
+        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+        if policy is None or Stack.of(policy) is not Stack.of(self):
+            return grant
+        resources = [
+            resource
+            for statement in grant.principal_statements
+            for resource in Stack.of(self).resolve(statement.resources)
+        ]
+        table_logical_id = Stack.of(self).get_logical_id(cast(CfnElement, self.table.node.default_child))
+        index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [table_logical_id, "Arn"]}, "/index/*"]]}
+        if index_arn in resources:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::<{table_logical_id}.Arn>/index/*]",
+                f"The wildcard stands for the secondary indexes of the table {self.node.path} only, "
+                "which the table grant includes so that queries on its indexes work.",
+            )
+        return grant
+
+    def add_stream_consumer(
+        self,
+        function: lambda_.IFunction,
+        *,
+        batch_size: int = DEFAULT_STREAM_BATCH_SIZE,
+        max_batching_window: Duration | None = None,
+        retry_attempts: int = DEFAULT_STREAM_RETRIES,
+        max_record_age: Duration = DEFAULT_MAX_RECORD_AGE,
+        event_names: Sequence[str] | None = None,
+        on_failure_queue: sqs.IQueue | None = None,
+        parallelization_factor: int = 1,
+        consumer_id: str | None = None,
+    ) -> StreamConsumer:
+        """Invoke `function` with batches of the table's stream records, losing none.
+
+        The mapping starts at TRIM_HORIZON (the oldest record kept), lets the function report
+        partial batch failures (``batchItemFailures``), bisects a failing batch to isolate the bad
+        record, retries at most `retry_attempts` times or until a record is `max_record_age` old,
+        and then sends a pointer to the failed records to `on_failure_queue` (by default a new
+        SQS-encrypted, TLS-only queue that keeps messages 14 days). `event_names` (INSERT, MODIFY,
+        REMOVE) filters records before they reach the function. `consumer_id` names the created
+        constructs; by default it is derived from the function's path.
+        """
+        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        prop = "add_stream_consumer"
+        errors.check(
+            self.table_stream_arn is not None,
+            f"{prop}.function",
+            "the table has no stream; pass stream=StreamViewType.NEW_AND_OLD_IMAGES (or another view type) "
+            "to CompositeKeyTable",
+        )
+        errors.check(1 <= batch_size <= 1000, f"{prop}.batch_size", f"{batch_size} is outside 1-1000")
+        errors.check(
+            max_batching_window is None or max_batching_window.to_seconds() <= 300,
+            f"{prop}.max_batching_window",
+            "Lambda waits at most 5 minutes to fill a batch",
+        )
+        errors.check(
+            0 <= retry_attempts <= 10000,
+            f"{prop}.retry_attempts",
+            f"{retry_attempts} is outside 0-10000; bounded retries keep a bad record from blocking its shard",
+        )
+        errors.check(
+            60 <= max_record_age.to_seconds() <= _STREAM_RETENTION.to_seconds(),
+            f"{prop}.max_record_age",
+            "must be between 1 minute and 24 hours (the stream keeps records 24 hours)",
+        )
+        names = list(event_names) if event_names is not None else list(_EVENT_NAMES)
+        unknown = sorted(set(names) - set(_EVENT_NAMES))
+        errors.check(
+            bool(names) and not unknown and len(set(names)) == len(names),
+            f"{prop}.event_names",
+            f"{names} must be distinct values of {', '.join(_EVENT_NAMES)} (at least one)",
+        )
+        errors.check(
+            1 <= parallelization_factor <= 10,
+            f"{prop}.parallelization_factor",
+            f"{parallelization_factor} is outside 1-10",
+        )
+        errors.raise_if_any()
+
+        scope = Construct(self, consumer_id or f"Consumer{Names.unique_id(function)}")
+        created_queue: sqs.Queue | None = None
+        if on_failure_queue is None:
+            created_queue = sqs.Queue(
+                scope,
+                "DeadLetterQueue",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=DEAD_LETTER_RETENTION,
+                # The pointers to failed records are data: the queue follows the table's policy.
+                removal_policy=self._removal_policy,
+            )
+            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+                acknowledge(
+                    created_queue,
+                    rule,
+                    "This queue is the on-failure destination of a DynamoDB stream consumer; a dead-letter "
+                    "queue has no DLQ of its own.",
+                )
+            on_failure_queue = created_queue
+
+        filters = []
+        if set(names) != set(_EVENT_NAMES):
+            filters.append(lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.or_(*names)}))
+        event_source = event_sources.DynamoEventSource(
+            self.table,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=batch_size,
+            max_batching_window=max_batching_window,
+            report_batch_item_failures=True,
+            bisect_batch_on_error=True,
+            retry_attempts=retry_attempts,
+            max_record_age=max_record_age,
+            parallelization_factor=parallelization_factor,
+            on_failure=event_sources.SqsDlq(on_failure_queue),
+            filters=filters or None,
+        )
+        function.add_event_source(event_source)
+
+        iterator_age_alarm: cloudwatch.Alarm | None = None
+        dead_letter_alarm: cloudwatch.Alarm | None = None
+        if self._alarms:
+            iterator_age_alarm = self._alarm(
+                "IteratorAgeAlarm",
+                function.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
+                threshold=self._iterator_age_threshold.to_milliseconds(),
+                description=f"{scope.node.path}: the stream consumer is "
+                f"{self._iterator_age_threshold.to_human_string()} or more behind: look for failing "
+                "batches or raise parallelization_factor.",
+                scope=scope,
+            )
+            if created_queue is not None:
+                dead_letter_alarm = self._alarm(
+                    "DeadLetterAlarm",
+                    created_queue.metric_approximate_number_of_messages_visible(period=_ALARM_PERIOD),
+                    threshold=1,
+                    description=f"{scope.node.path}: stream records failed processing; replay them from "
+                    "the stream within 24 hours using the pointers in the queue.",
+                    scope=scope,
+                )
+        consumer = StreamConsumer(
+            function=function,
+            event_source=event_source,
+            dead_letter_queue=on_failure_queue,
+            iterator_age_alarm=iterator_age_alarm,
+            dead_letter_alarm=dead_letter_alarm,
+        )
+        self.stream_consumers.append(consumer)
+        return consumer
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        scope: Construct | None = None,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            scope or self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # No data means no requests or no records, which is healthy.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        if self._alarm_topic is not None:
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._alarm_topic))
+        return alarm
+
+
+def _global_index_props(index: GlobalIndex) -> dynamodb.GlobalSecondaryIndexPropsV2:
+    return dynamodb.GlobalSecondaryIndexPropsV2(
+        index_name=index.name,
+        partition_key=index.partition_key,
+        sort_key=index.sort_key,
+        projection_type=index.projection,
+        non_key_attributes=list(index.non_key_attributes) or None,
+        read_capacity=index.read_capacity._to_capacity() if index.read_capacity else None,
+        write_capacity=index.write_capacity._to_capacity() if index.write_capacity else None,
+    )
+
+
+def _local_index_props(index: LocalIndex) -> dynamodb.LocalSecondaryIndexProps:
+    return dynamodb.LocalSecondaryIndexProps(
+        index_name=index.name,
+        sort_key=index.sort_key,
+        projection_type=index.projection,
+        non_key_attributes=list(index.non_key_attributes) or None,
+    )
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """The key schema props, so validation can walk every key attribute and index with its prop name."""
+
+    partition_key: dynamodb.Attribute
+    sort_key: dynamodb.Attribute | None
+    global_indexes: Sequence[GlobalIndex]
+    local_indexes: Sequence[LocalIndex]
+
+    def key_attributes(self) -> list[tuple[str, dynamodb.Attribute]]:
+        keys: list[tuple[str, dynamodb.Attribute]] = [("partition_key", self.partition_key)]
+        if self.sort_key is not None:
+            keys.append(("sort_key", self.sort_key))
+        for i, gsi in enumerate(self.global_indexes):
+            keys.append((f"global_indexes[{i}].partition_key", gsi.partition_key))
+            if gsi.sort_key is not None:
+                keys.append((f"global_indexes[{i}].sort_key", gsi.sort_key))
+        keys.extend(
+            (f"local_indexes[{i}].sort_key", lsi.sort_key) for i, lsi in enumerate(self.local_indexes)
+        )
+        return keys
+
+    def indexes(self) -> list[tuple[str, GlobalIndex | LocalIndex]]:
+        return [
+            *((f"global_indexes[{i}]", index) for i, index in enumerate(self.global_indexes)),
+            *((f"local_indexes[{i}]", index) for i, index in enumerate(self.local_indexes)),
+        ]
+
+
+def _valid_attribute_name(name: str) -> bool:
+    return 1 <= len(name.encode("utf-8")) <= MAX_ATTRIBUTE_NAME_BYTES
+
+
+def _validate_names(errors: PropErrors, table_name: str | None, schema: _Schema) -> None:
+    if table_name is not None and not Token.is_unresolved(table_name):
+        errors.check(
+            bool(_NAME_PATTERN.match(table_name)),
+            "table_name",
+            f"'{table_name}' must be 3-255 characters of A-Z, a-z, 0-9, '_', '-' and '.'; "
+            "or leave it unset to let CloudFormation name the table",
+        )
+    for prop, key in schema.key_attributes():
+        errors.check(
+            _valid_attribute_name(key.name),
+            f"{prop}.name",
+            f"'{key.name}' must be 1-{MAX_ATTRIBUTE_NAME_BYTES} bytes long",
+        )
+    seen: dict[str, str] = {}
+    for prop, index in schema.indexes():
+        errors.check(
+            bool(_NAME_PATTERN.match(index.name)),
+            f"{prop}.name",
+            f"'{index.name}' must be 3-255 characters of A-Z, a-z, 0-9, '_', '-' and '.'",
+        )
+        if index.name in seen:
+            errors.add(
+                f"{prop}.name",
+                f"'{index.name}' is already the name of {seen[index.name]}; index names must be unique",
+            )
+        seen.setdefault(index.name, prop)
+        for attribute in index.non_key_attributes:
+            errors.check(
+                _valid_attribute_name(attribute),
+                f"{prop}.non_key_attributes",
+                f"'{attribute}' must be 1-{MAX_ATTRIBUTE_NAME_BYTES} bytes long",
+            )
+
+
+def _validate_indexes(errors: PropErrors, schema: _Schema) -> None:
+    errors.check(
+        len(schema.global_indexes) <= MAX_GLOBAL_INDEXES,
+        "global_indexes",
+        f"{len(schema.global_indexes)} indexes exceed DynamoDB's {MAX_GLOBAL_INDEXES} per table; "
+        "overload fewer indexes with generic key attributes",
+    )
+    errors.check(
+        len(schema.local_indexes) <= MAX_LOCAL_INDEXES,
+        "local_indexes",
+        f"{len(schema.local_indexes)} indexes exceed DynamoDB's {MAX_LOCAL_INDEXES} per table; "
+        "use global indexes for the rest",
+    )
+    errors.check(
+        not schema.local_indexes or schema.sort_key is not None,
+        "local_indexes",
+        "a local index needs a table with a sort_key; add sort_key or use a global index",
+    )
+    projected = 0
+    for prop, index in schema.indexes():
+        if index.projection == dynamodb.ProjectionType.INCLUDE:
+            errors.check(
+                bool(index.non_key_attributes),
+                f"{prop}.non_key_attributes",
+                "an INCLUDE projection needs at least one non-key attribute; list them, "
+                "or use ProjectionType.KEYS_ONLY",
+            )
+            projected += len(index.non_key_attributes)
+        else:
+            errors.check(
+                not index.non_key_attributes,
+                f"{prop}.non_key_attributes",
+                f"only apply to ProjectionType.INCLUDE, not {index.projection.name}; "
+                "set projection=ProjectionType.INCLUDE or remove them",
+            )
+    errors.check(
+        projected <= MAX_PROJECTED_ATTRIBUTES,
+        "non_key_attributes",
+        f"{projected} projected attributes over all indexes exceed DynamoDB's {MAX_PROJECTED_ATTRIBUTES}; "
+        "project fewer attributes or use ProjectionType.ALL",
+    )
+
+
+def _validate_key_types(errors: PropErrors, schema: _Schema) -> None:
+    declared: dict[str, tuple[str, dynamodb.AttributeType]] = {}
+    for prop, key in schema.key_attributes():
+        first = declared.setdefault(key.name, (prop, key.type))
+        if first[1] != key.type:
+            errors.add(
+                f"{prop}.type",
+                f"attribute '{key.name}' is {key.type.name} here but {first[1].name} in {first[0]}; "
+                "an attribute has one type across the table and its indexes",
+            )
+
+
+def _validate_capacity(errors: PropErrors, prop: str, capacity: AutoscaledCapacity) -> None:
+    errors.check(capacity.min_capacity >= 1, f"{prop}.min_capacity", "must be at least 1")
+    errors.check(
+        capacity.min_capacity <= capacity.max_capacity,
+        f"{prop}.min_capacity",
+        f"{capacity.min_capacity} is above max_capacity {capacity.max_capacity}; "
+        "lower it or raise max_capacity",
+    )
+    errors.check(
+        MIN_TARGET_UTILIZATION <= capacity.target_utilization_percent <= MAX_TARGET_UTILIZATION,
+        f"{prop}.target_utilization_percent",
+        f"{capacity.target_utilization_percent} is outside the "
+        f"{MIN_TARGET_UTILIZATION}-{MAX_TARGET_UTILIZATION} % DynamoDB autoscaling accepts",
+    )
+
+
+def _validate_billing(
+    errors: PropErrors,
+    billing_mode: dynamodb.BillingMode,
+    read_capacity: AutoscaledCapacity | None,
+    write_capacity: AutoscaledCapacity | None,
+    global_indexes: Sequence[GlobalIndex],
+) -> None:
+    provisioned = billing_mode == dynamodb.BillingMode.PROVISIONED
+    capacities: list[tuple[str, AutoscaledCapacity | None]] = [
+        ("read_capacity", read_capacity),
+        ("write_capacity", write_capacity),
+    ]
+    for i, index in enumerate(global_indexes):
+        capacities.append((f"global_indexes[{i}].read_capacity", index.read_capacity))
+        capacities.append((f"global_indexes[{i}].write_capacity", index.write_capacity))
+    for prop, capacity in capacities:
+        if capacity is None:
+            if provisioned and prop in ("read_capacity", "write_capacity"):
+                errors.add(
+                    prop,
+                    "provisioned billing needs it; pass AutoscaledCapacity(min_capacity=..., "
+                    "max_capacity=...) or use BillingMode.PAY_PER_REQUEST",
+                )
+        elif not provisioned:
+            errors.add(
+                prop,
+                "applies only to provisioned billing; set billing_mode=BillingMode.PROVISIONED or remove it",
+            )
+        else:
+            _validate_capacity(errors, prop, capacity)
+
+
+def _validate_table_options(
+    errors: PropErrors,
+    scope: Construct,
+    schema: _Schema,
+    *,
+    stream_view: dynamodb.StreamViewType | None,
+    time_to_live_attribute: str | None,
+    encryption_key: kms.IKey | None,
+    replica_regions: Sequence[str],
+    replica_key_arns: Mapping[str, str],
+    alarms: bool,
+    alarm_topic: sns.ITopic | None,
+    iterator_age_threshold: Duration,
+) -> None:
+    if time_to_live_attribute is not None:
+        key_props = [prop for prop, key in schema.key_attributes() if key.name == time_to_live_attribute]
+        errors.check(
+            not key_props,
+            "time_to_live_attribute",
+            f"'{time_to_live_attribute}' is a key attribute ({', '.join(key_props)}); "
+            "use a separate number attribute holding the expiry in epoch seconds",
+        )
+        errors.check(
+            _valid_attribute_name(time_to_live_attribute),
+            "time_to_live_attribute",
+            f"must be 1-{MAX_ATTRIBUTE_NAME_BYTES} bytes long",
+        )
+    stack_region = Stack.of(scope).region
+    for region in replica_regions:
+        errors.check(
+            region != stack_region,
+            "replica_regions",
+            f"'{region}' is the stack's own region, where the primary table lives; remove it",
+        )
+    errors.check(
+        len(set(replica_regions)) == len(replica_regions),
+        "replica_regions",
+        "lists a region twice; list each replica region once",
+    )
+    errors.check(
+        not replica_regions or Token.is_unresolved(stack_region) is False,
+        "replica_regions",
+        "need a stack with an explicit region (env=Environment(region=...))",
+    )
+    errors.check(
+        not replica_regions or stream_view in (None, dynamodb.StreamViewType.NEW_AND_OLD_IMAGES),
+        "stream",
+        "global tables replicate through a NEW_AND_OLD_IMAGES stream; use that view type or no replicas",
+    )
+    if encryption_key is not None:
+        missing = [region for region in replica_regions if region not in replica_key_arns]
+        errors.check(
+            not missing,
+            "replica_key_arns",
+            f"a customer-managed key needs a key ARN for every replica region; missing {', '.join(missing)}",
+        )
+    errors.check(
+        encryption_key is not None or not replica_key_arns,
+        "replica_key_arns",
+        "apply only with encryption_key; pass encryption_key or remove them",
+    )
+    errors.check(
+        alarms or alarm_topic is None,
+        "alarm_topic",
+        "is the action of the table's alarms; set alarms=True or remove it",
+    )
+    errors.check(
+        iterator_age_threshold.to_seconds() >= 60,
+        "iterator_age_threshold",
+        "must be at least 1 minute: a consumer is always a few seconds behind",
+    )

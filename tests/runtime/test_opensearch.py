@@ -8,6 +8,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -46,8 +47,9 @@ class RecordingOpenSearch:
         self.replies.append((status, body))
 
 
-@pytest.fixture
-def opensearch() -> Iterator[RecordingOpenSearch]:
+@contextmanager
+def recording_opensearch() -> Iterator[RecordingOpenSearch]:
+    """A local HTTP server on 127.0.0.1 standing in for the domain, for the duration of the block."""
     state = RecordingOpenSearch()
 
     class Handler(BaseHTTPRequestHandler):
@@ -78,10 +80,18 @@ def opensearch() -> Iterator[RecordingOpenSearch]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     state.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def opensearch() -> Iterator[RecordingOpenSearch]:
+    with recording_opensearch() as server:
+        yield server
 
 
 def _expected_signature(recorded: Recorded, region: str) -> str:

@@ -1,0 +1,162 @@
+# botocore and boto3 have no inline types, and their stubs may be absent: their imports are typed as Any.
+# mypy: disable-error-code="import-untyped"
+"""Search indexer: keeps an OpenSearch index in sync with a DynamoDB table's stream.
+
+Each batch of stream records becomes one bulk request: INSERT and MODIFY index the item's new
+image under the value of its id attribute, REMOVE deletes that id. Records the domain rejects
+(per-item bulk errors) and records that cannot be indexed are reported back as
+``batchItemFailures``, so the event source mapping retries them and finally hands them to its
+on-failure queue instead of losing them or blocking the shard.
+
+Environment: SEARCH_DOMAIN_ENDPOINT, SEARCH_INDEX, SEARCH_ID_ATTRIBUTE (set by
+``SearchDomain.index_table``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from boto3.dynamodb.types import TypeDeserializer
+
+from constructs_lib.runtime.opensearch import OpenSearchClient, OpenSearchError
+
+ID_ATTRIBUTE_VARIABLE = "SEARCH_ID_ATTRIBUTE"
+INDEX_VARIABLE = "SEARCH_INDEX"
+
+logger = Logger()
+_deserializer = TypeDeserializer()
+
+
+class UnindexableRecordError(ValueError):
+    """A stream record that no retry can index (no image, or no id attribute)."""
+
+
+def to_json(value: Any) -> Any:
+    """A deserialized DynamoDB value as JSON.
+
+    Numbers become int or float, sets sorted lists.
+    """
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((to_json(item) for item in value), key=str)
+    if isinstance(value, list):
+        return [to_json(item) for item in value]
+    return value
+
+
+def _binary_as_text(value: Mapping[str, Any]) -> dict[str, Any]:
+    # Lambda delivers binary attributes base64-encoded, and base64 text is also how JSON carries
+    # them: read B and BS as strings instead of decoding to bytes and encoding again.
+    ((kind, content),) = value.items()
+    if kind == "B":
+        return {"S": content}
+    if kind == "BS":
+        return {"SS": content}
+    if kind == "M":
+        return {"M": {name: _binary_as_text(item) for name, item in content.items()}}
+    if kind == "L":
+        return {"L": [_binary_as_text(item) for item in content]}
+    return {kind: content}
+
+
+def deserialize(image: Mapping[str, Any]) -> dict[str, Any]:
+    """A stream image (``{"name": {"S": "x"}}``) as a plain JSON document; binary stays base64 text."""
+    return {name: to_json(_deserializer.deserialize(_binary_as_text(value))) for name, value in image.items()}
+
+
+def bulk_operations(record: Mapping[str, Any], id_attribute: str) -> list[dict[str, Any]]:
+    """The bulk lines for one stream record: an ``index`` action and its document, or a ``delete``."""
+    change = record.get("dynamodb", {})
+    event_name = record.get("eventName")
+    if event_name in ("INSERT", "MODIFY"):
+        image = change.get("NewImage")
+        if image is None:
+            raise UnindexableRecordError(
+                f"{event_name} record has no NewImage: the stream must include new images"
+            )
+        document = deserialize(image)
+        return [{"index": {"_id": _document_id(document, id_attribute)}}, document]
+    if event_name == "REMOVE":
+        # Keys suffice when the id is a key attribute; otherwise only the old image holds it.
+        keys = deserialize({**change.get("OldImage", {}), **change.get("Keys", {})})
+        return [{"delete": {"_id": _document_id(keys, id_attribute)}}]
+    raise UnindexableRecordError(f"unknown eventName {event_name!r}")
+
+
+def _document_id(document: Mapping[str, Any], id_attribute: str) -> str:
+    value = document.get(id_attribute)
+    if value is None or value == "":
+        raise UnindexableRecordError(f"the item has no '{id_attribute}' attribute to use as document id")
+    return str(value)
+
+
+def _item_failed(item: Mapping[str, Any]) -> bool:
+    ((action, result),) = item.items()
+    if "error" in result:
+        return True
+    # Deleting a document that was never indexed (or already deleted) leaves the index as wanted.
+    return not (
+        200 <= result.get("status", 500) < 300 or (action == "delete" and result.get("status") == 404)
+    )
+
+
+def index_records(
+    records: Sequence[Mapping[str, Any]], *, client: OpenSearchClient, index: str, id_attribute: str
+) -> list[str]:
+    """Apply `records` to `index` with one bulk request; return the sequence numbers that failed."""
+    failed: list[str] = []
+    operations: list[dict[str, Any]] = []
+    sent: list[str] = []  # sequence number per bulk action, in action order
+    for record in records:
+        sequence_number = str(record["dynamodb"]["SequenceNumber"])
+        try:
+            lines = bulk_operations(record, id_attribute)
+        except UnindexableRecordError as error:
+            logger.error("Record cannot be indexed", sequence_number=sequence_number, reason=str(error))
+            failed.append(sequence_number)
+            continue
+        operations.extend(lines)
+        sent.append(sequence_number)
+    if not sent:
+        return failed
+    try:
+        reply = client.bulk(index, operations)
+    except OpenSearchError:
+        logger.exception("Bulk request failed; the whole batch will be retried", records=len(sent))
+        return failed + sent
+    items = reply.get("items", [])
+    if len(items) != len(sent):
+        logger.error("Bulk reply does not match the request", sent=len(sent), items=len(items))
+        return failed + sent
+    for sequence_number, item in zip(sent, items, strict=True):
+        if _item_failed(item):
+            logger.error("OpenSearch rejected a record", sequence_number=sequence_number, result=item)
+            failed.append(sequence_number)
+    return failed
+
+
+@cache
+def _client() -> OpenSearchClient:
+    return OpenSearchClient.from_environment()
+
+
+@logger.inject_lambda_context
+def handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    records = event.get("Records", [])
+    failed = index_records(
+        records,
+        client=_client(),
+        index=os.environ[INDEX_VARIABLE],
+        id_attribute=os.environ[ID_ATTRIBUTE_VARIABLE],
+    )
+    logger.info("Indexed stream records", records=len(records), failed=len(failed))
+    return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in failed]}

@@ -13,7 +13,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff clean
+.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ snapshot-update: bootstrap  ## Refresh the syrupy snapshots after an intended in
 
 diff: bootstrap  ## Per-stack template diff against BASE (default: merge base with main), offline
 	python scripts/template_diff.py $(if $(BASE),--base $(BASE),)
+
+bench: bootstrap  ## Benchmarks with budgets: synth, tests, cold starts, asset sizes, memory
+	python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:  ## Remove synthesized output and caches (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

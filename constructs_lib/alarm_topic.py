@@ -1,0 +1,89 @@
+"""AlarmTopic: where the library's alarms go.
+
+Creates: one SNS topic encrypted with a customer-managed KMS key (rotation on) whose key
+policy lets CloudWatch alarms publish (the AWS-managed SNS key cannot grant that), TLS-only
+access, and an email subscription per address whose undeliverable notifications land in an
+encrypted dead-letter queue instead of vanishing.
+
+Defaults: no subscribers; the key is retained on stack deletion like any key holding data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AlarmTopic(Construct):
+    """An encrypted SNS topic that CloudWatch alarms can publish to, with email subscribers.
+
+    Pass `topic` as the `alarm_topic` of the library's constructs. Attributes: `topic`, `key`,
+    `dead_letter_queue` (None without subscribers).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        email_addresses: Sequence[str] = (),
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        for index, address in enumerate(email_addresses):
+            errors.check(
+                bool(_EMAIL.match(address)),
+                f"email_addresses[{index}]",
+                f"'{address}' is not an email address like oncall@example.com",
+            )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"Encrypts the alarm topic {self.node.path}",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+            )
+        )
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        self.dead_letter_queue: sqs.Queue | None = None
+        if email_addresses:
+            self.dead_letter_queue = sqs.Queue(
+                self,
+                "UndeliveredQueue",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+            )
+            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+                acknowledge(
+                    self.dead_letter_queue,
+                    rule,
+                    "This queue is the dead-letter queue of the alarm topic's email subscriptions.",
+                )
+        for address in email_addresses:
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(address, dead_letter_queue=self.dead_letter_queue)
+            )

@@ -299,21 +299,24 @@ class CompositeKeyTable(Construct):
 
     def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Put, update and delete items (and encrypt with the table's key, if any)."""
-        return self._acknowledged(self.table.grant_write_data(grantee), grantee)
+        return self._acknowledged(self.table.grant_write_data(grantee), grantee, encrypts=True)
 
     def grant_read_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read and write items in the table and its indexes."""
-        return self._acknowledged(self.table.grant_read_write_data(grantee), grantee)
+        return self._acknowledged(self.table.grant_read_write_data(grantee), grantee, encrypts=True)
 
     def grant_stream_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the table's stream (describe, shard iterators, records)."""
         return self._acknowledged(self.table.grant_stream_read(grantee), grantee)
 
-    def _acknowledged(self, grant: iam.Grant, grantee: iam.IGrantable) -> iam.Grant:
-        """Acknowledge the index wildcard of CDK's table grants, on the grantee's policy only.
+    def _acknowledged(
+        self, grant: iam.Grant, grantee: iam.IGrantable, *, encrypts: bool = False
+    ) -> iam.Grant:
+        """Acknowledge the wildcards of CDK's table grants, on the grantee's policy only.
 
         With indexes, CDK grants on ``<table ARN>/index/*``: the wildcard stands for this table's own
-        indexes. A grantee in another stack sees an imported ARN and acknowledges it there.
+        indexes. With a customer-managed key, writing grants KMS's standard encrypt actions on that
+        key. A grantee in another stack sees imported values and acknowledges them there.
         """
         principal = grantee.grant_principal
         policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
@@ -333,6 +336,14 @@ class CompositeKeyTable(Construct):
                 f"The wildcard stands for the secondary indexes of the table {self.node.path} only, "
                 "which the table grant includes so that queries on its indexes work.",
             )
+        if encrypts and self.encryption_key is not None:
+            for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+                acknowledge(
+                    policy,
+                    f"AwsSolutions-IAM5[Action::{action}]",
+                    f"CDK's KMS encrypt grant for the key of the table {self.node.path}: the statement's "
+                    "resource is that one key, and the wildcard covers the variants of the same operation.",
+                )
         return grant
 
     def add_stream_consumer(

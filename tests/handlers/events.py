@@ -10,11 +10,13 @@ import copy
 import importlib
 import json
 import sys
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 DATA = Path(__file__).resolve().parent / "data"
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
@@ -120,3 +122,79 @@ def emitted_metrics(stdout: str) -> dict[str, float]:
                 values = value if isinstance(value, list) else [value]
                 totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(values)
     return totals
+
+
+class ConnectionsEndpoint:
+    """A local stand-in for API Gateway's connection management API (moto does not answer 410).
+
+    Records each POST to ``/<stage>/@connections/<id>`` as (connection id, JSON body). Answers
+    410 GoneException for ids in `gone`, 403 ForbiddenException for ids in `forbidden`, and
+    200 otherwise; DELETE answers 204. With `send_error_type` off, errors carry only the status
+    code (no ``x-amzn-ErrorType`` header, no body), as some proxies forward them.
+    """
+
+    def __init__(self, stage: str = "prod") -> None:
+        self.posts: list[tuple[str, Any]] = []
+        self.deletes: list[str] = []
+        self.gone: set[str] = set()
+        self.forbidden: set[str] = set()
+        self.send_error_type = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler(stage))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{stage}"
+
+    def __enter__(self) -> ConnectionsEndpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        self.posts.clear()
+        self.deletes.clear()
+        self.gone.clear()
+        self.forbidden.clear()
+        self.send_error_type = True
+
+    def _request_handler(self, stage: str) -> type[BaseHTTPRequestHandler]:
+        endpoint = self
+        prefix = f"/{stage}/@connections/"
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                connection_id = self._connection_id()
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if connection_id in endpoint.gone:
+                    self._answer(410, "GoneException")
+                elif connection_id in endpoint.forbidden:
+                    self._answer(403, "ForbiddenException")
+                else:
+                    endpoint.posts.append((connection_id, json.loads(body)))
+                    self._answer(200)
+
+            def do_DELETE(self) -> None:
+                endpoint.deletes.append(self._connection_id())
+                self._answer(204)
+
+            def _connection_id(self) -> str:
+                assert self.path.startswith(prefix), self.path
+                return unquote(self.path.removeprefix(prefix))
+
+            def _answer(self, status: int, error_type: str | None = None) -> None:
+                if not endpoint.send_error_type:
+                    error_type = None
+                body = json.dumps({"message": error_type}).encode() if error_type else b""
+                self.send_response(status)
+                if error_type:
+                    self.send_header("x-amzn-ErrorType", error_type)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Silenced: the test asserts on the recorded requests instead."""
+
+        return Handler

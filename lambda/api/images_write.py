@@ -1,0 +1,55 @@
+"""POST /groups/{groupId}/images: record an image and hand out its presigned upload URL.
+
+Role: read the groups table, write the images table; sign through the presign role.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import repository
+from api_common import ApiError, current_user_id, entrypoint, is_uuid, json_body, metrics, new_resolver
+from aws_lambda_powertools.metrics import MetricUnit
+from image_links import upload_url, with_urls
+from request_validation import CREATE_IMAGE, validated
+
+# Two images of one group created in the same microsecond would share a key: take a new timestamp.
+MAX_PUT_ATTEMPTS = 3
+
+app = new_resolver()
+
+
+def create_image(group_id: str, *, title: str, user_id: str) -> dict[str, Any]:
+    """Store a new image of the group and return it with its URLs; 404 for an unknown group.
+
+    The item also records the uploader's `userId` (kept for accountability, not returned).
+    """
+    if not is_uuid(group_id) or repository.get_group(group_id) is None:
+        raise ApiError(404, "Group not found")
+    image_id = str(uuid.uuid4())
+    for _ in range(MAX_PUT_ATTEMPTS):
+        image = {
+            "groupId": group_id,
+            "imageId": image_id,
+            "title": title,
+            "timestamp": repository.new_timestamp(),
+        }
+        if repository.put_image({**image, "userId": user_id}):
+            break
+    else:
+        raise RuntimeError(
+            f"no free timestamp for an image of group {group_id} in {MAX_PUT_ATTEMPTS} attempts"
+        )
+    metrics.add_metric(name="ImagesCreated", unit=MetricUnit.Count, value=1)
+    return {"newItem": with_urls(image), "uploadUrl": upload_url(image_id)}
+
+
+@app.post("/groups/<groupId>/images")
+def _create_image(groupId: str) -> tuple[dict[str, Any], int]:  # noqa: N803 -- the route's path parameter name
+    user_id = current_user_id(app)
+    body = validated(CREATE_IMAGE, json_body(app))
+    return create_image(groupId, title=body["title"], user_id=user_id), 201
+
+
+handler = entrypoint(app)

@@ -1,0 +1,96 @@
+"""GET /images?q=: typo-tolerant full-text search over image titles, with presigned GET URLs.
+
+Role: read-only query access to the search index; sign through the presign role. The index
+holds the images table's items (document id = imageId), kept current by the search indexer.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from api_common import ApiError, entrypoint, is_uuid, logger, metrics, new_resolver, page_size
+from aws_lambda_powertools.metrics import MetricUnit
+from image_links import with_urls
+from repository import IMAGE_FIELDS
+
+from constructs_lib.runtime.opensearch import OpenSearchClient, OpenSearchError
+
+MAX_QUERY_CHARS = 200  # longer than any title (200) needs; bounds the work one request causes
+SEARCH_FIELDS = ("title",)
+INDEX_MISSING = 404  # before the first image is indexed the index does not exist: no results
+
+app = new_resolver()
+
+
+@functools.cache
+def opensearch() -> OpenSearchClient:
+    """The container's OpenSearch client (SEARCH_DOMAIN_ENDPOINT)."""
+    return OpenSearchClient.from_environment()
+
+
+def search_query(text: str, *, limit: int) -> dict[str, Any]:
+    """A fuzzy multi_match over SEARCH_FIELDS, best first, with highlighted fragments.
+
+    multi_match treats `text` as plain words (no query syntax), so callers cannot inject operators.
+    """
+    return {
+        "size": limit,
+        "query": {"multi_match": {"query": text, "fields": list(SEARCH_FIELDS), "fuzziness": "AUTO"}},
+        "highlight": {"fields": {field: {} for field in SEARCH_FIELDS}},
+        "_source": list(IMAGE_FIELDS),
+    }
+
+
+def _image(hit: Any) -> dict[str, str] | None:
+    source = hit.get("_source") if isinstance(hit, dict) else None
+    if not isinstance(source, dict):
+        return None
+    image = {name: source[name] for name in IMAGE_FIELDS if isinstance(source.get(name), str)}
+    return image if len(image) == len(IMAGE_FIELDS) and is_uuid(image["imageId"]) else None
+
+
+def _highlights(hit: dict[str, Any]) -> dict[str, list[str]]:
+    found = hit.get("highlight")
+    if not isinstance(found, dict):
+        return {}
+    return {
+        field: [fragment for fragment in fragments if isinstance(fragment, str)]
+        for field, fragments in found.items()
+        if isinstance(fragments, list)
+    }
+
+
+def search_images(text: str, *, limit: int) -> dict[str, Any]:
+    """Images matching `text`, most relevant first, each with URLs and `highlights`."""
+    query = text.strip()
+    if not query:
+        raise ApiError(400, "q is required: give the text to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ApiError(400, f"q must be at most {MAX_QUERY_CHARS} characters")
+    metrics.add_metric(name="ImageSearches", unit=MetricUnit.Count, value=1)
+    try:
+        reply = opensearch().search(os.environ["SEARCH_INDEX"], search_query(query, limit=limit))
+    except OpenSearchError as error:
+        if error.status != INDEX_MISSING:
+            raise
+        return {"items": []}
+    items = []
+    for hit in reply.get("hits", {}).get("hits", []):
+        image = _image(hit)
+        if image is None:
+            logger.warning(
+                "Skipping a search hit that is not an image document", extra={"hit": str(hit)[:200]}
+            )
+            continue
+        items.append({**with_urls(image), "highlights": _highlights(hit)})
+    return {"items": items}
+
+
+@app.get("/images")
+def _search_images() -> dict[str, Any]:
+    return search_images(app.current_event.get_query_string_value("q", ""), limit=page_size(app))
+
+
+handler = entrypoint(app)

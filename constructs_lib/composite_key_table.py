@@ -153,8 +153,8 @@ class CompositeKeyTable(Construct):
     `contributor_insights`; `table_class`; `alarms` (throttles, system errors, and per consumer the
     iterator age and dead letters) with `alarm_topic` as their action.
 
-    Attributes: `table` (the `TableV2`), `table_name`, `table_arn`, `table_stream_arn` (None without
-    a stream), `encryption_key`, `throttle_alarm` and `system_errors_alarm` (None without alarms),
+    Attributes: `table` (the `TableV2`), `table_name`, `table_arn`, `table_stream_arn` and
+    `stream_view_type` (None without a stream), `encryption_key`, `throttle_alarm` and `system_errors_alarm` (None without alarms),
     `stream_consumers`.
     """
 
@@ -209,6 +209,7 @@ class CompositeKeyTable(Construct):
         super().__init__(scope, construct_id)
 
         self._alarms = alarms
+        self.stream_view_type = stream_view
         self._removal_policy = removal_policy
         self._alarm_topic = alarm_topic
         self._iterator_age_threshold = iterator_age_threshold
@@ -291,7 +292,8 @@ class CompositeKeyTable(Construct):
 
     @property
     def table_stream_arn(self) -> str | None:
-        return self.table.table_stream_arn
+        # TableV2 answers with an ARN token even without a stream; None says there is none.
+        return self.table.table_stream_arn if self.stream_view_type is not None else None
 
     def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read items from the table and its indexes (and decrypt with the table's key, if any)."""
@@ -372,7 +374,7 @@ class CompositeKeyTable(Construct):
         errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
         prop = "add_stream_consumer"
         errors.check(
-            self.table_stream_arn is not None,
+            self.stream_view_type is not None,
             f"{prop}.function",
             "the table has no stream; pass stream=StreamViewType.NEW_AND_OLD_IMAGES (or another view type) "
             "to CompositeKeyTable",

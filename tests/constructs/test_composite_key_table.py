@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -227,8 +228,14 @@ def test_attributes_expose_the_table(built: dict[str, Any]) -> None:
     assert images.table_arn == images.table.table_arn
     assert images.table_stream_arn == images.table.table_stream_arn
     assert images.encryption_key is None
+    assert images.stream_view_type == dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
     assert (images.throttle_alarm, images.system_errors_alarm) == (None, None)
     assert built["relaxed"].table_stream_arn is not None
+
+
+def test_table_without_stream_has_no_stream_arn(streamed: dict[str, Any]) -> None:
+    assert streamed["without"].table_stream_arn is None
+    assert streamed["without"].stream_view_type is None
 
 
 # The reference app's images table.
@@ -582,3 +589,288 @@ def test_snapshot_of_the_images_table(
     templates: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion
 ) -> None:
     assert normalized(templates["Images"]) == snapshot_json
+
+
+# Bad input: every problem is a ValueError naming the construct path, the prop and the fix.
+
+
+@pytest.fixture(scope="module")
+def bad_stack() -> Stack:
+    return new_stack(new_app(), "Test")
+
+
+def _gsis(count: int) -> list[GlobalIndex]:
+    return [GlobalIndex(f"index-{i}", _key(f"attr{i}")) for i in range(count)]
+
+
+def _lsis(count: int) -> list[LocalIndex]:
+    return [LocalIndex(f"local-{i}", _key(f"attr{i}")) for i in range(count)]
+
+
+SORTED = {"sort_key": _key("sk")}
+PROVISIONED = {
+    "billing_mode": dynamodb.BillingMode.PROVISIONED,
+    "read_capacity": AutoscaledCapacity(max_capacity=10),
+    "write_capacity": AutoscaledCapacity(max_capacity=10),
+}
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        pytest.param(
+            {"table_name": "a b"},
+            "Test/Bad: table_name: 'a b' must be 3-255 characters of A-Z, a-z, 0-9, '_', '-' and '.'",
+            id="table-name",
+        ),
+        pytest.param(
+            {"partition_key": _key("")},
+            "Test/Bad: partition_key.name: '' must be 1-255 bytes long",
+            id="key-name",
+        ),
+        pytest.param(
+            {"global_indexes": [GlobalIndex("ix", _key("a"))]},
+            "global_indexes[0].name: 'ix' must be 3-255 characters",
+            id="index-name",
+        ),
+        pytest.param(
+            {**SORTED, "global_indexes": _gsis(1), "local_indexes": [LocalIndex("index-0", _key("b"))]},
+            "local_indexes[0].name: 'index-0' is already the name of global_indexes[0]; "
+            "index names must be unique",
+            id="duplicate-index-name",
+        ),
+        pytest.param(
+            {
+                "global_indexes": [
+                    GlobalIndex(
+                        "by-a", _key("a"), projection=dynamodb.ProjectionType.INCLUDE, non_key_attributes=[""]
+                    )
+                ]
+            },
+            "global_indexes[0].non_key_attributes: '' must be 1-255 bytes long",
+            id="non-key-attribute-name",
+        ),
+        pytest.param(
+            {"global_indexes": _gsis(21)},
+            "global_indexes: 21 indexes exceed DynamoDB's 20 per table; overload fewer indexes",
+            id="too-many-gsis",
+        ),
+        pytest.param(
+            {**SORTED, "local_indexes": _lsis(6)},
+            "local_indexes: 6 indexes exceed DynamoDB's 5 per table; use global indexes for the rest",
+            id="too-many-lsis",
+        ),
+        pytest.param(
+            {"local_indexes": _lsis(1)},
+            "local_indexes: a local index needs a table with a sort_key; add sort_key or use a global index",
+            id="lsi-without-sort-key",
+        ),
+        pytest.param(
+            {"global_indexes": [GlobalIndex("by-a", _key("a"), projection=dynamodb.ProjectionType.INCLUDE)]},
+            "global_indexes[0].non_key_attributes: "
+            "an INCLUDE projection needs at least one non-key attribute",
+            id="include-without-attributes",
+        ),
+        pytest.param(
+            {"global_indexes": [GlobalIndex("by-a", _key("a"), non_key_attributes=["b"])]},
+            "global_indexes[0].non_key_attributes: only apply to ProjectionType.INCLUDE, not ALL",
+            id="attributes-without-include",
+        ),
+        pytest.param(
+            {
+                "global_indexes": [
+                    GlobalIndex(
+                        f"by-{i}",
+                        _key("a"),
+                        projection=dynamodb.ProjectionType.INCLUDE,
+                        non_key_attributes=[f"n{j}" for j in range(30)],
+                    )
+                    for i in range(4)
+                ]
+            },
+            "non_key_attributes: 120 projected attributes over all indexes exceed DynamoDB's 100",
+            id="too-many-projected",
+        ),
+        pytest.param(
+            {**SORTED, "global_indexes": [GlobalIndex("by-sk", _key("sk", NUMBER))]},
+            "global_indexes[0].partition_key.type: attribute 'sk' is NUMBER here but STRING in sort_key; "
+            "an attribute has one type",
+            id="two-types",
+        ),
+        pytest.param(
+            {"billing_mode": dynamodb.BillingMode.PROVISIONED},
+            "2 invalid props:\n  - read_capacity: provisioned billing needs it; pass AutoscaledCapacity",
+            id="provisioned-without-capacity",
+        ),
+        pytest.param(
+            {"read_capacity": AutoscaledCapacity(max_capacity=5)},
+            "read_capacity: applies only to provisioned billing; set billing_mode=BillingMode.PROVISIONED",
+            id="capacity-on-demand",
+        ),
+        pytest.param(
+            {**PROVISIONED, "write_capacity": AutoscaledCapacity(min_capacity=20, max_capacity=10)},
+            "write_capacity.min_capacity: 20 is above max_capacity 10; lower it or raise max_capacity",
+            id="min-above-max",
+        ),
+        pytest.param(
+            {**PROVISIONED, "read_capacity": AutoscaledCapacity(min_capacity=0, max_capacity=10)},
+            "read_capacity.min_capacity: must be at least 1",
+            id="min-below-one",
+        ),
+        pytest.param(
+            {
+                **PROVISIONED,
+                "global_indexes": [
+                    GlobalIndex(
+                        "by-a",
+                        _key("a"),
+                        read_capacity=AutoscaledCapacity(max_capacity=10, target_utilization_percent=95),
+                    )
+                ],
+            },
+            "global_indexes[0].read_capacity.target_utilization_percent: 95 is outside the 20-90 %",
+            id="target-utilization",
+        ),
+        pytest.param(
+            {**SORTED, "time_to_live_attribute": "sk"},
+            "time_to_live_attribute: 'sk' is a key attribute (sort_key); use a separate number attribute",
+            id="ttl-is-key",
+        ),
+        pytest.param(
+            {"time_to_live_attribute": ""}, "time_to_live_attribute: must be 1-255 bytes long", id="ttl-name"
+        ),
+        pytest.param(
+            {"replica_regions": ["us-east-1"]},
+            "replica_regions: 'us-east-1' is the stack's own region, where the primary table lives; "
+            "remove it",
+            id="replica-in-own-region",
+        ),
+        pytest.param(
+            {"replica_regions": ["eu-west-1", "eu-west-1"]},
+            "replica_regions: lists a region twice; list each replica region once",
+            id="replica-twice",
+        ),
+        pytest.param(
+            {"replica_regions": ["eu-west-1"], "stream": dynamodb.StreamViewType.NEW_IMAGE},
+            "stream: global tables replicate through a NEW_AND_OLD_IMAGES stream",
+            id="replica-stream-view",
+        ),
+        pytest.param(
+            {"replica_key_arns": {"eu-west-1": REPLICA_KEY_ARN}},
+            "replica_key_arns: apply only with encryption_key; pass encryption_key or remove them",
+            id="replica-keys-without-key",
+        ),
+        pytest.param(
+            {"alarm_topic": "topic"},
+            "alarm_topic: is the action of the table's alarms; set alarms=True or remove it",
+            id="topic-without-alarms",
+        ),
+        pytest.param(
+            {"iterator_age_threshold": Duration.seconds(10)},
+            "iterator_age_threshold: must be at least 1 minute",
+            id="iterator-age-threshold",
+        ),
+    ],
+)
+def test_invalid_props_raise(bad_stack: Stack, props: dict[str, Any], message: str) -> None:
+    if props.get("alarm_topic") == "topic":
+        props = {**props, "alarm_topic": sns.Topic.from_topic_arn(bad_stack, "Topic", REPLICA_KEY_ARN)}
+    with pytest.raises(ValueError, match=_literal(message)):
+        CompositeKeyTable(bad_stack, "Bad", **{"partition_key": _key("pk"), **props})
+
+
+def test_customer_key_needs_a_key_for_every_replica(bad_stack: Stack) -> None:
+    key = kms.Key.from_key_arn(bad_stack, "Key", REPLICA_KEY_ARN)
+    with pytest.raises(
+        ValueError, match=_literal("replica_key_arns: a customer-managed key needs a key ARN for")
+    ):
+        CompositeKeyTable(
+            bad_stack, "Bad", partition_key=_key("pk"), encryption_key=key, replica_regions=["eu-west-1"]
+        )
+
+
+def test_replicas_need_a_stack_region() -> None:
+    stack = Stack(new_app(), "Agnostic")
+    with pytest.raises(ValueError, match=_literal("replica_regions: need a stack with an explicit region")):
+        CompositeKeyTable(stack, "Bad", partition_key=_key("pk"), replica_regions=["eu-west-1"])
+
+
+def test_every_problem_is_reported_at_once(bad_stack: Stack) -> None:
+    with pytest.raises(
+        ValueError, match=r"Test/Bad: 3 invalid props:\n  - table_name: .*\n  - local_indexes"
+    ):
+        CompositeKeyTable(
+            bad_stack,
+            "Bad",
+            partition_key=_key("pk"),
+            table_name="x",
+            local_indexes=_lsis(1),
+            time_to_live_attribute="pk",
+        )
+
+
+@pytest.fixture(scope="module")
+def streamed(bad_stack: Stack) -> dict[str, Any]:
+    return {
+        "with": CompositeKeyTable(bad_stack, "Streamed", partition_key=_key("pk"), stream=True),
+        "without": CompositeKeyTable(bad_stack, "Plain", partition_key=_key("pk")),
+        "function": ServerlessFunction(bad_stack, "Consumer", entry=ECHO).function,
+    }
+
+
+def test_consumer_on_a_table_without_stream_raises(streamed: dict[str, Any]) -> None:
+    with pytest.raises(
+        ValueError,
+        match=_literal("Test/Plain: add_stream_consumer.function: the table has no stream; pass stream="),
+    ):
+        streamed["without"].add_stream_consumer(streamed["function"])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(
+            {"batch_size": 0}, "add_stream_consumer.batch_size: 0 is outside 1-1000", id="batch-size"
+        ),
+        pytest.param(
+            {"max_batching_window": Duration.minutes(6)},
+            "add_stream_consumer.max_batching_window: Lambda waits at most 5 minutes",
+            id="batching-window",
+        ),
+        pytest.param(
+            {"retry_attempts": -1},
+            "add_stream_consumer.retry_attempts: -1 is outside 0-10000; bounded retries",
+            id="retries",
+        ),
+        pytest.param(
+            {"max_record_age": Duration.hours(25)},
+            "add_stream_consumer.max_record_age: must be between 1 minute and 24 hours",
+            id="record-age",
+        ),
+        pytest.param(
+            {"event_names": ["INSERT", "UPSERT"]},
+            "add_stream_consumer.event_names: ['INSERT', 'UPSERT'] "
+            "must be distinct values of INSERT, MODIFY, REMOVE",
+            id="event-names",
+        ),
+        pytest.param(
+            {"event_names": []},
+            "add_stream_consumer.event_names: [] must be distinct values",
+            id="no-event-names",
+        ),
+        pytest.param(
+            {"parallelization_factor": 11},
+            "add_stream_consumer.parallelization_factor: 11 is outside 1-10",
+            id="parallelization",
+        ),
+    ],
+)
+def test_invalid_consumer_options_raise(
+    streamed: dict[str, Any], options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=_literal(f"Test/Streamed: {message}")):
+        streamed["with"].add_stream_consumer(streamed["function"], **options)
+
+
+def _literal(message: str) -> str:
+    return re.escape(message)

@@ -1,0 +1,574 @@
+"""ImageStore: a private bucket that browsers upload to through presigned URLs, with upload events.
+
+Creates: an images bucket; a server access log bucket; optionally a separate thumbnail bucket
+(by default thumbnails live under their own prefix of the images bucket); a presign role that
+can only put objects under the upload prefix and read the readable prefixes; an SNS topic
+encrypted with its own rotating KMS key that receives ``s3:ObjectCreated:*`` for the upload
+prefix; and, per subscriber, an encrypted SQS dead-letter queue.
+
+Defaults: never public (all public access blocked, bucket-owner-enforced ownership, TLS 1.2+
+only), S3-managed encryption (a KMS key with bucket keys as an option), versioning with
+noncurrent versions expired after 30 days, incomplete multipart uploads aborted after 1 day,
+access logs kept 1 year, no CORS, upload URLs valid 300 s, download URLs 1 h, RETAIN.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct, IValidation
+
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
+
+DEFAULT_UPLOAD_URL_TTL = Duration.seconds(300)  # long enough for a phone upload, short enough to leak little
+DEFAULT_DOWNLOAD_URL_TTL = Duration.hours(1)  # an open page keeps showing its images for a session
+# The presign role's MaxSessionDuration, and so the longest any URL it signs can work. One hour is the
+# IAM minimum and the longest session a Lambda function can get by chaining from its own role.
+PRESIGN_SESSION = Duration.hours(1)
+MAX_URL_TTL = Duration.days(7)  # SigV4 presigned URLs cannot be valid longer
+DEFAULT_NONCURRENT_VERSION_RETENTION = Duration.days(30)  # time to notice and undo an overwrite or delete
+DEFAULT_ABORT_INCOMPLETE_UPLOADS = Duration.days(1)  # a multipart upload not finished in a day was abandoned
+DEFAULT_ACCESS_LOG_RETENTION = Duration.days(365)  # matches the library's one-year log group retention
+DEFAULT_CORS_MAX_AGE = 3600  # seconds a browser may cache the preflight answer
+MINIMUM_TLS_VERSION = 1.2
+SUBSCRIPTION_DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to inspect and redrive failures
+DEFAULT_CONTENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+# Raster types browsers display. image/svg+xml is left out on purpose: an SVG can carry script.
+KNOWN_CONTENT_TYPES = (
+    *DEFAULT_CONTENT_TYPES,
+    "image/avif",
+    "image/heic",
+    "image/heif",
+    "image/tiff",
+    "image/bmp",
+)
+
+# One or more key segments, each followed by "/": "uploads/", "users/photos/". No "*" or "?",
+# which IAM resource ARNs would read as wildcards, and no "." or ".." segments.
+_PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.'()-]+/)+$")
+_ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?$")
+_SUFFIX = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
+
+
+def _seconds(duration: Duration) -> float:
+    return duration.to_milliseconds() / 1000
+
+
+def _check_prefix(errors: PropErrors, prop: str, prefix: str) -> None:
+    segments = prefix.split("/")[:-1]
+    errors.check(
+        bool(_PREFIX.match(prefix)) and not {".", ".."} & set(segments),
+        prop,
+        f"'{prefix}' is not a key prefix; use letters, digits and !_.'()- in segments that each end "
+        "with '/' (e.g. 'uploads/'), without a leading '/', '*' or '.'/'..' segments",
+    )
+
+
+def _check_ttl(errors: PropErrors, prop: str, ttl: Duration) -> None:
+    seconds = _seconds(ttl)
+    if not 1 <= seconds <= _seconds(MAX_URL_TTL):
+        errors.add(prop, f"{seconds:g} s is outside 1 second to 7 days, the lifetime SigV4 allows a URL")
+    elif seconds > _seconds(PRESIGN_SESSION):
+        errors.add(
+            prop,
+            f"{seconds:g} s is longer than the presign role session ({_seconds(PRESIGN_SESSION):g} s), "
+            "which ends every URL it signs; use at most 1 hour",
+        )
+    elif seconds != int(seconds):
+        errors.add(prop, f"{seconds:g} s is not a whole number of seconds")
+
+
+def _validate(
+    errors: PropErrors,
+    *,
+    upload_prefix: str,
+    thumbnail_prefix: str,
+    separate_thumbnail_bucket: bool,
+    upload_suffixes: Sequence[str],
+    upload_url_ttl: Duration,
+    download_url_ttl: Duration,
+    cors_allowed_origins: Sequence[str],
+    cors_allow_credentials: bool,
+    allowed_content_types: Sequence[str],
+    noncurrent_version_retention: Duration,
+    access_log_retention: Duration,
+) -> None:
+    _check_prefix(errors, "upload_prefix", upload_prefix)
+    _check_prefix(errors, "thumbnail_prefix", thumbnail_prefix)
+    if not separate_thumbnail_bucket:
+        errors.check(
+            not (upload_prefix.startswith(thumbnail_prefix) or thumbnail_prefix.startswith(upload_prefix)),
+            "thumbnail_prefix",
+            f"'{thumbnail_prefix}' overlaps upload_prefix '{upload_prefix}' in the same bucket, so every "
+            "thumbnail would raise an upload event; use disjoint prefixes or separate_thumbnail_bucket=True",
+        )
+    for index, suffix in enumerate(upload_suffixes):
+        errors.check(
+            bool(_SUFFIX.match(suffix)),
+            f"upload_suffixes[{index}]",
+            f"'{suffix}' is not a key suffix; use letters, digits and !_.'()- (e.g. '.jpg')",
+        )
+        errors.check(
+            not any(other != suffix and suffix.endswith(other) for other in upload_suffixes)
+            and upload_suffixes.count(suffix) == 1,
+            f"upload_suffixes[{index}]",
+            f"'{suffix}' overlaps another suffix, which S3 rejects; list each ending once, shortest only",
+        )
+    _check_ttl(errors, "upload_url_ttl", upload_url_ttl)
+    _check_ttl(errors, "download_url_ttl", download_url_ttl)
+    for index, origin in enumerate(cors_allowed_origins):
+        errors.check(
+            origin == "*" or bool(_ORIGIN.match(origin)),
+            f"cors_allowed_origins[{index}]",
+            f"'{origin}' is not an origin; use scheme://host[:port] without a path, e.g. 'https://example.com'",
+        )
+    errors.check(
+        not (cors_allow_credentials and "*" in cors_allowed_origins),
+        "cors_allowed_origins",
+        "'*' cannot be used with cors_allow_credentials=True: browsers refuse credentialed responses "
+        "to any origin; list the origins explicitly",
+    )
+    errors.check(bool(allowed_content_types), "allowed_content_types", "is empty; list at least one type")
+    for index, content_type in enumerate(allowed_content_types):
+        errors.check(
+            content_type in KNOWN_CONTENT_TYPES,
+            f"allowed_content_types[{index}]",
+            f"'{content_type}' is not a known image type; use one of {', '.join(KNOWN_CONTENT_TYPES)}",
+        )
+    for prop, retention in (
+        ("noncurrent_version_retention", noncurrent_version_retention),
+        ("access_log_retention", access_log_retention),
+    ):
+        days = _seconds(retention) / 86400
+        errors.check(
+            days >= 1 and days == int(days),
+            prop,
+            "S3 lifecycle rules count whole days; use Duration.days(n) with n >= 1",
+        )
+
+
+@jsii.implements(s3.IBucketNotificationDestination)
+class _TopicDestination:
+    """Sends bucket notifications to a topic whose policies the ImageStore writes itself.
+
+    s3_notifications.SnsDestination would add an unconditioned statement for s3.amazonaws.com to
+    the topic key's policy (feature flag addS3TrustKeyPolicyForSnsSubscriptions); the ImageStore
+    instead scopes both the key and the topic policy to its bucket and account.
+    """
+
+    def __init__(self, topic: sns.Topic) -> None:
+        self._topic = topic
+
+    def bind(self, scope: Construct, bucket: Any) -> s3.BucketNotificationDestinationConfig:
+        # S3 checks it may publish when the notification is configured: the topic policy must exist first.
+        return s3.BucketNotificationDestinationConfig(
+            arn=self._topic.topic_arn,
+            type=s3.BucketNotificationDestinationType.TOPIC,
+            dependencies=[self._topic],
+        )
+
+
+class ImageStore(Construct):
+    """Private image storage that browsers upload to directly with presigned URLs.
+
+    Grant a function `grant_presign` and give it `runtime_environment`; its handler then uses
+    ``constructs_lib.runtime.presign.Presigner.from_environment()`` to sign URLs with the presign
+    role. Subscribe processors (a thumbnailer, an indexer) with `add_upload_subscriber`.
+
+    Attributes: `bucket`, `thumbnail_bucket` (the images bucket unless
+    `separate_thumbnail_bucket`), `log_bucket`, `topic`, `topic_key`, `presign_role`,
+    `allowed_content_types`, `runtime_environment`, `content_type_environment`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        upload_prefix: str = "uploads/",
+        thumbnail_prefix: str = "thumbnails/",
+        separate_thumbnail_bucket: bool = False,
+        upload_suffixes: Sequence[str] = (),
+        upload_url_ttl: Duration = DEFAULT_UPLOAD_URL_TTL,
+        download_url_ttl: Duration = DEFAULT_DOWNLOAD_URL_TTL,
+        allow_presigned_downloads: bool = True,
+        cors_allowed_origins: Sequence[str] = (),
+        cors_allow_credentials: bool = False,
+        allowed_content_types: Sequence[str] = DEFAULT_CONTENT_TYPES,
+        encryption_key: kms.IKey | None = None,
+        noncurrent_version_retention: Duration = DEFAULT_NONCURRENT_VERSION_RETENTION,
+        access_log_retention: Duration = DEFAULT_ACCESS_LOG_RETENTION,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        _validate(
+            errors,
+            upload_prefix=upload_prefix,
+            thumbnail_prefix=thumbnail_prefix,
+            separate_thumbnail_bucket=separate_thumbnail_bucket,
+            upload_suffixes=upload_suffixes,
+            upload_url_ttl=upload_url_ttl,
+            download_url_ttl=download_url_ttl,
+            cors_allowed_origins=cors_allowed_origins,
+            cors_allow_credentials=cors_allow_credentials,
+            allowed_content_types=allowed_content_types,
+            noncurrent_version_retention=noncurrent_version_retention,
+            access_log_retention=access_log_retention,
+        )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+        self.upload_prefix = upload_prefix
+        self.thumbnail_prefix = thumbnail_prefix
+        self.allowed_content_types = tuple(allowed_content_types)
+        self._encryption_key = encryption_key
+        self._subscriber_count = 0
+
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # the only encryption S3 log delivery supports
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=MINIMUM_TLS_VERSION,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="ExpireAccessLogs", expiration=access_log_retention),
+            ],
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.log_bucket,
+            "AwsSolutions-S1",
+            "This is the server access log bucket of the image buckets; a log bucket does not log to itself.",
+        )
+
+        cors = (
+            [
+                s3.CorsRule(
+                    id="PresignedUploadsAndDownloads",
+                    allowed_origins=list(cors_allowed_origins),
+                    allowed_methods=[
+                        s3.HttpMethods.PUT,
+                        s3.HttpMethods.POST,
+                        s3.HttpMethods.GET,
+                        s3.HttpMethods.HEAD,
+                    ],
+                    # A presigned PUT may sign Content-Type; everything else travels in the query string.
+                    allowed_headers=["content-type"],
+                    exposed_headers=["ETag"],
+                    max_age=DEFAULT_CORS_MAX_AGE,
+                )
+            ]
+            if cors_allowed_origins
+            else None
+        )
+        self.bucket = self._private_bucket(
+            "Bucket", cors, noncurrent_version_retention, removal_policy, log_prefix="images/"
+        )
+        self.thumbnail_bucket = self.bucket
+        if separate_thumbnail_bucket:
+            thumbnail_cors = (
+                [
+                    s3.CorsRule(
+                        id="PresignedDownloads",
+                        allowed_origins=list(cors_allowed_origins),
+                        allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                        max_age=DEFAULT_CORS_MAX_AGE,
+                    )
+                ]
+                if cors_allowed_origins
+                else None
+            )
+            self.thumbnail_bucket = self._private_bucket(
+                "ThumbnailBucket",
+                thumbnail_cors,
+                noncurrent_version_retention,
+                removal_policy,
+                log_prefix="thumbnails/",
+            )
+
+        self.presign_role = self._presign_role(allow_presigned_downloads)
+        self.topic_key, self.topic = self._upload_topic(upload_suffixes)
+
+        self.runtime_environment: dict[str, str] = {
+            "IMAGE_STORE_BUCKET": self.bucket.bucket_name,
+            "IMAGE_STORE_UPLOAD_PREFIX": upload_prefix,
+            "IMAGE_STORE_THUMBNAIL_BUCKET": self.thumbnail_bucket.bucket_name,
+            "IMAGE_STORE_THUMBNAIL_PREFIX": thumbnail_prefix,
+            "IMAGE_STORE_PRESIGN_ROLE_ARN": self.presign_role.role_arn,
+            "IMAGE_STORE_UPLOAD_URL_TTL": str(int(_seconds(upload_url_ttl))),
+            "IMAGE_STORE_DOWNLOAD_URL_TTL": str(int(_seconds(download_url_ttl))),
+        }
+        # S3 has no condition key for Content-Type: the handler binds it when signing, from this list.
+        self.content_type_environment: dict[str, str] = {
+            "IMAGE_STORE_ALLOWED_CONTENT_TYPES": ",".join(self.allowed_content_types),
+        }
+        self.node.add_validation(_PresignGranted(self))
+
+    def _private_bucket(
+        self,
+        construct_id: str,
+        cors: list[s3.CorsRule] | None,
+        noncurrent_version_retention: Duration,
+        removal_policy: RemovalPolicy,
+        *,
+        log_prefix: str,
+    ) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS if self._encryption_key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=self._encryption_key,
+            # Bucket keys cut KMS requests (and cost) per object by orders of magnitude.
+            bucket_key_enabled=True if self._encryption_key else None,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=MINIMUM_TLS_VERSION,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="AbortIncompleteUploads",
+                    abort_incomplete_multipart_upload_after=DEFAULT_ABORT_INCOMPLETE_UPLOADS,
+                ),
+                s3.LifecycleRule(
+                    id="ExpireNoncurrentVersions",
+                    noncurrent_version_expiration=noncurrent_version_retention,
+                ),
+            ],
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix=log_prefix,
+            cors=cors,
+            removal_policy=removal_policy,
+        )
+
+    def _presign_role(self, allow_presigned_downloads: bool) -> iam.Role:
+        # No principal yet: grant_presign adds each grantee to the trust policy, and nobody else.
+        role = iam.Role(
+            self,
+            "PresignRole",
+            assumed_by=_NobodyYet(),
+            max_session_duration=PRESIGN_SESSION,
+            description=f"Signs presigned URLs for {self.node.path}: put under the upload prefix, get images",
+        )
+        uploads = self.bucket.arn_for_objects(f"{self.upload_prefix}*")
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[uploads]))
+        readable = [uploads, self.thumbnail_bucket.arn_for_objects(f"{self.thumbnail_prefix}*")]
+        if allow_presigned_downloads:
+            role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=readable))
+        if self._encryption_key:
+            self._encryption_key.grant(role, "kms:GenerateDataKey")
+            if allow_presigned_downloads:
+                self._encryption_key.grant_decrypt(role)
+        locations = [(self.bucket, self.upload_prefix)]
+        if allow_presigned_downloads:
+            locations.append((self.thumbnail_bucket, self.thumbnail_prefix))
+        for bucket, prefix in locations:
+            acknowledge(
+                role.node.find_child("DefaultPolicy"),
+                f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/{prefix}*]",
+                f"Presigned URLs name their key at request time; the role may use only keys under '{prefix}'",
+            )
+        return role
+
+    def _upload_topic(self, upload_suffixes: Sequence[str]) -> tuple[kms.Key, sns.Topic]:
+        stack = Stack.of(self)
+        # SNS's AWS-managed key cannot be used: its key policy does not let S3 encrypt messages.
+        key = kms.Key(
+            self,
+            "TopicKey",
+            enable_key_rotation=True,
+            description=f"Encrypts the upload events topic of {self.node.path}",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        source_conditions = {
+            "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
+            "StringEquals": {"aws:SourceAccount": stack.account},
+        }
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowImagesBucketToPublishEncryptedEvents",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions=source_conditions,
+            )
+        )
+        topic = sns.Topic(self, "UploadEvents", master_key=key, enforce_ssl=True)
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowOnlyImagesBucketToPublish",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions=source_conditions,
+            )
+        )
+        destination = _TopicDestination(topic)
+        for suffix in upload_suffixes or (None,):
+            self.bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                destination,
+                s3.NotificationKeyFilter(prefix=self.upload_prefix, suffix=suffix),
+            )
+        _acknowledge_notifications_handler(stack)
+        return key, topic
+
+    def grant_presign(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` assume the presign role: trusted by the role, and allowed sts:AssumeRole on it."""
+        principal = grantee.grant_principal
+        self.presign_role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+            iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[principal])
+        )
+        return self.presign_role.grant_assume_role(principal)
+
+    def grant_read_uploads(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:GetObject on the upload prefix (and decrypt with the bucket key, if any)."""
+        return self._grant_objects(grantee, self.bucket, self.upload_prefix, "s3:GetObject", write=False)
+
+    def grant_write_thumbnails(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:PutObject on the thumbnail prefix of the thumbnail bucket."""
+        return self._grant_objects(
+            grantee, self.thumbnail_bucket, self.thumbnail_prefix, "s3:PutObject", write=True
+        )
+
+    def grant_read_thumbnails(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:GetObject on the thumbnail prefix of the thumbnail bucket."""
+        return self._grant_objects(
+            grantee, self.thumbnail_bucket, self.thumbnail_prefix, "s3:GetObject", write=False
+        )
+
+    def _grant_objects(
+        self, grantee: iam.IGrantable, bucket: s3.Bucket, prefix: str, action: str, *, write: bool
+    ) -> iam.Grant:
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=[action], resource_arns=[bucket.arn_for_objects(f"{prefix}*")]
+        )
+        if self._encryption_key:
+            if write:
+                self._encryption_key.grant(grantee, "kms:GenerateDataKey")
+            else:
+                self._encryption_key.grant_decrypt(grantee)
+        principal = grantee.grant_principal
+        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+        if policy is not None:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/{prefix}*]",
+                f"Object keys are known only at run time; {action} is limited to keys under '{prefix}'.",
+            )
+        return grant
+
+    def add_upload_subscriber(
+        self,
+        target: lambda_.IFunction | sqs.IQueue,
+        *,
+        filter_policy: Mapping[str, sns.FilterOrPolicy] | None = None,
+    ) -> sns.Subscription:
+        """Deliver upload events to a Lambda function or an SQS queue, with its own dead-letter queue.
+
+        S3 events carry no SNS message attributes, so `filter_policy` filters the message body,
+        e.g. ``{"Records": FilterOrPolicy.policy({"s3": FilterOrPolicy.policy({"object":
+        FilterOrPolicy.policy({"key": FilterOrPolicy.filter(SubscriptionFilter.string_filter(
+        match_suffixes=[".png"]))})})})}``.
+        """
+        is_function = hasattr(target, "function_arn")
+        is_queue = hasattr(target, "queue_arn")
+        if not (is_function or is_queue):
+            errors = PropErrors(self.node.scope, self.node.id)  # type: ignore[arg-type]
+            errors.add(
+                "add_upload_subscriber.target",
+                f"{type(target).__name__} is neither a lambda IFunction nor an sqs IQueue; "
+                "pass a function (e.g. ServerlessFunction.function) or a queue",
+            )
+            errors.raise_if_any()
+        self._subscriber_count += 1
+        dead_letter_queue = sqs.Queue(
+            self,
+            f"Subscriber{self._subscriber_count}DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=SUBSCRIPTION_DLQ_RETENTION,
+        )
+        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            acknowledge(
+                dead_letter_queue,
+                rule,
+                "This queue is the dead-letter queue of an upload-events subscription; a DLQ has no DLQ.",
+            )
+        subscription: sns.ITopicSubscription
+        if is_function:
+            subscription = subscriptions.LambdaSubscription(
+                target,  # type: ignore[arg-type]
+                dead_letter_queue=dead_letter_queue,
+                filter_policy_with_message_body=filter_policy,
+            )
+        else:
+            subscription = subscriptions.SqsSubscription(
+                target,  # type: ignore[arg-type]
+                dead_letter_queue=dead_letter_queue,
+                filter_policy_with_message_body=filter_policy,
+            )
+        return self.topic.add_subscription(subscription)
+
+
+def _logical_id(bucket: s3.Bucket) -> str:
+    stack = Stack.of(bucket)
+    logical_id: str = stack.resolve(stack.get_logical_id(bucket.node.default_child))  # type: ignore[arg-type]
+    return logical_id
+
+
+# The ID aws-cdk-lib gives its one-per-stack S3 notifications handler.
+_NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+def _acknowledge_notifications_handler(stack: Stack) -> None:
+    acknowledge(
+        stack.node.find_child(_NOTIFICATIONS_HANDLER_ID).node.find_child("Role"),
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "aws-cdk-lib attaches this managed policy to its bucket-notifications handler itself; the policy "
+        "only lets the handler write its logs, and the handler runs only during deployments.",
+    )
+
+
+class _NobodyYet(iam.PrincipalBase):
+    """A role principal that adds no trust statement: grants add the trusted principals."""
+
+    @property
+    def policy_fragment(self) -> iam.PrincipalPolicyFragment:
+        return iam.PrincipalPolicyFragment({})
+
+    def add_to_assume_role_policy(self, document: iam.PolicyDocument) -> None:
+        """Trust nobody until grant_presign names a principal."""
+
+    def dedupe_string(self) -> str | None:
+        return None
+
+
+@jsii.implements(IValidation)
+class _PresignGranted:
+    """Fails synthesis while nobody may assume the presign role: IAM rejects an empty trust policy."""
+
+    def __init__(self, store: ImageStore) -> None:
+        self._store = store
+
+    def validate(self) -> list[str]:
+        trust = self._store.presign_role.assume_role_policy
+        if trust is not None and trust.statement_count > 0:
+            return []
+        return [
+            "nobody may assume the presign role; call grant_presign(...) for the function that signs "
+            "upload and download URLs"
+        ]

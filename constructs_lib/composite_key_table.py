@@ -154,8 +154,8 @@ class CompositeKeyTable(Construct):
     iterator age and dead letters) with `alarm_topic` as their action.
 
     Attributes: `table` (the `TableV2`), `table_name`, `table_arn`, `table_stream_arn` and
-    `stream_view_type` (None without a stream), `encryption_key`, `throttle_alarm` and `system_errors_alarm` (None without alarms),
-    `stream_consumers`.
+    `stream_view_type` (None without a stream), `encryption_key`, `throttle_alarm` and
+    `system_errors_alarm` (None without alarms), `stream_consumers`.
     """
 
     def __init__(
@@ -369,7 +369,8 @@ class CompositeKeyTable(Construct):
         and then sends a pointer to the failed records to `on_failure_queue` (by default a new
         SQS-encrypted, TLS-only queue that keeps messages 14 days). `event_names` (INSERT, MODIFY,
         REMOVE) filters records before they reach the function. `consumer_id` names the created
-        constructs; by default it is derived from the function's path.
+        constructs; by default it is derived from the function's path. They are created under this
+        table, or under the function's stack when that is another stack.
         """
         errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
         prop = "add_stream_consumer"
@@ -409,7 +410,14 @@ class CompositeKeyTable(Construct):
         )
         errors.raise_if_any()
 
-        scope = Construct(self, consumer_id or f"Consumer{Names.unique_id(function)}")
+        name = consumer_id or f"Consumer{Names.unique_id(function)}"
+        function_stack = Stack.of(function)
+        # The queue and alarms live beside the function: in the table's stack they would reference the
+        # function while the function's stack references the stream, a cross-stack cycle.
+        if function_stack is Stack.of(self):
+            scope = Construct(self, name)
+        else:
+            scope = Construct(function_stack, f"{Names.unique_id(self)}{name}")
         created_queue: sqs.Queue | None = None
         if on_failure_queue is None:
             created_queue = sqs.Queue(

@@ -146,6 +146,12 @@ def built() -> dict[str, Any]:
     images = _build_images(new_stack(app, "Images"))
     full = _build_full(new_stack(app, "Full"))
     relaxed = _build_relaxed(new_stack(app, "Relaxed"))
+    shared = CompositeKeyTable(
+        new_stack(app, "Data"), "Events", partition_key=_key("id"), stream=True, alarms=True
+    )
+    shared.add_stream_consumer(
+        ServerlessFunction(new_stack(app, "Consumers"), "Indexer", entry=ECHO).function
+    )
     return {"templates": synth_templates(app), "images": images, "full": full, "relaxed": relaxed}
 
 
@@ -571,10 +577,21 @@ def test_consumer_without_event_names_gets_every_record(relaxed: Template) -> No
     relaxed.has_resource_properties(MAPPING, {"FilterCriteria": Match.absent()})
 
 
+def test_consumer_in_another_stack_keeps_its_queue_and_alarm_beside_it(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    # In the table's stack they would reference the function while the function references the stream.
+    data, consumers = Template.from_json(templates["Data"]), Template.from_json(templates["Consumers"])
+    data.resource_count_is("AWS::SQS::Queue", 0)
+    consumers.resource_count_is("AWS::SQS::Queue", 1)
+    consumers.resource_properties_count_is(ALARM, {"MetricName": "IteratorAge"}, 1)
+    consumers.resource_count_is(MAPPING, 1)
+
+
 # Gates.
 
 
-@pytest.mark.parametrize("stack", ["Defaults", "Images", "Full", "Relaxed"])
+@pytest.mark.parametrize("stack", ["Defaults", "Images", "Full", "Relaxed", "Data", "Consumers"])
 def test_cfn_lint_clean(templates: dict[str, dict[str, Any]], stack: str) -> None:
     assert cfn_lint_findings(templates[stack]) == []
 

@@ -1,0 +1,781 @@
+"""ServerlessApi: an API Gateway REST API whose CORS survives errors, with validation and authorizers.
+
+Creates: one `RestApi` with a deployment and a named stage, a JSON access-log group, one request
+validator (body and parameters), and per route a Lambda integration, optionally a request model;
+with CORS, an OPTIONS preflight on every resource and CORS headers on the DEFAULT_4XX and
+DEFAULT_5XX gateway responses; on demand authorizers (Cognito user pools, Lambda token or request),
+usage plans with API keys, a custom domain, a WAF association and alarms.
+
+Defaults: regional endpoint; stage `dev` with JSON access logs kept for one year, X-Ray tracing,
+method metrics, INFO execution logs and throttling at 100 requests/s (burst 200); routes authorized
+with IAM unless told otherwise; no account-wide API Gateway CloudWatch role.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from constructs_lib._api_schema import to_json_schema
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
+
+DEFAULT_STAGE_NAME = "dev"
+# Per stage, far below the account's 10,000 requests/s: one runaway client cannot starve the
+# account's other APIs, and a usage plan or the prop raises it where traffic needs it.
+DEFAULT_THROTTLING_RATE_LIMIT = 100
+DEFAULT_THROTTLING_BURST_LIMIT = 200
+DEFAULT_ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # the same year the functions' logs are kept
+# Browsers cache a preflight this long (Chromium caps it at 2 h): one preflight per page session
+# instead of one per request, while a CORS change still reaches clients within minutes.
+DEFAULT_CORS_MAX_AGE = Duration.minutes(10)
+DEFAULT_CORS_HEADERS = ("Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token")
+DEFAULT_CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # OPTIONS is the preflight itself
+# Lambda authorizer decisions are reused this long per identity: one authorizer call per user per
+# five minutes instead of per request, short enough that a revoked token stops working soon.
+DEFAULT_AUTHORIZER_CACHE_TTL = Duration.minutes(5)
+DEFAULT_IDENTITY_SOURCE = "method.request.header.Authorization"
+DEFAULT_CACHE_TTL = Duration.minutes(5)  # API Gateway's own default when caching is on
+# Alarm when more than 1 % of requests fail with 5XX, or the slowest 1 % take over 3 s (handlers
+# time out at 10 s by default, so 3 s at p99 is degradation, not noise).
+DEFAULT_SERVER_ERROR_RATE_THRESHOLD = 0.01
+DEFAULT_LATENCY_P99_THRESHOLD = Duration.seconds(3)
+ALARM_PERIOD = Duration.minutes(5)
+CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
+JSON_CONTENT_TYPE = "application/json"
+
+_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_PATH_PART = re.compile(r"^(?:[A-Za-z0-9._~-]+|\{([A-Za-z_][A-Za-z0-9_-]*)(\+?)\})$")
+_ORIGIN = re.compile(r"^https?://[^/\s]+$")
+# Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
+_ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "caller": "$context.identity.caller",
+    "user": "$context.identity.user",
+    "principalId": "$context.authorizer.principalId",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatency": "$context.integration.latency",
+    "errorType": "$context.error.responseType",
+    "errorMessage": "$context.error.message",
+    "validationError": "$context.error.validationErrorString",
+    "authorizerError": "$context.authorizer.error",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+
+
+class AuthorizationMode(Enum):
+    """How a route authenticates callers."""
+
+    NONE = "NONE"  # public: needs a `public_reason`
+    IAM = "AWS_IAM"  # SigV4-signed requests; grant callers with `grant_invoke`
+    COGNITO = "COGNITO_USER_POOLS"  # an ID or access token of one of `user_pools`
+    # A Lambda authorizer given the Authorization header (`token_authorizer`); a mode, not a secret.
+    TOKEN = "TOKEN"  # noqa: S105
+    REQUEST = "REQUEST"  # Lambda authorizer given headers, query and context (`request_authorizer`)
+
+
+@dataclass(frozen=True)
+class CorsPolicy:
+    """One CORS configuration for the preflight, the gateway error responses and the handlers."""
+
+    allow_origins: Sequence[str]
+    allow_methods: Sequence[str] = DEFAULT_CORS_METHODS
+    allow_headers: Sequence[str] = DEFAULT_CORS_HEADERS
+    allow_credentials: bool = False
+    max_age: Duration = DEFAULT_CORS_MAX_AGE
+
+
+class ServerlessApi(Construct):
+    """A REST API whose defaults are right for browser and service clients alike.
+
+    `endpoint_type` picks edge-optimized, regional (default) or private; a private API needs
+    `vpc_endpoints` (interface endpoints for ``execute-api``) and gets a resource policy that
+    allows ``execute-api:Invoke`` through them only and denies every other source.
+
+    `cors` configures the OPTIONS preflight on every resource and the same headers on API
+    Gateway's own 4XX/5XX responses (authorizer, validator and throttling rejections), so
+    browsers can read those errors; `cors_environment` carries the policy to handlers
+    (CORS_ALLOW_ORIGINS, CORS_ALLOW_HEADERS, CORS_ALLOW_CREDENTIALS, CORS_MAX_AGE) so proxy
+    responses carry matching headers. With several origins the gateway responses echo the
+    request's Origin header (API Gateway cannot choose among a list there); the preflight and
+    the handlers answer only the listed origins.
+
+    Routes come from `add_route`. Authorizers are created on first use: pass `user_pools` for
+    `AuthorizationMode.COGNITO`, `token_authorizer` for TOKEN, `request_authorizer` for REQUEST.
+    `default_authorization` (IAM) applies to routes that do not name a mode.
+
+    The stage logs execution at INFO and writes access logs, which API Gateway can only do once
+    the region's account settings name a CloudWatch role. That role is account-wide, so by
+    default this construct does not create one (a second API would overwrite the first's);
+    set `cloud_watch_role=True` in exactly one stack per account and region, or configure it
+    once outside CDK.
+
+    Attributes: `api` (the `RestApi`), `stage`, `url`, `access_log_group`, `request_validator`,
+    `cors_environment`, `alarms`, and `domain` (the custom `DomainName`, or None).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_type: apigw.EndpointType = apigw.EndpointType.REGIONAL,
+        vpc_endpoints: Sequence[ec2.IVpcEndpoint] = (),
+        cors: CorsPolicy | None = None,
+        default_authorization: AuthorizationMode = AuthorizationMode.IAM,
+        user_pools: Sequence[cognito.IUserPool] = (),
+        token_authorizer: lambda_.IFunction | None = None,
+        token_identity_source: str = DEFAULT_IDENTITY_SOURCE,
+        request_authorizer: lambda_.IFunction | None = None,
+        request_identity_sources: Sequence[str] = (DEFAULT_IDENTITY_SOURCE,),
+        authorizer_cache_ttl: Duration = DEFAULT_AUTHORIZER_CACHE_TTL,
+        api_name: str | None = None,
+        description: str | None = None,
+        stage_name: str = DEFAULT_STAGE_NAME,
+        throttling_rate_limit: int = DEFAULT_THROTTLING_RATE_LIMIT,
+        throttling_burst_limit: int = DEFAULT_THROTTLING_BURST_LIMIT,
+        access_log_retention: logs.RetentionDays = DEFAULT_ACCESS_LOG_RETENTION,
+        cache_cluster_size: str | None = None,
+        cache_ttl: Duration = DEFAULT_CACHE_TTL,
+        cloud_watch_role: bool = False,
+        web_acl_arn: str | None = None,
+        domain_name: str | None = None,
+        certificate: acm.ICertificate | None = None,
+        base_path: str | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        server_error_rate_threshold: float = DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
+        latency_p99_threshold: Duration = DEFAULT_LATENCY_P99_THRESHOLD,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        private = endpoint_type == apigw.EndpointType.PRIVATE
+        errors.check(
+            not private or bool(vpc_endpoints),
+            "vpc_endpoints",
+            "a PRIVATE API is reachable only through interface VPC endpoints for execute-api; "
+            "pass at least one (ec2.InterfaceVpcEndpointAwsService.APIGATEWAY)",
+        )
+        errors.check(
+            private or not vpc_endpoints,
+            "vpc_endpoints",
+            f"only a PRIVATE API uses VPC endpoints, this one is {endpoint_type.name}; "
+            "set endpoint_type=EndpointType.PRIVATE or drop vpc_endpoints",
+        )
+        if cors is not None:
+            _validate_cors(errors, cors)
+        errors.check(
+            bool(_STAGE_NAME.match(stage_name)),
+            "stage_name",
+            f"'{stage_name}' must be 1-128 letters, digits, hyphens or underscores",
+        )
+        errors.check(throttling_rate_limit > 0, "throttling_rate_limit", "must be more than 0 requests/s")
+        errors.check(
+            throttling_burst_limit >= throttling_rate_limit,
+            "throttling_burst_limit",
+            f"{throttling_burst_limit} is below throttling_rate_limit {throttling_rate_limit}; "
+            "the burst must hold at least one second of the steady rate",
+        )
+        authorizers_given = {
+            AuthorizationMode.COGNITO: bool(user_pools),
+            AuthorizationMode.TOKEN: token_authorizer is not None,
+            AuthorizationMode.REQUEST: request_authorizer is not None,
+        }
+        errors.check(
+            authorizers_given.get(default_authorization, True),
+            "default_authorization",
+            _missing_authorizer(default_authorization),
+        )
+        errors.check(
+            default_authorization != AuthorizationMode.NONE,
+            "default_authorization",
+            "NONE would make every route public; authorize by default and pass "
+            "authorization=AuthorizationMode.NONE with a public_reason on the routes that are public",
+        )
+        errors.check(
+            cache_cluster_size is None or cache_cluster_size in CACHE_CLUSTER_SIZES,
+            "cache_cluster_size",
+            f"'{cache_cluster_size}' is not one of API Gateway's sizes {', '.join(CACHE_CLUSTER_SIZES)} (GB)",
+        )
+        errors.check(
+            (domain_name is None) == (certificate is None),
+            "certificate",
+            "a custom domain needs both domain_name and certificate; pass both or neither",
+        )
+        errors.check(
+            domain_name is None or not private,
+            "domain_name",
+            "this construct maps custom domains for EDGE and REGIONAL APIs; reach a PRIVATE API "
+            "through its VPC endpoint's DNS names",
+        )
+        errors.check(
+            base_path is None or domain_name is not None,
+            "base_path",
+            "a base path maps the API under a custom domain; pass domain_name and certificate",
+        )
+        errors.check(
+            0 < server_error_rate_threshold < 1,
+            "server_error_rate_threshold",
+            f"{server_error_rate_threshold} is a fraction of requests; use a value between 0 and 1",
+        )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self._cors = cors
+        self._default_authorization = default_authorization
+        self._user_pools = list(user_pools)
+        self._token_authorizer_function = token_authorizer
+        self._token_identity_source = token_identity_source
+        self._request_authorizer_function = request_authorizer
+        self._request_identity_sources = list(request_identity_sources)
+        self._authorizer_cache_ttl = authorizer_cache_ttl
+        self._authorizers: dict[AuthorizationMode, apigw.IAuthorizer] = {}
+        self._routes: set[tuple[str, str]] = set()
+
+        self.access_log_group = logs.LogGroup(
+            self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
+        )
+        caching = cache_cluster_size is not None
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=api_name,
+            description=description,
+            endpoint_configuration=apigw.EndpointConfiguration(
+                types=[endpoint_type], vpc_endpoints=list(vpc_endpoints) or None
+            ),
+            policy=_private_api_policy(vpc_endpoints) if private else None,
+            cloud_watch_role=cloud_watch_role,
+            default_cors_preflight_options=_preflight(cors) if cors else None,
+            domain_name=apigw.DomainNameOptions(
+                domain_name=domain_name,
+                certificate=certificate,
+                endpoint_type=endpoint_type,
+                security_policy=apigw.SecurityPolicy.TLS_1_2,
+                base_path=base_path,
+            )
+            if domain_name and certificate
+            else None,
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                # Full request and response bodies in logs would leak user data and tokens.
+                data_trace_enabled=False,
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+                cache_cluster_enabled=caching,
+                cache_cluster_size=cache_cluster_size,
+                caching_enabled=caching,
+                cache_ttl=cache_ttl if caching else None,
+                cache_data_encrypted=True if caching else None,
+            ),
+        )
+        self.stage: apigw.Stage = self.api.deployment_stage
+        self.domain: apigw.DomainName | None = self.api.domain_name
+        self.request_validator = apigw.RequestValidator(
+            self,
+            "RequestValidator",
+            rest_api=self.api,
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        if cloud_watch_role:
+            acknowledge(
+                self.api.node.find_child("CloudWatchRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account-wide API Gateway logging role needs write access to every API's log "
+                "groups, which is exactly what this AWS managed policy grants.",
+            )
+
+        self.cors_environment: dict[str, str] = _cors_environment(cors) if cors else {}
+        if cors:
+            for response_type, name in (
+                (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
+                (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
+            ):
+                self.api.add_gateway_response(
+                    name, type=response_type, response_headers=_gateway_cors_headers(cors)
+                )
+
+        if web_acl_arn:
+            wafv2.CfnWebACLAssociation(
+                self, "WebAclAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=web_acl_arn
+            )
+        else:
+            acknowledge(
+                self.stage,
+                "AwsSolutions-APIG3",
+                "No web_acl_arn was given: stage throttling and per-route authorization protect this "
+                "API, and passing web_acl_arn associates a WAFv2 web ACL with the stage.",
+            )
+
+        self.alarms: list[cloudwatch.Alarm] = []
+        if alarm_topic is not None:
+            self._add_alarms(alarm_topic, server_error_rate_threshold, latency_p99_threshold)
+
+    @property
+    def url(self) -> str:
+        """The stage's invoke URL (also the stack output `Endpoint`)."""
+        return self.api.url
+
+    def add_route(
+        self,
+        method: str,
+        path: str,
+        function: lambda_.IFunction,
+        *,
+        authorization: AuthorizationMode | None = None,
+        public_reason: str | None = None,
+        authorization_scopes: Sequence[str] = (),
+        api_key_required: bool = False,
+        request_schema: Mapping[str, Any] | None = None,
+        required_query_parameters: Sequence[str] = (),
+        required_headers: Sequence[str] = (),
+        request_templates: Mapping[str, str] | None = None,
+        response_templates: Mapping[str, str] | None = None,
+    ) -> apigw.Method:
+        """Route `method` on `path` (e.g. ``/groups/{id}``) to `function` and return the Method.
+
+        A Lambda proxy integration unless `request_templates` or `response_templates` (VTL by
+        content type) are given: then a non-proxy integration whose Lambda errors become a 500.
+        `authorization` defaults to the API's `default_authorization`; NONE requires
+        `public_reason`, one sentence saying why the route may be public (it becomes the
+        cdk-nag acknowledgment). `request_schema` is a JSON Schema draft-04 dict for the JSON
+        body; path parameters, `required_query_parameters` and `required_headers` are required.
+        The request validator checks body and parameters before the function runs.
+        """
+        verb = method.upper()
+        mode = authorization or self._default_authorization
+        errors = PropErrors(self, f"add_route({verb} {path})")
+        errors.check(verb in HTTP_METHODS, "method", f"'{method}' is not one of {', '.join(HTTP_METHODS)}")
+        errors.check(
+            not (verb == "OPTIONS" and self._cors is not None),
+            "method",
+            "OPTIONS is the CORS preflight, which this API already answers on every resource",
+        )
+        path_parameters = _validate_path(errors, path)
+        errors.check(
+            (verb, path) not in self._routes,
+            "method",
+            f"{verb} {path} is already routed; each method is added once per path",
+        )
+        errors.check(
+            mode != AuthorizationMode.NONE or bool(public_reason and public_reason.strip()),
+            "public_reason",
+            "a route with AuthorizationMode.NONE is public; say in one sentence why it may be "
+            "(it becomes the cdk-nag acknowledgment), or authorize it",
+        )
+        errors.check(
+            mode == AuthorizationMode.NONE or public_reason is None,
+            "public_reason",
+            f"only public routes take a reason; this one is authorized with {mode.name}",
+        )
+        errors.check(self._has_authorizer(mode), "authorization", _missing_authorizer(mode))
+        errors.check(
+            not authorization_scopes or mode == AuthorizationMode.COGNITO,
+            "authorization_scopes",
+            "OAuth scopes apply to COGNITO authorization only",
+        )
+        for name in (*required_query_parameters, *required_headers):
+            errors.check(
+                bool(re.fullmatch(r"[A-Za-z0-9._~-]+", name)),
+                "required_query_parameters" if name in required_query_parameters else "required_headers",
+                f"'{name}' is not a valid parameter name (letters, digits, '.', '_', '~', '-')",
+            )
+        schema: apigw.JsonSchema | None = None
+        if request_schema is not None:
+            schema, problems = to_json_schema(request_schema)
+            for problem in problems:
+                errors.add("request_schema", problem)
+        errors.raise_if_any()
+        self._routes.add((verb, path))
+
+        resource = self.api.root.resource_for_path(path)
+        request_models: dict[str, apigw.IModel] | None = None
+        if schema is not None:
+            model = apigw.Model(
+                self,
+                f"{_route_id(verb, path)}Model",
+                rest_api=self.api,
+                content_type=JSON_CONTENT_TYPE,
+                description=f"Request body of {verb} {path}",
+                schema=schema,
+            )
+            request_models = {JSON_CONTENT_TYPE: model}
+        request_parameters = {
+            **{f"method.request.path.{name}": True for name in path_parameters},
+            **{f"method.request.querystring.{name}": True for name in required_query_parameters},
+            **{f"method.request.header.{name}": True for name in required_headers},
+        }
+        proxy = request_templates is None and response_templates is None
+        integration, method_responses = (
+            (apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False), None)
+            if proxy
+            else self._mapped_integration(function, request_templates or {}, response_templates or {})
+        )
+        added = resource.add_method(
+            verb,
+            integration,
+            authorization_type=_AUTHORIZATION_TYPES[mode],
+            authorizer=self._authorizer(mode),
+            authorization_scopes=list(authorization_scopes) or None,
+            api_key_required=api_key_required,
+            request_models=request_models,
+            request_parameters=request_parameters or None,
+            request_validator=self.request_validator,
+            method_responses=method_responses,
+        )
+        if mode == AuthorizationMode.NONE:
+            for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                acknowledge(added, rule, str(public_reason))
+        elif mode != AuthorizationMode.COGNITO:
+            acknowledge(
+                added,
+                "AwsSolutions-COG4",
+                f"{verb} {path} is authorized with {mode.name} ({mode.value}) instead of a Cognito "
+                "user pool, as its caller chose.",
+            )
+        return added
+
+    def grant_invoke(self, grantee: iam.IGrantable, method: str = "*", path: str = "/*") -> iam.Grant:
+        """Allow `grantee` to call `method` on `path` of this stage (for IAM-authorized routes)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["execute-api:Invoke"],
+            resource_arns=[self.api.arn_for_execute_api(method, path, self.stage.stage_name)],
+        )
+
+    def add_usage_plan(
+        self,
+        construct_id: str,
+        *,
+        rate_limit: int,
+        burst_limit: int,
+        quota_limit: int | None = None,
+        quota_period: apigw.Period = apigw.Period.MONTH,
+    ) -> apigw.UsagePlan:
+        """A usage plan for this stage with its own throttling and optional quota per API key."""
+        errors = PropErrors(self, construct_id)
+        errors.check(rate_limit > 0, "rate_limit", "must be more than 0 requests/s")
+        errors.check(
+            burst_limit >= rate_limit,
+            "burst_limit",
+            f"{burst_limit} is below rate_limit {rate_limit}; the burst must hold at least one second "
+            "of the steady rate",
+        )
+        errors.check(quota_limit is None or quota_limit > 0, "quota_limit", "must be more than 0 requests")
+        errors.raise_if_any()
+        return self.api.add_usage_plan(
+            construct_id,
+            throttle=apigw.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
+            quota=apigw.QuotaSettings(limit=quota_limit, period=quota_period) if quota_limit else None,
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
+        )
+
+    def add_api_key(self, construct_id: str, *, usage_plan: apigw.UsagePlan) -> apigw.IApiKey:
+        """An API key (value generated by API Gateway) enrolled in `usage_plan`."""
+        key = self.api.add_api_key(construct_id)
+        usage_plan.add_api_key(key)
+        return key
+
+    def _has_authorizer(self, mode: AuthorizationMode) -> bool:
+        return {
+            AuthorizationMode.COGNITO: bool(self._user_pools),
+            AuthorizationMode.TOKEN: self._token_authorizer_function is not None,
+            AuthorizationMode.REQUEST: self._request_authorizer_function is not None,
+        }.get(mode, True)
+
+    def _authorizer(self, mode: AuthorizationMode) -> apigw.IAuthorizer | None:
+        """The mode's authorizer, created on first use (an authorizer no method uses fails synth)."""
+        if mode in (AuthorizationMode.NONE, AuthorizationMode.IAM):
+            return None
+        if mode not in self._authorizers:
+            authorizer: apigw.IAuthorizer
+            if mode == AuthorizationMode.COGNITO:
+                authorizer = apigw.CognitoUserPoolsAuthorizer(
+                    self, "CognitoAuthorizer", cognito_user_pools=self._user_pools
+                )
+            elif mode == AuthorizationMode.TOKEN and self._token_authorizer_function is not None:
+                authorizer = apigw.TokenAuthorizer(
+                    self,
+                    "TokenAuthorizer",
+                    handler=self._token_authorizer_function,
+                    identity_source=self._token_identity_source,
+                    results_cache_ttl=self._authorizer_cache_ttl,
+                )
+            elif self._request_authorizer_function is not None:
+                authorizer = apigw.RequestAuthorizer(
+                    self,
+                    "RequestAuthorizer",
+                    handler=self._request_authorizer_function,
+                    identity_sources=self._request_identity_sources,
+                    results_cache_ttl=self._authorizer_cache_ttl,
+                )
+            self._authorizers[mode] = authorizer
+        return self._authorizers[mode]
+
+    def _mapped_integration(
+        self,
+        function: lambda_.IFunction,
+        request_templates: Mapping[str, str],
+        response_templates: Mapping[str, str],
+    ) -> tuple[apigw.Integration, list[apigw.MethodResponse]]:
+        """A non-proxy Lambda integration; CORS headers are added by VTL so they match the origin."""
+        cors_prefix = _cors_response_vtl(self._cors) if self._cors else ""
+        success = {
+            content_type: cors_prefix + template
+            for content_type, template in (
+                response_templates or {JSON_CONTENT_TYPE: "$input.json('$')"}
+            ).items()
+        }
+        failure = {JSON_CONTENT_TYPE: cors_prefix + '{"message": "Internal server error"}'}
+        integration = apigw.LambdaIntegration(
+            function,
+            proxy=False,
+            allow_test_invoke=False,
+            request_templates=dict(request_templates) or None,
+            # Content types without a template are refused (415) instead of passed through unmapped.
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER
+            if request_templates
+            else apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
+            integration_responses=[
+                apigw.IntegrationResponse(status_code="200", response_templates=success),
+                # A Lambda error otherwise falls through to the default 200 with the error as body.
+                apigw.IntegrationResponse(
+                    status_code="500", selection_pattern=".+", response_templates=failure
+                ),
+            ],
+        )
+        return integration, [apigw.MethodResponse(status_code="200"), apigw.MethodResponse(status_code="500")]
+
+    def _add_alarms(self, topic: sns.ITopic, error_rate: float, latency: Duration) -> None:
+        action = cloudwatch_actions.SnsAction(topic)
+        server_errors = cloudwatch.Alarm(
+            self,
+            "ServerErrorRateAlarm",
+            alarm_description=f"More than {error_rate:.1%} of requests to {self.node.path} fail with 5XX.",
+            metric=self.stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
+            threshold=error_rate,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        slow = cloudwatch.Alarm(
+            self,
+            "LatencyP99Alarm",
+            alarm_description=f"The slowest 1 % of requests to {self.node.path} take over "
+            f"{latency.to_milliseconds():.0f} ms.",
+            metric=self.stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
+            threshold=latency.to_milliseconds(),
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        for alarm in (server_errors, slow):
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+            self.alarms.append(alarm)
+
+
+_AUTHORIZATION_TYPES = {
+    AuthorizationMode.NONE: apigw.AuthorizationType.NONE,
+    AuthorizationMode.IAM: apigw.AuthorizationType.IAM,
+    AuthorizationMode.COGNITO: apigw.AuthorizationType.COGNITO,
+    AuthorizationMode.TOKEN: apigw.AuthorizationType.CUSTOM,
+    AuthorizationMode.REQUEST: apigw.AuthorizationType.CUSTOM,
+}
+
+
+def _missing_authorizer(mode: AuthorizationMode) -> str:
+    needed = {
+        AuthorizationMode.COGNITO: "user_pools",
+        AuthorizationMode.TOKEN: "token_authorizer",
+        AuthorizationMode.REQUEST: "request_authorizer",
+    }.get(mode, "")
+    return f"{mode.name} authorization needs an authorizer; pass {needed} to ServerlessApi"
+
+
+def _validate_cors(errors: PropErrors, cors: CorsPolicy) -> None:
+    origins = list(cors.allow_origins)
+    errors.check(
+        bool(origins), "cors.allow_origins", "list at least one origin, e.g. 'https://app.example.com'"
+    )
+    if "*" in origins:
+        errors.check(
+            not cors.allow_credentials,
+            "cors.allow_origins",
+            "'*' cannot be combined with allow_credentials=True (browsers reject it and it would "
+            "expose every user's responses to any site); list the exact origins",
+        )
+        errors.check(
+            len(origins) == 1, "cors.allow_origins", "'*' already allows every origin; list it alone"
+        )
+    for origin in origins:
+        errors.check(
+            origin == "*" or bool(_ORIGIN.match(origin)),
+            "cors.allow_origins",
+            f"'{origin}' is not an origin; use scheme://host[:port] with no path or trailing slash",
+        )
+    for verb in cors.allow_methods:
+        errors.check(
+            verb in HTTP_METHODS, "cors.allow_methods", f"'{verb}' is not one of {', '.join(HTTP_METHODS)}"
+        )
+
+
+def _validate_path(errors: PropErrors, path: str) -> list[str]:
+    """Problems with a resource path like ``/groups/{id}/images``; returns its parameter names."""
+    if path == "/":
+        return []
+    parts = path.split("/")
+    if not path.startswith("/") or path.endswith("/") or "" in parts[1:]:
+        errors.add(
+            "path",
+            f"'{path}' is not a resource path; write it as '/' or '/part/{{param}}' with no empty "
+            "parts and no trailing slash",
+        )
+        return []
+    names: list[str] = []
+    for index, part in enumerate(parts[1:], start=1):
+        match = _PATH_PART.match(part)
+        if match is None:
+            errors.add(
+                "path",
+                f"'{part}' in '{path}' is not a valid path part; use letters, digits, '.', '_', '~', '-' "
+                "or a parameter like {id}",
+            )
+            continue
+        name, greedy = match.group(1), match.group(2)
+        if name is None:
+            continue
+        errors.check(
+            not greedy or index == len(parts) - 1,
+            "path",
+            f"the greedy parameter {{{name}+}} in '{path}' must be the last part",
+        )
+        errors.check(
+            name not in names,
+            "path",
+            f"parameter '{name}' appears twice in '{path}'; give each path parameter its own name",
+        )
+        names.append(name)
+    return names
+
+
+def _route_id(verb: str, path: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", path)
+    return verb.title() + ("".join(word[:1].upper() + word[1:] for word in words) or "Root")
+
+
+def _private_api_policy(vpc_endpoints: Sequence[ec2.IVpcEndpoint]) -> iam.PolicyDocument:
+    endpoint_ids = [endpoint.vpc_endpoint_id for endpoint in vpc_endpoints]
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyOutsideVpcEndpoints",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*"],
+                conditions={"StringNotEquals": {"aws:SourceVpce": endpoint_ids}},
+            ),
+            iam.PolicyStatement(
+                sid="AllowThroughVpcEndpoints",
+                effect=iam.Effect.ALLOW,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*"],
+                conditions={"StringEquals": {"aws:SourceVpce": endpoint_ids}},
+            ),
+        ]
+    )
+
+
+def _preflight(cors: CorsPolicy) -> apigw.CorsOptions:
+    return apigw.CorsOptions(
+        allow_origins=list(cors.allow_origins),
+        allow_methods=list(cors.allow_methods),
+        allow_headers=list(cors.allow_headers),
+        allow_credentials=cors.allow_credentials,
+        max_age=cors.max_age,
+    )
+
+
+def _gateway_cors_headers(cors: CorsPolicy) -> dict[str, str]:
+    """Headers for API Gateway's own error responses (values are mapping expressions)."""
+    origins = list(cors.allow_origins)
+    headers = {
+        # Gateway responses cannot pick from a list: one origin is returned as is, several echo
+        # the request's Origin (these responses carry only API Gateway's own error messages).
+        "Access-Control-Allow-Origin": f"'{origins[0]}'"
+        if len(origins) == 1
+        else "method.request.header.Origin",
+        "Access-Control-Allow-Headers": f"'{','.join(cors.allow_headers)}'",
+        "Access-Control-Allow-Methods": f"'{','.join(cors.allow_methods)}'",
+    }
+    if cors.allow_credentials:
+        headers["Access-Control-Allow-Credentials"] = "'true'"
+    if len(origins) > 1:
+        headers["Vary"] = "'Origin'"
+    return headers
+
+
+def _cors_response_vtl(cors: CorsPolicy) -> str:
+    """VTL that sets CORS headers on a mapped (non-proxy) response for an allowed Origin only."""
+    lines = ['#set($origin = $input.params().header.get("Origin"))']
+    if "*" in cors.allow_origins:
+        lines.append("#set($context.responseOverride.header.Access-Control-Allow-Origin = '*')")
+    else:
+        condition = " || ".join(f'$origin == "{origin}"' for origin in cors.allow_origins)
+        lines += [
+            f"#if({condition})",
+            "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)",
+            "#set($context.responseOverride.header.Vary = 'Origin')",
+        ]
+        if cors.allow_credentials:
+            lines.append("#set($context.responseOverride.header.Access-Control-Allow-Credentials = 'true')")
+        lines.append("#end")
+    return "\n".join(lines) + "\n"
+
+
+def _cors_environment(cors: CorsPolicy) -> dict[str, str]:
+    return {
+        "CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
+        "CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
+        "CORS_ALLOW_CREDENTIALS": "true" if cors.allow_credentials else "false",
+        "CORS_MAX_AGE": str(int(cors.max_age.to_seconds())),
+    }

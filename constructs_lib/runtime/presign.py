@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +57,9 @@ def _default_session_name() -> str:
 class Presigner:
     """Creates presigned PUT, POST and GET requests for one bucket with the presign role.
 
+    With `allowed_content_types` (from_environment reads IMAGE_STORE_ALLOWED_CONTENT_TYPES, see
+    ImageStore.content_type_environment) every upload must bind one of those types.
+
     `sts_client`, `endpoint_url` and `clock` exist for tests and local emulators: by default an
     STS client for `region` is created on first use, S3 URLs use the regional virtual-hosted
     endpoint, and time is the system clock.
@@ -73,6 +76,7 @@ class Presigner:
         sts_client: Any = None,
         endpoint_url: str | None = None,
         session_name: str | None = None,
+        allowed_content_types: Sequence[str] | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         problems = []
@@ -100,6 +104,7 @@ class Presigner:
         self._sts = sts_client
         self._endpoint_url = endpoint_url
         self._session_name = session_name or _default_session_name()
+        self.allowed_content_types = tuple(allowed_content_types) if allowed_content_types else None
         self._clock = clock
         self._session: _Session | None = None
         # Handlers may presign from several threads; one AssumeRole per refresh, not one per thread.
@@ -120,10 +125,12 @@ class Presigner:
                 f"Presigner: environment variable(s) {', '.join(missing)} not set; add "
                 "ImageStore.runtime_environment to the function's environment"
             )
+        content_types = os.environ.get("IMAGE_STORE_ALLOWED_CONTENT_TYPES", "")
         return cls(
             bucket=os.environ[bucket_variable],
             role_arn=os.environ["IMAGE_STORE_PRESIGN_ROLE_ARN"],
             session_duration_seconds=ENVIRONMENT_SESSION_SECONDS,
+            allowed_content_types=[value for value in content_types.split(",") if value] or None,
         )
 
     def presigned_put(self, key: str, *, expires_in: int, content_type: str | None = None) -> str:
@@ -132,6 +139,7 @@ class Presigner:
         With `content_type` the Content-Type header is signed: the upload must send that type.
         """
         self._check_request(key, expires_in)
+        self._check_content_type(content_type)
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if content_type is not None:
             params["ContentType"] = content_type
@@ -154,6 +162,7 @@ class Presigner:
         Returns ``{"url": ..., "fields": {...}}``: post the fields, then the file as ``file``.
         """
         self._check_request(key, expires_in)
+        self._check_content_type(content_type)
         if not 0 <= min_bytes <= max_bytes <= MAX_SINGLE_UPLOAD_BYTES:
             raise ValueError(
                 f"Presigner: min_bytes {min_bytes} and max_bytes {max_bytes} must satisfy "
@@ -185,6 +194,14 @@ class Presigner:
             raise ValueError(
                 f"Presigner: expires_in {expires_in} must be 1 to {limit} seconds: a URL cannot outlive "
                 f"the {self.session_duration_seconds} s role session that signs it"
+            )
+
+    def _check_content_type(self, content_type: str | None) -> None:
+        # S3 has no policy condition on Content-Type: binding it into the signature is the only check.
+        if self.allowed_content_types is not None and content_type not in self.allowed_content_types:
+            raise ValueError(
+                f"Presigner: content_type {content_type!r} is not allowed; uploads must bind one of "
+                f"{', '.join(self.allowed_content_types)}"
             )
 
     def _s3(self) -> Any:

@@ -159,10 +159,10 @@ class SigV4Gate:
                 self.end_headers()
                 self.wfile.write(answer.content)
 
-            def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's naming
+            def do_GET(self) -> None:
                 self._relay()
 
-            def do_PUT(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's naming
+            def do_PUT(self) -> None:
                 self._relay()
 
             def log_message(self, format: str, *args: Any) -> None:

@@ -46,7 +46,7 @@ def _build_images(stack: Stack) -> dict[str, Any]:
         stack,
         "Images",
         partition_key=_key("groupId"),
-        sort_key=_key("timestamp", NUMBER),
+        sort_key=_key("timestamp"),
         global_indexes=[GlobalIndex("imageId-index", _key("imageId"))],
         stream=True,
     )
@@ -257,7 +257,7 @@ def test_images_table_keys_and_imageid_index(images: Template) -> None:
             ],
             "AttributeDefinitions": [
                 {"AttributeName": "groupId", "AttributeType": "S"},
-                {"AttributeName": "timestamp", "AttributeType": "N"},
+                {"AttributeName": "timestamp", "AttributeType": "S"},
                 {"AttributeName": "imageId", "AttributeType": "S"},
             ],
             "GlobalSecondaryIndexes": [

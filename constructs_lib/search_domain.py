@@ -1,0 +1,741 @@
+"""SearchDomain: an OpenSearch domain with Cognito-protected Dashboards, fed from DynamoDB streams.
+
+Creates: one OpenSearch Service domain (OpenSearch 2.19) with encryption at rest, node-to-node
+encryption, HTTPS only with TLS 1.2+ and forward secrecy, fine-grained access control whose
+master user is an IAM role (never a password), and its four logs (application, slow search, slow
+index, audit) in log groups kept one year; a Cognito user pool (no self sign-up, MFA, email
+recovery), its hosted domain, an identity pool without guest access, the authenticated role and
+the service role OpenSearch uses to configure Cognito; a deploy-time function that maps IAM roles
+to OpenSearch security roles; a `CfnOutput` with the Dashboards URL. Optionally CloudWatch
+alarms on the domain's health metrics.
+
+`index_table` adds a stream consumer that keeps one index in sync with a `CompositeKeyTable`;
+`grant_search` gives a role read-only query access to one index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import CfnOutput, CustomResource, Duration, IStableAnyProducer, Lazy, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
+from constructs_lib.composite_key_table import CompositeKeyTable
+from constructs_lib.serverless_function import ServerlessFunction
+
+_FUNCTIONS = Path(__file__).resolve().parent / "functions"
+INDEXER_ENTRY = _FUNCTIONS / "search_indexer"
+SECURITY_ENTRY = _FUNCTIONS / "search_security"
+
+# 2.19 is the last 2.x release: the newest engine whose APIs the indexer and the security-role
+# mapping use unchanged, with standard support for years; 3.x is a major upgrade users opt into.
+DEFAULT_ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19
+# The oldest engine this construct configures: gp3 volumes, the TLS 1.2 PFS policy, audit logs and
+# the _plugins/_security API all need OpenSearch 2.x; Elasticsearch and 1.x are on extended support.
+MIN_ENGINE_VERSION = (2, 3)
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # audit logs: a year covers most review cycles
+# Dashboards users get read-only access to every index plus the Dashboards UI; map more in Dashboards.
+DEFAULT_DASHBOARDS_ROLES = ("kibana_user", "readall")
+# The indexer writes documents and creates the index (with dynamic mapping) on the first write.
+INDEXER_INDEX_ACTIONS = ("crud", "create_index", "indices:admin/mapping/put")
+INDEXER_CLUSTER_ACTIONS = ("indices:data/write/bulk",)
+SEARCH_INDEX_ACTIONS = ("read",)
+SEARCH_CLUSTER_ACTIONS = ("cluster_composite_ops_ro",)
+# Stream batches: 100 records make one bulk request of well under OpenSearch's 10 MB default limit.
+DEFAULT_INDEX_BATCH_SIZE = 100
+DEFAULT_INDEXER_TIMEOUT = Duration.seconds(30)  # one bulk request of 100 documents, with headroom
+# The role-mapping function retries for about four minutes while a new domain's security warms up.
+_SECURITY_TIMEOUT = Duration.minutes(5)
+_ALARM_PERIOD = Duration.minutes(5)
+_FREE_STORAGE_FRACTION = 0.25  # AWS recommends alarming at 25 % of a node's storage left
+_CPU_THRESHOLD = 80  # percent, sustained 15 minutes: AWS's recommended alarm
+_JVM_THRESHOLD = 95  # percent: above 95 % OpenSearch starts rejecting requests (AWS guidance)
+_DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
+_COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_COGNITO_RESERVED = ("aws", "amazon", "cognito")
+_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,254}$")
+_COGNITO_SERVICE_POLICY = "AmazonOpenSearchServiceCognitoAccess"
+
+
+@jsii.implements(IStableAnyProducer)
+class _Produce:
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self) -> Any:
+        return self._produce()
+
+
+@dataclass(frozen=True)
+class SearchDomainSize:
+    """Node counts, instance types and storage of a domain.
+
+    Start from `dev()` or `production()` and change any value with ``dataclasses.replace`` or
+    `with_`, e.g. ``SearchDomainSize.production().with_(data_nodes=6)``. `availability_zones` of
+    1 turns zone awareness off; 2 or 3 spread the data nodes (a multiple of it) over that many
+    zones. `master_nodes` 0 means no dedicated master nodes, otherwise at least 3.
+    """
+
+    data_nodes: int
+    data_node_instance_type: str
+    volume_size_gib: int
+    availability_zones: int = 1
+    master_nodes: int = 0
+    master_node_instance_type: str | None = None
+    multi_az_with_standby: bool = False
+
+    @classmethod
+    def dev(cls) -> SearchDomainSize:
+        """One small burstable node in one zone with 10 GiB of gp3: for development, no redundancy."""
+        return cls(data_nodes=1, data_node_instance_type="t3.small.search", volume_size_gib=10)
+
+    @classmethod
+    def production(cls) -> SearchDomainSize:
+        """Three memory-optimized data nodes over 3 zones with a standby zone and 3 dedicated masters."""
+        return cls(
+            data_nodes=3,
+            data_node_instance_type="r6g.large.search",
+            volume_size_gib=100,
+            availability_zones=3,
+            master_nodes=3,
+            master_node_instance_type="m6g.large.search",
+            multi_az_with_standby=True,
+        )
+
+    def with_(self, **changes: Any) -> SearchDomainSize:
+        """A copy with `changes` applied."""
+        return dataclasses.replace(self, **changes)
+
+
+def _engine_version_tuple(version: opensearch.EngineVersion) -> tuple[str, tuple[int, ...]]:
+    engine, _, number = version.version.partition("_")
+    return engine, tuple(int(part) for part in number.split(".") if part.isdigit())
+
+
+def _validate_size(errors: PropErrors, size: SearchDomainSize) -> None:
+    errors.check(size.data_nodes >= 1, "size.data_nodes", "must be at least 1")
+    errors.check(
+        size.availability_zones in (1, 2, 3),
+        "size.availability_zones",
+        f"{size.availability_zones} is not 1 (no zone awareness), 2 or 3",
+    )
+    if size.availability_zones in (2, 3):
+        errors.check(
+            size.data_nodes % size.availability_zones == 0,
+            "size.data_nodes",
+            f"{size.data_nodes} nodes cannot spread evenly over {size.availability_zones} zones; "
+            f"use a multiple of {size.availability_zones}",
+        )
+    errors.check(
+        size.master_nodes == 0 or size.master_nodes >= 3,
+        "size.master_nodes",
+        f"{size.master_nodes} dedicated masters cannot keep a quorum after losing one; use 0 or at least 3",
+    )
+    errors.check(
+        (size.master_nodes == 0) == (size.master_node_instance_type is None),
+        "size.master_node_instance_type",
+        "set it exactly when master_nodes is more than 0",
+    )
+    errors.check(10 <= size.volume_size_gib <= 16384, "size.volume_size_gib", "must be 10-16384 GiB of gp3")
+    if size.multi_az_with_standby:
+        errors.check(
+            size.availability_zones == 3 and size.master_nodes >= 3,
+            "size.multi_az_with_standby",
+            "needs availability_zones=3 and at least 3 master_nodes; set those or turn standby off",
+        )
+        errors.check(
+            not size.data_node_instance_type.startswith(("t2.", "t3.")),
+            "size.multi_az_with_standby",
+            f"is not available on burstable {size.data_node_instance_type}; use e.g. r6g.large.search",
+        )
+
+
+class SearchDomain(Construct):
+    """An OpenSearch domain behind IAM and fine-grained access control, with Cognito Dashboards.
+
+    Defaults: OpenSearch 2.19; `SearchDomainSize.dev()`; AWS-owned encryption at rest;
+    node-to-node encryption; HTTPS only with ``Policy-Min-TLS-1-2-PFS-2023-10``; no resource
+    policy (only roles granted here may call it); fine-grained access control with an IAM master
+    role; application, slow search, slow index and audit logs kept one year; RETAIN; Cognito MFA
+    required with TOTP, the ESSENTIALS feature plan, email-only recovery; Dashboards users mapped
+    to ``kibana_user`` and ``readall``; no alarms.
+
+    `cognito_domain_prefix` names the Cognito hosted sign-in domain (globally unique per region).
+
+    Attributes: `domain`, `user_pool`, `user_pool_domain`, `identity_pool` (a `CfnIdentityPool`),
+    `authenticated_role`, `cognito_service_role`, `master_role` (the role-mapping function's
+    role), `log_groups` (by log type), `dashboards_url`, `endpoint` (``https://host``), `alarms`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cognito_domain_prefix: str,
+        domain_name: str | None = None,
+        version: opensearch.EngineVersion = DEFAULT_ENGINE_VERSION,
+        size: SearchDomainSize | None = None,
+        mfa: cognito.Mfa = cognito.Mfa.REQUIRED,
+        feature_plan: cognito.FeaturePlan = cognito.FeaturePlan.ESSENTIALS,
+        dashboards_roles: Sequence[str] = DEFAULT_DASHBOARDS_ROLES,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarms: bool = False,
+        alarm_topic: sns.ITopic | None = None,
+    ) -> None:
+        size = size or SearchDomainSize.dev()
+        errors = PropErrors(scope, construct_id)
+        if domain_name is not None:
+            errors.check(
+                bool(_DOMAIN_NAME.match(domain_name)),
+                "domain_name",
+                f"'{domain_name}' must be 3-28 characters of a-z, 0-9 and '-', starting with a letter; "
+                "or leave it unset for a generated name",
+            )
+        errors.check(
+            bool(_COGNITO_PREFIX.match(cognito_domain_prefix))
+            and not any(word in cognito_domain_prefix for word in _COGNITO_RESERVED),
+            "cognito_domain_prefix",
+            f"'{cognito_domain_prefix}' must be 1-63 characters of a-z, 0-9 and '-' (not at either end) "
+            f"without the reserved words {', '.join(_COGNITO_RESERVED)}",
+        )
+        engine, number = _engine_version_tuple(version)
+        errors.check(
+            engine == "OpenSearch" and number >= MIN_ENGINE_VERSION,
+            "version",
+            f"{version.version} is older than the supported minimum OpenSearch "
+            f"{'.'.join(map(str, MIN_ENGINE_VERSION))}; use EngineVersion.OPENSEARCH_2_19",
+        )
+        errors.check(
+            mfa != cognito.Mfa.OFF,
+            "mfa",
+            "Dashboards sign-in needs a second factor; use Mfa.REQUIRED or Mfa.OPTIONAL",
+        )
+        errors.check(
+            feature_plan != cognito.FeaturePlan.LITE,
+            "feature_plan",
+            "use FeaturePlan.ESSENTIALS or FeaturePlan.PLUS (LITE lacks the managed login features "
+            "Dashboards users get)",
+        )
+        errors.check(
+            log_retention != logs.RetentionDays.INFINITE,
+            "log_retention",
+            "logs must expire; choose a finite RetentionDays",
+        )
+        errors.check(
+            alarms or alarm_topic is None,
+            "alarm_topic",
+            "is the action of the domain's alarms; set alarms=True or remove it",
+        )
+        _validate_size(errors, size)
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.size = size
+        self._roles: dict[str, dict[str, Any]] = {}
+        self._mappings: dict[str, list[str]] = {}
+        self._indexed: set[str] = set()
+
+        self.user_pool, self.user_pool_domain = self._user_pool(cognito_domain_prefix, mfa, feature_plan)
+        self.identity_pool = cognito.CfnIdentityPool(
+            self,
+            "IdentityPool",
+            allow_unauthenticated_identities=False,
+            # Only the enhanced flow: the classic flow would let clients pick any role.
+            allow_classic_flow=False,
+        )
+        self.authenticated_role = iam.Role(
+            self,
+            "AuthenticatedRole",
+            description=f"Dashboards users of {self.node.path}, signed in through Cognito",
+            assumed_by=iam.FederatedPrincipal(
+                "cognito-identity.amazonaws.com",
+                conditions={
+                    "StringEquals": {"cognito-identity.amazonaws.com:aud": self.identity_pool.ref},
+                    "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
+                },
+                assume_role_action="sts:AssumeRoleWithWebIdentity",
+            ),
+        )
+        cognito.CfnIdentityPoolRoleAttachment(
+            self,
+            "IdentityPoolRoles",
+            identity_pool_id=self.identity_pool.ref,
+            roles={"authenticated": self.authenticated_role.role_arn},
+        )
+        self.cognito_service_role = iam.Role(
+            self,
+            "CognitoServiceRole",
+            description=f"Lets OpenSearch Service configure Cognito sign-in for {self.node.path}",
+            assumed_by=iam.ServicePrincipal("opensearchservice.amazonaws.com"),
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(_COGNITO_SERVICE_POLICY)],
+        )
+        acknowledge(
+            self.cognito_service_role,
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{_COGNITO_SERVICE_POLICY}]",
+            "OpenSearch Service requires this AWS managed policy on the role it uses to create the "
+            "Dashboards app client in the user pool and identity pool.",
+        )
+
+        self.log_groups = {
+            kind: logs.LogGroup(
+                self, f"{kind}Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
+            )
+            for kind in ("Application", "SlowSearch", "SlowIndex", "Audit")
+        }
+        # Our own resource policy instead of the CDK's custom resource: no extra Lambda function, and
+        # scoped to exactly these log groups.
+        logs_policy = logs.ResourcePolicy(
+            self,
+            "LogsResourcePolicy",
+            policy_statements=[
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal("es.amazonaws.com")],
+                    actions=["logs:PutLogEvents", "logs:CreateLogStream"],
+                    resources=[group.log_group_arn for group in self.log_groups.values()],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            ],
+        )
+
+        security = ServerlessFunction(
+            self,
+            "SecurityConfig",
+            entry=SECURITY_ENTRY,
+            include_runtime_helpers=True,
+            description=f"Maps IAM roles to OpenSearch security roles in {self.node.path}",
+            timeout=_SECURITY_TIMEOUT,
+        )
+        self.master_role = security.role
+
+        self.domain = opensearch.Domain(
+            self,
+            "Domain",
+            version=version,
+            domain_name=domain_name,
+            capacity=opensearch.CapacityConfig(
+                data_nodes=size.data_nodes,
+                data_node_instance_type=size.data_node_instance_type,
+                master_nodes=size.master_nodes or None,
+                master_node_instance_type=size.master_node_instance_type,
+                # Explicit: the repository's feature flag would otherwise turn standby on for every domain.
+                multi_az_with_standby_enabled=size.multi_az_with_standby,
+            ),
+            zone_awareness=opensearch.ZoneAwarenessConfig(
+                enabled=size.availability_zones > 1,
+                availability_zone_count=size.availability_zones if size.availability_zones > 1 else None,
+            ),
+            ebs=opensearch.EbsOptions(
+                volume_size=size.volume_size_gib, volume_type=ec2.EbsDeviceVolumeType.GP3
+            ),
+            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+            node_to_node_encryption=True,
+            enforce_https=True,
+            tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
+            fine_grained_access_control=opensearch.AdvancedSecurityOptions(
+                master_user_arn=self.master_role.role_arn
+            ),
+            logging=opensearch.LoggingOptions(
+                app_log_enabled=True,
+                app_log_group=self.log_groups["Application"],
+                slow_search_log_enabled=True,
+                slow_search_log_group=self.log_groups["SlowSearch"],
+                slow_index_log_enabled=True,
+                slow_index_log_group=self.log_groups["SlowIndex"],
+                audit_log_enabled=True,
+                audit_log_group=self.log_groups["Audit"],
+            ),
+            suppress_logs_resource_policy=True,
+            cognito_dashboards_auth=opensearch.CognitoOptions(
+                identity_pool_id=self.identity_pool.ref,
+                user_pool_id=self.user_pool.user_pool_id,
+                role=self.cognito_service_role,
+            ),
+            enable_auto_software_update=True,
+            removal_policy=removal_policy,
+        )
+        self.domain.node.add_dependency(logs_policy)
+        self._acknowledge_domain(size)
+        stack = Stack.of(self)
+        # cdk-nag names findings by the domain's logical id, e.g. <SearchDomain62FD613E.Arn>.
+        self._arn_finding = f"<{stack.resolve(stack.get_logical_id(self.domain.node.default_child))}.Arn>"  # type: ignore[arg-type]
+
+        self.endpoint = f"https://{self.domain.domain_endpoint}"
+        self.dashboards_url = f"{self.endpoint}/_dashboards/"
+        CfnOutput(
+            self, "DashboardsUrl", value=self.dashboards_url, description="OpenSearch Dashboards sign-in"
+        )
+
+        self._mappings.update({role: [self.authenticated_role.role_arn] for role in dashboards_roles})
+        security.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["es:ESHttpPut", "es:ESHttpDelete"],
+                resources=[
+                    f"{self.domain.domain_arn}/_plugins/_security/api/roles/*",
+                    f"{self.domain.domain_arn}/_plugins/_security/api/rolesmapping/*",
+                ],
+            )
+        )
+        security_config = CustomResource(
+            self,
+            "SecurityRoles",
+            service_token=security.function.function_arn,
+            resource_type="Custom::OpenSearchSecurityRoles",
+            properties={
+                "Endpoint": self.endpoint,
+                # Lazy: index_table and grant_search add roles after the construct exists.
+                "Roles": Lazy.any(_Produce(lambda: self._roles)),
+                "Mappings": Lazy.any(_Produce(lambda: self._mappings)),
+            },
+        )
+        security_config.node.add_dependency(self.domain)
+        for path in ("roles", "rolesmapping"):
+            acknowledge(
+                security.role.node.find_child("DefaultPolicy"),
+                f"AwsSolutions-IAM5[Resource::{self._arn_finding}/_plugins/_security/api/{path}/*]",
+                f"The domain's master user creates and deletes security {path} by name under this API path; "
+                "the names are only known when index_table and grant_search are called.",
+            )
+
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        if alarms:
+            self._add_alarms(alarm_topic)
+
+    # --- Cognito -------------------------------------------------------------------------------
+
+    def _user_pool(
+        self, prefix: str, mfa: cognito.Mfa, feature_plan: cognito.FeaturePlan
+    ) -> tuple[cognito.UserPool, cognito.UserPoolDomain]:
+        user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True, username=False),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=mfa,
+            # TOTP apps only: SMS needs an SNS role and spend limits, and is weaker.
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=feature_plan,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        if mfa == cognito.Mfa.OPTIONAL:
+            acknowledge(
+                user_pool,
+                "AwsSolutions-COG2",
+                "MFA is optional by the caller's explicit choice (mfa=Mfa.OPTIONAL); the default requires it.",
+            )
+        if feature_plan != cognito.FeaturePlan.PLUS:
+            acknowledge(
+                user_pool,
+                "AwsSolutions-COG8",
+                "Threat protection needs the PLUS feature plan, a cost the caller chooses with "
+                "feature_plan; sign-up is closed and MFA is on, so only invited users can sign in.",
+            )
+        domain = user_pool.add_domain(
+            "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix)
+        )
+        return user_pool, domain
+
+    # --- cdk-nag ---------------------------------------------------------------------------------
+
+    def _acknowledge_domain(self, size: SearchDomainSize) -> None:
+        acknowledge(
+            self.domain,
+            "AwsSolutions-OS5",
+            "The domain has no resource-based policy, so it allows no anonymous or unsigned access: only "
+            "IAM identities of this account granted es:ESHttp* (SigV4-signed) reach it, and fine-grained "
+            "access control authorizes each request.",
+        )
+        for rule in ("AwsSolutions-OS1", "AwsSolutions-OS3"):
+            acknowledge(
+                self.domain,
+                rule,
+                "The public endpoint has no resource policy: only IAM roles granted by this construct can "
+                "call it (SigV4), fine-grained access control authorizes each request, and Dashboards "
+                "requires a Cognito sign-in with MFA.",
+            )
+        if size.master_nodes == 0:
+            acknowledge(
+                self.domain,
+                "AwsSolutions-OS4",
+                "This size has no dedicated master nodes by the caller's choice (the dev preset); "
+                "SearchDomainSize.production() uses three.",
+            )
+        if size.availability_zones == 1:
+            acknowledge(
+                self.domain,
+                "AwsSolutions-OS7",
+                "This size runs in one zone by the caller's choice (the dev preset); "
+                "SearchDomainSize.production() spreads over three zones.",
+            )
+
+    # --- Access ----------------------------------------------------------------------------------
+
+    def _add_role(
+        self,
+        name: str,
+        index_name: str,
+        index_actions: Sequence[str],
+        cluster_actions: Sequence[str],
+        arn: str,
+    ) -> None:
+        self._roles[name] = {
+            "cluster_permissions": list(cluster_actions),
+            "index_permissions": [{"index_patterns": [index_name], "allowed_actions": list(index_actions)}],
+        }
+        self._mappings.setdefault(name, [])
+        if arn not in self._mappings[name]:
+            self._mappings[name].append(arn)
+
+    def grant_search(self, grantee: iam.IGrantable, index_name: str) -> iam.Grant:
+        """Read-only query access to `index_name`: IAM ``es:ESHttpGet``/``es:ESHttpPost`` on the
+        index's paths, and an OpenSearch role with ``read`` on that index mapped to `grantee`'s role.
+        """
+        _check_index_name(self, "grant_search.index_name", index_name)
+        role_arn = _role_arn(self, "grant_search.grantee", grantee)
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["es:ESHttpGet", "es:ESHttpPost"],
+            resource_arns=[
+                f"{self.domain.domain_arn}/{index_name}/_search",
+                f"{self.domain.domain_arn}/{index_name}/_count",
+            ],
+        )
+        self._add_role(
+            f"search-reader-{index_name}", index_name, SEARCH_INDEX_ACTIONS, SEARCH_CLUSTER_ACTIONS, role_arn
+        )
+        return grant
+
+    def search_environment(self, index_name: str) -> dict[str, str]:
+        """SEARCH_DOMAIN_ENDPOINT (``https://host``) and SEARCH_INDEX for `OpenSearchClient`."""
+        _check_index_name(self, "search_environment.index_name", index_name)
+        return {"SEARCH_DOMAIN_ENDPOINT": self.endpoint, "SEARCH_INDEX": index_name}
+
+    def index_table(
+        self,
+        table: CompositeKeyTable,
+        *,
+        index_name: str,
+        id_attribute: str,
+        batch_size: int = DEFAULT_INDEX_BATCH_SIZE,
+        max_batching_window: Duration | None = None,
+        timeout: Duration = DEFAULT_INDEXER_TIMEOUT,
+        construct_id: str | None = None,
+    ) -> ServerlessFunction:
+        """Keep `index_name` in sync with `table`'s stream; return the indexer function.
+
+        INSERT and MODIFY index the new image under the value of `id_attribute`; REMOVE deletes
+        that id. The table needs a stream with new images (NEW_AND_OLD_IMAGES when `id_attribute`
+        is not a key attribute, so that deletes can find it). Records the domain rejects are
+        retried by the table's safe stream consumer and then land in its on-failure queue.
+        """
+        construct_id = construct_id or f"Indexer-{index_name}"
+        errors = PropErrors(self, construct_id)
+        errors.check(
+            bool(_INDEX_NAME.match(index_name)),
+            "index_name",
+            f"'{index_name}' must be lowercase a-z, 0-9, '_', '-', '.', starting with a letter or digit",
+        )
+        errors.check(
+            index_name not in self._indexed,
+            "index_name",
+            f"'{index_name}' already has an indexer; one table feeds one index",
+        )
+        errors.check(bool(id_attribute), "id_attribute", "name the attribute whose value is the document id")
+        view, keys = _stream_view_and_keys(table)
+        if view is None:
+            errors.add(
+                "table",
+                f"{table.node.path} has no stream; create it with stream=StreamViewType.NEW_AND_OLD_IMAGES",
+            )
+        elif view not in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+            errors.add("table", f"its {view} stream has no new images to index; use NEW_AND_OLD_IMAGES")
+        elif id_attribute and id_attribute not in keys and view != "NEW_AND_OLD_IMAGES":
+            errors.add(
+                "id_attribute",
+                f"'{id_attribute}' is not a key of {table.node.path}, so deletes need the old image: "
+                "use stream=StreamViewType.NEW_AND_OLD_IMAGES",
+            )
+        errors.raise_if_any()
+
+        indexer = ServerlessFunction(
+            self,
+            construct_id,
+            entry=INDEXER_ENTRY,
+            handler="indexer.handler",
+            include_runtime_helpers=True,
+            description=f"Indexes {table.node.path} into OpenSearch index {index_name}",
+            timeout=timeout,
+            environment={**self.search_environment(index_name), "SEARCH_ID_ATTRIBUTE": id_attribute},
+        )
+        indexer.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
+                resources=[
+                    f"{self.domain.domain_arn}/{index_name}",
+                    f"{self.domain.domain_arn}/{index_name}/*",
+                    f"{self.domain.domain_arn}/_bulk",
+                ],
+            )
+        )
+        self._add_role(
+            f"search-writer-{index_name}",
+            index_name,
+            INDEXER_INDEX_ACTIONS,
+            INDEXER_CLUSTER_ACTIONS,
+            indexer.role.role_arn,
+        )
+        table.add_stream_consumer(
+            indexer.function, batch_size=batch_size, max_batching_window=max_batching_window
+        )
+        acknowledge(
+            indexer.role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{self._arn_finding}/{index_name}/*]",
+            f"Document paths under index {index_name} (/_doc/<id>, /_bulk) are only known at run time; "
+            "the grant stops at this one index.",
+        )
+        self._indexed.add(index_name)
+        return indexer
+
+    # --- Alarms ----------------------------------------------------------------------------------
+
+    def _add_alarms(self, topic: sns.ITopic | None) -> None:
+        free_storage_mb = self.size.volume_size_gib * 1024 * _FREE_STORAGE_FRACTION
+        specs: list[tuple[str, cloudwatch.Metric, float, int, cloudwatch.ComparisonOperator, str]] = [
+            (
+                "ClusterRed",
+                self.domain.metric_cluster_status_red(period=Duration.minutes(1), statistic="Maximum"),
+                1,
+                1,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                "at least one primary shard is unassigned: searches miss data and writes fail",
+            ),
+            (
+                "ClusterYellow",
+                self.domain.metric_cluster_status_yellow(period=Duration.minutes(1), statistic="Maximum"),
+                1,
+                5,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                "replica shards are unassigned: one more node failure loses data (a one-node domain is "
+                "always yellow unless its indexes have no replicas)",
+            ),
+            (
+                "FreeStorage",
+                self.domain.metric_free_storage_space(period=Duration.minutes(1), statistic="Minimum"),
+                free_storage_mb,
+                1,
+                cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+                "a node has 25 % or less of its storage left: grow the volumes or delete indexes",
+            ),
+            (
+                "IndexWritesBlocked",
+                self.domain.metric_cluster_index_writes_blocked(period=_ALARM_PERIOD, statistic="Maximum"),
+                1,
+                1,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                "the cluster blocks writes (storage or memory pressure): the indexer is failing",
+            ),
+            (
+                "Cpu",
+                self.domain.metric_cpu_utilization(period=_ALARM_PERIOD, statistic="Maximum"),
+                _CPU_THRESHOLD,
+                3,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                "data node CPU has been 80 % or more for 15 minutes: scale up or out",
+            ),
+            (
+                "JvmMemoryPressure",
+                self.domain.metric_jvm_memory_pressure(period=_ALARM_PERIOD, statistic="Maximum"),
+                _JVM_THRESHOLD,
+                3,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                "JVM memory pressure is 95 % or more: requests will be rejected; scale up",
+            ),
+            (
+                "SnapshotFailure",
+                self.domain.metric_automated_snapshot_failure(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ),
+                1,
+                1,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                "an automated snapshot failed: the domain has no recent backup",
+            ),
+        ]
+        for name, metric, threshold, periods, comparison, problem in specs:
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{name}Alarm",
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=periods,
+                comparison_operator=comparison,
+                # The domain publishes these every minute; missing data means the domain is unreachable.
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING
+                if name in ("ClusterRed",)
+                else cloudwatch.TreatMissingData.MISSING,
+                alarm_description=f"{self.node.path}: {problem}.",
+            )
+            if topic is not None:
+                alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+            self.alarms[name] = alarm
+
+
+def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:
+    errors = PropErrors(domain.node.scope, domain.node.id)  # type: ignore[arg-type]
+    errors.check(
+        bool(_INDEX_NAME.match(index_name)),
+        prop,
+        f"'{index_name}' must be lowercase a-z, 0-9, '_', '-', '.', starting with a letter or digit",
+    )
+    errors.raise_if_any()
+
+
+def _role_arn(domain: SearchDomain, prop: str, grantee: iam.IGrantable) -> str:
+    arn = getattr(grantee.grant_principal, "role_arn", None)
+    if not isinstance(arn, str):
+        errors = PropErrors(domain.node.scope, domain.node.id)  # type: ignore[arg-type]
+        errors.add(prop, "must be (or act through) an IAM role, which OpenSearch maps to a security role")
+        errors.raise_if_any()
+    return str(arn)
+
+
+def _stream_view_and_keys(table: CompositeKeyTable) -> tuple[str | None, set[str]]:
+    """The table's stream view type (None without a stream) and its key attribute names.
+
+    CompositeKeyTable does not expose them, so they are read from its resolved L1 properties.
+    """
+    cfn = table.table.node.default_child
+    assert isinstance(cfn, dynamodb.CfnGlobalTable)
+    props = Stack.of(table).resolve(cfn._cfn_properties)
+    view = (props.get("streamSpecification") or {}).get("streamViewType")
+    keys = {key["attributeName"] for key in props.get("keySchema", [])}
+    return view, keys

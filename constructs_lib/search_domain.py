@@ -450,7 +450,8 @@ class SearchDomain(Construct):
             acknowledge(
                 user_pool,
                 "AwsSolutions-COG2",
-                "MFA is optional by the caller's explicit choice (mfa=Mfa.OPTIONAL); the default requires it.",
+                "MFA is optional by the caller's explicit choice (mfa=Mfa.OPTIONAL); "
+                "by default it is required.",
             )
         if feature_plan != cognito.FeaturePlan.PLUS:
             acknowledge(

@@ -259,6 +259,14 @@ def signature_matches(url: str, method: str, secret_key: str = PRESIGN_SECRET_KE
     return hmac.compare_digest(expected, values["X-Amz-Signature"])
 
 
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
 @dataclass
 class CannedOpenSearch:
     """A local HTTP endpoint standing in for an OpenSearch domain: records requests, replies `reply`."""
@@ -266,7 +274,7 @@ class CannedOpenSearch:
     url: str
     status: int = 200
     reply: Any = field(default_factory=dict)
-    requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)
 
 
 @contextmanager
@@ -278,7 +286,11 @@ def canned_opensearch() -> Iterator[CannedOpenSearch]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
-            state.requests.append((self.command, self.path, json.loads(raw) if raw else None))
+            state.requests.append(
+                RecordedRequest(
+                    self.command, self.path, dict(self.headers.items()), json.loads(raw) if raw else None
+                )
+            )
             payload = json.dumps(state.reply).encode()
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")

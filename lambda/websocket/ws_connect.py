@@ -20,7 +20,7 @@ from ws_common import (
     logger,
     metrics,
     ok,
-    tracer,
+    traced,
 )
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ def connection_item(connection: str, now: datetime, ttl_seconds: int) -> dict[st
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     connection = connection_id(event)
     item = connection_item(connection, datetime.now(UTC), connection_ttl_seconds())

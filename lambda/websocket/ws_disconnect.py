@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from ws_common import connection_id, connections_table, dynamodb, logger, metrics, ok, tracer
+from ws_common import connection_id, connections_table, dynamodb, logger, metrics, ok, traced
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
+@traced
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     connection = connection_id(event)
     dynamodb().delete_item(TableName=connections_table(), Key={"id": {"S": connection}})

@@ -520,32 +520,36 @@ class ServerlessApi(Construct):
 
     def _authorizer(self, mode: AuthorizationMode) -> apigw.IAuthorizer | None:
         """The mode's authorizer, created on first use (an authorizer no method uses fails synth)."""
-        if mode in (AuthorizationMode.NONE, AuthorizationMode.IAM):
-            return None
-        if mode not in self._authorizers:
-            authorizer: apigw.IAuthorizer
-            if mode == AuthorizationMode.COGNITO:
-                authorizer = apigw.CognitoUserPoolsAuthorizer(
-                    self, "CognitoAuthorizer", cognito_user_pools=self._user_pools
-                )
-            elif mode == AuthorizationMode.TOKEN and self._token_authorizer_function is not None:
-                authorizer = apigw.TokenAuthorizer(
-                    self,
-                    "TokenAuthorizer",
-                    handler=self._token_authorizer_function,
-                    identity_source=self._token_identity_source,
-                    results_cache_ttl=self._authorizer_cache_ttl,
-                )
-            elif self._request_authorizer_function is not None:
-                authorizer = apigw.RequestAuthorizer(
-                    self,
-                    "RequestAuthorizer",
-                    handler=self._request_authorizer_function,
-                    identity_sources=self._request_identity_sources,
-                    results_cache_ttl=self._authorizer_cache_ttl,
-                )
-            self._authorizers[mode] = authorizer
-        return self._authorizers[mode]
+        if mode in (AuthorizationMode.NONE, AuthorizationMode.IAM) or mode in self._authorizers:
+            return self._authorizers.get(mode)
+        authorizer: apigw.IAuthorizer
+        if mode == AuthorizationMode.COGNITO:
+            authorizer = apigw.CognitoUserPoolsAuthorizer(
+                self,
+                "CognitoAuthorizer",
+                cognito_user_pools=self._user_pools,
+                results_cache_ttl=self._authorizer_cache_ttl,
+            )
+        elif mode == AuthorizationMode.TOKEN:
+            assert self._token_authorizer_function is not None  # add_route checked it
+            authorizer = apigw.TokenAuthorizer(
+                self,
+                "TokenAuthorizer",
+                handler=self._token_authorizer_function,
+                identity_source=self._token_identity_source,
+                results_cache_ttl=self._authorizer_cache_ttl,
+            )
+        else:
+            assert self._request_authorizer_function is not None  # add_route checked it
+            authorizer = apigw.RequestAuthorizer(
+                self,
+                "RequestAuthorizer",
+                handler=self._request_authorizer_function,
+                identity_sources=self._request_identity_sources,
+                results_cache_ttl=self._authorizer_cache_ttl,
+            )
+        self._authorizers[mode] = authorizer
+        return authorizer
 
     def _mapped_integration(
         self,

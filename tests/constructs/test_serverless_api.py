@@ -477,7 +477,11 @@ def test_cognito_routes(regional: Template) -> None:
     regional.resource_count_is("AWS::ApiGateway::Authorizer", 1)
     regional.has_resource_properties(
         "AWS::ApiGateway::Authorizer",
-        {"Type": "COGNITO_USER_POOLS", "IdentitySource": "method.request.header.Authorization"},
+        {
+            "Type": "COGNITO_USER_POOLS",
+            "IdentitySource": "method.request.header.Authorization",
+            "AuthorizerResultTtlInSeconds": 300,
+        },
     )
     post = _method(regional, "POST", "groups")
     assert post["AuthorizationType"] == "COGNITO_USER_POOLS"

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import CfnOutput, CustomResource, Duration, IStableAnyProducer, Lazy, RemovalPolicy, Stack
@@ -323,6 +323,8 @@ class SearchDomain(Construct):
             include_runtime_helpers=True,
             description=f"Maps IAM roles to OpenSearch security roles in {self.node.path}",
             timeout=_SECURITY_TIMEOUT,
+            # CloudFormation invokes custom resource functions asynchronously.
+            invoked_asynchronously=True,
         )
         self.master_role = security.role
 
@@ -699,9 +701,9 @@ class SearchDomain(Construct):
                 threshold=threshold,
                 evaluation_periods=periods,
                 comparison_operator=comparison,
-                # The domain publishes these every minute; missing data means the domain is unreachable.
+                # A domain that stops publishing ClusterStatus.red (every minute) is down: alarm on it.
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING
-                if name in ("ClusterRed",)
+                if name == "ClusterRed"
                 else cloudwatch.TreatMissingData.MISSING,
                 alarm_description=f"{self.node.path}: {problem}.",
             )
@@ -711,7 +713,7 @@ class SearchDomain(Construct):
 
 
 def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:
-    errors = PropErrors(domain.node.scope, domain.node.id)  # type: ignore[arg-type]
+    errors = PropErrors(cast(Construct, domain.node.scope), domain.node.id)
     errors.check(
         bool(_INDEX_NAME.match(index_name)),
         prop,
@@ -723,7 +725,7 @@ def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:
 def _role_arn(domain: SearchDomain, prop: str, grantee: iam.IGrantable) -> str:
     arn = getattr(grantee.grant_principal, "role_arn", None)
     if not isinstance(arn, str):
-        errors = PropErrors(domain.node.scope, domain.node.id)  # type: ignore[arg-type]
+        errors = PropErrors(cast(Construct, domain.node.scope), domain.node.id)
         errors.add(prop, "must be (or act through) an IAM role, which OpenSearch maps to a security role")
         errors.raise_if_any()
     return str(arn)

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
@@ -652,3 +653,11 @@ def test_invalid_index_names_are_rejected(
         search.grant_search(function.function, index_name)
     with pytest.raises(ValueError, match=f"search_environment.index_name: '{index_name}' must be lowercase"):
         search.search_environment(index_name)
+
+
+def test_grant_search_needs_a_role(validation_stack: tuple[Stack, SearchDomain]) -> None:
+    stack, search = validation_stack
+    with pytest.raises(
+        ValueError, match=re.escape("grant_search.grantee: must be (or act through) an IAM role")
+    ):
+        search.grant_search(iam.User(stack, "Person"), "images")

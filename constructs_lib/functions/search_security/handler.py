@@ -116,7 +116,10 @@ def handler(event: Mapping[str, Any], context: LambdaContext) -> None:
         handle(event)
     except Exception as error:
         logger.exception("Applying security roles failed", request_type=event["RequestType"])
+        problem = f"{type(error).__name__}: {error}"
         # A domain that is already gone (or unreachable) must not block the stack's deletion.
-        if event["RequestType"] != "Delete":
-            status, reason = "FAILED", f"{type(error).__name__}: {error}"
+        if event["RequestType"] == "Delete":
+            reason = f"roles left in place: {problem}"
+        else:
+            status, reason = "FAILED", problem
     _respond(event, status, reason, context)

@@ -1,0 +1,222 @@
+"""The SearchDomain role-mapping custom resource against a local recording OpenSearch."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from constructs_lib.functions.search_security import handler as security
+from constructs_lib.runtime.opensearch import OpenSearchError
+from tests.runtime.test_opensearch import RecordingOpenSearch, recording_opensearch
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "security"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:111111111111:function:security"
+    aws_request_id: str = "request-1"
+    log_stream_name: str = "2026/01/01/[$LATEST]abc"
+
+
+CONTEXT = cast(LambdaContext, FakeContext())
+WRITER = {
+    "cluster_permissions": ["indices:data/write/bulk"],
+    "index_permissions": [{"index_patterns": ["images"], "allowed_actions": ["crud"]}],
+}
+INDEXER_ROLE = "arn:aws:iam::111111111111:role/indexer"
+USERS_ROLE = "arn:aws:iam::111111111111:role/dashboards"
+
+
+@pytest.fixture
+def opensearch() -> Iterator[RecordingOpenSearch]:
+    with recording_opensearch() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+
+
+def _event(request_type: str, endpoint: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResponseURL": "https://cloudformation-custom-resource-response.s3.amazonaws.com/reply",
+        "StackId": "arn:aws:cloudformation:us-east-1:111111111111:stack/Search/1",
+        "RequestId": "r-1",
+        "LogicalResourceId": "SearchSecurityRoles",
+        "ResourceProperties": {
+            "Endpoint": endpoint,
+            "Roles": {"search-writer-images": WRITER},
+            "Mappings": {"search-writer-images": [INDEXER_ROLE], "kibana_user": [USERS_ROLE]},
+        },
+        **extra,
+    }
+
+
+def test_create_puts_roles_before_their_mappings(opensearch: RecordingOpenSearch) -> None:
+    security.handle(_event("Create", opensearch.endpoint))
+
+    assert [(r.method, r.path) for r in opensearch.requests] == [
+        ("PUT", "/_plugins/_security/api/roles/search-writer-images"),
+        ("PUT", "/_plugins/_security/api/rolesmapping/search-writer-images"),
+        ("PUT", "/_plugins/_security/api/rolesmapping/kibana_user"),
+    ]
+    assert opensearch.requests[0].json() == WRITER
+    assert opensearch.requests[1].json() == {"backend_roles": [INDEXER_ROLE]}
+    assert "/us-east-1/es/aws4_request" in opensearch.requests[0].headers["authorization"]
+
+
+def test_update_removes_what_is_no_longer_declared(opensearch: RecordingOpenSearch) -> None:
+    old = {
+        "Roles": {"search-writer-images": WRITER, "search-reader-old": WRITER},
+        "Mappings": {"search-reader-old": [USERS_ROLE], "kibana_user": [USERS_ROLE]},
+    }
+
+    security.handle(_event("Update", opensearch.endpoint, OldResourceProperties=old))
+
+    assert [(r.method, r.path) for r in opensearch.requests][3:] == [
+        ("DELETE", "/_plugins/_security/api/rolesmapping/search-reader-old"),
+        ("DELETE", "/_plugins/_security/api/roles/search-reader-old"),
+    ]
+
+
+def test_delete_removes_mappings_then_roles_and_ignores_missing_ones(opensearch: RecordingOpenSearch) -> None:
+    opensearch.reply(404, {"status": "NOT_FOUND"})
+
+    security.handle(_event("Delete", opensearch.endpoint))
+
+    assert [(r.method, r.path) for r in opensearch.requests] == [
+        ("DELETE", "/_plugins/_security/api/rolesmapping/search-writer-images"),
+        ("DELETE", "/_plugins/_security/api/rolesmapping/kibana_user"),
+        ("DELETE", "/_plugins/_security/api/roles/search-writer-images"),
+    ]
+
+
+def test_a_security_api_that_is_not_ready_yet_is_retried(opensearch: RecordingOpenSearch) -> None:
+    opensearch.reply(503, {"message": "Security not initialized"})
+    opensearch.reply(403, {"message": "no permissions"})
+
+    security.handle(_event("Create", opensearch.endpoint))
+
+    assert [r.path for r in opensearch.requests][:3] == [
+        "/_plugins/_security/api/roles/search-writer-images"
+    ] * 3
+    assert len(opensearch.requests) == 5
+
+
+def test_a_rejected_role_is_not_retried(opensearch: RecordingOpenSearch) -> None:
+    opensearch.reply(400, {"status": "BAD_REQUEST", "message": "invalid permission"})
+
+    with pytest.raises(OpenSearchError, match="returned 400"):
+        security.handle(_event("Create", opensearch.endpoint))
+    assert len(opensearch.requests) == 1
+
+
+@pytest.fixture
+def responses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    sent: list[tuple[str, str]] = []
+
+    def respond(event: dict[str, Any], status: str, reason: str, context: LambdaContext) -> None:
+        sent.append((status, reason))
+
+    monkeypatch.setattr(security, "_respond", respond)
+    return sent
+
+
+def test_handler_reports_success_to_cloudformation(
+    opensearch: RecordingOpenSearch, responses: list[tuple[str, str]]
+) -> None:
+    security.handler(_event("Create", opensearch.endpoint), CONTEXT)
+
+    assert responses == [("SUCCESS", "security roles and mappings applied")]
+
+
+def test_handler_reports_a_failed_create_with_the_reason(
+    opensearch: RecordingOpenSearch, responses: list[tuple[str, str]]
+) -> None:
+    opensearch.reply(400, {"message": "invalid permission"})
+
+    security.handler(_event("Create", opensearch.endpoint), CONTEXT)
+
+    ((status, reason),) = responses
+    assert status == "FAILED"
+    assert reason.startswith(
+        "OpenSearchError: PUT /_plugins/_security/api/roles/search-writer-images returned 400"
+    )
+
+
+def test_a_failed_delete_never_blocks_the_stack(responses: list[tuple[str, str]]) -> None:
+    security.handler(_event("Delete", "http://127.0.0.1:9"), CONTEXT)
+
+    ((status, reason),) = responses
+    assert status == "SUCCESS"
+    assert reason.startswith("roles left in place: OpenSearchError: DELETE")
+
+
+def test_the_response_is_put_to_the_presigned_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[urllib.request.Request] = []
+
+    class Reply:
+        def __enter__(self) -> Reply:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+    def urlopen(request: urllib.request.Request, timeout: float) -> Reply:
+        sent.append(request)
+        return Reply()
+
+    monkeypatch.setattr("urllib.request.urlopen", urlopen)
+    event = _event("Update", "https://search.example.com", PhysicalResourceId="existing-id")
+
+    security._respond(event, "SUCCESS", "done", CONTEXT)
+
+    (request,) = sent
+    assert (request.get_method(), request.full_url) == ("PUT", event["ResponseURL"])
+    assert isinstance(request.data, bytes)
+    assert json.loads(request.data) == {
+        "Status": "SUCCESS",
+        "Reason": "done (log stream 2026/01/01/[$LATEST]abc)",
+        "PhysicalResourceId": "existing-id",
+        "StackId": "arn:aws:cloudformation:us-east-1:111111111111:stack/Search/1",
+        "RequestId": "r-1",
+        "LogicalResourceId": "SearchSecurityRoles",
+    }
+
+
+def test_a_new_resource_gets_a_stable_physical_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    bodies: list[dict[str, Any]] = []
+
+    class Reply:
+        def __enter__(self) -> Reply:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+    def urlopen(request: urllib.request.Request, timeout: float) -> Reply:
+        assert isinstance(request.data, bytes)
+        bodies.append(json.loads(request.data))
+        return Reply()
+
+    monkeypatch.setattr("urllib.request.urlopen", urlopen)
+
+    security._respond(_event("Create", "https://search.example.com"), "SUCCESS", "done", CONTEXT)
+
+    assert bodies[0]["PhysicalResourceId"] == "SearchSecurityRoles-security"
+
+
+def test_responses_go_only_to_https() -> None:
+    event = {**_event("Create", "https://search.example.com"), "ResponseURL": "http://example.com/reply"}
+
+    with pytest.raises(ValueError, match="ResponseURL must be https"):
+        security._respond(event, "SUCCESS", "done", CONTEXT)

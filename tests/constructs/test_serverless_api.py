@@ -15,6 +15,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
@@ -109,10 +110,12 @@ def _options(stack: Stack) -> ServerlessApi:
         stage_name="prod",
         cors=CorsPolicy(allow_origins=["*"]),
         token_authorizer=_function(stack, "TokenCheck"),
+        token_identity_source="method.request.header.X-Token",
         request_authorizer=_function(stack, "RequestCheck"),
         request_identity_sources=["method.request.header.Authorization", "method.request.querystring.tenant"],
         authorizer_cache_ttl=Duration.minutes(1),
         default_authorization=AuthorizationMode.TOKEN,
+        access_log_retention=logs.RetentionDays.ONE_MONTH,
         throttling_rate_limit=50,
         throttling_burst_limit=80,
         cache_cluster_size="0.5",
@@ -533,7 +536,7 @@ def test_lambda_token_and_request_authorizers(options: Template) -> None:
         "AWS::ApiGateway::Authorizer",
         {
             "Type": "TOKEN",
-            "IdentitySource": "method.request.header.Authorization",
+            "IdentitySource": "method.request.header.X-Token",
             "AuthorizerResultTtlInSeconds": 60,
         },
     )

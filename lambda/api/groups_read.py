@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import repository
-from api_common import ApiError, entrypoint, is_uuid, new_resolver, page_size
+from api_common import Api, ApiError, is_uuid, page_size, query_value
 from pagination import decode_next_key, encode_next_key
 
 GROUP_KEY_RULES = {"id": is_uuid}
 
-app = new_resolver()
+api = Api()
 
 
 def list_groups(*, limit: int, next_key: str | None) -> dict[str, Any]:
@@ -27,14 +27,14 @@ def get_group(group_id: str) -> dict[str, str]:
     return group
 
 
-@app.get("/groups")
+@api.get("/groups")
 def _list_groups() -> dict[str, Any]:
-    return list_groups(limit=page_size(app), next_key=app.current_event.get_query_string_value("nextKey"))
+    return list_groups(limit=page_size(api), next_key=query_value(api, "nextKey"))
 
 
-@app.get("/groups/<groupId>")
+@api.get("/groups/<groupId>")
 def _get_group(groupId: str) -> dict[str, str]:  # noqa: N803 -- the route's path parameter name
     return get_group(groupId)
 
 
-handler = entrypoint(app)
+handler = api.handler

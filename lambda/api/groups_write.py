@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 import repository
-from api_common import current_user_id, entrypoint, json_body, metrics, new_resolver
-from aws_lambda_powertools.metrics import MetricUnit
+from api_common import Api, count, current_user_id, json_body
 from request_validation import CREATE_GROUP, validated
 
-app = new_resolver()
+api = Api()
 
 
 def create_group(*, name: str, description: str, user_id: str) -> dict[str, str]:
@@ -23,16 +22,16 @@ def create_group(*, name: str, description: str, user_id: str) -> dict[str, str]
         "timestamp": repository.new_timestamp(),
     }
     repository.put_group(group)
-    metrics.add_metric(name="GroupsCreated", unit=MetricUnit.Count, value=1)
+    count("GroupsCreated")
     return group
 
 
-@app.post("/groups")
+@api.post("/groups")
 def _create_group() -> tuple[dict[str, Any], int]:
-    user_id = current_user_id(app)
-    body = validated(CREATE_GROUP, json_body(app))
+    user_id = current_user_id(api)
+    body = validated(CREATE_GROUP, json_body(api))
     group = create_group(name=body["name"], description=body["description"], user_id=user_id)
     return {"newItem": group}, 201
 
 
-handler = entrypoint(app)
+handler = api.handler

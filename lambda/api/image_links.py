@@ -10,13 +10,18 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from constructs_lib.runtime.presign import Presigner
+if TYPE_CHECKING:
+    from constructs_lib.runtime.presign import Presigner
 
 
 @functools.cache
 def presigner() -> Presigner:
     """The container's Presigner: it assumes the presign role once and reuses the session."""
+    # Deferred like Powertools (see api_common): only requests need it.
+    from constructs_lib.runtime.presign import Presigner  # noqa: PLC0415
+
     return Presigner.from_environment()
 
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import repository
-from api_common import ApiError, entrypoint, is_uuid, new_resolver, page_size
+from api_common import Api, ApiError, is_uuid, page_size, query_value
 from image_links import with_urls
 from pagination import decode_next_key, encode_next_key
 
-app = new_resolver()
+api = Api()
 
 
 def _image_key_rules(group_id: str) -> dict[str, Callable[[str], bool]]:
@@ -38,16 +38,14 @@ def get_image(image_id: str) -> dict[str, str]:
     return with_urls(image)
 
 
-@app.get("/groups/<groupId>/images")
+@api.get("/groups/<groupId>/images")
 def _list_group_images(groupId: str) -> dict[str, Any]:  # noqa: N803 -- the route's path parameter name
-    return list_group_images(
-        groupId, limit=page_size(app), next_key=app.current_event.get_query_string_value("nextKey")
-    )
+    return list_group_images(groupId, limit=page_size(api), next_key=query_value(api, "nextKey"))
 
 
-@app.get("/images/<imageId>")
+@api.get("/images/<imageId>")
 def _get_image(imageId: str) -> dict[str, str]:  # noqa: N803 -- the route's path parameter name
     return get_image(imageId)
 
 
-handler = entrypoint(app)
+handler = api.handler

@@ -9,15 +9,14 @@ import uuid
 from typing import Any
 
 import repository
-from api_common import ApiError, current_user_id, entrypoint, is_uuid, json_body, metrics, new_resolver
-from aws_lambda_powertools.metrics import MetricUnit
+from api_common import Api, ApiError, count, current_user_id, is_uuid, json_body
 from image_links import upload_url, with_urls
 from request_validation import CREATE_IMAGE, validated
 
 # Two images of one group created in the same microsecond would share a key: take a new timestamp.
 MAX_PUT_ATTEMPTS = 3
 
-app = new_resolver()
+api = Api()
 
 
 def create_image(group_id: str, *, title: str, user_id: str) -> dict[str, Any]:
@@ -41,15 +40,15 @@ def create_image(group_id: str, *, title: str, user_id: str) -> dict[str, Any]:
         raise RuntimeError(
             f"no free timestamp for an image of group {group_id} in {MAX_PUT_ATTEMPTS} attempts"
         )
-    metrics.add_metric(name="ImagesCreated", unit=MetricUnit.Count, value=1)
+    count("ImagesCreated")
     return {"newItem": with_urls(image), "uploadUrl": upload_url(image_id)}
 
 
-@app.post("/groups/<groupId>/images")
+@api.post("/groups/<groupId>/images")
 def _create_image(groupId: str) -> tuple[dict[str, Any], int]:  # noqa: N803 -- the route's path parameter name
-    user_id = current_user_id(app)
-    body = validated(CREATE_IMAGE, json_body(app))
+    user_id = current_user_id(api)
+    body = validated(CREATE_IMAGE, json_body(api))
     return create_image(groupId, title=body["title"], user_id=user_id), 201
 
 
-handler = entrypoint(app)
+handler = api.handler

@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from api_common import ApiError, entrypoint, is_uuid, logger, metrics, new_resolver, page_size
-from aws_lambda_powertools.metrics import MetricUnit
+from api_common import Api, ApiError, count, is_uuid, logger, page_size, query_value
 from image_links import with_urls
 from repository import IMAGE_FIELDS
 
-from constructs_lib.runtime.opensearch import OpenSearchClient, OpenSearchError
+if TYPE_CHECKING:
+    from constructs_lib.runtime.opensearch import OpenSearchClient
 
 MAX_QUERY_CHARS = 200  # longer than any title (200) needs; bounds the work one request causes
 SEARCH_FIELDS = ("title",)
 INDEX_MISSING = 404  # before the first image is indexed the index does not exist: no results
 
-app = new_resolver()
+api = Api()
 
 
 @functools.cache
 def opensearch() -> OpenSearchClient:
     """The container's OpenSearch client (SEARCH_DOMAIN_ENDPOINT)."""
+    # Deferred like Powertools (see api_common): only requests need it.
+    from constructs_lib.runtime.opensearch import OpenSearchClient  # noqa: PLC0415
+
     return OpenSearchClient.from_environment()
 
 
@@ -69,9 +72,12 @@ def search_images(text: str, *, limit: int) -> dict[str, Any]:
         raise ApiError(400, "q is required: give the text to search for")
     if len(query) > MAX_QUERY_CHARS:
         raise ApiError(400, f"q must be at most {MAX_QUERY_CHARS} characters")
-    metrics.add_metric(name="ImageSearches", unit=MetricUnit.Count, value=1)
+    count("ImageSearches")
+    client = opensearch()
+    from constructs_lib.runtime.opensearch import OpenSearchError  # noqa: PLC0415 -- loaded by opensearch()
+
     try:
-        reply = opensearch().search(os.environ["SEARCH_INDEX"], search_query(query, limit=limit))
+        reply = client.search(os.environ["SEARCH_INDEX"], search_query(query, limit=limit))
     except OpenSearchError as error:
         if error.status != INDEX_MISSING:
             raise
@@ -80,7 +86,7 @@ def search_images(text: str, *, limit: int) -> dict[str, Any]:
     for hit in reply.get("hits", {}).get("hits", []):
         image = _image(hit)
         if image is None:
-            logger.warning(
+            logger().warning(
                 "Skipping a search hit that is not an image document", extra={"hit": str(hit)[:200]}
             )
             continue
@@ -88,9 +94,9 @@ def search_images(text: str, *, limit: int) -> dict[str, Any]:
     return {"items": items}
 
 
-@app.get("/images")
+@api.get("/images")
 def _search_images() -> dict[str, Any]:
-    return search_images(app.current_event.get_query_string_value("q", ""), limit=page_size(app))
+    return search_images(query_value(api, "q") or "", limit=page_size(api))
 
 
-handler = entrypoint(app)
+handler = api.handler

@@ -130,6 +130,12 @@ def test_create_group_rejects_malformed_and_huge_bodies(raw: str, status: int, m
     assert (response.status, response.body) == (status, {"message": message})
 
 
+def test_create_group_rejects_a_huge_base64_body_before_decoding_it() -> None:
+    event = api_event("POST", "/groups", body="x" * 30_000, base64_body=True, claims={"sub": USER_SUB})
+    response = invoke(groups_write, event)
+    assert (response.status, response.body) == (413, {"message": "Request body exceeds 10240 bytes"})
+
+
 def test_create_group_rejects_a_body_that_is_not_base64() -> None:
     event = api_event("POST", "/groups", body="{}", claims={"sub": USER_SUB})
     event["isBase64Encoded"] = True

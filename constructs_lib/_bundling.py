@@ -25,7 +25,9 @@ RUNTIME_HELPERS = Path(__file__).resolve().parent / "runtime"
 # Bumped whenever the layout of a staged folder changes, so old cache entries are not reused.
 _STAGING_FORMAT = "1"
 _SKIPPED_NAMES = {"__pycache__", "requirements.txt", "tests", ".pytest_cache", ".mypy_cache"}
-_PIP_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# Lambda's Python 3.13 runtime is Amazon Linux 2023 (glibc 2.34): any manylinux wheel up to 2.34 runs.
+_MANYLINUX_TAGS = ("manylinux2014", "manylinux_2_28", "manylinux_2_34")
+_PIP_MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 
 def _source_files(root: Path) -> Iterator[Path]:
@@ -101,8 +103,7 @@ def _pip_install(requirements: Path, target: Path, architecture: str, python_ver
         str(requirements),
         "--target",
         str(target),
-        "--platform",
-        _PIP_PLATFORMS[architecture],
+        *(f"--platform={tag}_{_PIP_MACHINES[architecture]}" for tag in _MANYLINUX_TAGS),
         "--implementation",
         "cp",
         "--python-version",

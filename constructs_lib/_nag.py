@@ -2,10 +2,60 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
-from constructs import IConstruct
+import json
+from typing import Any
+
+import jsii
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct, IValidation
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     """Acknowledge `rule_id` (e.g. ``AwsSolutions-IAM5[Resource::*]``) on `construct` only."""
     Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def acknowledge_wildcard_resource(policy: IConstruct, resource: str, reason: str) -> None:
+    """Acknowledge AwsSolutions-IAM5 for the wildcard `resource` (an ARN, tokens allowed) on `policy`.
+
+    cdk-nag names the finding after the resource as the policy's template shows it, and a
+    reference to another stack only becomes an import (its name hashed by the CDK) when the app
+    is prepared for synthesis. So the finding id is computed then, in a construct validation,
+    exactly as cdk-nag flattens it; the acknowledgment stays scoped to `policy` and `resource`.
+    """
+    policy.node.add_validation(_AcknowledgeWildcard(policy, resource, reason))
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeWildcard:
+    def __init__(self, policy: IConstruct, resource: str, reason: str) -> None:
+        self._policy = policy
+        self._resource = resource
+        self._reason = reason
+
+    def validate(self) -> list[str]:
+        flattened = _flatten_cfn_reference(Stack.of(self._policy).resolve(self._resource))
+        acknowledge(self._policy, f"AwsSolutions-IAM5[Resource::{flattened}]", self._reason)
+        return []
+
+
+def _flatten_cfn_reference(node: Any) -> str:  # noqa: PLR0911 - one return per reference kind, as cdk-nag
+    """cdk-nag's flattenCfnReference (utils/flatten-cfn-reference.ts), which names IAM5 findings."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return str(delimiter).join(_flatten_cfn_reference(item) for item in items)
+        if "Fn::Sub" in node:
+            return _flatten_cfn_reference(node["Fn::Sub"])
+        if "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{_flatten_cfn_reference(resource)}.{_flatten_cfn_reference(attribute)}>"
+        if "Fn::ImportValue" in node:
+            return _flatten_cfn_reference(node["Fn::ImportValue"])
+        if "Ref" in node:
+            return f"<{_flatten_cfn_reference(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"), ensure_ascii=False)

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import CfnElement, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -43,6 +43,22 @@ MAX_TARGET_UTILIZATION = 90
 MAX_ATTRIBUTE_NAME_BYTES = 255
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # table and index names
 _EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
+# The data-plane actions of CDK's table grants, without the stream actions (grant_stream_read has those).
+_READ_DATA_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+_WRITE_DATA_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
 
 # Autoscaling aims at 70 % so that a burst has 30 % headroom while capacity catches up.
 DEFAULT_TARGET_UTILIZATION = 70
@@ -253,6 +269,8 @@ class CompositeKeyTable(Construct):
             removal_policy=removal_policy,
         )
         self.encryption_key = encryption_key
+        self._index_names = [index.name for index in (*global_indexes, *local_indexes)]
+        self._replica_regions = tuple(replica_regions)
 
         self.throttle_alarm: cloudwatch.Alarm | None = None
         self.system_errors_alarm: cloudwatch.Alarm | None = None
@@ -296,57 +314,62 @@ class CompositeKeyTable(Construct):
         return self.table.table_stream_arn if self.stream_view_type is not None else None
 
     def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read items from the table and its indexes (and decrypt with the table's key, if any)."""
-        return self._acknowledged(self.table.grant_read_data(grantee), grantee)
+        """Read items from the table and each of its indexes (and decrypt with the table's key, if any)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(_READ_DATA_ACTIONS), resource_arns=self._arns(with_indexes=True)
+        )
+        if self.encryption_key is not None:
+            self.encryption_key.grant_decrypt(grantee)
+        return grant
 
     def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Put, update and delete items (and encrypt with the table's key, if any)."""
-        return self._acknowledged(self.table.grant_write_data(grantee), grantee, encrypts=True)
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(_WRITE_DATA_ACTIONS), resource_arns=self._arns(with_indexes=False)
+        )
+        if self.encryption_key is not None:
+            self.encryption_key.grant_encrypt_decrypt(grantee)
+            self._acknowledge_key_grant(grantee)
+        return grant
 
     def grant_read_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read and write items in the table and its indexes."""
-        return self._acknowledged(self.table.grant_read_write_data(grantee), grantee, encrypts=True)
+        self.grant_read_data(grantee)
+        return self.grant_write_data(grantee)
 
     def grant_stream_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the table's stream (describe, shard iterators, records)."""
-        return self._acknowledged(self.table.grant_stream_read(grantee), grantee)
+        return self.table.grant_stream_read(grantee)
 
-    def _acknowledged(
-        self, grant: iam.Grant, grantee: iam.IGrantable, *, encrypts: bool = False
-    ) -> iam.Grant:
-        """Acknowledge the wildcards of CDK's table grants, on the grantee's policy only.
+    def _arns(self, *, with_indexes: bool) -> list[str]:
+        """The table's ARN in every region it lives in, and, if asked, each index's ARN by name.
 
-        With indexes, CDK grants on ``<table ARN>/index/*``: the wildcard stands for this table's own
-        indexes. With a customer-managed key, writing grants KMS's standard encrypt actions on that
-        key. A grantee in another stack sees imported values and acknowledges them there.
+        Indexes are named one by one, not as ``<table ARN>/index/*``: no wildcard to acknowledge,
+        in this stack or any other, and no access to indexes added later without a new grant.
         """
+        stack = Stack.of(self)
+        tables = [self.table.table_arn] + [
+            stack.format_arn(
+                service="dynamodb", region=region, resource="table", resource_name=self.table_name
+            )
+            for region in self._replica_regions
+        ]
+        if not with_indexes:
+            return tables
+        return tables + [f"{table}/index/{name}" for table in tables for name in self._index_names]
+
+    def _acknowledge_key_grant(self, grantee: iam.IGrantable) -> None:
         principal = grantee.grant_principal
         policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
-        if policy is None or Stack.of(policy) is not Stack.of(self):
-            return grant
-        resources = [
-            resource
-            for statement in grant.principal_statements
-            for resource in Stack.of(self).resolve(statement.resources)
-        ]
-        table_logical_id = Stack.of(self).get_logical_id(cast(CfnElement, self.table.node.default_child))
-        index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [table_logical_id, "Arn"]}, "/index/*"]]}
-        if index_arn in resources:
+        if policy is None:
+            return
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::<{table_logical_id}.Arn>/index/*]",
-                f"The wildcard stands for the secondary indexes of the table {self.node.path} only, "
-                "which the table grant includes so that queries on its indexes work.",
+                f"AwsSolutions-IAM5[Action::{action}]",
+                f"CDK's KMS encrypt grant for the key of the table {self.node.path}: the statement's "
+                "resource is that one key, and the wildcard covers the variants of the same operation.",
             )
-        if encrypts and self.encryption_key is not None:
-            for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-                acknowledge(
-                    policy,
-                    f"AwsSolutions-IAM5[Action::{action}]",
-                    f"CDK's KMS encrypt grant for the key of the table {self.node.path}: the statement's "
-                    "resource is that one key, and the wildcard covers the variants of the same operation.",
-                )
-        return grant
 
     def add_stream_consumer(
         self,

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -29,7 +29,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
-from constructs_lib._nag import acknowledge
+from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 
 DEFAULT_UPLOAD_URL_TTL = Duration.seconds(300)  # long enough for a phone upload, short enough to leak little
@@ -180,6 +180,10 @@ class _TopicDestination:
         )
 
 
+# Roles in other stacks that may assume a store's presign role carry this tag (see grant_presign).
+PRESIGN_TAG_KEY = "constructs-lib:presign"
+
+
 class ImageStore(Construct):
     """Private image storage that browsers upload to directly with presigned URLs.
 
@@ -300,6 +304,8 @@ class ImageStore(Construct):
             )
 
         self.presign_role = self._presign_role(allow_presigned_downloads)
+        self._presign_tag_value = self.node.addr
+        self._tag_trust_added = False
         self.topic_key, self.topic = self._upload_topic(upload_suffixes)
 
         self.runtime_environment: dict[str, str] = {
@@ -427,11 +433,37 @@ class ImageStore(Construct):
         return key, topic
 
     def grant_presign(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let `grantee` assume the presign role: trusted by the role, and allowed sts:AssumeRole on it."""
+        """Let `grantee` assume the presign role: trusted by the role, and allowed sts:AssumeRole on it.
+
+        A grantee in this construct's stack is named in the role's trust policy. A grantee role in
+        another stack cannot be (the two stacks would reference each other), so it is tagged
+        ``PRESIGN_TAG_KEY=<this store's id>`` and the trust policy admits principals of this
+        account carrying that tag: still only principals passed to `grant_presign`.
+        """
         principal = grantee.grant_principal
-        self.presign_role.assume_role_policy.add_statements(  # type: ignore[union-attr]
-            iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[principal])
-        )
+        trust = self.presign_role.assume_role_policy
+        assert trust is not None
+        if isinstance(principal, Construct) and Stack.of(principal).node.path != Stack.of(self).node.path:
+            if not isinstance(principal, iam.Role):
+                raise ValueError(
+                    f"{self.node.path}: grant_presign: {principal.node.path} is in another stack and is "
+                    "not a role this app creates, so it cannot carry the trust tag; grant a function's "
+                    "role, or a grantee in this stack"
+                )
+            Tags.of(principal).add(PRESIGN_TAG_KEY, self._presign_tag_value)
+            if not self._tag_trust_added:
+                trust.add_statements(
+                    iam.PolicyStatement(
+                        actions=["sts:AssumeRole"],
+                        principals=[iam.AccountPrincipal(Stack.of(self).account)],
+                        conditions={
+                            "StringEquals": {f"aws:PrincipalTag/{PRESIGN_TAG_KEY}": self._presign_tag_value}
+                        },
+                    )
+                )
+                self._tag_trust_added = True
+        else:
+            trust.add_statements(iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[principal]))
         return self.presign_role.grant_assume_role(principal)
 
     def grant_read_uploads(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -453,9 +485,8 @@ class ImageStore(Construct):
     def _grant_objects(
         self, grantee: iam.IGrantable, bucket: s3.Bucket, prefix: str, action: str, *, write: bool
     ) -> iam.Grant:
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=[action], resource_arns=[bucket.arn_for_objects(f"{prefix}*")]
-        )
+        objects = bucket.arn_for_objects(f"{prefix}*")
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=[action], resource_arns=[objects])
         if self._encryption_key:
             if write:
                 self._encryption_key.grant(grantee, "kms:GenerateDataKey")
@@ -464,9 +495,9 @@ class ImageStore(Construct):
         principal = grantee.grant_principal
         policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
         if policy is not None:
-            acknowledge(
+            acknowledge_wildcard_resource(
                 policy,
-                f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/{prefix}*]",
+                objects,
                 f"Object keys are known only at run time; {action} is limited to keys under '{prefix}'.",
             )
         return grant

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnOutput, CustomResource, Duration, IStableAnyProducer, Lazy, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, CustomResource, Duration, IStableAnyProducer, Lazy, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
@@ -327,6 +327,7 @@ class SearchDomain(Construct):
             invoked_asynchronously=True,
         )
         self.master_role = security.role
+        self._security_function = security.function
 
         self.domain = opensearch.Domain(
             self,
@@ -502,18 +503,8 @@ class SearchDomain(Construct):
 
     # --- Access ----------------------------------------------------------------------------------
 
-    def _add_role(
-        self,
-        name: str,
-        index_name: str,
-        index_actions: Sequence[str],
-        cluster_actions: Sequence[str],
-        arn: str,
-    ) -> None:
-        self._roles[name] = {
-            "cluster_permissions": list(cluster_actions),
-            "index_permissions": [{"index_patterns": [index_name], "allowed_actions": list(index_actions)}],
-        }
+    def _add_role(self, name: str, body: dict[str, Any], arn: str) -> None:
+        self._roles[name] = body
         self._mappings.setdefault(name, [])
         if arn not in self._mappings[name]:
             self._mappings[name].append(arn)
@@ -521,6 +512,10 @@ class SearchDomain(Construct):
     def grant_search(self, grantee: iam.IGrantable, index_name: str) -> iam.Grant:
         """Read-only query access to `index_name`: IAM ``es:ESHttpGet``/``es:ESHttpPost`` on the
         index's paths, and an OpenSearch role with ``read`` on that index mapped to `grantee`'s role.
+
+        A grantee in another stack gets its own reader role and mapping, applied by a custom
+        resource in the grantee's stack: listing its role in this stack's mappings would make the
+        two stacks reference each other.
         """
         _check_index_name(self, "grant_search.index_name", index_name)
         role_arn = _role_arn(self, "grant_search.grantee", grantee)
@@ -532,9 +527,24 @@ class SearchDomain(Construct):
                 f"{self.domain.domain_arn}/{index_name}/_count",
             ],
         )
-        self._add_role(
-            f"search-reader-{index_name}", index_name, SEARCH_INDEX_ACTIONS, SEARCH_CLUSTER_ACTIONS, role_arn
-        )
+        principal = grantee.grant_principal
+        reader = _security_role(index_name, SEARCH_INDEX_ACTIONS, SEARCH_CLUSTER_ACTIONS)
+        if isinstance(principal, Construct) and Stack.of(principal).node.path != Stack.of(self).node.path:
+            role_name = f"search-reader-{index_name}-{Names.unique_id(principal)[-8:].lower()}"
+            access = CustomResource(
+                Stack.of(principal),
+                f"SearchAccess{Names.unique_id(principal)}{Names.unique_id(self)}{index_name}",
+                service_token=self._security_function.function_arn,
+                resource_type="Custom::OpenSearchSecurityRoles",
+                properties={
+                    "Endpoint": self.endpoint,
+                    "Roles": {role_name: reader},
+                    "Mappings": {role_name: [role_arn]},
+                },
+            )
+            access.node.add_dependency(principal)
+        else:
+            self._add_role(f"search-reader-{index_name}", reader, role_arn)
         return grant
 
     def search_environment(self, index_name: str) -> dict[str, str]:
@@ -611,9 +621,7 @@ class SearchDomain(Construct):
         )
         self._add_role(
             f"search-writer-{index_name}",
-            index_name,
-            INDEXER_INDEX_ACTIONS,
-            INDEXER_CLUSTER_ACTIONS,
+            _security_role(index_name, INDEXER_INDEX_ACTIONS, INDEXER_CLUSTER_ACTIONS),
             indexer.role.role_arn,
         )
         table.add_stream_consumer(
@@ -720,6 +728,16 @@ def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:
         f"'{index_name}' must be lowercase a-z, 0-9, '_', '-', '.', starting with a letter or digit",
     )
     errors.raise_if_any()
+
+
+def _security_role(
+    index_name: str, index_actions: Sequence[str], cluster_actions: Sequence[str]
+) -> dict[str, Any]:
+    """An OpenSearch security role body allowing `index_actions` on one index."""
+    return {
+        "cluster_permissions": list(cluster_actions),
+        "index_permissions": [{"index_patterns": [index_name], "allowed_actions": list(index_actions)}],
+    }
 
 
 def _role_arn(domain: SearchDomain, prop: str, grantee: iam.IGrantable) -> str:

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""The reference image-sharing backend, composed only from constructs_lib.
+
+Stacks (per stage, e.g. ``-c stage=prod``):
+- ``ImageSharingData-<stage>`` (stateful, termination protection): users, groups and images
+  tables, the image store, the alarm topic.
+- ``ImageSharingSearch-<stage>`` (stateful, termination protection): the OpenSearch domain and
+  the indexer fed from the images table stream.
+- ``ImageSharingApi-<stage>`` (stateless): the REST and WebSocket APIs and every function.
+  Redeploying or deleting it never touches data.
+
+Settings per stage come from the ``image-sharing`` context in cdk.json (see the README).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from constructs_lib import (
+    AlarmTopic,
+    AuthorizationMode,
+    CompositeKeyTable,
+    CorsPolicy,
+    GlobalIndex,
+    ImageStore,
+    SearchDomain,
+    SearchDomainSize,
+    ServerlessApi,
+    ServerlessFunction,
+    UserDirectory,
+    WebSocketApi,
+    add_nag_checks,
+)
+
+LAMBDA = Path(__file__).resolve().parent / "lambda"
+SCHEMAS = LAMBDA / "api" / "schemas"
+SERVICE = "image-sharing"
+METRICS_NAMESPACE = "ImageSharing"
+IMAGES_ID_INDEX = "imageId-index"
+SEARCH_INDEX = "images"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One stage's settings, from cdk.json context ``image-sharing.<stage>``."""
+
+    stage: str
+    account: str
+    region: str
+    cors_allowed_origins: tuple[str, ...]
+    search_preset: str
+    log_retention: logs.RetentionDays
+    alarm_emails: tuple[str, ...]
+    upload_url_ttl: Duration
+    download_url_ttl: Duration
+
+    @classmethod
+    def from_context(cls, app: App) -> Settings:
+        stage = str(app.node.try_get_context("stage") or "dev")
+        stages: dict[str, dict[str, Any]] = app.node.try_get_context("image-sharing") or {}
+        if stage not in stages:
+            raise ValueError(
+                f"stage '{stage}' has no settings: add it under context 'image-sharing' in cdk.json "
+                f"(known stages: {', '.join(sorted(stages)) or 'none'})"
+            )
+        values = stages[stage]
+        return cls(
+            stage=stage,
+            account=str(app.node.try_get_context("account")),
+            region=str(app.node.try_get_context("region")),
+            cors_allowed_origins=tuple(values["corsAllowedOrigins"]),
+            search_preset=values["searchPreset"],
+            log_retention=logs.RetentionDays[values["logRetention"]],
+            alarm_emails=tuple(values.get("alarmEmails", ())),
+            upload_url_ttl=Duration.seconds(int(values.get("uploadUrlTtlSeconds", 300))),
+            download_url_ttl=Duration.seconds(int(values.get("downloadUrlTtlSeconds", 3600))),
+        )
+
+    @property
+    def env(self) -> Environment:
+        return Environment(account=self.account, region=self.region)
+
+
+class DataStack(Stack):
+    """Users, tables, images and alarms: everything that holds data."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+        super().__init__(scope, construct_id, env=settings.env, termination_protection=True)
+        self.alarms = AlarmTopic(self, "Alarms", email_addresses=settings.alarm_emails)
+        self.users = UserDirectory(self, "Users")
+        self.groups = CompositeKeyTable(
+            self,
+            "Groups",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            alarms=True,
+            alarm_topic=self.alarms.topic,
+        )
+        self.images = CompositeKeyTable(
+            self,
+            "Images",
+            partition_key=dynamodb.Attribute(name="groupId", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="timestamp", type=dynamodb.AttributeType.STRING),
+            global_indexes=[
+                GlobalIndex(
+                    name=IMAGES_ID_INDEX,
+                    partition_key=dynamodb.Attribute(name="imageId", type=dynamodb.AttributeType.STRING),
+                )
+            ],
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            alarms=True,
+            alarm_topic=self.alarms.topic,
+        )
+        self.image_store = ImageStore(
+            self,
+            "ImageStore",
+            upload_url_ttl=settings.upload_url_ttl,
+            download_url_ttl=settings.download_url_ttl,
+            cors_allowed_origins=settings.cors_allowed_origins,
+        )
+
+
+class SearchStack(Stack):
+    """Full-text search over images: the OpenSearch domain and its indexer."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, data: DataStack) -> None:
+        super().__init__(scope, construct_id, env=settings.env, termination_protection=True)
+        size = SearchDomainSize.production() if settings.search_preset == "production" else SearchDomainSize.dev()
+        self.search = SearchDomain(
+            self,
+            "Search",
+            size=size,
+            cognito_domain_prefix=f"image-sharing-{settings.stage}-{settings.account}",
+            log_retention=settings.log_retention,
+            alarms=True,
+            alarm_topic=data.alarms.topic,
+        )
+        self.indexer = self.search.index_table(data.images, index_name=SEARCH_INDEX, id_attribute="imageId")
+
+
+class ApiStack(Stack):
+    """The REST and WebSocket APIs and every function: stateless, safe to redeploy or delete."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, data: DataStack, search: SearchStack
+    ) -> None:
+        super().__init__(scope, construct_id, env=settings.env)
+        self.api = ServerlessApi(
+            self,
+            "Api",
+            stage_name=settings.stage,
+            cors=CorsPolicy(allow_origins=settings.cors_allowed_origins),
+            default_authorization=AuthorizationMode.COGNITO,
+            user_pools=[data.users.user_pool],
+            access_log_retention=settings.log_retention,
+            alarm_topic=data.alarms.topic,
+        )
+        self.websocket = WebSocketApi(
+            self, "Notifications", stage_name=settings.stage, access_log_retention=settings.log_retention
+        )
+
+        tables = {
+            "GROUPS_TABLE": data.groups.table_name,
+            "IMAGES_TABLE": data.images.table_name,
+            "IMAGES_ID_INDEX": IMAGES_ID_INDEX,
+        }
+        store = data.image_store
+
+        def api_function(construct_id: str, module: str, description: str, **extra: str) -> ServerlessFunction:
+            return ServerlessFunction(
+                self,
+                construct_id,
+                entry=LAMBDA / "api",
+                handler=f"{module}.handler",
+                description=description,
+                service_name=SERVICE,
+                include_runtime_helpers=True,
+                log_retention=settings.log_retention,
+                environment={
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                    **tables,
+                    **self.api.cors_environment,
+                    **extra,
+                },
+            )
+
+        groups_read = api_function("GroupsRead", "groups_read", "Lists groups and gets one group")
+        data.groups.grant_read_data(groups_read.function)
+
+        groups_write = api_function("GroupsWrite", "groups_write", "Creates groups")
+        data.groups.grant_write_data(groups_write.function)
+
+        images_read = api_function(
+            "ImagesRead", "images_read", "Lists a group's images and gets one image", **store.runtime_environment
+        )
+        data.groups.grant_read_data(images_read.function)
+        data.images.grant_read_data(images_read.function)
+        store.grant_presign(images_read.function)
+
+        images_write = api_function(
+            "ImagesWrite", "images_write", "Creates images and their upload URLs", **store.runtime_environment
+        )
+        data.groups.grant_read_data(images_write.function)
+        data.images.grant_write_data(images_write.function)
+        store.grant_presign(images_write.function)
+
+        image_search = api_function(
+            "ImageSearch",
+            "search",
+            "Full-text search over images",
+            **store.runtime_environment,
+            **search.search.search_environment(SEARCH_INDEX),
+        )
+        search.search.grant_search(image_search.function, SEARCH_INDEX)
+        store.grant_presign(image_search.function)
+
+        group_schema = json.loads((SCHEMAS / "create-group-request.json").read_text())
+        image_schema = json.loads((SCHEMAS / "create-image-request.json").read_text())
+        public = "Anyone may browse groups and images; writes need a signed-in user."
+        self.api.add_route(
+            "GET", "/groups", groups_read.function, authorization=AuthorizationMode.NONE, public_reason=public
+        )
+        self.api.add_route("POST", "/groups", groups_write.function, request_schema=group_schema)
+        self.api.add_route(
+            "GET",
+            "/groups/{groupId}",
+            groups_read.function,
+            authorization=AuthorizationMode.NONE,
+            public_reason=public,
+        )
+        self.api.add_route(
+            "GET",
+            "/groups/{groupId}/images",
+            images_read.function,
+            authorization=AuthorizationMode.NONE,
+            public_reason=public,
+        )
+        self.api.add_route("POST", "/groups/{groupId}/images", images_write.function, request_schema=image_schema)
+        self.api.add_route(
+            "GET",
+            "/images",
+            image_search.function,
+            authorization=AuthorizationMode.NONE,
+            public_reason=public,
+            required_query_parameters=["q"],
+        )
+        self.api.add_route(
+            "GET",
+            "/images/{imageId}",
+            images_read.function,
+            authorization=AuthorizationMode.NONE,
+            public_reason=public,
+        )
+
+        ws_env = {"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **self.websocket.handler_environment}
+        connect = ServerlessFunction(
+            self,
+            "WebSocketConnect",
+            entry=LAMBDA / "websocket",
+            handler="ws_connect.handler",
+            description="Stores a WebSocket connection",
+            service_name=SERVICE,
+            log_retention=settings.log_retention,
+            environment=ws_env,
+        )
+        disconnect = ServerlessFunction(
+            self,
+            "WebSocketDisconnect",
+            entry=LAMBDA / "websocket",
+            handler="ws_disconnect.handler",
+            description="Forgets a WebSocket connection",
+            service_name=SERVICE,
+            log_retention=settings.log_retention,
+            environment=ws_env,
+        )
+        self.websocket.connections_table.grant_write_data(connect.function)
+        self.websocket.connections_table.grant_write_data(disconnect.function)
+        self.websocket.add_route(
+            "$connect",
+            connect.function,
+            public_reason="Notifications carry only ids of images anyone may browse; no account is needed.",
+        )
+        self.websocket.add_route("$disconnect", disconnect.function)
+
+        thumbnail = ServerlessFunction(
+            self,
+            "Thumbnail",
+            entry=LAMBDA / "thumbnail",
+            handler="thumbnail.handler",
+            description="Writes a 150 px wide JPEG thumbnail of each upload",
+            service_name=SERVICE,
+            memory_size=1024,
+            timeout=Duration.seconds(30),
+            log_retention=settings.log_retention,
+            invoked_asynchronously=True,
+            environment={"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **store.runtime_environment},
+        )
+        store.grant_read_uploads(thumbnail.function)
+        store.grant_write_thumbnails(thumbnail.function)
+        store.add_upload_subscriber(thumbnail.function)
+
+        notifier = ServerlessFunction(
+            self,
+            "Notifier",
+            entry=LAMBDA / "notifier",
+            handler="notifier.handler",
+            description="Tells open WebSocket connections about each upload",
+            service_name=SERVICE,
+            timeout=Duration.seconds(30),
+            log_retention=settings.log_retention,
+            invoked_asynchronously=True,
+            environment={
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                **store.runtime_environment,
+                **self.websocket.handler_environment,
+            },
+        )
+        self.websocket.connections_table.grant_read_write_data(notifier.function)
+        self.websocket.grant_manage_connections(notifier.function)
+        store.add_upload_subscriber(notifier.function)
+
+
+def build_app(app: App | None = None) -> App:
+    """Build every stack of the reference app into `app` (a new App by default), with cdk-nag."""
+    app = app or App()
+    settings = Settings.from_context(app)
+    data = DataStack(app, f"ImageSharingData-{settings.stage}", settings=settings)
+    search = SearchStack(app, f"ImageSharingSearch-{settings.stage}", settings=settings, data=data)
+    ApiStack(app, f"ImageSharingApi-{settings.stage}", settings=settings, data=data, search=search)
+    add_nag_checks(app)
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

@@ -132,7 +132,11 @@ class SearchStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, data: DataStack) -> None:
         super().__init__(scope, construct_id, env=settings.env, termination_protection=True)
-        size = SearchDomainSize.production() if settings.search_preset == "production" else SearchDomainSize.dev()
+        size = (
+            SearchDomainSize.production()
+            if settings.search_preset == "production"
+            else SearchDomainSize.dev()
+        )
         self.search = SearchDomain(
             self,
             "Search",
@@ -173,7 +177,9 @@ class ApiStack(Stack):
         }
         store = data.image_store
 
-        def api_function(construct_id: str, module: str, description: str, **extra: str) -> ServerlessFunction:
+        def api_function(
+            construct_id: str, module: str, description: str, **extra: str
+        ) -> ServerlessFunction:
             return ServerlessFunction(
                 self,
                 construct_id,
@@ -198,7 +204,10 @@ class ApiStack(Stack):
         data.groups.grant_write_data(groups_write.function)
 
         images_read = api_function(
-            "ImagesRead", "images_read", "Lists a group's images and gets one image", **store.runtime_environment
+            "ImagesRead",
+            "images_read",
+            "Lists a group's images and gets one image",
+            **store.runtime_environment,
         )
         data.groups.grant_read_data(images_read.function)
         data.images.grant_read_data(images_read.function)
@@ -242,7 +251,9 @@ class ApiStack(Stack):
             authorization=AuthorizationMode.NONE,
             public_reason=public,
         )
-        self.api.add_route("POST", "/groups/{groupId}/images", images_write.function, request_schema=image_schema)
+        self.api.add_route(
+            "POST", "/groups/{groupId}/images", images_write.function, request_schema=image_schema
+        )
         self.api.add_route(
             "GET",
             "/images",

@@ -269,7 +269,7 @@ class CompositeKeyTable(Construct):
             removal_policy=removal_policy,
         )
         self.encryption_key = encryption_key
-        self._index_names = [index.name for index in (*global_indexes, *local_indexes)]
+        self._index_names = [index.name for index in global_indexes] + [index.name for index in local_indexes]
         self._replica_regions = tuple(replica_regions)
 
         self.throttle_alarm: cloudwatch.Alarm | None = None

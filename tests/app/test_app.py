@@ -67,7 +67,10 @@ def test_images_table_matches_the_contract(dev_templates: Templates) -> None:
             ],
             "GlobalSecondaryIndexes": [
                 Match.object_like(
-                    {"IndexName": "imageId-index", "KeySchema": [{"AttributeName": "imageId", "KeyType": "HASH"}]}
+                    {
+                        "IndexName": "imageId-index",
+                        "KeySchema": [{"AttributeName": "imageId", "KeyType": "HASH"}],
+                    }
                 )
             ],
             "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
@@ -91,7 +94,9 @@ def _function_policy_actions(template: dict[str, Any], function_prefix: str) -> 
 def test_groups_reader_cannot_write(dev_templates: Templates) -> None:
     actions = _function_policy_actions(dev_templates["ImageSharingApi-dev"], "GroupsRead")
     assert "dynamodb:GetItem" in actions
-    assert not {a for a in actions if a.startswith("dynamodb:") and ("Put" in a or "Update" in a or "Delete" in a)}
+    assert not {
+        a for a in actions if a.startswith("dynamodb:") and ("Put" in a or "Update" in a or "Delete" in a)
+    }
     assert not {a for a in actions if a.startswith(("s3:", "sts:", "es:"))}
 
 
@@ -126,7 +131,9 @@ def test_stateful_stacks_have_termination_protection() -> None:
 
 def test_prod_differs_where_production_needs_it(dev_templates: Templates, prod_templates: Templates) -> None:
     def domain(templates: Templates, stage: str) -> dict[str, Any]:
-        (resource,) = _resources(templates[f"ImageSharingSearch-{stage}"], "AWS::OpenSearchService::Domain").values()
+        (resource,) = _resources(
+            templates[f"ImageSharingSearch-{stage}"], "AWS::OpenSearchService::Domain"
+        ).values()
         return dict(resource["Properties"]["ClusterConfig"])
 
     assert domain(dev_templates, "dev")["ZoneAwarenessEnabled"] is False

@@ -61,6 +61,7 @@ class Settings:
     alarm_emails: tuple[str, ...]
     upload_url_ttl: Duration
     download_url_ttl: Duration
+    allow_password_auth: bool
 
     @classmethod
     def from_context(cls, app: App) -> Settings:
@@ -82,6 +83,7 @@ class Settings:
             alarm_emails=tuple(values.get("alarmEmails", ())),
             upload_url_ttl=Duration.seconds(int(values.get("uploadUrlTtlSeconds", 300))),
             download_url_ttl=Duration.seconds(int(values.get("downloadUrlTtlSeconds", 3600))),
+            allow_password_auth=bool(values.get("allowPasswordAuth", False)),
         )
 
     @property
@@ -95,7 +97,7 @@ class DataStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id, env=settings.env, termination_protection=True)
         self.alarms = AlarmTopic(self, "Alarms", email_addresses=settings.alarm_emails)
-        self.users = UserDirectory(self, "Users")
+        self.users = UserDirectory(self, "Users", allow_password_auth=settings.allow_password_auth)
         self.groups = CompositeKeyTable(
             self,
             "Groups",

@@ -1,7 +1,7 @@
 """UserDirectory: the Cognito user pool an app's end users sign up and sign in with.
 
 Creates: one Cognito user pool and one public app client (no secret: browsers and mobile
-apps cannot keep one) for SRP sign-in.
+apps cannot keep one) for SRP sign-in, and stack outputs with their ids for client setup.
 
 Defaults: self sign-up on with verified email as the username; passwords of 12+ characters
 with all character classes; optional TOTP MFA; email-only account recovery; the Essentials
@@ -11,7 +11,7 @@ protection on and RETAIN, since the pool holds the users.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
@@ -113,6 +113,13 @@ class UserDirectory(Construct):
             id_token_validity=id_token_validity,
             access_token_validity=access_token_validity,
             refresh_token_validity=refresh_token_validity,
+        )
+        CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id, description="Cognito user pool id")
+        CfnOutput(
+            self,
+            "UserPoolClientId",
+            value=self.client.user_pool_client_id,
+            description="Cognito app client id (public, no secret)",
         )
         if mfa != cognito.Mfa.REQUIRED:
             acknowledge(

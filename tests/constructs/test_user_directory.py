@@ -93,6 +93,15 @@ def test_public_client_signs_in_with_srp_only(template: Template) -> None:
     )
 
 
+def test_ids_are_stack_outputs(template: Template) -> None:
+    outputs = template.to_json()["Outputs"]
+    (pool_id,) = [o for key, o in outputs.items() if "UserPoolId" in key]
+    (client_id,) = [o for key, o in outputs.items() if "UserPoolClientId" in key]
+    assert list(pool_id["Value"]) == ["Ref"]
+    assert pool_id["Value"]["Ref"].startswith("UsersUserPool")
+    assert client_id["Value"]["Ref"].startswith("UsersUserPoolAppClient")
+
+
 def test_options(templates: dict[str, dict[str, Any]]) -> None:
     strict = Template.from_json(templates["StrictUsers"])
     strict.has_resource_properties(

@@ -13,7 +13,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff bench clean
+.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff bench diagram clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ diff: bootstrap  ## Per-stack template diff against BASE (default: merge base wi
 
 bench: bootstrap  ## Benchmarks with budgets: synth, tests, cold starts, asset sizes, memory
 	python benchmarks/bench.py $(BENCH_ARGS)
+
+diagram: bootstrap  ## Regenerate the README's architecture diagram from the synthesized app
+	CDK_VALIDATION=false python -m scripts.architecture_diagram
 
 clean:  ## Remove synthesized output and caches (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

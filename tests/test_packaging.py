@@ -133,7 +133,9 @@ def consumer_venv(wheel: Path) -> Iterator[Path]:
     """The cached dependency environment with the freshly built wheel installed, `pip check`ed."""
     requirements = [*DECLARED_DEPENDENCIES, *EXAMPLE_PINS, PYTEST]
     key = hashlib.sha256(
-        json.dumps({"python": sys.version, "requirements": requirements, "pins": REPOSITORY_PINS}).encode()
+        json.dumps(
+            {"python": [sys.base_prefix, sys.version], "requirements": requirements, "pins": REPOSITORY_PINS}
+        ).encode()
     ).hexdigest()[:16]
     venv = CACHE / f"consumer-venv-{key}"
     CACHE.mkdir(exist_ok=True)

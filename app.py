@@ -41,6 +41,7 @@ from constructs_lib import (
 )
 
 LAMBDA = Path(__file__).resolve().parent / "lambda"
+CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
 SCHEMAS = LAMBDA / "api" / "schemas"
 SERVICE = "image-sharing"
 METRICS_NAMESPACE = "ImageSharing"
@@ -340,9 +341,20 @@ class ApiStack(Stack):
         store.add_upload_subscriber(notifier.function)
 
 
+def _default_to_cdk_json_context(app: App) -> None:
+    """Run as ``python app.py`` (without the CDK CLI), take the context the CLI would pass from cdk.json."""
+    if app.node.try_get_context("image-sharing") is not None:
+        return
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    for key, value in context.items():
+        if app.node.try_get_context(key) is None:
+            app.node.set_context(key, value)
+
+
 def build_app(app: App | None = None) -> App:
     """Build every stack of the reference app into `app` (a new App by default), with cdk-nag."""
     app = app or App()
+    _default_to_cdk_json_context(app)
     settings = Settings.from_context(app)
     data = DataStack(app, f"ImageSharingData-{settings.stage}", settings=settings)
     search = SearchStack(app, f"ImageSharingSearch-{settings.stage}", settings=settings, data=data)

@@ -2,21 +2,24 @@
 
 Creates: one Lambda function, its IAM role (no managed policies: only write access to its
 own log group, plus what grants add), an explicit log group, and for asynchronously invoked
-functions an encrypted SQS dead-letter queue as the on-failure destination.
+functions an encrypted SQS dead-letter queue as the on-failure destination. Placed in a VPC, also
+a security group (unless given) and a policy with the network-interface actions Lambda needs.
 
 Defaults: Python 3.13 on arm64; the public Powertools for AWS Lambda (Python) v3 layer for
 the stack's region; JSON logs at INFO kept for one year; X-Ray active tracing;
 POWERTOOLS_SERVICE_NAME and LOG_LEVEL set; 256 MB and 10 s; code staged locally without
 Docker (the handler folder, optional runtime helpers, and the folder's requirements.txt
-installed for the function's architecture).
+installed for the function's architecture); no VPC. In a VPC: its private subnets with egress,
+and a security group that allows only outbound HTTPS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -38,6 +41,19 @@ DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 # Async invocations: Lambda's 2 retries over 6 h, but failures land in a queue instead of vanishing.
 DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
 DEFAULT_ASYNC_MAX_EVENT_AGE = Duration.hours(6)
+# Private subnets with a route out (NAT): the function still reaches AWS APIs, and Lambda refuses
+# public subnets (a function's network interface never gets a public IP).
+DEFAULT_VPC_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+# What Lambda does with the execution role to attach a function to a VPC: the EC2 actions of the AWS
+# managed policy AWSLambdaVPCAccessExecutionRole (v3), without its logs:* on every log group.
+VPC_NETWORK_INTERFACE_ACTIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+)
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_13
 _PYTHON_VERSION = "3.13"
@@ -52,8 +68,14 @@ class ServerlessFunction(Construct):
     asset for the function's architecture. Set `invoked_asynchronously` for functions that
     S3, SNS or EventBridge invoke: failed events then go to `dead_letter_queue`.
 
-    Attributes: `function` (the L2 `Function`), `role`, `log_group`, and
-    `dead_letter_queue` (None for synchronously invoked functions).
+    Set `vpc` to reach private resources: the function joins `vpc_subnets` (default: the private
+    subnets with egress) with `security_groups` (default: one new group allowing no inbound and only
+    outbound HTTPS on TCP 443, which is what AWS APIs and VPC endpoints need; DNS through the VPC
+    resolver is not filtered by security groups). Open more with ``connections.allow_to(...)``.
+
+    Attributes: `function` (the L2 `Function`), `role`, `log_group`, `dead_letter_queue` (None
+    for synchronously invoked functions), `security_groups` (empty without a VPC) and
+    `connections` (only in a VPC).
     """
 
     def __init__(
@@ -77,8 +99,12 @@ class ServerlessFunction(Construct):
         invoked_asynchronously: bool = False,
         async_retry_attempts: int = DEFAULT_ASYNC_RETRY_ATTEMPTS,
         async_max_event_age: Duration = DEFAULT_ASYNC_MAX_EVENT_AGE,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] = (),
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        _validate_vpc_placement(errors, vpc, vpc_subnets, security_groups)
         errors.check(
             log_level in _LOG_LEVELS, "log_level", f"'{log_level}' is not one of {', '.join(_LOG_LEVELS)}"
         )
@@ -126,6 +152,9 @@ class ServerlessFunction(Construct):
         self.log_group.grant_write(self.role)
 
         self.dead_letter_queue: sqs.Queue | None = None
+        self.security_groups: list[ec2.ISecurityGroup] = list(security_groups)
+        if vpc is not None and not self.security_groups:
+            self.security_groups = [self._https_only_security_group(vpc)]
         on_failure: lambda_.IDestination | None = None
         if invoked_asynchronously:
             self.dead_letter_queue = sqs.Queue(
@@ -182,7 +211,12 @@ class ServerlessFunction(Construct):
             on_failure=on_failure,
             retry_attempts=async_retry_attempts if invoked_asynchronously else None,
             max_event_age=async_max_event_age if invoked_asynchronously else None,
+            vpc=vpc,
+            vpc_subnets=(vpc_subnets or DEFAULT_VPC_SUBNETS) if vpc is not None else None,
+            security_groups=self.security_groups or None,
         )
+        if vpc is not None:
+            self._allow_network_interfaces()
         for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
             acknowledge(
                 self.function,
@@ -205,6 +239,90 @@ class ServerlessFunction(Construct):
             "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
         )
 
+    @property
+    def connections(self) -> ec2.Connections:
+        """The function's security groups, e.g. ``database.connections.allow_from(fn.connections, port)``.
+
+        Only in a VPC: outside one, the `Function` raises (it has no security groups).
+        """
+        return self.function.connections
+
     def add_environment(self, key: str, value: str) -> None:
         """Add an environment variable to the function."""
         self.function.add_environment(key, value)
+
+    def _https_only_security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description=f"Lambda function {self.node.path}: no inbound, outbound HTTPS only",
+            allow_all_outbound=False,
+        )
+        group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs, VPC endpoints and HTTPS services"
+        )
+        return group
+
+    def _allow_network_interfaces(self) -> None:
+        # A policy of its own, which the function depends on: Lambda checks at creation that the role
+        # may create network interfaces, and the acknowledgment below then concerns only these actions.
+        policy = iam.Policy(
+            self,
+            "VpcAccessPolicy",
+            roles=[self.role],
+            statements=[iam.PolicyStatement(actions=list(VPC_NETWORK_INTERFACE_ACTIONS), resources=["*"])],
+        )
+        self.function.node.add_dependency(policy)
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Lambda creates, describes and deletes the function's VPC network interfaces with these EC2 "
+            "actions, whose interface ids are only known at run time; DescribeNetworkInterfaces and "
+            "DescribeSubnets support no resource-level permissions (as AWSLambdaVPCAccessExecutionRole).",
+        )
+
+
+def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:
+    """`vpc.select_subnets` for a `SubnetSelection` value (the Python binding takes its fields only)."""
+    return vpc.select_subnets(
+        availability_zones=selection.availability_zones,
+        one_per_az=selection.one_per_az,
+        subnet_filters=selection.subnet_filters,
+        subnet_group_name=selection.subnet_group_name,
+        subnet_type=selection.subnet_type,
+        subnets=selection.subnets,
+    )
+
+
+def _validate_vpc_placement(
+    errors: PropErrors,
+    vpc: ec2.IVpc | None,
+    vpc_subnets: ec2.SubnetSelection | None,
+    security_groups: Sequence[ec2.ISecurityGroup],
+) -> None:
+    if vpc is None:
+        errors.check(
+            vpc_subnets is None, "vpc_subnets", "only applies in a VPC; set vpc as well, or remove it"
+        )
+        errors.check(
+            not security_groups, "security_groups", "only apply in a VPC; set vpc as well, or remove them"
+        )
+        return
+    try:
+        selected = select_subnets(vpc, vpc_subnets or DEFAULT_VPC_SUBNETS)
+    except RuntimeError as error:  # jsii reports the CDK's own message, e.g. no subnets of that type
+        errors.add("vpc_subnets", f"{error}; select the VPC's private subnets, e.g. by subnet_type")
+        return
+    public = {subnet.subnet_id for subnet in vpc.public_subnets}
+    errors.check(
+        not public.intersection(selected.subnet_ids),
+        "vpc_subnets",
+        "selects public subnets, where a function gets no public IP and so no internet access; select "
+        "private subnets (PRIVATE_WITH_EGRESS, or PRIVATE_ISOLATED with VPC endpoints)",
+    )
+    errors.check(
+        bool(selected.subnet_ids or selected.is_pending_lookup),
+        "vpc_subnets",
+        "selects no subnets; choose a selection that matches the VPC's private subnets",
+    )

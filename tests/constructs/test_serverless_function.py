@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 
 from constructs_lib import ServerlessFunction
-from constructs_lib.serverless_function import POWERTOOLS_LAYER_VERSION
+from constructs_lib.serverless_function import POWERTOOLS_LAYER_VERSION, VPC_NETWORK_INTERFACE_ACTIONS
 from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
@@ -33,7 +36,39 @@ def templates() -> dict[str, dict[str, Any]]:
         log_level="DEBUG",
         environment={"TABLE_NAME": "orders"},
     )
+
+    # Environment-agnostic: the VPC's zones stay Fn::GetAZs instead of hardcoded dummies (cfn-lint W3010).
+    networked = Stack(app, "VpcFunctions")
+    vpc = _test_vpc(networked)
+    ServerlessFunction(networked, "Private", entry=ECHO, vpc=vpc)
+    database = ec2.SecurityGroup(networked, "Database", vpc=vpc, description="Test database")
+    own_group = ec2.SecurityGroup(networked, "Own", vpc=vpc, description="Chosen by the caller")
+    isolated = ServerlessFunction(
+        networked,
+        "Isolated",
+        entry=ECHO,
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        security_groups=[own_group],
+    )
+    database.connections.allow_from(isolated.connections, ec2.Port.tcp(5432), "From the isolated function")
     return synth_templates(app)
+
+
+def _test_vpc(stack: Stack) -> ec2.Vpc:
+    """Public, private-with-egress and isolated subnets over two zones, flow logs on (AwsSolutions-VPC7)."""
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=1,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
+            ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ],
+        flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +177,140 @@ def test_code_asset_holds_only_the_handler_folder(templates: dict[str, dict[str,
     assert props["Code"]["S3Key"].endswith(".zip")
 
 
-def test_cfn_lint_clean(templates: dict[str, dict[str, Any]]) -> None:
-    assert cfn_lint_findings(templates["Functions"]) == []
+# --- VPC placement ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vpc_template(templates: dict[str, dict[str, Any]]) -> Template:
+    return Template.from_json(templates["VpcFunctions"])
+
+
+def _vpc_function(template: Template, name: str) -> dict[str, Any]:
+    (props,) = [
+        resource["Properties"]
+        for logical_id, resource in template.find_resources("AWS::Lambda::Function").items()
+        if logical_id.startswith(f"{name}Function")
+    ]
+    return dict(props)
+
+
+def _ref_prefixes(refs: list[dict[str, Any]]) -> list[str]:
+    """The logical ids behind a list of Ref / Fn::GetAtt values, without their hash suffix."""
+    ids = [ref["Ref"] if "Ref" in ref else ref["Fn::GetAtt"][0] for ref in refs]
+    return [logical_id[:-8] for logical_id in ids]
+
+
+def test_functions_are_outside_any_vpc_by_default(template: Template) -> None:
+    for props in template.find_resources("AWS::Lambda::Function").values():
+        assert "VpcConfig" not in props["Properties"]
+    template.resource_count_is("AWS::EC2::SecurityGroup", 0)
+    assert "ec2:" not in str(template.find_resources("AWS::IAM::Policy"))
+
+
+def test_vpc_function_joins_the_private_subnets_with_egress_by_default(vpc_template: Template) -> None:
+    config = _vpc_function(vpc_template, "Private")["VpcConfig"]
+    assert _ref_prefixes(config["SubnetIds"]) == ["VpcPrivateSubnet1Subnet", "VpcPrivateSubnet2Subnet"]
+    assert _ref_prefixes(config["SecurityGroupIds"]) == ["PrivateSecurityGroup"]
+
+
+def test_own_security_group_allows_no_inbound_and_only_https_out(vpc_template: Template) -> None:
+    groups = vpc_template.find_resources(
+        "AWS::EC2::SecurityGroup", {"Properties": {"GroupDescription": Match.string_like_regexp("Private")}}
+    )
+    ((logical_id, group),) = groups.items()
+    assert logical_id.startswith("PrivateSecurityGroup")
+    assert "SecurityGroupIngress" not in group["Properties"]
+    assert group["Properties"]["SecurityGroupEgress"] == [
+        {
+            "CidrIp": "0.0.0.0/0",
+            "Description": "HTTPS to AWS APIs, VPC endpoints and HTTPS services",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+    assert not [
+        rule
+        for rule in vpc_template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [logical_id, "GroupId"]}
+    ]
+
+
+@pytest.mark.parametrize("name", ["Private", "Isolated"])
+def test_vpc_function_role_may_manage_its_network_interfaces_before_creation(
+    vpc_template: Template, name: str
+) -> None:
+    policies = {
+        logical_id: policy
+        for logical_id, policy in vpc_template.find_resources("AWS::IAM::Policy").items()
+        if logical_id.startswith(f"{name}VpcAccessPolicy")
+    }
+    ((policy_id, policy),) = policies.items()
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": list(VPC_NETWORK_INTERFACE_ACTIONS), "Effect": "Allow", "Resource": "*"}
+    ]
+    assert _ref_prefixes(policy["Properties"]["Roles"]) == [f"{name}ServiceRole"]
+    (function,) = [
+        resource
+        for logical_id, resource in vpc_template.find_resources("AWS::Lambda::Function").items()
+        if logical_id.startswith(f"{name}Function")
+    ]
+    assert policy_id in function["DependsOn"]
+
+
+def test_vpc_role_still_has_no_managed_policies(vpc_template: Template) -> None:
+    for logical_id, role in vpc_template.find_resources("AWS::IAM::Role").items():
+        if logical_id.startswith(("Private", "Isolated")):
+            assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_vpc_subnets_and_security_groups_options(vpc_template: Template) -> None:
+    config = _vpc_function(vpc_template, "Isolated")["VpcConfig"]
+    assert _ref_prefixes(config["SubnetIds"]) == ["VpcIsolatedSubnet1Subnet", "VpcIsolatedSubnet2Subnet"]
+    assert _ref_prefixes(config["SecurityGroupIds"]) == ["Own"]
+    vpc_template.resource_properties_count_is(
+        "AWS::EC2::SecurityGroup", {"GroupDescription": Match.string_like_regexp("Lambda function")}, 1
+    )
+
+
+def test_connections_let_other_groups_admit_the_function(vpc_template: Template) -> None:
+    rule = _only_ingress(vpc_template)
+    assert (rule["FromPort"], rule["ToPort"], rule["IpProtocol"]) == (5432, 5432, "tcp")
+    assert _ref_prefixes([rule["GroupId"], rule["SourceSecurityGroupId"]]) == ["Database", "Own"]
+
+
+def _only_ingress(template: Template) -> dict[str, Any]:
+    (rule,) = template.find_resources("AWS::EC2::SecurityGroupIngress").values()
+    return dict(rule["Properties"])
+
+
+def test_security_groups_and_connections_attributes() -> None:
+    stack = Stack(new_app(), "Attributes")
+    vpc = _test_vpc(stack)
+    outside = ServerlessFunction(stack, "Outside", entry=ECHO)
+    inside = ServerlessFunction(stack, "Inside", entry=ECHO, vpc=vpc)
+    group = ec2.SecurityGroup.from_security_group_id(stack, "Given", "sg-0123456789abcdef0")
+    given = ServerlessFunction(stack, "Given Group", entry=ECHO, vpc=vpc, security_groups=[group])
+    assert outside.security_groups == []
+    (own,) = inside.security_groups
+    assert own.node.path == "Attributes/Inside/SecurityGroup"
+    assert inside.connections.security_groups == [own]
+    assert given.security_groups == [group]
+    # jsii returns a new proxy for an imported group: compare ids.
+    assert [g.security_group_id for g in given.connections.security_groups] == ["sg-0123456789abcdef0"]
+
+
+@pytest.mark.parametrize("stack_name", ["Functions", "VpcFunctions"])
+def test_cfn_lint_clean(templates: dict[str, dict[str, Any]], stack_name: str) -> None:
+    assert cfn_lint_findings(templates[stack_name]) == []
 
 
 def test_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion) -> None:
     assert normalized(templates["Functions"]) == snapshot_json
+
+
+def test_vpc_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion) -> None:
+    assert normalized(templates["VpcFunctions"]) == snapshot_json
 
 
 @pytest.mark.parametrize(
@@ -175,3 +338,58 @@ def test_every_problem_is_reported_at_once() -> None:
     stack = new_stack(new_app())
     with pytest.raises(ValueError, match=r"Test/Bad: 2 invalid props:\n  - log_level: .*\n  - memory_size"):
         ServerlessFunction(stack, "Bad", entry=ECHO, log_level="LOUD", memory_size=1)
+
+
+def _isolated_only_vpc(stack: Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "IsolatedVpc",
+        max_azs=2,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            lambda stack: {"vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)},
+            "Test/Bad: vpc_subnets: only applies in a VPC; set vpc as well, or remove it",
+        ),
+        (
+            lambda stack: {
+                "security_groups": [
+                    ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-0123456789abcdef0")
+                ]
+            },
+            "Test/Bad: security_groups: only apply in a VPC; set vpc as well, or remove them",
+        ),
+        (
+            lambda stack: {
+                "vpc": _test_vpc(stack),
+                "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            },
+            "Test/Bad: vpc_subnets: selects public subnets, where a function gets no public IP and so no "
+            "internet access; select private subnets",
+        ),
+        (
+            lambda stack: {"vpc": _isolated_only_vpc(stack)},
+            "Test/Bad: vpc_subnets: ThereSubnetGroups: There are no 'Private' subnet groups in this VPC. "
+            "Available types: Isolated",
+        ),
+        (
+            lambda stack: {
+                "vpc": _test_vpc(stack),
+                "vpc_subnets": ec2.SubnetSelection(availability_zones=["nowhere-1a"]),
+            },
+            "Test/Bad: vpc_subnets: selects no subnets; choose a selection that matches the VPC's private",
+        ),
+    ],
+    ids=["subnets-without-vpc", "groups-without-vpc", "public-subnets", "no-such-subnets", "empty-selection"],
+)
+def test_invalid_vpc_placement_raises(props: Callable[[Stack], dict[str, Any]], message: str) -> None:
+    stack = new_stack(new_app())
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ServerlessFunction(stack, "Bad", entry=ECHO, **props(stack))

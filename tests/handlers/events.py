@@ -140,7 +140,10 @@ class ConnectionsEndpoint:
         self.forbidden: set[str] = set()
         self.send_error_type = True
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler(stage))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval, once per test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{stage}"
 
     def __enter__(self) -> ConnectionsEndpoint:

@@ -20,16 +20,18 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped,unused-ignore]
+
+from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -45,27 +47,6 @@ METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 T = TypeVar("T")
-
-
-def _traced(
-    handler: Callable[[dict[str, Any], LambdaContext], T],
-) -> Callable[[dict[str, Any], LambdaContext], T]:
-    """`handler` traced with X-Ray through a Tracer built on the first invocation.
-
-    Building a Tracer imports the X-Ray SDK (~100 ms) and patches botocore, tripling this
-    module's import cost; built on first use, importing the module stays cheap. Patching
-    only botocore (every AWS call becomes a subsegment) skips the other libraries' patches.
-    """
-    wrapped: Callable[[dict[str, Any], LambdaContext], T] | None = None
-
-    @functools.wraps(handler)
-    def invoke(event: dict[str, Any], context: LambdaContext) -> T:
-        nonlocal wrapped
-        if wrapped is None:
-            wrapped = Tracer(patch_modules=("botocore",)).capture_lambda_handler(handler)
-        return wrapped(event, context)
-
-    return invoke
 
 
 class NotificationError(Exception):
@@ -171,7 +152,7 @@ def notify(
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@_traced
+@traced_on_first_call
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     image_ids = uploaded_image_ids(event, os.environ["IMAGE_STORE_UPLOAD_PREFIX"])
     outcome = Outcome()

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
+    pass
 
 # Powertools reads POWERTOOLS_METRICS_NAMESPACE; the app's namespace is the fallback, never an error.
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing")
@@ -22,27 +21,6 @@ METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 T = TypeVar("T")
-
-
-def traced(
-    handler: Callable[[dict[str, Any], LambdaContext], T],
-) -> Callable[[dict[str, Any], LambdaContext], T]:
-    """`handler` traced with X-Ray through a Tracer built on the first invocation.
-
-    Building a Tracer imports the X-Ray SDK (~100 ms) and patches botocore, tripling this
-    module's import cost; built on first use, importing the module stays cheap. Patching
-    only botocore (every AWS call becomes a subsegment) skips the other libraries' patches.
-    """
-    wrapped: Callable[[dict[str, Any], LambdaContext], T] | None = None
-
-    @functools.wraps(handler)
-    def invoke(event: dict[str, Any], context: LambdaContext) -> T:
-        nonlocal wrapped
-        if wrapped is None:
-            wrapped = Tracer(patch_modules=("botocore",)).capture_lambda_handler(handler)
-        return wrapped(event, context)
-
-    return invoke
 
 
 @functools.cache

@@ -20,8 +20,9 @@ from ws_common import (
     logger,
     metrics,
     ok,
-    traced,
 )
+
+from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -38,7 +39,7 @@ def connection_item(connection: str, now: datetime, ttl_seconds: int) -> dict[st
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-@traced
+@traced_on_first_call
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     connection = connection_id(event)
     item = connection_item(connection, datetime.now(UTC), connection_ttl_seconds())

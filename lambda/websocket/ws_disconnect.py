@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from ws_common import connection_id, connections_table, dynamodb, logger, metrics, ok, traced
+from ws_common import connection_id, connections_table, dynamodb, logger, metrics, ok
+
+from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-@traced
+@traced_on_first_call
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     connection = connection_id(event)
     dynamodb().delete_item(TableName=connections_table(), Key={"id": {"S": connection}})

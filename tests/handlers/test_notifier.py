@@ -187,21 +187,3 @@ def test_ignores_keys_outside_the_upload_prefix_and_other_events(
     invoke(sns_s3_event(BUCKET, "uploads/img-1", event_name="ObjectRemoved:Delete"))
 
     assert endpoint.posts == []
-
-
-def test_the_tracer_is_built_once_on_the_first_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[dict[str, Any]] = []
-
-    class RecordingTracer:
-        def __init__(self, **options: Any) -> None:
-            built.append(options)
-
-        def capture_lambda_handler(self, handler: Any) -> Any:
-            return handler
-
-    monkeypatch.setattr(notifier, "Tracer", RecordingTracer)
-    traced = notifier._traced(lambda event, context: event["n"])
-    assert built == []  # importing and decorating stay free of the X-Ray SDK
-
-    assert [traced({"n": 1}, FakeLambdaContext()), traced({"n": 2}, FakeLambdaContext())] == [1, 2]
-    assert built == [{"patch_modules": ("botocore",)}]

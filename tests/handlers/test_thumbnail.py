@@ -238,21 +238,3 @@ def test_raises_errors_a_retry_can_fix(s3: Any, monkeypatch: pytest.MonkeyPatch)
     # Raised, so Lambda's asynchronous retries and then the dead-letter queue take over.
     with pytest.raises(s3.exceptions.NoSuchBucket):
         invoke(sns_s3_event(IMAGES, "uploads/img"))
-
-
-def test_the_tracer_is_built_once_on_the_first_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[dict[str, Any]] = []
-
-    class RecordingTracer:
-        def __init__(self, **options: Any) -> None:
-            built.append(options)
-
-        def capture_lambda_handler(self, handler: Any) -> Any:
-            return handler
-
-    monkeypatch.setattr(thumbnail, "Tracer", RecordingTracer)
-    traced = thumbnail._traced(lambda event, context: event["n"])
-    assert built == []  # importing and decorating stay free of the X-Ray SDK
-
-    assert [traced({"n": 1}, FakeLambdaContext()), traced({"n": 2}, FakeLambdaContext())] == [1, 2]
-    assert built == [{"patch_modules": ("botocore",)}]

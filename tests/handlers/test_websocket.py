@@ -107,21 +107,3 @@ def test_a_storage_failure_rejects_the_connection(table: Any, monkeypatch: pytes
     # it would never get.
     with pytest.raises(table.exceptions.ResourceNotFoundException):
         ws_connect.handler(websocket_event("$connect", "conn"), FakeLambdaContext())
-
-
-def test_the_tracer_is_built_once_on_the_first_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[dict[str, Any]] = []
-
-    class RecordingTracer:
-        def __init__(self, **options: Any) -> None:
-            built.append(options)
-
-        def capture_lambda_handler(self, handler: Any) -> Any:
-            return handler
-
-    monkeypatch.setattr(ws_common, "Tracer", RecordingTracer)
-    traced = ws_common.traced(lambda event, context: event["n"])
-    assert built == []  # importing and decorating stay free of the X-Ray SDK
-
-    assert [traced({"n": 1}, FakeLambdaContext()), traced({"n": 2}, FakeLambdaContext())] == [1, 2]
-    assert built == [{"patch_modules": ("botocore",)}]

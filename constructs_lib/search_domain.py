@@ -7,7 +7,9 @@ index, audit) in log groups kept one year; a Cognito user pool (no self sign-up,
 recovery), its hosted domain, an identity pool without guest access, the authenticated role and
 the service role OpenSearch uses to configure Cognito; a deploy-time function that maps IAM roles
 to OpenSearch security roles; a `CfnOutput` with the Dashboards URL. Optionally CloudWatch
-alarms on the domain's health metrics.
+alarms on the domain's health metrics. Optionally placement in a VPC: the domain in one private
+subnet per zone behind a security group that admits only HTTPS from the functions allowed in, and
+its functions in the same VPC.
 
 `index_table` adds a stream consumer that keeps one index in sync with a `CompositeKeyTable`;
 `grant_search` gives a role read-only query access to one index.
@@ -38,7 +40,7 @@ from constructs import Construct
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
-from constructs_lib.serverless_function import ServerlessFunction
+from constructs_lib.serverless_function import ServerlessFunction, validate_vpc_placement
 
 _FUNCTIONS = Path(__file__).resolve().parent / "functions"
 INDEXER_ENTRY = _FUNCTIONS / "search_indexer"
@@ -72,6 +74,7 @@ _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COGNITO_RESERVED = ("aws", "amazon", "cognito")
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,254}$")
 _COGNITO_SERVICE_POLICY = "AmazonOpenSearchServiceCognitoAccess"
+_HTTPS = ec2.Port.tcp(443)  # the domain enforces HTTPS: its only port
 
 
 @jsii.implements(IStableAnyProducer)
@@ -179,9 +182,17 @@ class SearchDomain(Construct):
 
     `cognito_domain_prefix` names the Cognito hosted sign-in domain (globally unique per region).
 
+    `vpc` places the domain in a VPC (default: public endpoint, IAM-protected). It then sits in
+    one subnet per zone of `vpc_subnets` (default: the private subnets with egress) for as many
+    zones as `size.availability_zones`, behind `security_groups` (default: one new group with no
+    rules but HTTPS ingress from the role-mapping function and each indexer, and no egress). Those
+    functions run in the same VPC and subnets. Other clients need to be in the VPC too, and
+    admitted with `allow_from`; Dashboards is then reachable only from inside the VPC.
+
     Attributes: `domain`, `user_pool`, `user_pool_domain`, `identity_pool` (a `CfnIdentityPool`),
     `authenticated_role`, `cognito_service_role`, `master_role` (the role-mapping function's
-    role), `log_groups` (by log type), `dashboards_url`, `endpoint` (``https://host``), `alarms`.
+    role), `log_groups` (by log type), `dashboards_url`, `endpoint` (``https://host``), `alarms`,
+    `security_groups` (empty without a VPC), `connections` (only in a VPC).
     """
 
     def __init__(
@@ -200,6 +211,9 @@ class SearchDomain(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         alarms: bool = False,
         alarm_topic: sns.ITopic | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] = (),
     ) -> None:
         size = size or SearchDomainSize.dev()
         errors = PropErrors(scope, construct_id)
@@ -246,10 +260,13 @@ class SearchDomain(Construct):
             "is the action of the domain's alarms; set alarms=True or remove it",
         )
         _validate_size(errors, size)
+        domain_subnets = _domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
         self.size = size
+        self._vpc, self._vpc_subnets = vpc, vpc_subnets  # the indexers join the domain's VPC too
+        self.security_groups = self._security_groups(vpc, security_groups)
         self._roles: dict[str, dict[str, Any]] = {}
         self._mappings: dict[str, list[str]] = {}
         self._indexed: set[str] = set()
@@ -325,6 +342,8 @@ class SearchDomain(Construct):
             timeout=_SECURITY_TIMEOUT,
             # CloudFormation invokes custom resource functions asynchronously.
             invoked_asynchronously=True,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
         )
         self.master_role = security.role
         self._security_function = security.function
@@ -374,9 +393,14 @@ class SearchDomain(Construct):
             ),
             enable_auto_software_update=True,
             removal_policy=removal_policy,
+            vpc=vpc,
+            vpc_subnets=[ec2.SubnetSelection(subnets=domain_subnets)] if vpc is not None else None,
+            security_groups=self.security_groups or None,
         )
         self.domain.node.add_dependency(logs_policy)
         self._acknowledge_domain(size)
+        if vpc is not None:
+            self.allow_from(security.function)
         stack = Stack.of(self)
         # cdk-nag names findings by the domain's logical id, e.g. <SearchDomain62FD613E.Arn>.
         self._arn_finding = f"<{stack.resolve(stack.get_logical_id(self.domain.node.default_child))}.Arn>"  # type: ignore[arg-type]
@@ -384,7 +408,11 @@ class SearchDomain(Construct):
         self.endpoint = f"https://{self.domain.domain_endpoint}"
         self.dashboards_url = f"{self.endpoint}/_dashboards/"
         CfnOutput(
-            self, "DashboardsUrl", value=self.dashboards_url, description="OpenSearch Dashboards sign-in"
+            self,
+            "DashboardsUrl",
+            value=self.dashboards_url,
+            description="OpenSearch Dashboards sign-in"
+            + (", reachable only from inside the domain's VPC" if vpc is not None else ""),
         )
 
         self._mappings.update({role: [self.authenticated_role.role_arn] for role in dashboards_roles})
@@ -409,7 +437,8 @@ class SearchDomain(Construct):
                 "Mappings": Lazy.any(_Produce(lambda: self._mappings)),
             },
         )
-        security_config.node.add_dependency(self.domain)
+        # In a VPC also on the domain's security groups, whose rules let the function reach the domain.
+        security_config.node.add_dependency(self.domain, *self.security_groups)
         for path in ("roles", "rolesmapping"):
             acknowledge(
                 security.role.node.find_child("DefaultPolicy"),
@@ -421,6 +450,21 @@ class SearchDomain(Construct):
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         if alarms:
             self._add_alarms(alarm_topic)
+
+    def _security_groups(
+        self, vpc: ec2.IVpc | None, given: Sequence[ec2.ISecurityGroup]
+    ) -> list[ec2.ISecurityGroup]:
+        if vpc is None or given:
+            return list(given)
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description=f"OpenSearch domain {self.node.path}: HTTPS in from allowed clients only",
+            # The domain's network interfaces only answer requests; they open no connections.
+            allow_all_outbound=False,
+        )
+        return [group]
 
     # --- Cognito -------------------------------------------------------------------------------
 
@@ -478,13 +522,22 @@ class SearchDomain(Construct):
             "IAM identities of this account granted es:ESHttp* (SigV4-signed) reach it, and fine-grained "
             "access control authorizes each request.",
         )
-        for rule in ("AwsSolutions-OS1", "AwsSolutions-OS3"):
+        if self._vpc is None:
+            for rule in ("AwsSolutions-OS1", "AwsSolutions-OS3"):
+                acknowledge(
+                    self.domain,
+                    rule,
+                    "The public endpoint has no resource policy: only IAM roles granted by this construct "
+                    "can call it (SigV4), fine-grained access control authorizes each request, and "
+                    "Dashboards requires a Cognito sign-in with MFA.",
+                )
+        else:
             acknowledge(
                 self.domain,
-                rule,
-                "The public endpoint has no resource policy: only IAM roles granted by this construct can "
-                "call it (SigV4), fine-grained access control authorizes each request, and Dashboards "
-                "requires a Cognito sign-in with MFA.",
+                "AwsSolutions-OS3",
+                "The endpoint is inside the VPC, where its security group admits HTTPS only from the "
+                "clients allowed with allow_from, and IAM (SigV4) plus fine-grained access control "
+                "authorize each request: an IP allowlist would add nothing.",
             )
         if size.master_nodes == 0:
             acknowledge(
@@ -502,6 +555,38 @@ class SearchDomain(Construct):
             )
 
     # --- Access ----------------------------------------------------------------------------------
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The domain's security groups, default port 443. Only for a domain in a VPC."""
+        self._require_vpc("connections")
+        return self.domain.connections
+
+    def allow_from(self, peer: ec2.IConnectable) -> None:
+        """Let `peer` (e.g. a function in the domain's VPC) reach the domain on HTTPS (TCP 443) only.
+
+        This opens the network path; `grant_search` gives the permission. A function outside the
+        VPC cannot reach a domain inside it at all. Only the domain's ingress rules are added: the
+        peer's security groups must allow HTTPS out (`ServerlessFunction`'s own group does).
+        """
+        self._require_vpc("allow_from")
+        for group in self.security_groups:
+            for source in peer.connections.security_groups:
+                # remote_rule: a peer in another stack holds the rule itself. That stack already refers
+                # to this one (grant_search), so a rule here referring back would make a cycle.
+                group.add_ingress_rule(
+                    source, _HTTPS, f"HTTPS to OpenSearch domain {self.node.path}", remote_rule=True
+                )
+
+    def _require_vpc(self, prop: str) -> None:
+        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        errors.check(
+            self._vpc is not None,
+            prop,
+            "the domain is not in a VPC, so it has no security group: its public endpoint is reached over "
+            "HTTPS with IAM; set vpc to place it in one",
+        )
+        errors.raise_if_any()
 
     def _add_role(self, name: str, body: dict[str, Any], arn: str) -> None:
         self._roles[name] = body
@@ -608,7 +693,11 @@ class SearchDomain(Construct):
             description=f"Indexes {table.node.path} into OpenSearch index {index_name}",
             timeout=timeout,
             environment={**self.search_environment(index_name), "SEARCH_ID_ATTRIBUTE": id_attribute},
+            vpc=self._vpc,
+            vpc_subnets=self._vpc_subnets,
         )
+        if self._vpc is not None:
+            self.allow_from(indexer.function)
         indexer.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
@@ -718,6 +807,32 @@ class SearchDomain(Construct):
             if topic is not None:
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
             self.alarms[name] = alarm
+
+
+def _domain_subnets(
+    errors: PropErrors,
+    size: SearchDomainSize,
+    vpc: ec2.IVpc | None,
+    vpc_subnets: ec2.SubnetSelection | None,
+    security_groups: Sequence[ec2.ISecurityGroup],
+) -> list[ec2.ISubnet]:
+    """Validate the VPC placement; the first selected subnet of each of the first N zones (N from `size`).
+
+    OpenSearch wants exactly one subnet per zone it uses; the functions use the whole selection.
+    """
+    selected = validate_vpc_placement(errors, vpc, vpc_subnets, security_groups)
+    if selected is None:
+        return []
+    one_per_zone: dict[str, ec2.ISubnet] = {}
+    for subnet in selected.subnets:
+        one_per_zone.setdefault(subnet.availability_zone, subnet)
+    errors.check(
+        len(one_per_zone) >= size.availability_zones or bool(selected.is_pending_lookup),
+        "vpc_subnets",
+        f"selects subnets in {len(one_per_zone)} zone(s) but size.availability_zones is "
+        f"{size.availability_zones}; select subnets in more zones or use a size with fewer",
+    )
+    return list(one_per_zone.values())[: size.availability_zones]
 
 
 def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:

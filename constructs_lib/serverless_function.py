@@ -104,7 +104,7 @@ class ServerlessFunction(Construct):
         security_groups: Sequence[ec2.ISecurityGroup] = (),
     ) -> None:
         errors = PropErrors(scope, construct_id)
-        _validate_vpc_placement(errors, vpc, vpc_subnets, security_groups)
+        validate_vpc_placement(errors, vpc, vpc_subnets, security_groups)
         errors.check(
             log_level in _LOG_LEVELS, "log_level", f"'{log_level}' is not one of {', '.join(_LOG_LEVELS)}"
         )
@@ -295,12 +295,13 @@ def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.Selecte
     )
 
 
-def _validate_vpc_placement(
+def validate_vpc_placement(
     errors: PropErrors,
     vpc: ec2.IVpc | None,
     vpc_subnets: ec2.SubnetSelection | None,
     security_groups: Sequence[ec2.ISecurityGroup],
-) -> None:
+) -> ec2.SelectedSubnets | None:
+    """Record in `errors` what is wrong with a function's VPC placement; the selected subnets, if any."""
     if vpc is None:
         errors.check(
             vpc_subnets is None, "vpc_subnets", "only applies in a VPC; set vpc as well, or remove it"
@@ -308,12 +309,12 @@ def _validate_vpc_placement(
         errors.check(
             not security_groups, "security_groups", "only apply in a VPC; set vpc as well, or remove them"
         )
-        return
+        return None
     try:
         selected = select_subnets(vpc, vpc_subnets or DEFAULT_VPC_SUBNETS)
     except RuntimeError as error:  # jsii reports the CDK's own message, e.g. no subnets of that type
         errors.add("vpc_subnets", f"{error}; select the VPC's private subnets, e.g. by subnet_type")
-        return
+        return None
     public = {subnet.subnet_id for subnet in vpc.public_subnets}
     errors.check(
         not public.intersection(selected.subnet_ids),
@@ -326,3 +327,4 @@ def _validate_vpc_placement(
         "vpc_subnets",
         "selects no subnets; choose a selection that matches the VPC's private subnets",
     )
+    return selected

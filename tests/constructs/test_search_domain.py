@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -69,7 +71,52 @@ def templates() -> dict[str, dict[str, Any]]:
         alarms=True,
         alarm_topic=topic,
     )
+
+    # Environment-agnostic VPC stacks: zones stay Fn::GetAZs (two of them) instead of hardcoded dummies,
+    # which cfn-lint flags (W3010).
+    private = Stack(app, "Private")
+    vpc = _test_vpc(private)
+    private_search = SearchDomain(private, "Search", cognito_domain_prefix="images-search-vpc", vpc=vpc)
+    private_search.index_table(
+        _images_table(private, dynamodb.StreamViewType.NEW_AND_OLD_IMAGES),
+        index_name="images",
+        id_attribute="imageId",
+    )
+    # A reader in another stack, as in the reference app: its grant and its ingress rule both live there.
+    reader = ServerlessFunction(Stack(app, "PrivateApi"), "SearchApi", entry=ECHO, vpc=vpc)
+    private_search.grant_search(reader.function, "images")
+    private_search.allow_from(reader.function)
+
+    options = Stack(app, "VpcOptions")
+    options_vpc = _test_vpc(options, search_subnets=True)
+    given = ec2.SecurityGroup(options, "Given", vpc=options_vpc, description="Chosen by the caller")
+    SearchDomain(
+        options,
+        "Search",
+        cognito_domain_prefix="images-search-options",
+        size=SearchDomainSize.dev().with_(data_nodes=2, availability_zones=2),
+        vpc=options_vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_group_name="Search"),
+        security_groups=[given],
+    )
     return synth_templates(app)
+
+
+def _test_vpc(stack: Stack, *, search_subnets: bool = False) -> ec2.Vpc:
+    """The brief's VPC (up to three zones, one NAT gateway), with flow logs on for AwsSolutions-VPC7."""
+    extra = [ec2.SubnetConfiguration(name="Search", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=3,
+        nat_gateways=1,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
+            ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            *(extra if search_subnets else []),
+        ],
+        flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -490,10 +537,155 @@ def test_seven_alarms(production: Template) -> None:
     production.resource_count_is("AWS::CloudWatch::Alarm", 7)
 
 
+# --- VPC placement --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def private(templates: dict[str, dict[str, Any]]) -> Template:
+    return Template.from_json(templates["Private"])
+
+
+@pytest.fixture(scope="module")
+def vpc_options(templates: dict[str, dict[str, Any]]) -> Template:
+    return Template.from_json(templates["VpcOptions"])
+
+
+def _prefixes(refs: list[dict[str, Any]]) -> list[str]:
+    """The logical ids behind Ref / Fn::GetAtt values, without their 8-character hash."""
+    return [(ref["Ref"] if "Ref" in ref else ref["Fn::GetAtt"][0])[:-8] for ref in refs]
+
+
+def _function_vpc_config(template: Template, role_prefix: str) -> dict[str, Any]:
+    role_id = _logical_id(template, "AWS::IAM::Role", role_prefix)
+    function = _only(template, "AWS::Lambda::Function", {"Role": {"Fn::GetAtt": [role_id, "Arn"]}})
+    return dict(function["Properties"]["VpcConfig"])
+
+
+def test_no_vpc_by_default(dev: Template) -> None:
+    assert "VPCOptions" not in _domain(dev)
+    dev.resource_count_is("AWS::EC2::SecurityGroup", 0)
+
+
+def test_domain_sits_in_one_private_subnet_per_zone_behind_its_own_group(private: Template) -> None:
+    options = _domain(private)["VPCOptions"]
+    # The dev size uses one zone: OpenSearch wants exactly one subnet per zone.
+    assert _prefixes(options["SubnetIds"]) == ["VpcPrivateSubnet1Subnet"]
+    assert _prefixes(options["SecurityGroupIds"]) == ["SearchSecurityGroup"]
+
+
+def test_domain_group_admits_only_https_from_its_functions_and_sends_nothing(private: Template) -> None:
+    group_id = _logical_id(private, "AWS::EC2::SecurityGroup", "SearchSecurityGroup")
+    group = private.to_json()["Resources"][group_id]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    # The CDK's placeholder for "no egress": a rule that matches no traffic.
+    assert group["SecurityGroupEgress"] == [
+        {
+            "CidrIp": "255.255.255.255/32",
+            "Description": "Disallow all traffic",
+            "FromPort": 252,
+            "IpProtocol": "icmp",
+            "ToPort": 86,
+        }
+    ]
+    rules = [
+        rule["Properties"]
+        for rule in private.find_resources("AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}
+    ]
+    assert sorted(_prefixes([rule["SourceSecurityGroupId"] for rule in rules])) == [
+        "SearchIndexerimagesSecurityGroup",
+        "SearchSecurityConfigSecurityGroup",
+    ]
+    for rule in rules:
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443)
+    # No egress rules: the functions' own groups already allow HTTPS out.
+    private.resource_count_is("AWS::EC2::SecurityGroupEgress", 0)
+
+
+def test_a_reader_in_another_stack_holds_its_ingress_rule(templates: dict[str, dict[str, Any]]) -> None:
+    api = Template.from_json(templates["PrivateApi"])
+    (rule,) = [
+        resource["Properties"] for resource in api.find_resources("AWS::EC2::SecurityGroupIngress").values()
+    ]
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443)
+    assert _prefixes([rule["SourceSecurityGroupId"]]) == ["SearchApiSecurityGroup"]
+    # The domain's group comes from the domain's stack, which refers to nothing in this one.
+    assert "SearchSecurityGroup" in str(rule["GroupId"])
+    assert "PrivateApi" not in str(templates["Private"])
+
+
+def test_role_mapping_waits_for_the_rules_that_let_it_reach_the_domain(private: Template) -> None:
+    depends_on = _only(private, "Custom::OpenSearchSecurityRoles")["DependsOn"]
+    group_id = _logical_id(private, "AWS::EC2::SecurityGroup", "SearchSecurityGroup")
+    rule_id = _logical_id(
+        private, "AWS::EC2::SecurityGroupIngress", "SearchSecurityGroupfromPrivateSearchSecurityConfig"
+    )
+    assert {group_id, rule_id} <= set(depends_on)
+
+
+@pytest.mark.parametrize("role_prefix", ["SearchSecurityConfigServiceRole", "SearchIndexerimagesServiceRole"])
+def test_domain_functions_run_in_the_same_vpc_with_their_own_groups(
+    private: Template, role_prefix: str
+) -> None:
+    config = _function_vpc_config(private, role_prefix)
+    # All the selected subnets (both zones), for the functions' availability.
+    assert _prefixes(config["SubnetIds"]) == ["VpcPrivateSubnet1Subnet", "VpcPrivateSubnet2Subnet"]
+    assert _prefixes(config["SecurityGroupIds"]) == [role_prefix.replace("ServiceRole", "SecurityGroup")]
+
+
+def test_dashboards_output_says_it_is_reachable_only_inside_the_vpc(private: Template) -> None:
+    (output,) = [
+        value for key, value in private.find_outputs("*").items() if key.startswith("SearchDashboards")
+    ]
+    assert (
+        output["Description"] == "OpenSearch Dashboards sign-in, reachable only from inside the domain's VPC"
+    )
+
+
+def test_vpc_subnets_and_security_groups_options(vpc_options: Template) -> None:
+    props = _domain(vpc_options)
+    assert props["ClusterConfig"]["ZoneAwarenessConfig"] == {"AvailabilityZoneCount": 2}
+    assert _prefixes(props["VPCOptions"]["SubnetIds"]) == ["VpcSearchSubnet1Subnet", "VpcSearchSubnet2Subnet"]
+    assert _prefixes(props["VPCOptions"]["SecurityGroupIds"]) == ["Given"]
+    config = _function_vpc_config(vpc_options, "SearchSecurityConfigServiceRole")
+    assert _prefixes(config["SubnetIds"]) == ["VpcSearchSubnet1Subnet", "VpcSearchSubnet2Subnet"]
+    vpc_options.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": {
+                "Fn::GetAtt": [_logical_id(vpc_options, "AWS::EC2::SecurityGroup", "Given"), "GroupId"]
+            },
+            "FromPort": 443,
+            "ToPort": 443,
+        },
+    )
+
+
+def test_connections_and_allow_from_need_a_vpc(validation_stack: tuple[Stack, SearchDomain]) -> None:
+    stack, search = validation_stack
+    function = ServerlessFunction(stack, "Outside", entry=ECHO)
+    message = "Test/Search: allow_from: the domain is not in a VPC, so it has no security group"
+    with pytest.raises(ValueError, match=_escape(message)):
+        search.allow_from(function.function)
+    with pytest.raises(ValueError, match=_escape(message.replace("allow_from", "connections"))):
+        search.connections  # noqa: B018 - the property raises
+
+
+def test_connections_are_the_domain_groups_on_https() -> None:
+    stack = Stack(new_app(), "Attributes")
+    search = SearchDomain(stack, "Search", cognito_domain_prefix="images-search", vpc=_test_vpc(stack))
+    (group,) = search.security_groups
+    assert group.node.path == "Attributes/Search/SecurityGroup"
+    assert search.connections.security_groups == [group]
+    port = search.connections.default_port
+    assert port is not None
+    assert port.to_string() == "443"
+
+
 # --- Gates ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["Dev", "Production"])
+@pytest.mark.parametrize("stack", ["Dev", "Production", "Private", "PrivateApi", "VpcOptions"])
 def test_cfn_lint_clean(templates: dict[str, dict[str, Any]], stack: str) -> None:
     assert cfn_lint_findings(templates[stack]) == []
 
@@ -504,6 +696,10 @@ def test_dev_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: Snaps
 
 def test_production_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion) -> None:
     assert normalized(templates["Production"]) == snapshot_json
+
+
+def test_private_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion) -> None:
+    assert normalized(templates["Private"]) == snapshot_json
 
 
 # --- Validation -------------------------------------------------------------------------------------
@@ -584,6 +780,66 @@ def test_every_problem_is_reported_at_once() -> None:
         ValueError, match=r"Test/Bad: 2 invalid props:\n  - domain_name: .*\n  - cognito_domain"
     ):
         SearchDomain(stack, "Bad", domain_name="X", cognito_domain_prefix="-")
+
+
+def _isolated_only_vpc(stack: Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "IsolatedVpc",
+        max_azs=2,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            lambda stack: {
+                "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+            },
+            "Test/Bad: vpc_subnets: only applies in a VPC; set vpc as well, or remove it",
+        ),
+        (
+            lambda stack: {
+                "security_groups": [
+                    ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-0123456789abcdef0")
+                ]
+            },
+            "Test/Bad: security_groups: only apply in a VPC; set vpc as well, or remove them",
+        ),
+        (
+            lambda stack: {
+                "vpc": _test_vpc(stack),
+                "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            },
+            "Test/Bad: vpc_subnets: selects public subnets",
+        ),
+        (
+            lambda stack: {"vpc": _isolated_only_vpc(stack)},
+            "Test/Bad: vpc_subnets: ThereSubnetGroups: There are no 'Private' subnet groups in this VPC",
+        ),
+        (
+            # An environment-agnostic stack's VPC has two zones.
+            lambda stack: {"vpc": _test_vpc(stack), "size": SearchDomainSize.production()},
+            "Test/Bad: vpc_subnets: selects subnets in 2 zone(s) but size.availability_zones is 3; select "
+            "subnets in more zones or use a size with fewer",
+        ),
+    ],
+    ids=[
+        "subnets-without-vpc",
+        "groups-without-vpc",
+        "public-subnets",
+        "no-private-subnets",
+        "too-few-zones",
+    ],
+)
+def test_invalid_vpc_placement_raises(props: Callable[[Stack], dict[str, Any]], message: str) -> None:
+    stack = Stack(new_app(), "Test")
+    with pytest.raises(ValueError, match=_escape(message)):
+        SearchDomain(stack, "Bad", cognito_domain_prefix="images-search", **props(stack))
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_schema import to_json_schema
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
@@ -63,16 +64,11 @@ CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 JSON_CONTENT_TYPE = "application/json"
 
-_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PATH_PART = re.compile(r"^(?:[A-Za-z0-9._~-]+|\{([A-Za-z_][A-Za-z0-9_-]*)(\+?)\})$")
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
 # Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
 _ACCESS_LOG_FIELDS = {
-    "requestId": "$context.requestId",
-    "extendedRequestId": "$context.extendedRequestId",
-    "requestTime": "$context.requestTime",
-    "ip": "$context.identity.sourceIp",
-    "userAgent": "$context.identity.userAgent",
+    **REQUEST_LOG_FIELDS,
     "caller": "$context.identity.caller",
     "user": "$context.identity.user",
     "principalId": "$context.authorizer.principalId",
@@ -193,7 +189,7 @@ class ServerlessApi(Construct):
         if cors is not None:
             _validate_cors(errors, cors)
         errors.check(
-            bool(_STAGE_NAME.match(stage_name)),
+            bool(STAGE_NAME_PATTERN.match(stage_name)),
             "stage_name",
             f"'{stage_name}' must be 1-128 letters, digits, hyphens or underscores",
         )

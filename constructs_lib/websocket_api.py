@@ -29,6 +29,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -50,14 +51,9 @@ CONNECTION_ID_ATTRIBUTE = "id"
 EXPIRES_AT_ATTRIBUTE = "expiresAt"  # epoch seconds, as DynamoDB TTL requires
 SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
 
-_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _ROUTE_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _ACCESS_LOG_FIELDS = {
-    "requestId": "$context.requestId",
-    "extendedRequestId": "$context.extendedRequestId",
-    "requestTime": "$context.requestTime",
-    "ip": "$context.identity.sourceIp",
-    "userAgent": "$context.identity.userAgent",
+    **REQUEST_LOG_FIELDS,
     "connectionId": "$context.connectionId",
     "eventType": "$context.eventType",
     "routeKey": "$context.routeKey",
@@ -113,7 +109,7 @@ class WebSocketApi(Construct):
     ) -> None:
         errors = PropErrors(scope, construct_id)
         errors.check(
-            bool(_STAGE_NAME.match(stage_name)),
+            bool(STAGE_NAME_PATTERN.match(stage_name)),
             "stage_name",
             f"'{stage_name}' must be 1-128 letters, digits, hyphens or underscores",
         )

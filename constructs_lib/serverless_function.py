@@ -44,8 +44,8 @@ DEFAULT_ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 # Private subnets with a route out (NAT): the function still reaches AWS APIs, and Lambda refuses
 # public subnets (a function's network interface never gets a public IP).
 DEFAULT_VPC_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-# What Lambda does with the execution role to attach a function to a VPC: the EC2 actions of the AWS
-# managed policy AWSLambdaVPCAccessExecutionRole (v3), without its logs:* on every log group.
+# The EC2 actions Lambda performs with the execution role to attach a function to a VPC: those of the
+# AWS managed policy AWSLambdaVPCAccessExecutionRole (v3), without its logs:* on every log group.
 VPC_NETWORK_INTERFACE_ACTIONS = (
     "ec2:AssignPrivateIpAddresses",
     "ec2:CreateNetworkInterface",

@@ -37,6 +37,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from constructs_lib._cognito import strong_password_policy
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -477,14 +478,7 @@ class SearchDomain(Construct):
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True, username=False),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            password_policy=cognito.PasswordPolicy(
-                min_length=12,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_digits=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(3),
-            ),
+            password_policy=strong_password_policy(),
             mfa=mfa,
             # TOTP apps only: SMS needs an SNS role and spend limits, and is weaker.
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),

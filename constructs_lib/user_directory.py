@@ -15,11 +15,10 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from constructs_lib._cognito import DEFAULT_PASSWORD_MIN_LENGTH, strong_password_policy
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 
-# NIST 800-63B favours length over rotation rules; 12 is the floor most security teams accept.
-DEFAULT_PASSWORD_MIN_LENGTH = 12
 DEFAULT_TOKEN_VALIDITY = Duration.hours(1)  # short-lived bearer tokens; refresh tokens renew them
 DEFAULT_REFRESH_TOKEN_VALIDITY = Duration.days(30)
 
@@ -85,14 +84,7 @@ class UserDirectory(Construct):
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True)
             ),
-            password_policy=cognito.PasswordPolicy(
-                min_length=password_min_length,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_digits=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(3),
-            ),
+            password_policy=strong_password_policy(password_min_length),
             mfa=mfa,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,

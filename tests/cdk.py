@@ -6,7 +6,9 @@ goes through jsii and costs seconds.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import yaml
 from aws_cdk import App, Environment, Stack
 from cfnlint.api import ManualArgs, lint
+from cfnlint.version import __version__ as cfnlint_version
 
 from constructs_lib import add_nag_checks
 
@@ -21,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 TEST_ENV = Environment(account=CDK_CONTEXT["account"], region=CDK_CONTEXT["region"])
 
+LINT_CACHE = ROOT / ".cache" / "cfn-lint"
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
@@ -51,10 +55,27 @@ def normalized(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
-    """cfn-lint errors and warnings for `template`, honouring .cfnlintrc.yaml."""
-    settings = yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text())
+    """cfn-lint errors and warnings for `template`, honouring .cfnlintrc.yaml.
+
+    Linting a large template takes about a second of schema validation, and most templates do
+    not change between test runs. Like mypy's cache, results are kept under .cache/cfn-lint/,
+    keyed by the template, the settings and the cfn-lint version: any change lints afresh.
+    """
+    settings_text = (ROOT / ".cfnlintrc.yaml").read_text()
+    body = json.dumps(template, sort_keys=True)
+    key = hashlib.sha256(f"{cfnlint_version}\n{settings_text}\n{body}".encode()).hexdigest()
+    cached = LINT_CACHE / f"{key}.json"
+    if cached.is_file():
+        findings: list[str] = json.loads(cached.read_text())
+        return findings
+    settings = yaml.safe_load(settings_text)
     config = ManualArgs(regions=settings["regions"], ignore_checks=settings["ignore_checks"] or [])
-    return [
+    findings = [
         f"{match.rule.id} {match.message} ({'/'.join(str(p) for p in match.path)})"
-        for match in lint(json.dumps(template), config=config)
+        for match in lint(body, config=config)
     ]
+    LINT_CACHE.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(findings))
+    partial.replace(cached)  # atomic: a concurrent run never reads half a file
+    return findings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from moto.core.config import default_user_config
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -23,6 +24,10 @@ for name, value in {
 }.items():
     os.environ[name] = value
 os.environ.pop("AWS_PROFILE", None)
+# moto starts every mock with a new default boto3 session, and each new session re-reads
+# botocore's JSON models (~0.15 s per test). Every client of this session is created after moto
+# registered its request hook, so one session serves all tests and stays mocked.
+default_user_config["core"]["reset_boto3_session"] = False
 
 
 @pytest.fixture

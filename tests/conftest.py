@@ -9,9 +9,6 @@ from moto.core.config import default_user_config
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-# aws-cdk-lib's built-in CloudFormation validation costs ~4 s per process and leaves templates
-# unchanged; cdk-nag still runs. tests/app/test_cli_synth.py synthesizes with it on.
-os.environ.setdefault("CDK_VALIDATION", "false")
 # Tests never reach AWS: moto answers, with these fake credentials.
 for name, value in {
     "AWS_ACCESS_KEY_ID": "testing",

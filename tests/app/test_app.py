@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
+from aws_cdk.cx_api import CloudAssembly
 from syrupy.assertion import SnapshotAssertion
 
 from app import Settings
@@ -113,15 +114,8 @@ def test_image_functions_sign_urls_through_the_presign_role_only(dev_templates: 
         assert not {a for a in actions if a.startswith("s3:")}, function
 
 
-def test_stateful_stacks_have_termination_protection() -> None:
-    from app import build_app
-
-    app = build_app(App(context={**CDK_CONTEXT, "aws:cdk:version-reporting": False}))
-    protection = {
-        stack.node.id: stack.termination_protection
-        for stack in app.node.children
-        if hasattr(stack, "termination_protection")
-    }
+def test_stateful_stacks_have_termination_protection(dev_assembly: CloudAssembly) -> None:
+    protection = {stack.stack_name: stack.termination_protection for stack in dev_assembly.stacks}
     assert protection == {
         "ImageSharingData-dev": True,
         "ImageSharingSearch-dev": True,

@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 from aws_cdk import App, Environment, Stack
-from cfnlint.api import ManualArgs, lint
 from cfnlint.version import __version__ as cfnlint_version
 
 from constructs_lib import add_nag_checks
@@ -73,6 +72,9 @@ def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
     if cached.is_file():
         findings: list[str] = json.loads(cached.read_text())
         return findings
+    # Imported on a cache miss only: cfn-lint takes half a second to import.
+    from cfnlint.api import ManualArgs, lint
+
     settings = yaml.safe_load(settings_text)
     config = ManualArgs(regions=settings["regions"], ignore_checks=settings["ignore_checks"] or [])
     findings = [

@@ -173,62 +173,43 @@ class ApiStack(Stack):
             self, "Notifications", stage_name=settings.stage, access_log_retention=settings.log_retention
         )
 
-        tables = {
+        self._log_retention = settings.log_retention
+        store = data.image_store
+        api_environment = {
             "GROUPS_TABLE": data.groups.table_name,
             "IMAGES_TABLE": data.images.table_name,
             "IMAGES_ID_INDEX": IMAGES_ID_INDEX,
+            **self.api.cors_environment,
         }
-        store = data.image_store
+        images_environment = {**api_environment, **store.runtime_environment}
 
-        def api_function(
-            construct_id: str, module: str, description: str, **extra: str
-        ) -> ServerlessFunction:
-            return ServerlessFunction(
-                self,
-                construct_id,
-                entry=LAMBDA / "api",
-                handler=f"{module}.handler",
-                description=description,
-                service_name=SERVICE,
-                include_runtime_helpers=True,
-                log_retention=settings.log_retention,
-                environment={
-                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                    **tables,
-                    **self.api.cors_environment,
-                    **extra,
-                },
-            )
-
-        groups_read = api_function("GroupsRead", "groups_read", "Lists groups and gets one group")
+        groups_read = self._function(
+            "GroupsRead", "api/groups_read", "Lists groups and gets one group", api_environment
+        )
         data.groups.grant_read_data(groups_read.function)
 
-        groups_write = api_function("GroupsWrite", "groups_write", "Creates groups")
+        groups_write = self._function("GroupsWrite", "api/groups_write", "Creates groups", api_environment)
         data.groups.grant_write_data(groups_write.function)
 
-        images_read = api_function(
-            "ImagesRead",
-            "images_read",
-            "Lists a group's images and gets one image",
-            **store.runtime_environment,
+        images_read = self._function(
+            "ImagesRead", "api/images_read", "Lists a group's images and gets one image", images_environment
         )
         data.groups.grant_read_data(images_read.function)
         data.images.grant_read_data(images_read.function)
         store.grant_presign(images_read.function)
 
-        images_write = api_function(
-            "ImagesWrite", "images_write", "Creates images and their upload URLs", **store.runtime_environment
+        images_write = self._function(
+            "ImagesWrite", "api/images_write", "Creates images and their upload URLs", images_environment
         )
         data.groups.grant_read_data(images_write.function)
         data.images.grant_write_data(images_write.function)
         store.grant_presign(images_write.function)
 
-        image_search = api_function(
+        image_search = self._function(
             "ImageSearch",
-            "search",
+            "api/search",
             "Full-text search over images",
-            **store.runtime_environment,
-            **search.search.search_environment(SEARCH_INDEX),
+            {**images_environment, **search.search.search_environment(SEARCH_INDEX)},
         )
         search.search.grant_search(image_search.function, SEARCH_INDEX)
         store.grant_presign(image_search.function)
@@ -236,68 +217,37 @@ class ApiStack(Stack):
         group_schema = json.loads((SCHEMAS / "create-group-request.json").read_text())
         image_schema = json.loads((SCHEMAS / "create-image-request.json").read_text())
         public = "Anyone may browse groups and images; writes need a signed-in user."
-        self.api.add_route(
-            "GET", "/groups", groups_read.function, authorization=AuthorizationMode.NONE, public_reason=public
-        )
-        self.api.add_route("POST", "/groups", groups_write.function, request_schema=group_schema)
-        self.api.add_route(
-            "GET",
-            "/groups/{groupId}",
-            groups_read.function,
-            authorization=AuthorizationMode.NONE,
-            public_reason=public,
-        )
-        self.api.add_route(
-            "GET",
-            "/groups/{groupId}/images",
-            images_read.function,
-            authorization=AuthorizationMode.NONE,
-            public_reason=public,
-        )
-        self.api.add_route(
-            "POST", "/groups/{groupId}/images", images_write.function, request_schema=image_schema
-        )
-        self.api.add_route(
-            "GET",
-            "/images",
-            image_search.function,
-            authorization=AuthorizationMode.NONE,
-            public_reason=public,
-            required_query_parameters=["q"],
-        )
-        self.api.add_route(
-            "GET",
-            "/images/{imageId}",
-            images_read.function,
-            authorization=AuthorizationMode.NONE,
-            public_reason=public,
-        )
+        routes: list[tuple[str, str, ServerlessFunction, dict[str, Any]]] = [
+            ("GET", "/groups", groups_read, {}),
+            ("POST", "/groups", groups_write, {"request_schema": group_schema}),
+            ("GET", "/groups/{groupId}", groups_read, {}),
+            ("GET", "/groups/{groupId}/images", images_read, {}),
+            ("POST", "/groups/{groupId}/images", images_write, {"request_schema": image_schema}),
+            ("GET", "/images", image_search, {"required_query_parameters": ["q"]}),
+            ("GET", "/images/{imageId}", images_read, {}),
+        ]
+        for method, path, function, options in routes:
+            # Reads are public; writes use the API's default authorization, Cognito.
+            access = (
+                {"authorization": AuthorizationMode.NONE, "public_reason": public} if method == "GET" else {}
+            )
+            self.api.add_route(method, path, function.function, **access, **options)
 
-        ws_env = {"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **self.websocket.handler_environment}
-        connect = ServerlessFunction(
-            self,
+        connections = self.websocket.connections_table
+        connect = self._function(
             "WebSocketConnect",
-            entry=LAMBDA / "websocket",
-            handler="ws_connect.handler",
-            include_runtime_helpers=True,
-            description="Stores a WebSocket connection",
-            service_name=SERVICE,
-            log_retention=settings.log_retention,
-            environment=ws_env,
+            "websocket/ws_connect",
+            "Stores a WebSocket connection",
+            self.websocket.handler_environment,
         )
-        disconnect = ServerlessFunction(
-            self,
+        disconnect = self._function(
             "WebSocketDisconnect",
-            entry=LAMBDA / "websocket",
-            handler="ws_disconnect.handler",
-            include_runtime_helpers=True,
-            description="Forgets a WebSocket connection",
-            service_name=SERVICE,
-            log_retention=settings.log_retention,
-            environment=ws_env,
+            "websocket/ws_disconnect",
+            "Forgets a WebSocket connection",
+            self.websocket.handler_environment,
         )
-        self.websocket.connections_table.grant_write_data(connect.function)
-        self.websocket.connections_table.grant_write_data(disconnect.function)
+        connections.grant_write_data(connect.function)
+        connections.grant_write_data(disconnect.function)
         self.websocket.add_route(
             "$connect",
             connect.function,
@@ -305,44 +255,53 @@ class ApiStack(Stack):
         )
         self.websocket.add_route("$disconnect", disconnect.function)
 
-        thumbnail = ServerlessFunction(
-            self,
+        thumbnail = self._function(
             "Thumbnail",
-            entry=LAMBDA / "thumbnail",
-            handler="thumbnail.handler",
-            include_runtime_helpers=True,
-            description="Writes a 150 px wide JPEG thumbnail of each upload",
-            service_name=SERVICE,
-            memory_size=1024,
+            "thumbnail/thumbnail",
+            "Writes a 150 px wide JPEG thumbnail of each upload",
+            store.runtime_environment,
+            memory_size=1024,  # decoding a 20 MB upload needs the memory, and gets the CPU with it
             timeout=Duration.seconds(30),
-            log_retention=settings.log_retention,
             invoked_asynchronously=True,
-            environment={"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **store.runtime_environment},
         )
         store.grant_read_uploads(thumbnail.function)
         store.grant_write_thumbnails(thumbnail.function)
         store.add_upload_subscriber(thumbnail.function)
 
-        notifier = ServerlessFunction(
-            self,
+        notifier = self._function(
             "Notifier",
-            entry=LAMBDA / "notifier",
-            handler="notifier.handler",
-            include_runtime_helpers=True,
-            description="Tells open WebSocket connections about each upload",
-            service_name=SERVICE,
+            "notifier/notifier",
+            "Tells open WebSocket connections about each upload",
+            {**store.runtime_environment, **self.websocket.handler_environment},
             timeout=Duration.seconds(30),
-            log_retention=settings.log_retention,
             invoked_asynchronously=True,
-            environment={
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                **store.runtime_environment,
-                **self.websocket.handler_environment,
-            },
         )
-        self.websocket.connections_table.grant_read_write_data(notifier.function)
+        connections.grant_read_write_data(notifier.function)
         self.websocket.grant_manage_connections(notifier.function)
         store.add_upload_subscriber(notifier.function)
+
+    def _function(
+        self,
+        construct_id: str,
+        module: str,
+        description: str,
+        environment: dict[str, str],
+        **options: Any,
+    ) -> ServerlessFunction:
+        """A function whose handler is `handler` in ``lambda/<module>.py``, with the app's settings."""
+        folder, _, name = module.partition("/")
+        return ServerlessFunction(
+            self,
+            construct_id,
+            entry=LAMBDA / folder,
+            handler=f"{name}.handler",
+            description=description,
+            service_name=SERVICE,
+            include_runtime_helpers=True,
+            log_retention=self._log_retention,
+            environment={"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **environment},
+            **options,
+        )
 
 
 def _default_to_cdk_json_context(app: App) -> None:

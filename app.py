@@ -228,7 +228,7 @@ class ApiStack(Stack):
         ]
         for method, path, function, options in routes:
             # Reads are public; writes use the API's default authorization, Cognito.
-            access = (
+            access: dict[str, Any] = (
                 {"authorization": AuthorizationMode.NONE, "public_reason": public} if method == "GET" else {}
             )
             self.api.add_route(method, path, function.function, **access, **options)

@@ -75,7 +75,12 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> str:
     }
     base = _assembly(
         root / "base",
-        {"Data": {"Table": _table("id"), "Queue": queue}, "Api": {"Role": role}, "Old": {"Q": queue}},
+        {
+            "Data": {"Table": _table("id"), "Queue": queue},
+            "Api": {"Role": role},
+            "Old": {"Q": queue},
+            "Same": {"Table": _table("id")},
+        },
     )
     head = _assembly(
         root / "head",
@@ -83,6 +88,7 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> str:
             "Data": {"Table": _table("groupId"), "Queue": queue},
             "Api": {"Role": role, "Policy": policy},
             "New": {},
+            "Same": {"Table": _table("id")},
         },
     )
     return _diff(base, head)
@@ -115,8 +121,7 @@ def test_replacing_a_table_is_flagged_as_data_loss(output: str) -> None:
     assert "data would be lost" in output
 
 
-def test_no_changes_say_so(tmp_path: Path) -> None:
-    templates = {"Data": {"Table": _table("id")}}
-    out = _diff(_assembly(tmp_path / "a", templates), _assembly(tmp_path / "b", templates))
-    assert "There were no differences" in out
-    assert "DATA LOSS" not in out
+def test_an_unchanged_stack_says_so(output: str) -> None:
+    unchanged = output.split("==== Stack Same ====")[1].split("====", maxsplit=1)[0]
+    assert "There were no differences" in unchanged
+    assert "Same: 0 added, 0 changed, 0 replaced, 0 removed\n" in output

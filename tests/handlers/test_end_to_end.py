@@ -20,7 +20,6 @@ from collections.abc import Iterator
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from tests.handlers.conftest import (
@@ -40,6 +39,7 @@ from tests.handlers.events import (
     sns_s3_event,
     websocket_event,
 )
+from tests.moto_server import moto_server
 
 groups_write = load_handler_module("api", "groups_write")
 images_write = load_handler_module("api", "images_write")
@@ -72,26 +72,22 @@ def _clear_client_caches() -> None:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto in server mode on 127.0.0.1; the app's environment with AWS_ENDPOINT_URL pointing at it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
-        requests.post(f"{url}/moto-api/reset", timeout=HTTP_TIMEOUT).raise_for_status()
-        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-        for name, value in API_ENVIRONMENT.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("CONNECTION_TTL_SECONDS", "7200")
-        _clear_client_caches()
-        create_tables()
-        s3 = boto3.client("s3")
-        for bucket in (IMAGES_BUCKET, THUMBNAILS_BUCKET):
-            s3.create_bucket(Bucket=bucket)
-        yield url
-    finally:
-        _clear_client_caches()
-        requests.post(f"{url}/moto-api/reset", timeout=HTTP_TIMEOUT)
-        server.stop()
+    with moto_server() as url:
+        try:
+            requests.post(f"{url}/moto-api/reset", timeout=HTTP_TIMEOUT).raise_for_status()
+            monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+            for name, value in API_ENVIRONMENT.items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.setenv("CONNECTION_TTL_SECONDS", "7200")
+            _clear_client_caches()
+            create_tables()
+            s3 = boto3.client("s3")
+            for bucket in (IMAGES_BUCKET, THUMBNAILS_BUCKET):
+                s3.create_bucket(Bucket=bucket)
+            yield url
+        finally:
+            _clear_client_caches()
+            requests.post(f"{url}/moto-api/reset", timeout=HTTP_TIMEOUT)
 
 
 def jpeg_bytes(size: tuple[int, int]) -> bytes:

@@ -24,9 +24,9 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from constructs_lib.runtime.presign import Presigner
+from tests.moto_server import moto_server
 
 BUCKET = "images"
 THUMBNAILS = "thumbnails"
@@ -183,15 +183,11 @@ class SigV4Gate:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.create_bucket(Bucket=THUMBNAILS)
-    yield endpoint
-    server.stop()
+    with moto_server() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.create_bucket(Bucket=THUMBNAILS)
+        yield endpoint
 
 
 @pytest.fixture(scope="module")

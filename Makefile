@@ -11,7 +11,6 @@ PYTHON ?= python3
 VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
-export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff bench diagram clean
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -21,7 +21,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib._nag import acknowledge
+from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -70,19 +70,9 @@ class AlarmTopic(Construct):
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
         self.dead_letter_queue: sqs.Queue | None = None
         if email_addresses:
-            self.dead_letter_queue = sqs.Queue(
-                self,
-                "UndeliveredQueue",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
-                retention_period=Duration.days(14),
+            self.dead_letter_queue = dead_letter_queue(
+                self, "UndeliveredQueue", holds="the alarm topic's undeliverable email notifications"
             )
-            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-                acknowledge(
-                    self.dead_letter_queue,
-                    rule,
-                    "This queue is the dead-letter queue of the alarm topic's email subscriptions.",
-                )
         for address in email_addresses:
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(address, dead_letter_queue=self.dead_letter_queue)

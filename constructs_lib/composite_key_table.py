@@ -32,6 +32,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib._nag import acknowledge
+from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
 # DynamoDB service quotas and ranges the validation enforces at synth time instead of deploy time.
@@ -72,8 +73,6 @@ DEFAULT_STREAM_RETRIES = 10
 DEFAULT_MAX_RECORD_AGE = Duration.hours(6)
 # The stream keeps records for 24 hours, so an older max_record_age could never be reached.
 _STREAM_RETENTION = Duration.hours(24)
-# The on-failure queue keeps pointers as long as SQS allows, for an investigation after a weekend.
-DEAD_LETTER_RETENTION = Duration.days(14)
 # A healthy consumer reads records within seconds; 15 minutes behind means it is stuck on retries or
 # short of throughput, with hours left before records reach DEFAULT_MAX_RECORD_AGE.
 DEFAULT_ITERATOR_AGE_THRESHOLD = Duration.minutes(15)
@@ -443,22 +442,13 @@ class CompositeKeyTable(Construct):
             scope = Construct(function_stack, f"{Names.unique_id(self)}{name}")
         created_queue: sqs.Queue | None = None
         if on_failure_queue is None:
-            created_queue = sqs.Queue(
+            # The pointers to failed records are data: the queue follows the table's policy.
+            created_queue = dead_letter_queue(
                 scope,
                 "DeadLetterQueue",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
-                retention_period=DEAD_LETTER_RETENTION,
-                # The pointers to failed records are data: the queue follows the table's policy.
+                holds="a DynamoDB stream consumer's failed records",
                 removal_policy=self._removal_policy,
             )
-            for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-                acknowledge(
-                    created_queue,
-                    rule,
-                    "This queue is the on-failure destination of a DynamoDB stream consumer; a dead-letter "
-                    "queue has no DLQ of its own.",
-                )
             on_failure_queue = created_queue
 
         filters = []

@@ -30,6 +30,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
+from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
 DEFAULT_UPLOAD_URL_TTL = Duration.seconds(300)  # long enough for a phone upload, short enough to leak little
@@ -43,7 +44,6 @@ DEFAULT_ABORT_INCOMPLETE_UPLOADS = Duration.days(1)  # a multipart upload not fi
 DEFAULT_ACCESS_LOG_RETENTION = Duration.days(365)  # matches the library's one-year log group retention
 DEFAULT_CORS_MAX_AGE = 3600  # seconds a browser may cache the preflight answer
 MINIMUM_TLS_VERSION = 1.2
-SUBSCRIPTION_DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to inspect and redrive failures
 DEFAULT_CONTENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 # Raster types browsers display. image/svg+xml is left out on purpose: an SVG can carry script.
 KNOWN_CONTENT_TYPES = (
@@ -526,30 +526,22 @@ class ImageStore(Construct):
             )
             errors.raise_if_any()
         self._subscriber_count += 1
-        dead_letter_queue = sqs.Queue(
+        subscriber_queue = dead_letter_queue(
             self,
             f"Subscriber{self._subscriber_count}DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=SUBSCRIPTION_DLQ_RETENTION,
+            holds="an upload-events subscription",
         )
-        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            acknowledge(
-                dead_letter_queue,
-                rule,
-                "This queue is the dead-letter queue of an upload-events subscription; a DLQ has no DLQ.",
-            )
         subscription: sns.ITopicSubscription
         if is_function:
             subscription = subscriptions.LambdaSubscription(
                 target,  # type: ignore[arg-type]
-                dead_letter_queue=dead_letter_queue,
+                dead_letter_queue=subscriber_queue,
                 filter_policy_with_message_body=filter_policy,
             )
         else:
             subscription = subscriptions.SqsSubscription(
                 target,  # type: ignore[arg-type]
-                dead_letter_queue=dead_letter_queue,
+                dead_letter_queue=subscriber_queue,
                 filter_policy_with_message_body=filter_policy,
             )
         return self.topic.add_subscription(subscription)

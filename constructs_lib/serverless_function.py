@@ -29,6 +29,7 @@ from constructs import Construct
 
 from constructs_lib._bundling import stage_python_code
 from constructs_lib._nag import acknowledge
+from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
 # Powertools publishes its layer from this account in every commercial region.
@@ -157,22 +158,8 @@ class ServerlessFunction(Construct):
             self.security_groups = [self._https_only_security_group(vpc)]
         on_failure: lambda_.IDestination | None = None
         if invoked_asynchronously:
-            self.dead_letter_queue = sqs.Queue(
-                self,
-                "DeadLetterQueue",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
-                retention_period=Duration.days(14),
-            )
-            acknowledge(
-                self.dead_letter_queue,
-                "AwsSolutions-SQS3",
-                "This queue is the on-failure destination of the function; a dead-letter queue has no DLQ.",
-            )
-            acknowledge(
-                self.dead_letter_queue,
-                "Serverless-SQSRedrivePolicy",
-                "This queue is the on-failure destination of the function; a dead-letter queue has no DLQ.",
+            self.dead_letter_queue = dead_letter_queue(
+                self, "DeadLetterQueue", holds="the function's failed asynchronous events"
             )
             on_failure = destinations.SqsDestination(self.dead_letter_queue)
 

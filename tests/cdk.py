@@ -10,11 +10,13 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_ec2 as ec2
 from cfnlint.version import __version__ as cfnlint_version
 
 from constructs_lib import add_nag_checks
@@ -44,6 +46,28 @@ def new_app(outdir: Path | None = None, **context: Any) -> App:
 
 def new_stack(app: App, name: str = "Test") -> Stack:
     return Stack(app, name, env=TEST_ENV)
+
+
+def new_vpc(
+    stack: Stack, *, max_azs: int = 2, extra_subnets: Sequence[ec2.SubnetConfiguration] = ()
+) -> ec2.Vpc:
+    """A test VPC: public and private-with-egress subnets, one NAT gateway, flow logs (AwsSolutions-VPC7).
+
+    Use it in an environment-agnostic stack: with an account and region set, ec2.Vpc makes up
+    zone names cfn-lint rejects (W3010).
+    """
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=max_azs,
+        nat_gateways=1,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
+            ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            *extra_subnets,
+        ],
+        flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
+    )
 
 
 def synth_templates(app: App) -> dict[str, dict[str, Any]]:

@@ -23,7 +23,7 @@ from syrupy.assertion import SnapshotAssertion
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.search_domain import SearchDomain, SearchDomainSize
 from constructs_lib.serverless_function import ServerlessFunction
-from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
+from tests.cdk import cfn_lint_findings, new_app, new_stack, new_vpc, normalized, synth_templates
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
 SEARCH_ENVIRONMENT: dict[str, dict[str, Any]] = {}  # filled by the module fixture, resolved
@@ -103,20 +103,9 @@ def templates() -> dict[str, dict[str, Any]]:
 
 
 def _test_vpc(stack: Stack, *, search_subnets: bool = False) -> ec2.Vpc:
-    """The brief's VPC (up to three zones, one NAT gateway), with flow logs on for AwsSolutions-VPC7."""
+    """The brief's VPC (up to three zones), optionally with extra private subnets for the domain."""
     extra = [ec2.SubnetConfiguration(name="Search", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
-    return ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=3,
-        nat_gateways=1,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
-            ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            *(extra if search_subnets else []),
-        ],
-        flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
-    )
+    return new_vpc(stack, max_azs=3, extra_subnets=extra if search_subnets else ())
 
 
 @pytest.fixture(scope="module")

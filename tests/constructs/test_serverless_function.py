@@ -15,7 +15,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from constructs_lib import ServerlessFunction
 from constructs_lib.serverless_function import POWERTOOLS_LAYER_VERSION, VPC_NETWORK_INTERFACE_ACTIONS
-from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
+from tests.cdk import cfn_lint_findings, new_app, new_stack, new_vpc, normalized, synth_templates
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
 
@@ -56,18 +56,10 @@ def templates() -> dict[str, dict[str, Any]]:
 
 
 def _test_vpc(stack: Stack) -> ec2.Vpc:
-    """Public, private-with-egress and isolated subnets over two zones, flow logs on (AwsSolutions-VPC7)."""
-    return ec2.Vpc(
+    """Public, private-with-egress and isolated subnets over two zones."""
+    return new_vpc(
         stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=1,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
-            ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-        ],
-        flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.ALL)},
+        extra_subnets=[ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
     )
 
 

@@ -103,7 +103,7 @@ def templates() -> dict[str, dict[str, Any]]:
 
 
 def _test_vpc(stack: Stack, *, search_subnets: bool = False) -> ec2.Vpc:
-    """The brief's VPC (up to three zones), optionally with extra private subnets for the domain."""
+    """A VPC over up to three zones, optionally with extra private subnets for the domain."""
     extra = [ec2.SubnetConfiguration(name="Search", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
     return new_vpc(stack, max_azs=3, extra_subnets=extra if search_subnets else ())
 

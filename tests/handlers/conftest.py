@@ -31,6 +31,7 @@ import pytest
 from moto import mock_aws
 
 from constructs_lib.runtime.presign import Presigner
+from tests.handlers.events import create_id_keyed_table
 
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
 for _folder in sorted(LAMBDA.iterdir()):
@@ -160,12 +161,7 @@ def create_tables() -> None:
     """The reference app's tables, with the key schemas of the contract's Data section."""
     client = boto3.client("dynamodb")
     for name in (GROUPS_TABLE, CONNECTIONS_TABLE):
-        client.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_id_keyed_table(client, name)
     client.create_table(
         TableName=IMAGES_TABLE,
         KeySchema=[

@@ -201,3 +201,13 @@ class ConnectionsEndpoint:
                 """Silenced: the test asserts on the recorded requests instead."""
 
         return Handler
+
+
+def create_id_keyed_table(client: Any, name: str) -> None:
+    """A table keyed by the string attribute ``id``: the groups and connections tables' schema."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )

@@ -12,6 +12,7 @@ from moto import mock_aws
 from tests.handlers.events import (
     ConnectionsEndpoint,
     FakeLambdaContext,
+    create_id_keyed_table,
     emitted_metrics,
     load_handler_module,
     sns_s3_event,
@@ -40,12 +41,7 @@ def connections(monkeypatch: pytest.MonkeyPatch, endpoint: ConnectionsEndpoint) 
     with mock_aws():
         notifier._dynamodb.cache_clear()
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_id_keyed_table(client, TABLE)
         yield client
     notifier._dynamodb.cache_clear()
 

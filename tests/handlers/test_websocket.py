@@ -10,7 +10,13 @@ import boto3  # type: ignore[import-untyped,unused-ignore]
 import pytest
 from moto import mock_aws
 
-from tests.handlers.events import FakeLambdaContext, emitted_metrics, load_handler_module, websocket_event
+from tests.handlers.events import (
+    FakeLambdaContext,
+    create_id_keyed_table,
+    emitted_metrics,
+    load_handler_module,
+    websocket_event,
+)
 
 ws_common = load_handler_module("websocket", "ws_common")
 ws_connect = load_handler_module("websocket", "ws_connect")
@@ -27,12 +33,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         ws_common.dynamodb.cache_clear()
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_id_keyed_table(client, TABLE)
         yield client
     ws_common.dynamodb.cache_clear()
 

@@ -378,14 +378,11 @@ class ImageStore(Construct):
             self._encryption_key.grant(role, "kms:GenerateDataKey")
             if allow_presigned_downloads:
                 self._encryption_key.grant_decrypt(role)
-        locations = [(self.bucket, self.upload_prefix)]
-        if allow_presigned_downloads:
-            locations.append((self.thumbnail_bucket, self.thumbnail_prefix))
-        for bucket, prefix in locations:
-            acknowledge(
+        for objects in readable if allow_presigned_downloads else [uploads]:
+            acknowledge_wildcard_resource(
                 role.node.find_child("DefaultPolicy"),
-                f"AwsSolutions-IAM5[Resource::<{_logical_id(bucket)}.Arn>/{prefix}*]",
-                f"Presigned URLs name their key at request time; the role may use only keys under '{prefix}'",
+                objects,
+                "Presigned URLs name their key at request time; the role may use only keys under its prefix.",
             )
         return role
 
@@ -545,12 +542,6 @@ class ImageStore(Construct):
                 filter_policy_with_message_body=filter_policy,
             )
         return self.topic.add_subscription(subscription)
-
-
-def _logical_id(bucket: s3.Bucket) -> str:
-    stack = Stack.of(bucket)
-    logical_id: str = stack.resolve(stack.get_logical_id(bucket.node.default_child))  # type: ignore[arg-type]
-    return logical_id
 
 
 # The ID aws-cdk-lib gives its one-per-stack S3 notifications handler.

@@ -169,8 +169,8 @@ class CompositeKeyTable(Construct):
     iterator age and dead letters) with `alarm_topic` as their action.
 
     Attributes: `table` (the `TableV2`), `table_name`, `table_arn`, `table_stream_arn` and
-    `stream_view_type` (None without a stream), `encryption_key`, `throttle_alarm` and
-    `system_errors_alarm` (None without alarms), `stream_consumers`.
+    `stream_view_type` (None without a stream), `partition_key` and `sort_key`, `encryption_key`,
+    `throttle_alarm` and `system_errors_alarm` (None without alarms), `stream_consumers`.
     """
 
     def __init__(
@@ -225,6 +225,8 @@ class CompositeKeyTable(Construct):
 
         self._alarms = alarms
         self.stream_view_type = stream_view
+        self.partition_key = partition_key
+        self.sort_key = sort_key
         self._removal_policy = removal_policy
         self._alarm_topic = alarm_topic
         self._iterator_age_threshold = iterator_age_threshold

@@ -29,7 +29,6 @@ from aws_cdk import CfnOutput, CustomResource, Duration, IStableAnyProducer, Laz
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -662,7 +661,8 @@ class SearchDomain(Construct):
             f"'{index_name}' already has an indexer; one table feeds one index",
         )
         errors.check(bool(id_attribute), "id_attribute", "name the attribute whose value is the document id")
-        view, keys = _stream_view_and_keys(table)
+        view = table.stream_view_type.value if table.stream_view_type is not None else None
+        keys = {key.name for key in (table.partition_key, table.sort_key) if key is not None}
         if view is None:
             errors.add(
                 "table",
@@ -856,16 +856,3 @@ def _role_arn(domain: SearchDomain, prop: str, grantee: iam.IGrantable) -> str:
         errors.add(prop, "must be (or act through) an IAM role, which OpenSearch maps to a security role")
         errors.raise_if_any()
     return str(arn)
-
-
-def _stream_view_and_keys(table: CompositeKeyTable) -> tuple[str | None, set[str]]:
-    """The table's stream view type (None without a stream) and its key attribute names.
-
-    CompositeKeyTable does not expose them, so they are read from its resolved L1 properties.
-    """
-    cfn = table.table.node.default_child
-    assert isinstance(cfn, dynamodb.CfnGlobalTable)
-    props = Stack.of(table).resolve(cfn._cfn_properties)
-    view = (props.get("streamSpecification") or {}).get("streamViewType")
-    keys = {key["attributeName"] for key in props.get("keySchema", [])}
-    return view, keys

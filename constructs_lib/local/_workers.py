@@ -1,0 +1,259 @@
+"""Each local function in its own worker process, as in Lambda: its own imports and environment.
+
+A worker starts on the function's first invocation (its cold start) and then serves one invocation at
+a time; a second invocation waits for the first. A handler that runs past the function's timeout has
+its worker stopped, like Lambda's, and the next invocation starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from constructs_lib.local import _worker
+from constructs_lib.local._assembly import StackTemplate
+from constructs_lib.local._types import FunctionError, Invocation
+
+log = logging.getLogger("constructs_lib.local")
+
+# What a worker inherits from the runner's environment; everything else comes from the template.
+_PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function as the template configures it, with its environment already resolved."""
+
+    name: str
+    arn: str
+    display_name: str
+    handler: str
+    code_directory: Path
+    runtime: str = "python3.13"
+    memory_size: int = 128
+    timeout: float = 3.0
+    environment: Mapping[str, str] = field(default_factory=dict)
+    log_group: str = ""
+    log_format: str = "Text"
+    log_level: str = ""
+
+
+class _Worker:
+    """One function's process and the socket its invocations travel over."""
+
+    def __init__(self, spec: FunctionSpec, aws_environment: Mapping[str, str], output: IO[str]) -> None:
+        self.spec = spec
+        runner_end, worker_end = socket.socketpair()
+        self.channel = runner_end
+        environment = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+        environment.update(lambda_environment(spec))
+        environment.update(aws_environment)
+        environment.update(spec.environment)
+        self.process = subprocess.Popen(  # noqa: S603 -- this interpreter running the worker module
+            [sys.executable, _worker.__file__, str(worker_end.fileno())],
+            cwd=spec.code_directory,
+            env=environment,
+            pass_fds=(worker_end.fileno(),),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        worker_end.close()
+        self._relay = threading.Thread(target=self._relay_output, args=(output,), daemon=True)
+        self._relay.start()
+
+    def _relay_output(self, output: IO[str]) -> None:
+        assert self.process.stdout is not None  # noqa: S101 -- piped in __init__
+        for line in self.process.stdout:
+            output.write(f"  {self.spec.display_name} | {line}")
+            output.flush()
+
+    def call(self, event: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+        """Run one invocation; raises TimeoutError past the function's timeout, ConnectionError if the worker died."""
+        deadline = time.time() + self.spec.timeout
+        self.channel.settimeout(self.spec.timeout)
+        _worker.send(self.channel, {"event": event, "request_id": request_id, "deadline": deadline})
+        try:
+            reply = _worker.receive(self.channel)
+        except TimeoutError:
+            raise
+        except OSError as error:
+            raise ConnectionError(str(error)) from error
+        if reply is None:
+            raise ConnectionError(f"the worker exited with code {self.process.wait()}")
+        return reply
+
+    def stop(self) -> None:
+        self.channel.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._relay.join(timeout=2)
+
+
+def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
+    """The variables Lambda's Python runtime sets for a function."""
+    runtime_version = spec.runtime.removeprefix("python")
+    variables = {
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group or f"/aws/lambda/{spec.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{runtime_version}",
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+        "LAMBDA_TASK_ROOT": str(spec.code_directory),
+        "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+        "_HANDLER": spec.handler,
+        "TZ": ":UTC",
+        "PYTHONUNBUFFERED": "1",
+        "CONSTRUCTS_LIB_LOCAL_FUNCTION_ARN": spec.arn,
+        # X-Ray is not emulated: without a daemon the SDK would only log errors.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    if spec.log_format == "JSON":
+        variables["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+    if spec.log_level:
+        variables["AWS_LAMBDA_LOG_LEVEL"] = spec.log_level
+    return variables
+
+
+class FunctionPool:
+    """Invokes local functions (an `Invoker`), one worker process per function."""
+
+    def __init__(
+        self, functions: list[FunctionSpec], *, aws_environment: Mapping[str, str], output: IO[str] | None = None
+    ) -> None:
+        self.functions = {spec.arn: spec for spec in functions}
+        self._by_name = {spec.name: spec.arn for spec in functions}
+        self._aws_environment = dict(aws_environment)
+        self._output = output or sys.stdout
+        self._workers: dict[str, _Worker] = {}
+        self._locks = {arn: threading.Lock() for arn in self.functions}
+        self._closed = False
+        self.invocations: list[tuple[str, Invocation]] = []
+
+    def spec(self, function: str) -> FunctionSpec:
+        """The function with this ARN (qualified or not) or name; KeyError if it is not local."""
+        arn = self._by_name.get(function, function)
+        if arn not in self.functions:
+            arn = arn.rsplit(":", 1)[0] if arn.count(":") == 7 else arn
+        return self.functions[arn]
+
+    def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation:
+        spec = self.spec(function_arn)
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        with self._locks[spec.arn]:
+            if self._closed:
+                raise RuntimeError("the local runner is stopping")
+            cold = spec.arn not in self._workers
+            if cold:
+                self._workers[spec.arn] = _Worker(spec, self._aws_environment, self._output)
+            worker = self._workers[spec.arn]
+            try:
+                reply = worker.call(event, request_id)
+                error = _function_error(reply.get("error"))
+                payload = reply.get("payload")
+            except TimeoutError:
+                self._discard(spec.arn)
+                error = FunctionError("Sandbox.Timedout", f"Task timed out after {spec.timeout:.2f} seconds")
+                payload = None
+            except ConnectionError as crash:
+                self._discard(spec.arn)
+                error = FunctionError("Runtime.ExitError", f"the function's process exited: {crash}")
+                payload = None
+        duration_ms = (time.perf_counter() - started) * 1000
+        invocation = Invocation(request_id, payload=payload, error=error, duration_ms=duration_ms)
+        self.invocations.append((spec.display_name, invocation))
+        outcome = f"error {error.error_type}: {error.message}" if error else "ok"
+        log.info(
+            "%s %s %.0f ms%s %s", spec.display_name, request_id, duration_ms, " (cold start)" if cold else "", outcome
+        )
+        return invocation
+
+    def _discard(self, arn: str) -> None:
+        worker = self._workers.pop(arn)
+        worker.process.kill()
+        worker.stop()
+
+    def close(self) -> None:
+        self._closed = True
+        for arn in list(self._workers):
+            with self._locks[arn]:
+                self._workers.pop(arn).stop()
+
+
+def _function_error(error: Mapping[str, Any] | None) -> FunctionError | None:
+    if error is None:
+        return None
+    return FunctionError(
+        str(error.get("errorType", "Error")),
+        str(error.get("errorMessage", "")),
+        tuple(str(line) for line in error.get("stackTrace", ())),
+    )
+
+
+def display_name_of(resource: Mapping[str, Any], logical_id: str) -> str:
+    """The function's construct path without the stack and the L1 suffix, e.g. ``GroupsRead``."""
+    path = str(resource.get("Metadata", {}).get("aws:cdk:path", logical_id))
+    parts = [part for part in path.split("/")[1:] if part not in ("Resource", "Function")]
+    return "/".join(parts) or logical_id
+
+
+def function_spec(
+    stack: StackTemplate,
+    logical_id: str,
+    resource: Mapping[str, Any],
+    display_name: str,
+    endpoints: Mapping[str, str],
+) -> FunctionSpec | None:
+    properties = resource.get("Properties", {})
+    runtime = str(properties.get("Runtime", ""))
+    if not _PYTHON_RUNTIME.match(runtime):
+        return None
+    code = properties["Code"]
+    if "ZipFile" in code:
+        # Inline code (CDK's own helpers): written beside the assembly so it runs like an asset.
+        directory = stack.directory / ".local-inline" / logical_id
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "index.py").write_text(str(stack.resolve(code["ZipFile"])))
+    else:
+        directory = stack.asset_directory(str(stack.resolve(code["S3Key"])))
+    variables = stack.resolve(properties.get("Environment", {}).get("Variables", {}))
+    logging_config = stack.resolve(properties.get("LoggingConfig", {}))
+    return FunctionSpec(
+        name=stack.ref(logical_id),
+        arn=str(stack.resolve({"Fn::GetAtt": [logical_id, "Arn"]})),
+        display_name=display_name,
+        handler=str(properties["Handler"]),
+        code_directory=directory,
+        runtime=runtime,
+        memory_size=int(properties.get("MemorySize", 128)),
+        timeout=float(properties.get("Timeout", 3)),
+        environment={name: _local_url(str(value), endpoints) for name, value in variables.items()},
+        log_group=str(logging_config.get("LogGroup", "")),
+        log_format=str(logging_config.get("LogFormat", "Text")),
+        log_level=str(logging_config.get("ApplicationLogLevel", "")),
+    )
+
+
+def _local_url(value: str, endpoints: Mapping[str, str]) -> str:
+    """`value` with AWS endpoints of locally served APIs and domains replaced by their local URLs."""
+    for aws_url, local_url in endpoints.items():
+        value = value.replace(aws_url, local_url)
+    return value

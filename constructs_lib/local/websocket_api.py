@@ -1,0 +1,378 @@
+"""An API Gateway WebSocket API (``AWS::ApiGatewayV2::Api``) served locally, with its @connections API.
+
+Clients connect to ``ws://host:port/<stage>``. ``$connect`` runs its integration before the handshake
+completes and refuses the connection unless it answers 2xx; each message is routed by the API's route
+selection expression (``$request.body.action``) to its route or ``$default``; closing runs
+``$disconnect``. Functions reach the connection management API (``POST|GET|DELETE
+/<stage>/@connections/<id>``) at a second, plain HTTP port, which answers 410 GoneException for a
+connection that is closed, so handlers' cleanup runs as in AWS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from constructs_lib.local._types import Invoker, TemplateView
+
+log = logging.getLogger("constructs_lib.local")
+
+_FUNCTION_URI_MARKER = ":lambda:path/2015-03-31/functions/"
+
+
+@dataclass
+class _Connection:
+    connection_id: str
+    socket: ServerConnection
+    source_ip: str
+    user_agent: str
+    connected_at: float
+    last_active_at: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class WebSocketGateway:
+    """One ``AWS::ApiGatewayV2::Api`` of protocol WEBSOCKET, as API Gateway would serve it."""
+
+    def __init__(self, template: TemplateView, api_id: str, *, invoker: Invoker, region: str, account: str) -> None:
+        self.template = template
+        self.logical_id = api_id
+        self.api_id = template.ref(api_id)
+        self.invoker = invoker
+        self.region = region
+        self.account = account
+        properties = template.resources_of_type("AWS::ApiGatewayV2::Api")[api_id].get("Properties", {})
+        self.name = str(template.resolve(properties.get("Name", api_id)))
+        self.selection_expression = str(properties.get("RouteSelectionExpression", "$request.body.action"))
+        self.stage_names = [
+            str(template.resolve(stage["Properties"]["StageName"]))
+            for stage in template.resources_of_type("AWS::ApiGatewayV2::Stage").values()
+            if template.resolve(stage["Properties"]["ApiId"]) == self.api_id
+        ]
+        self.routes = self._routes()
+        self.connections: dict[str, _Connection] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def _routes(self) -> dict[str, str]:
+        """Route key -> function ARN, for the routes with Lambda proxy integrations."""
+        integrations = {
+            self.template.ref(logical_id): str(self.template.resolve(resource["Properties"].get("IntegrationUri", "")))
+            for logical_id, resource in self.template.resources_of_type("AWS::ApiGatewayV2::Integration").items()
+            if self.template.resolve(resource["Properties"]["ApiId"]) == self.api_id
+        }
+        routes = {}
+        for logical_id, resource in self.template.resources_of_type("AWS::ApiGatewayV2::Route").items():
+            properties = resource["Properties"]
+            if self.template.resolve(properties["ApiId"]) != self.api_id:
+                continue
+            route_key = str(properties["RouteKey"])
+            authorization = properties.get("AuthorizationType", "NONE")
+            if authorization != "NONE":
+                log.warning(
+                    "WebSocket route %s of %s uses %s authorization, which is not emulated: every connection "
+                    "is let through",
+                    route_key,
+                    self.name,
+                    authorization,
+                )
+            target = str(self.template.resolve(properties.get("Target", "")))
+            uri = integrations.get(target.removeprefix("integrations/"), "")
+            if _FUNCTION_URI_MARKER not in uri:
+                log.warning("WebSocket route %s (%s) has no Lambda proxy integration: not served", route_key, logical_id)
+                continue
+            routes[route_key] = uri.split(_FUNCTION_URI_MARKER, 1)[1].removesuffix("/invocations")
+        return routes
+
+    # Serving ----------------------------------------------------------------------------------
+
+    def start(self, host: str, port: int) -> str:
+        """Serve on `host`:`port` (0 for a free port) in a background thread; returns the ws:// URL."""
+        ready = threading.Event()
+
+        async def run() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._server = await serve(self._session, host, port, process_request=self._handshake)
+            ready.set()
+            await self._server.serve_forever()
+
+        def main() -> None:
+            try:
+                asyncio.run(run())
+            except asyncio.CancelledError:
+                return
+
+        self._thread = threading.Thread(target=main, name=f"websocket-{self.name}", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout=10):
+            raise RuntimeError(f"the WebSocket API {self.name} did not start")
+        assert self._server is not None  # noqa: S101 -- set before ready
+        bound_port = self._server.sockets[0].getsockname()[1]
+        self.url = f"ws://{host}:{bound_port}"
+        return self.url
+
+    def stop(self) -> None:
+        if self._loop is None or self._server is None:
+            return
+        self._loop.call_soon_threadsafe(self._server.close)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    async def _handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        stage = urlsplit(request.path).path.strip("/")
+        if stage not in self.stage_names:
+            return connection.respond(HTTPStatus.FORBIDDEN, "Forbidden\n")
+        connection_id = base64.b64encode(os.urandom(10)).decode()
+        source_ip = str(connection.remote_address[0]) if connection.remote_address else "127.0.0.1"
+        now = time.time()
+        record = _Connection(
+            connection_id,
+            connection,
+            source_ip,
+            request.headers.get("User-Agent", ""),
+            now,
+            now,
+            dict(request.headers.raw_items()),
+        )
+        if "$connect" in self.routes:
+            event = self._event("$connect", "CONNECT", record, stage, request=request)
+            invocation = await asyncio.to_thread(self.invoker.invoke, self.routes["$connect"], event)
+            status = _status(invocation.payload) if not invocation.failed else 500
+            if not 200 <= status < 300:  # noqa: PLR2004 -- API Gateway's success range
+                log.info("WebSocket $connect of %s refused with %s", self.name, status)
+                return connection.respond(status if status >= 400 else 403, f"{HTTPStatus(status).phrase}\n")  # noqa: PLR2004
+        with self._lock:
+            self.connections[connection_id] = record
+        connection.local_connection_id = connection_id  # type: ignore[attr-defined]
+        return None
+
+    async def _session(self, connection: ServerConnection) -> None:
+        connection_id: str = connection.local_connection_id  # type: ignore[attr-defined]
+        record = self.connections[connection_id]
+        stage = urlsplit(connection.request.path if connection.request else "/").path.strip("/")
+        try:
+            async for message in connection:
+                record.last_active_at = time.time()
+                await self._route_message(record, stage, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            with self._lock:
+                self.connections.pop(connection_id, None)
+            if "$disconnect" in self.routes:
+                event = self._event("$disconnect", "DISCONNECT", record, stage)
+                event["requestContext"]["disconnectStatusCode"] = connection.close_code or 1005
+                event["requestContext"]["disconnectReason"] = connection.close_reason or ""
+                await asyncio.to_thread(self.invoker.invoke, self.routes["$disconnect"], event)
+
+    async def _route_message(self, record: _Connection, stage: str, message: str | bytes) -> None:
+        route_key = self._select_route(message)
+        if route_key is None:
+            reply = {"message": "Forbidden", "connectionId": record.connection_id, "requestId": _request_id()}
+            await record.socket.send(json.dumps(reply))
+            return
+        event = self._event(route_key, "MESSAGE", record, stage)
+        event["body"] = message if isinstance(message, str) else base64.b64encode(message).decode()
+        event["isBase64Encoded"] = not isinstance(message, str)
+        invocation = await asyncio.to_thread(self.invoker.invoke, self.routes[route_key], event)
+        if invocation.failed:
+            reply = {"message": "Internal server error", "connectionId": record.connection_id, "requestId": _request_id()}
+            await record.socket.send(json.dumps(reply))
+
+    def _select_route(self, message: str | bytes) -> str | None:
+        prefix = "$request.body."
+        if self.selection_expression.startswith(prefix) and isinstance(message, str):
+            try:
+                value: Any = json.loads(message)
+                for part in self.selection_expression.removeprefix(prefix).split("."):
+                    value = value.get(part) if isinstance(value, dict) else None
+            except json.JSONDecodeError:
+                value = None
+            if isinstance(value, str) and value in self.routes:
+                return value
+        return "$default" if "$default" in self.routes else None
+
+    def _event(
+        self, route_key: str, event_type: str, record: _Connection, stage: str, *, request: Request | None = None
+    ) -> dict[str, Any]:
+        now = time.time()
+        context = {
+            "routeKey": route_key,
+            "eventType": event_type,
+            "extendedRequestId": _request_id(),
+            "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "messageDirection": "IN",
+            "stage": stage,
+            "connectedAt": int(record.connected_at * 1000),
+            "requestTimeEpoch": int(now * 1000),
+            "identity": {"userAgent": record.user_agent, "sourceIp": record.source_ip},
+            "requestId": _request_id(),
+            "domainName": f"{self.api_id}.execute-api.{self.region}.amazonaws.com",
+            "connectionId": record.connection_id,
+            "apiId": self.api_id,
+        }
+        if event_type == "MESSAGE":
+            context["messageId"] = _request_id()
+        event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+        if request is not None:
+            headers = request.headers
+            event["headers"] = {name: headers[name] for name in headers}
+            event["multiValueHeaders"] = {name: headers.get_all(name) for name in headers}
+            query = parse_qsl(urlsplit(request.path).query, keep_blank_values=True)
+            if query:
+                event["queryStringParameters"] = dict(query)
+                multi: dict[str, list[str]] = {}
+                for name, value in query:
+                    multi.setdefault(name, []).append(value)
+                event["multiValueQueryStringParameters"] = multi
+        elif event_type == "DISCONNECT":
+            event["headers"] = {"Host": context["domainName"]}
+            event["multiValueHeaders"] = {"Host": [context["domainName"]]}
+        return event
+
+    # The connection management API -----------------------------------------------------------
+
+    def post_to_connection(self, connection_id: str, data: bytes) -> bool:
+        """Send `data` to the connection; False if it is gone."""
+        record = self.connections.get(connection_id)
+        if record is None or self._loop is None:
+            return False
+        text = data.decode("utf-8", errors="strict") if _is_text(data) else None
+        try:
+            future = asyncio.run_coroutine_threadsafe(record.socket.send(text if text is not None else data), self._loop)
+            future.result(timeout=5)
+        except ConnectionClosed:
+            return False
+        record.last_active_at = time.time()
+        return True
+
+    def close_connection(self, connection_id: str) -> bool:
+        record = self.connections.get(connection_id)
+        if record is None or self._loop is None:
+            return False
+        asyncio.run_coroutine_threadsafe(record.socket.close(), self._loop).result(timeout=5)
+        return True
+
+    def describe_connection(self, connection_id: str) -> dict[str, Any] | None:
+        record = self.connections.get(connection_id)
+        if record is None:
+            return None
+        return {
+            "ConnectedAt": _iso(record.connected_at),
+            "LastActiveAt": _iso(record.last_active_at),
+            "Identity": {"SourceIp": record.source_ip, "UserAgent": record.user_agent},
+        }
+
+
+def _status(payload: Any) -> int:
+    """The status of a WebSocket integration's response; Lambda proxy results without one count as 200."""
+    if isinstance(payload, Mapping) and "statusCode" in payload:
+        try:
+            return int(payload["statusCode"])
+        except (TypeError, ValueError):
+            return 500
+    return 200
+
+
+def _request_id() -> str:
+    return base64.b64encode(uuid.uuid4().bytes[:12]).decode()
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> ThreadingHTTPServer:
+    """A server (bound, not started) for ``/<stage>/@connections/<id>`` of `gateway`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _connection_id(self) -> str | None:
+            stage, _, rest = urlsplit(self.path).path.lstrip("/").partition("/")
+            prefix = "@connections/"
+            if stage not in gateway.stage_names or not rest.startswith(prefix):
+                return None
+            return unquote(rest.removeprefix(prefix))
+
+        def do_POST(self) -> None:  # noqa: N802 -- BaseHTTPRequestHandler's naming
+            connection_id = self._connection_id()
+            data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if connection_id is None:
+                self._answer(404, "NotFoundException", "No method found matching route")
+            elif len(data) > 128 * 1024:  # noqa: PLR2004 -- API Gateway's frame limit
+                self._answer(413, "PayloadTooLargeException", "Payload too large")
+            elif gateway.post_to_connection(connection_id, data):
+                self._answer(200)
+            else:
+                self._answer(410, "GoneException", None)
+
+        def do_GET(self) -> None:  # noqa: N802 -- BaseHTTPRequestHandler's naming
+            connection_id = self._connection_id()
+            described = gateway.describe_connection(connection_id) if connection_id else None
+            if described is None:
+                self._answer(410, "GoneException", None)
+            else:
+                self._answer(200, body=described)
+
+        def do_DELETE(self) -> None:  # noqa: N802 -- BaseHTTPRequestHandler's naming
+            connection_id = self._connection_id()
+            if connection_id and gateway.close_connection(connection_id):
+                self._answer(204)
+            else:
+                self._answer(410, "GoneException", None)
+
+        def _answer(
+            self,
+            status: int,
+            error_type: str | None = None,
+            message: str | None = None,
+            *,
+            body: Mapping[str, Any] | None = None,
+        ) -> None:
+            content = b""
+            if error_type is not None:
+                content = json.dumps({"message": message}).encode()
+            elif body is not None:
+                content = json.dumps(body).encode()
+            self.send_response(status)
+            if error_type is not None:
+                self.send_header("x-amzn-ErrorType", error_type)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- the base class's signature
+            log.debug("@connections %s", format % args)
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,7 +45,6 @@ class _Connection:
     user_agent: str
     connected_at: float
     last_active_at: float
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class WebSocketGateway:
@@ -152,7 +151,6 @@ class WebSocketGateway:
             request.headers.get("User-Agent", ""),
             now,
             now,
-            dict(request.headers.raw_items()),
         )
         if "$connect" in self.routes:
             event = self._event("$connect", "CONNECT", record, stage, request=request)
@@ -235,9 +233,11 @@ class WebSocketGateway:
             context["messageId"] = _request_id()
         event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
         if request is not None:
-            headers = request.headers
-            event["headers"] = {name: headers[name] for name in headers}
-            event["multiValueHeaders"] = {name: headers.get_all(name) for name in headers}
+            event["headers"] = {}
+            event["multiValueHeaders"] = {}
+            for name, value in request.headers.raw_items():
+                event["headers"][name] = value
+                event["multiValueHeaders"].setdefault(name, []).append(value)
             query = parse_qsl(urlsplit(request.path).query, keep_blank_values=True)
             if query:
                 event["queryStringParameters"] = dict(query)
@@ -278,9 +278,9 @@ class WebSocketGateway:
         if record is None:
             return None
         return {
-            "ConnectedAt": _iso(record.connected_at),
-            "LastActiveAt": _iso(record.last_active_at),
-            "Identity": {"SourceIp": record.source_ip, "UserAgent": record.user_agent},
+            "connectedAt": _iso(record.connected_at),
+            "lastActiveAt": _iso(record.last_active_at),
+            "identity": {"sourceIp": record.source_ip, "userAgent": record.user_agent},
         }
 
 

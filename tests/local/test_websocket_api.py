@@ -1,0 +1,215 @@
+"""The local WebSocket API: $connect decides, messages are routed, @connections reaches the sockets."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped,unused-ignore]
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from constructs_lib.local._assembly import CloudAssembly
+from constructs_lib.local._provision import named_only
+from constructs_lib.local._types import FunctionError, Invocation
+from constructs_lib.local.websocket_api import WebSocketGateway, serve_management_api
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:111111111111:function:{}"
+
+
+def integration(function: str) -> dict[str, Any]:
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FUNCTION_ARN.format(function)}/invocations"
+    return {
+        "Type": "AWS::ApiGatewayV2::Integration",
+        "Properties": {"ApiId": {"Ref": "Api"}, "IntegrationType": "AWS_PROXY", "IntegrationUri": uri},
+    }
+
+
+def route(key: str, integration_id: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::ApiGatewayV2::Route",
+        "Properties": {
+            "ApiId": {"Ref": "Api"},
+            "RouteKey": key,
+            "AuthorizationType": "NONE",
+            "Target": {"Fn::Join": ["", ["integrations/", {"Ref": integration_id}]]},
+        },
+    }
+
+
+TEMPLATE = {
+    "Resources": {
+        "Api": {
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Properties": {"Name": "Chat", "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+        },
+        "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Api"}, "StageName": "dev"}},
+        "ConnectIntegration": integration("connect"),
+        "DisconnectIntegration": integration("disconnect"),
+        "SendIntegration": integration("send"),
+        "ConnectRoute": route("$connect", "ConnectIntegration"),
+        "DisconnectRoute": route("$disconnect", "DisconnectIntegration"),
+        "SendRoute": route("send", "SendIntegration"),
+    }
+}
+
+
+class ScriptedInvoker:
+    """Records each invocation; `$connect` answers what `connect_status` says."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Mapping[str, Any]]] = []
+        self.connect_status = 200
+        self.fail_messages = False
+        self._changed = threading.Condition()
+
+    def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation:
+        function = function_arn.rsplit(":", 1)[1]
+        with self._changed:
+            self.events.append((function, event))
+            self._changed.notify_all()
+        if function == "connect":
+            return Invocation("id", payload={"statusCode": self.connect_status})
+        if function == "send" and self.fail_messages:
+            return Invocation("id", error=FunctionError("ValueError", "bad message"))
+        return Invocation("id", payload={"statusCode": 200})
+
+    def wait_for(self, predicate: Callable[[list[tuple[str, Mapping[str, Any]]]], bool]) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: predicate(self.events), timeout=5), self.events
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebSocketGateway, ScriptedInvoker, str]]:
+    directory = tmp_path_factory.mktemp("cdk.out")
+    (directory / "Chat.template.json").write_text(json.dumps(TEMPLATE))
+    manifest = {"artifacts": {"Chat": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Chat.template.json"}}}}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    assembly = CloudAssembly(Path(directory), region="us-east-1", account="111111111111", provision=named_only)
+    invoker = ScriptedInvoker()
+    gateway = WebSocketGateway(assembly.stack("Chat"), "Api", invoker=invoker, region="us-east-1", account="111111111111")
+    gateway.start("127.0.0.1", 0)
+    management = serve_management_api(gateway, "127.0.0.1", 0)
+    thread = threading.Thread(target=management.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield gateway, invoker, f"http://127.0.0.1:{management.server_address[1]}/dev"
+    management.shutdown()
+    management.server_close()
+    gateway.stop()
+
+
+@pytest.fixture
+def invoker(served: tuple[WebSocketGateway, ScriptedInvoker, str]) -> ScriptedInvoker:
+    served[1].events.clear()
+    served[1].connect_status = 200
+    served[1].fail_messages = False
+    return served[1]
+
+
+def open_connection(gateway: WebSocketGateway, path: str = "/dev?token=abc&token=def") -> ClientConnection:
+    return connect(f"{gateway.url}{path}", open_timeout=5, user_agent_header="test-client")
+
+
+def management_api(url: str) -> Any:
+    return boto3.client("apigatewaymanagementapi", endpoint_url=url, region_name="us-east-1")
+
+
+def connection_id_of(invoker: ScriptedInvoker) -> str:
+    return str(invoker.events[0][1]["requestContext"]["connectionId"])
+
+
+def test_connect_runs_the_connect_route_with_the_handshakes_headers_and_query(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    gateway = served[0]
+    with open_connection(gateway):
+        function, event = invoker.events[0]
+        assert function == "connect"
+        context = event["requestContext"]
+        assert (context["routeKey"], context["eventType"], context["stage"]) == ("$connect", "CONNECT", "dev")
+        assert context["apiId"] == gateway.api_id
+        assert context["identity"]["sourceIp"] == "127.0.0.1"
+        assert event["queryStringParameters"] == {"token": "def"}
+        assert event["multiValueQueryStringParameters"] == {"token": ["abc", "def"]}
+        assert event["headers"]["User-Agent"] == "test-client"
+        assert context["connectionId"] in gateway.connections
+
+
+def test_a_connect_route_that_does_not_answer_2xx_refuses_the_connection(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    invoker.connect_status = 401
+    with pytest.raises(InvalidStatus) as refused:
+        open_connection(served[0])
+    assert refused.value.response.status_code == 401
+    assert served[0].connections == {}
+
+
+def test_an_unknown_stage_is_forbidden(served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        open_connection(served[0], "/prod")
+    assert refused.value.response.status_code == 403
+    assert invoker.events == []
+
+
+def test_messages_are_routed_by_their_action_and_unrouted_ones_are_forbidden(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    with open_connection(served[0]) as client:
+        client.send(json.dumps({"action": "send", "text": "hi"}))
+        invoker.wait_for(lambda events: len(events) == 2)  # noqa: PLR2004 -- connect, then the message
+        function, event = invoker.events[1]
+        assert function == "send"
+        assert event["requestContext"]["eventType"] == "MESSAGE"
+        assert json.loads(event["body"]) == {"action": "send", "text": "hi"}
+        client.send(json.dumps({"action": "shout"}))
+        reply = json.loads(client.recv(timeout=5))
+        assert reply["message"] == "Forbidden"
+        assert reply["connectionId"] == connection_id_of(invoker)
+
+
+def test_a_failed_message_integration_answers_internal_server_error(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    invoker.fail_messages = True
+    with open_connection(served[0]) as client:
+        client.send(json.dumps({"action": "send"}))
+        assert json.loads(client.recv(timeout=5))["message"] == "Internal server error"
+
+
+def test_posts_to_connections_reach_the_socket_and_gone_connections_answer_410(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    gateway, _, url = served
+    client_api = management_api(url)
+    with open_connection(gateway) as client:
+        connection_id = connection_id_of(invoker)
+        client_api.post_to_connection(ConnectionId=connection_id, Data=b'{"imageId": "abc"}')
+        assert json.loads(client.recv(timeout=5)) == {"imageId": "abc"}
+        described = client_api.get_connection(ConnectionId=connection_id)
+        assert described["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": "test-client"}
+    invoker.wait_for(lambda events: events[-1][0] == "disconnect")
+    with pytest.raises(client_api.exceptions.GoneException):
+        client_api.post_to_connection(ConnectionId=connection_id, Data=b"late")
+
+
+def test_closing_runs_the_disconnect_route_and_delete_closes_the_connection(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    gateway, _, url = served
+    with open_connection(gateway) as client:
+        connection_id = connection_id_of(invoker)
+        management_api(url).delete_connection(ConnectionId=connection_id)
+        deadline = time.monotonic() + 5
+        while connection_id in gateway.connections and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert client.close_code is not None or connection_id not in gateway.connections
+    invoker.wait_for(lambda events: events[-1][0] == "disconnect")
+    context = invoker.events[-1][1]["requestContext"]
+    assert (context["eventType"], context["connectionId"]) == ("DISCONNECT", connection_id)
+    assert connection_id not in gateway.connections

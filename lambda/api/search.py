@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 MAX_QUERY_CHARS = 200  # longer than any title (200) needs; bounds the work one request causes
 SEARCH_FIELDS = ("title",)
 INDEX_MISSING = 404  # before the first image is indexed the index does not exist: no results
+NO_ANSWER = 0  # OpenSearchError's status when the domain could not be reached
+UNAVAILABLE = 503
 
 api = Api()
 
@@ -65,6 +67,14 @@ def _highlights(hit: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
+def _reason(body: Any) -> str:
+    """The domain's own message for a 503, else what happened."""
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, str) and message:
+        return message[:200]
+    return "the search domain did not answer" if isinstance(body, str) else "try again later"
+
+
 def search_images(text: str, *, limit: int) -> dict[str, Any]:
     """Images matching `text`, most relevant first, each with URLs and `highlights`."""
     query = text.strip()
@@ -79,9 +89,13 @@ def search_images(text: str, *, limit: int) -> dict[str, Any]:
     try:
         reply = client.search(os.environ["SEARCH_INDEX"], search_query(query, limit=limit))
     except OpenSearchError as error:
-        if error.status != INDEX_MISSING:
-            raise
-        return {"items": []}
+        if error.status == INDEX_MISSING:
+            return {"items": []}
+        if error.status in (NO_ANSWER, UNAVAILABLE):
+            # Overloaded, being updated, or unreachable: the client may retry, so say so with a 503.
+            logger().warning("The search domain is unavailable", extra={"error": str(error)})
+            raise ApiError(UNAVAILABLE, f"search is unavailable: {_reason(error.body)}") from error
+        raise
     items = []
     for hit in reply.get("hits", {}).get("hits", []):
         image = _image(hit)

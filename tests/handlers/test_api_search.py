@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -155,6 +156,28 @@ def test_a_failing_domain_is_a_500_without_internals(server: CannedOpenSearch) -
     server.status, server.reply = 500, {"error": {"type": "cluster_block_exception", "reason": "internal"}}
     response = run_search({"q": "dog"})
     assert (response.status, response.body) == (500, {"message": "Internal server error"})
+
+
+def test_an_unavailable_domain_is_a_503_with_its_reason(server: CannedOpenSearch) -> None:
+    server.status, server.reply = 503, {"message": "OpenSearch is not emulated by the local runner"}
+    response = run_search({"q": "dog"})
+    assert (response.status, response.body) == (
+        503,
+        {"message": "search is unavailable: OpenSearch is not emulated by the local runner"},
+    )
+
+
+def test_an_unreachable_domain_is_a_503(server: CannedOpenSearch, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    monkeypatch.setenv("SEARCH_DOMAIN_ENDPOINT", f"http://127.0.0.1:{closed.getsockname()[1]}")
+    search.opensearch.cache_clear()
+    try:
+        response = run_search({"q": "dog"})
+    finally:
+        closed.close()
+        search.opensearch.cache_clear()
+    assert (response.status, response.body) == (503, {"message": "search is unavailable: the search domain did not answer"})
 
 
 def test_search_query_is_plain_text_for_any_input() -> None:

@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff bench diagram clean
+.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff bench diagram local local-token clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ bench: bootstrap  ## Benchmarks with budgets: synth, tests, cold starts, asset s
 
 diagram: bootstrap  ## Regenerate the README's architecture diagram from the synthesized app
 	CDK_VALIDATION=false python -m scripts.architecture_diagram
+
+local: synth  ## Run the app on 127.0.0.1 without Docker or AWS (LOCAL_ARGS="--port 4000 --websocket-port 4100")
+	python -m constructs_lib.local run $(LOCAL_ARGS)
+
+local-token: bootstrap  ## Print an ID token for EMAIL from the running `make local` (creates the user)
+	@$(if $(EMAIL),,$(error give the user, e.g. make local-token EMAIL=you@example.com))python -m constructs_lib.local token --email "$(EMAIL)"
 
 clean:  ## Remove synthesized output and caches (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

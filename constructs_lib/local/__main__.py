@@ -1,7 +1,7 @@
 """``python -m constructs_lib.local``: run a synthesized app locally, or get an ID token for it.
 
-    python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100]
-    python -m constructs_lib.local token --email you@example.com [--user-pool ID] [--password P]
+python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100]
+python -m constructs_lib.local token --email you@example.com [--user-pool ID] [--password P]
 """
 
 from __future__ import annotations
@@ -18,17 +18,27 @@ from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m constructs_lib.local", description=__doc__.splitlines()[0])
-    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized cloud assembly")
+    parser = argparse.ArgumentParser(
+        prog="python -m constructs_lib.local", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized cloud assembly"
+    )
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run", help="serve the app (the default)")
-    token = commands.add_parser("token", help="create a confirmed user in a local user pool; print an ID token")
+    token = commands.add_parser(
+        "token", help="create a confirmed user in a local user pool; print an ID token"
+    )
     token.add_argument("--email", required=True)
     token.add_argument("--password", help="default: a random strong password")
-    token.add_argument("--user-pool", help="the pool's id or stack/logicalId (default: the first with a client)")
+    token.add_argument(
+        "--user-pool", help="the pool's id or stack/logicalId (default: the first with a client)"
+    )
     for command in (parser, run):
         command.add_argument("--host", default="127.0.0.1")
-        command.add_argument("--port", type=int, default=4000, help="first REST API's port (0: any free port)")
+        command.add_argument(
+            "--port", type=int, default=4000, help="first REST API's port (0: any free port)"
+        )
         command.add_argument("--websocket-port", type=int, default=4100, help="first WebSocket API's port")
         command.add_argument("--aws-port", type=int, default=0, help="the moto server's port (default: free)")
     return parser.parse_args(argv)
@@ -39,17 +49,26 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "token":
         try:
             state = read_state(arguments.cdk_out)
-            print(create_user_token(state, arguments.email, password=arguments.password, user_pool=arguments.user_pool))
+            print(
+                create_user_token(
+                    state, arguments.email, password=arguments.password, user_pool=arguments.user_pool
+                )
+            )
         except (FileNotFoundError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr
+    )
     # Quiet the libraries that would log every request to the embedded services.
     for name in ("werkzeug", "websockets", "botocore", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
     options = RunnerOptions(
-        host=arguments.host, port=arguments.port, websocket_port=arguments.websocket_port, aws_port=arguments.aws_port
+        host=arguments.host,
+        port=arguments.port,
+        websocket_port=arguments.websocket_port,
+        aws_port=arguments.aws_port,
     )
     runner = LocalRunner(arguments.cdk_out, options)
     stopping = threading.Event()

@@ -37,7 +37,7 @@ Provision = Callable[["StackTemplate", str, str, dict[str, Any]], Physical]
 
 
 def generated_name(stack_name: str, logical_id: str, *, max_length: int = 64, lowercase: bool = False) -> str:
-    """A physical name the way CloudFormation makes one: ``<stack>-<logicalId>-<suffix>``, stable per input."""
+    """A physical name as CloudFormation makes one (``<stack>-<logicalId>-<suffix>``), stable per input."""
     suffix = hashlib.sha256(f"{stack_name}/{logical_id}".encode()).hexdigest()[:12].upper()
     head = f"{stack_name}-{logical_id}"[: max_length - len(suffix) - 1]
     name = f"{head}-{suffix}"
@@ -47,7 +47,9 @@ def generated_name(stack_name: str, logical_id: str, *, max_length: int = 64, lo
 class StackTemplate:
     """One synthesized stack, its intrinsics resolved against local resources (a `TemplateView`)."""
 
-    def __init__(self, assembly: CloudAssembly, name: str, template: Mapping[str, Any], directory: Path) -> None:
+    def __init__(
+        self, assembly: CloudAssembly, name: str, template: Mapping[str, Any], directory: Path
+    ) -> None:
         self.assembly = assembly
         self.directory = directory
         self._name = name
@@ -129,14 +131,18 @@ class StackTemplate:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self._ref(argument)
             if key == "Condition":
                 return self.condition(argument)
             if key.startswith("Fn::"):
                 return self._function(key, argument)
-        return {key: item for key, item in ((k, self.resolve(v)) for k, v in value.items()) if item is not _NO_VALUE}
+        return {
+            key: item
+            for key, item in ((k, self.resolve(v)) for k, v in value.items())
+            if item is not _NO_VALUE
+        }
 
     def _ref(self, name: str) -> Any:
         pseudo = {
@@ -158,7 +164,7 @@ class StackTemplate:
             return parameters[name]["Default"]
         return self.physical(name).ref
 
-    def _function(self, key: str, argument: Any) -> Any:  # noqa: C901, PLR0911, PLR0912 -- one branch per intrinsic
+    def _function(self, key: str, argument: Any) -> Any:  # noqa: PLR0911, PLR0912 -- one branch per intrinsic
         if key == "Fn::GetAtt":
             logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
             return self._get_att(logical_id, str(self.resolve(attribute)))
@@ -206,7 +212,8 @@ class StackTemplate:
         if attribute not in physical.attributes:
             resource_type = self.resources[logical_id].get("Type")
             raise AssemblyError(
-                f"{self._name}/{logical_id}: attribute '{attribute}' of {resource_type} is not emulated locally"
+                f"{self._name}/{logical_id}: attribute '{attribute}' of {resource_type} "
+                "is not emulated locally"
             )
         return physical.attributes[attribute]
 
@@ -261,7 +268,9 @@ class CloudAssembly:
         self._provision = provision
         manifest_path = directory / "manifest.json"
         if not manifest_path.exists():
-            raise AssemblyError(f"{directory} is not a cloud assembly (no manifest.json): run `cdk synth` first")
+            raise AssemblyError(
+                f"{directory} is not a cloud assembly (no manifest.json): run `cdk synth` first"
+            )
         self.stacks: list[StackTemplate] = []
         self._load(directory)
 

@@ -65,7 +65,9 @@ class MotoProvisioner:
             )
         return self._clients[service]
 
-    def __call__(self, stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]) -> Physical:
+    def __call__(
+        self, stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]
+    ) -> Physical:
         creator = self._creators.get(resource_type)
         if creator is None:
             return named_only(stack, logical_id, resource_type, resource)
@@ -118,7 +120,9 @@ class MotoProvisioner:
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
         cors = properties.get("CorsConfiguration", {}).get("CorsRules")
         if cors:
-            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(rule) for rule in cors]})
+            s3.put_bucket_cors(
+                Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(rule) for rule in cors]}
+            )
         if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled":
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         return Physical(
@@ -167,7 +171,9 @@ class MotoProvisioner:
         return Physical(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
 
     def _key(self, stack: StackTemplate, logical_id: str, properties: dict[str, Any]) -> Physical:
-        key = self.client("kms").create_key(Description=properties.get("Description", logical_id))["KeyMetadata"]
+        key = self.client("kms").create_key(Description=properties.get("Description", logical_id))[
+            "KeyMetadata"
+        ]
         return Physical(key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]})
 
     def _parameter(self, stack: StackTemplate, logical_id: str, properties: dict[str, Any]) -> Physical:
@@ -178,7 +184,13 @@ class MotoProvisioner:
     def _user_pool(self, stack: StackTemplate, logical_id: str, properties: dict[str, Any]) -> Physical:
         name = properties.get("UserPoolName") or generated_name(stack.stack_name, logical_id, max_length=128)
         request: dict[str, Any] = {"PoolName": name}
-        for key in ("Policies", "UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "MfaConfiguration"):
+        for key in (
+            "Policies",
+            "UsernameAttributes",
+            "AliasAttributes",
+            "AutoVerifiedAttributes",
+            "MfaConfiguration",
+        ):
             if key in properties:
                 request[key] = properties[key]
         if "Schema" in properties:
@@ -197,7 +209,9 @@ class MotoProvisioner:
             },
         )
 
-    def _user_pool_client(self, stack: StackTemplate, logical_id: str, properties: dict[str, Any]) -> Physical:
+    def _user_pool_client(
+        self, stack: StackTemplate, logical_id: str, properties: dict[str, Any]
+    ) -> Physical:
         request = {
             "UserPoolId": properties["UserPoolId"],
             "ClientName": properties.get("ClientName", logical_id),
@@ -210,7 +224,9 @@ class MotoProvisioner:
         )
 
 
-def named_only(stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]) -> Physical:
+def named_only(  # noqa: PLR0911 -- one return per resource type CloudFormation names differently
+    stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]
+) -> Physical:
     """The physical identity CloudFormation would give a resource the runner does not create."""
     properties = resource.get("Properties", {})
     region, account = stack.region, stack.account
@@ -221,7 +237,8 @@ def named_only(stack: StackTemplate, logical_id: str, resource_type: str, resour
     if resource_type == "AWS::IAM::Role":
         name = stack.resolve(properties.get("RoleName")) or generated_name(stack.stack_name, logical_id)
         return Physical(
-            name, {"Arn": f"arn:aws:iam::{account}:role/{name}", "RoleId": f"AROA{_suffix(stack, logical_id)}"}
+            name,
+            {"Arn": f"arn:aws:iam::{account}:role/{name}", "RoleId": f"AROA{_suffix(stack, logical_id)}"},
         )
     if resource_type == "AWS::Logs::LogGroup":
         name = stack.resolve(properties.get("LogGroupName")) or generated_name(stack.stack_name, logical_id)
@@ -252,8 +269,6 @@ def named_only(stack: StackTemplate, logical_id: str, resource_type: str, resour
         )
     identifier = f"{logical_id}-{_suffix(stack, logical_id)}"
     return Physical(identifier, {"Arn": f"arn:aws:{service}:{region}:{account}:{identifier}"})
-
-
 
 
 def _suffix(stack: StackTemplate, logical_id: str) -> str:

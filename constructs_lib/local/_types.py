@@ -45,11 +45,11 @@ class TemplateView(Protocol):
     def stack_name(self) -> str: ...
 
     def resources_of_type(self, *resource_types: str) -> dict[str, Mapping[str, Any]]:
-        """Raw resources (``{"Type", "Properties", ...}``) of these types, by logical id, in template order."""
+        """Raw resources (``{"Type", "Properties", ...}``) of these types by logical id, in template order."""
         ...
 
     def resolve(self, value: Any) -> Any:
-        """`value` with every intrinsic (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, ...) replaced by its local value."""
+        """`value` with every intrinsic function (Ref, Fn::GetAtt, ...) replaced by its local value."""
         ...
 
     def ref(self, logical_id: str) -> str:

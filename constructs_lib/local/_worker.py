@@ -91,7 +91,7 @@ class _HostPackages(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname.partition(".")[0] not in self.names or path is not None:
             return None
-        search = [entry for entry in sys.path if os.path.abspath(entry or ".") != self.code_directory]
+        search = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != self.code_directory]
         return importlib.machinery.PathFinder.find_spec(fullname, search, target)
 
 
@@ -119,7 +119,10 @@ def load_handler(code_directory: Path, handler: str) -> Any:
     if foreign:
         sys.meta_path.insert(0, _HostPackages(set(foreign), str(code_directory)))
         listed = ", ".join(f"{name} ({tag})" for name, tag in sorted(foreign.items()))
-        print(f"[local] using this machine's installation of packages built for Lambda: {listed}", file=sys.stderr)
+        print(
+            f"[local] using this machine's installation of packages built for Lambda: {listed}",
+            file=sys.stderr,
+        )
     module_name, _, function_name = handler.rpartition(".")
     sys.path.insert(0, str(code_directory))
     module = importlib.import_module(module_name.replace("/", "."))
@@ -140,7 +143,7 @@ def main(fd: int) -> None:
     try:
         handler = load_handler(code_directory, os.environ["_HANDLER"])
         init_error = None
-    except Exception as error:  # noqa: BLE001 -- reported to the runner as Lambda's Runtime.ImportModuleError
+    except Exception as error:
         traceback.print_exc()
         handler, init_error = None, {**_error(error), "errorType": "Runtime.ImportModuleError"}
     while (message := receive(channel)) is not None:
@@ -152,7 +155,7 @@ def main(fd: int) -> None:
         try:
             result = handler(message["event"], context)
             reply: dict[str, Any] = {"payload": json.loads(json.dumps(result))}
-        except Exception as error:  # noqa: BLE001 -- a handler's exception is its invocation's error
+        except Exception as error:
             traceback.print_exc()
             reply = {"error": _error(error)}
         sys.stdout.flush()

@@ -61,7 +61,7 @@ class _Worker:
         environment.update(lambda_environment(spec))
         environment.update(aws_environment)
         environment.update(spec.environment)
-        self.process = subprocess.Popen(  # noqa: S603 -- this interpreter running the worker module
+        self.process = subprocess.Popen(
             [sys.executable, _worker.__file__, str(worker_end.fileno())],
             cwd=spec.code_directory,
             env=environment,
@@ -75,13 +75,16 @@ class _Worker:
         self._relay.start()
 
     def _relay_output(self, output: IO[str]) -> None:
-        assert self.process.stdout is not None  # noqa: S101 -- piped in __init__
+        assert self.process.stdout is not None
         for line in self.process.stdout:
             output.write(f"  {self.spec.display_name} | {line}")
             output.flush()
 
     def call(self, event: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-        """Run one invocation; raises TimeoutError past the function's timeout, ConnectionError if the worker died."""
+        """Run one invocation.
+
+        Raises TimeoutError past the function's timeout, ConnectionError if the worker died.
+        """
         deadline = time.time() + self.spec.timeout
         self.channel.settimeout(self.spec.timeout)
         _worker.send(self.channel, {"event": event, "request_id": request_id, "deadline": deadline})
@@ -136,7 +139,11 @@ class FunctionPool:
     """Invokes local functions (an `Invoker`), one worker process per function."""
 
     def __init__(
-        self, functions: list[FunctionSpec], *, aws_environment: Mapping[str, str], output: IO[str] | None = None
+        self,
+        functions: list[FunctionSpec],
+        *,
+        aws_environment: Mapping[str, str],
+        output: IO[str] | None = None,
     ) -> None:
         self.functions = {spec.arn: spec for spec in functions}
         self._by_name = {spec.name: spec.arn for spec in functions}
@@ -182,7 +189,12 @@ class FunctionPool:
         self.invocations.append((spec.display_name, invocation))
         outcome = f"error {error.error_type}: {error.message}" if error else "ok"
         log.info(
-            "%s %s %.0f ms%s %s", spec.display_name, request_id, duration_ms, " (cold start)" if cold else "", outcome
+            "%s %s %.0f ms%s %s",
+            spec.display_name,
+            request_id,
+            duration_ms,
+            " (cold start)" if cold else "",
+            outcome,
         )
         return invocation
 

@@ -8,6 +8,7 @@ process, and delivers S3 notifications, SNS messages and table streams to their 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from constructs_lib.local._assembly import AWS_URL_SUFFIX, AssemblyError, CloudAssembly, StackTemplate
+from constructs_lib.local._assembly import AWS_URL_SUFFIX, AssemblyError, CloudAssembly
 from constructs_lib.local._provision import CREATED_IN_MOTO, MotoProvisioner
 from constructs_lib.local._types import Invocation
 from constructs_lib.local._workers import FunctionPool, FunctionSpec, display_name_of, function_spec
@@ -80,7 +81,9 @@ class _Servers:
 class LocalRunner:
     """One local run of the app synthesized into `cdk_out`: `start()`, use its URLs, then `stop()`."""
 
-    def __init__(self, cdk_out: Path, options: RunnerOptions | None = None, *, output: IO[str] | None = None) -> None:
+    def __init__(
+        self, cdk_out: Path, options: RunnerOptions | None = None, *, output: IO[str] | None = None
+    ) -> None:
         self.cdk_out = cdk_out
         self.options = options or RunnerOptions()
         self.output = output or sys.stdout
@@ -93,6 +96,8 @@ class LocalRunner:
         self.assembly: CloudAssembly | None = None
         self.functions: FunctionPool | None = None
         self.events: EventRouter | None = None
+        self.rest_gateways: dict[str, RestApiGateway] = {}
+        self._jwks_by_pool: dict[str, Mapping[str, Any]] = {}
         self._moto: BaseWSGIServer | None = None
         self._servers = _Servers()
         self._previous_account: str | None = None
@@ -151,7 +156,7 @@ class LocalRunner:
 
     def invoke(self, function: str, event: Mapping[str, Any]) -> Invocation:
         """Invoke a local function by name or ARN (synchronously)."""
-        assert self.functions is not None, "start() the runner first"  # noqa: S101
+        assert self.functions is not None, "start() the runner first"
         return self.functions.invoke(function, event)
 
     def aws_environment(self) -> dict[str, str]:
@@ -163,7 +168,7 @@ class LocalRunner:
             "AWS_SESSION_TOKEN": "local",
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            # botocore 1.44.4+ would otherwise put the account id in DynamoDB endpoints, which moto cannot serve.
+            # botocore 1.44.4+ would otherwise put the account id in DynamoDB endpoints, unknown to moto.
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         }
 
@@ -184,10 +189,12 @@ class LocalRunner:
         thread.start()
         self._servers.threads.append(thread)
         self.aws_url = f"http://{self.options.host}:{self._moto.server_port}"
+        # moto keeps its state per process, not per server: every run starts from nothing.
+        requests.post(f"{self.aws_url}/moto-api/reset", timeout=_HTTP_TIMEOUT).raise_for_status()
 
     def _start_apis(self) -> dict[str, str]:
         """Serve every REST and WebSocket API; returns each one's AWS URL prefix -> its local URL."""
-        assert self.assembly is not None  # noqa: S101 -- set by start()
+        assert self.assembly is not None
         endpoints: dict[str, str] = {}
         host, rest_port, websocket_port = self.options.host, self.options.port, self.options.websocket_port
         for stack in self.assembly.stacks:
@@ -205,12 +212,19 @@ class LocalRunner:
                 self._servers.start(server, f"rest-{logical_id}")
                 url = f"http://{host}:{server.server_address[1]}"
                 self.rest_apis[f"{stack.stack_name}/{gateway.name}"] = url
+                self.rest_gateways[f"{stack.stack_name}/{gateway.name}"] = gateway
                 endpoints[_execute_api_url("https", stack.ref(logical_id), self.region)] = url
             for logical_id, resource in stack.resources_of_type("AWS::ApiGatewayV2::Api").items():
                 if resource.get("Properties", {}).get("ProtocolType") != "WEBSOCKET":
-                    log.warning("HTTP API %s/%s is not emulated (only REST and WebSocket APIs)", stack.stack_name, logical_id)
+                    log.warning(
+                        "HTTP API %s/%s is not emulated (only REST and WebSocket APIs)",
+                        stack.stack_name,
+                        logical_id,
+                    )
                     continue
-                websocket = WebSocketGateway(stack, logical_id, invoker=self, region=self.region, account=self.account)
+                websocket = WebSocketGateway(
+                    stack, logical_id, invoker=self, region=self.region, account=self.account
+                )
                 url = websocket.start(host, websocket_port)
                 websocket_port = websocket_port + 1 if websocket_port else 0
                 self._servers.websockets.append(websocket)
@@ -229,7 +243,7 @@ class LocalRunner:
         return endpoints
 
     def _function_specs(self, endpoints: Mapping[str, str]) -> list[FunctionSpec]:
-        assert self.assembly is not None  # noqa: S101 -- set by start()
+        assert self.assembly is not None
         specs = []
         for stack in self.assembly.stacks:
             for logical_id, resource in stack.resources_of_type("AWS::Lambda::Function").items():
@@ -241,7 +255,9 @@ class LocalRunner:
                     continue
                 if spec is None:
                     runtime = resource.get("Properties", {}).get("Runtime", "a container image")
-                    self.skipped_functions[f"{stack.stack_name}/{display_name}"] = f"runtime {runtime} is not run locally"
+                    self.skipped_functions[f"{stack.stack_name}/{display_name}"] = (
+                        f"runtime {runtime} is not run locally"
+                    )
                     continue
                 specs.append(spec)
         return specs
@@ -249,13 +265,17 @@ class LocalRunner:
     # Cognito -----------------------------------------------------------------------------------
 
     def _jwks(self, user_pool_id: str) -> Mapping[str, Any]:
-        reply = requests.get(f"{self.aws_url}/{user_pool_id}/.well-known/jwks.json", timeout=_HTTP_TIMEOUT)
-        reply.raise_for_status()
-        keys: Mapping[str, Any] = reply.json()
-        return keys
+        """The pool's signing keys, from moto (which signs every pool's tokens with one fixed key)."""
+        if user_pool_id not in self._jwks_by_pool:
+            reply = requests.get(
+                f"{self.aws_url}/{user_pool_id}/.well-known/jwks.json", timeout=_HTTP_TIMEOUT
+            )
+            reply.raise_for_status()
+            self._jwks_by_pool[user_pool_id] = reply.json()
+        return self._jwks_by_pool[user_pool_id]
 
     def _user_pools(self) -> list[dict[str, Any]]:
-        assert self.assembly is not None  # noqa: S101 -- set by start()
+        assert self.assembly is not None
         pools = []
         for stack in self.assembly.stacks:
             clients = stack.resources_of_type("AWS::Cognito::UserPoolClient")
@@ -266,7 +286,9 @@ class LocalRunner:
                     for client_id, client in clients.items()
                     if stack.resolve(client["Properties"]["UserPoolId"]) == pool_id
                 ]
-                pools.append({"name": f"{stack.stack_name}/{logical_id}", "id": pool_id, "clients": client_ids})
+                pools.append(
+                    {"name": f"{stack.stack_name}/{logical_id}", "id": pool_id, "clients": client_ids}
+                )
         return pools
 
     def state(self) -> dict[str, Any]:
@@ -283,9 +305,13 @@ class LocalRunner:
     # Start-up banner ---------------------------------------------------------------------------
 
     def banner(self) -> Iterator[str]:
-        yield f"Local run of {self.cdk_out} (account {self.account}, {self.region}); AWS services (moto): {self.aws_url}"
+        yield f"Local run of {self.cdk_out} (account {self.account}, {self.region})"
+        yield f"AWS services (moto): {self.aws_url}"
         for name, url in self.rest_apis.items():
-            yield f"REST API {name}: {url}"
+            gateway = self.rest_gateways[name]
+            yield f"REST API {name}: {url}/{gateway.stage_names[0] if gateway.stage_names else ''}"
+            for method, path, authorization in gateway.routes():
+                yield f"  {method:7} {path}  ({authorization.lower().replace('_', ' ')})"
         for name, url in self.websocket_apis.items():
             yield f"WebSocket API {name}: {url}"
         if self.functions is not None:
@@ -297,7 +323,9 @@ class LocalRunner:
             for line in self.events.describe():
                 yield f"Events: {line}"
         for pool in self.user_pools:
-            yield f"User pool {pool['name']}: {pool['id']}; get an ID token with `make local-token EMAIL=you@example.com`"
+            yield f"User pool {pool['name']}: {pool['id']}"
+        if self.user_pools:
+            yield "ID token for a new user: make local-token EMAIL=you@example.com"
         yield "Not emulated:"
         for line in NOT_EMULATED:
             yield f"  - {line}"
@@ -309,7 +337,9 @@ def _environment(cdk_out: Path, options: RunnerOptions) -> tuple[str, str]:
     manifest_path = cdk_out / "manifest.json"
     if manifest_path.exists() and (region is None or account is None):
         for artifact in json.loads(manifest_path.read_text()).get("artifacts", {}).values():
-            match = re.fullmatch(r"aws://(\d{12}|unknown-account)/([a-z0-9-]+)", str(artifact.get("environment", "")))
+            match = re.fullmatch(
+                r"aws://(\d{12}|unknown-account)/([a-z0-9-]+)", str(artifact.get("environment", ""))
+            )
             if artifact.get("type") == "aws:cloudformation:stack" and match:
                 account = account or (match.group(1) if match.group(1) != "unknown-account" else None)
                 region = region or (match.group(2) if match.group(2) != "unknown-region" else None)
@@ -334,11 +364,13 @@ def _not_emulated_server(host: str, service: str) -> ThreadingHTTPServer:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            log.warning("%s request %s %s answered 503: %s is not emulated", service, self.command, self.path, service)
+            log.warning(
+                "%s request %s %s answered 503: %s is not emulated", service, self.command, self.path, service
+            )
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer  # noqa: N815 -- BaseHTTPRequestHandler's naming
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- the base class's signature
+        def log_message(self, format: str, *args: Any) -> None:
             """Replaced by the warning above."""
 
     return ThreadingHTTPServer((host, 0), Handler)
@@ -363,12 +395,10 @@ def create_user_token(
     )
     password = password or _strong_password()
     attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
-    try:
+    with contextlib.suppress(cognito.exceptions.UsernameExistsException):
         cognito.admin_create_user(
             UserPoolId=pool["id"], Username=email, UserAttributes=attributes, MessageAction="SUPPRESS"
         )
-    except cognito.exceptions.UsernameExistsException:
-        pass
     cognito.admin_set_user_password(UserPoolId=pool["id"], Username=email, Password=password, Permanent=True)
     reply = cognito.admin_initiate_auth(
         UserPoolId=pool["id"],

@@ -50,7 +50,9 @@ class _Connection:
 class WebSocketGateway:
     """One ``AWS::ApiGatewayV2::Api`` of protocol WEBSOCKET, as API Gateway would serve it."""
 
-    def __init__(self, template: TemplateView, api_id: str, *, invoker: Invoker, region: str, account: str) -> None:
+    def __init__(
+        self, template: TemplateView, api_id: str, *, invoker: Invoker, region: str, account: str
+    ) -> None:
         self.template = template
         self.logical_id = api_id
         self.api_id = template.ref(api_id)
@@ -76,8 +78,12 @@ class WebSocketGateway:
     def _routes(self) -> dict[str, str]:
         """Route key -> function ARN, for the routes with Lambda proxy integrations."""
         integrations = {
-            self.template.ref(logical_id): str(self.template.resolve(resource["Properties"].get("IntegrationUri", "")))
-            for logical_id, resource in self.template.resources_of_type("AWS::ApiGatewayV2::Integration").items()
+            self.template.ref(logical_id): str(
+                self.template.resolve(resource["Properties"].get("IntegrationUri", ""))
+            )
+            for logical_id, resource in self.template.resources_of_type(
+                "AWS::ApiGatewayV2::Integration"
+            ).items()
             if self.template.resolve(resource["Properties"]["ApiId"]) == self.api_id
         }
         routes = {}
@@ -98,7 +104,11 @@ class WebSocketGateway:
             target = str(self.template.resolve(properties.get("Target", "")))
             uri = integrations.get(target.removeprefix("integrations/"), "")
             if _FUNCTION_URI_MARKER not in uri:
-                log.warning("WebSocket route %s (%s) has no Lambda proxy integration: not served", route_key, logical_id)
+                log.warning(
+                    "WebSocket route %s (%s) has no Lambda proxy integration: not served",
+                    route_key,
+                    logical_id,
+                )
                 continue
             routes[route_key] = uri.split(_FUNCTION_URI_MARKER, 1)[1].removesuffix("/invocations")
         return routes
@@ -125,7 +135,7 @@ class WebSocketGateway:
         self._thread.start()
         if not ready.wait(timeout=10):
             raise RuntimeError(f"the WebSocket API {self.name} did not start")
-        assert self._server is not None  # noqa: S101 -- set before ready
+        assert self._server is not None
         bound_port = self._server.sockets[0].getsockname()[1]
         self.url = f"ws://{host}:{bound_port}"
         return self.url
@@ -156,9 +166,9 @@ class WebSocketGateway:
             event = self._event("$connect", "CONNECT", record, stage, request=request)
             invocation = await asyncio.to_thread(self.invoker.invoke, self.routes["$connect"], event)
             status = _status(invocation.payload) if not invocation.failed else 500
-            if not 200 <= status < 300:  # noqa: PLR2004 -- API Gateway's success range
+            if not 200 <= status < 300:
                 log.info("WebSocket $connect of %s refused with %s", self.name, status)
-                return connection.respond(status if status >= 400 else 403, f"{HTTPStatus(status).phrase}\n")  # noqa: PLR2004
+                return connection.respond(status if status >= 400 else 403, f"{HTTPStatus(status).phrase}\n")
         with self._lock:
             self.connections[connection_id] = record
         connection.local_connection_id = connection_id  # type: ignore[attr-defined]
@@ -194,7 +204,11 @@ class WebSocketGateway:
         event["isBase64Encoded"] = not isinstance(message, str)
         invocation = await asyncio.to_thread(self.invoker.invoke, self.routes[route_key], event)
         if invocation.failed:
-            reply = {"message": "Internal server error", "connectionId": record.connection_id, "requestId": _request_id()}
+            reply = {
+                "message": "Internal server error",
+                "connectionId": record.connection_id,
+                "requestId": _request_id(),
+            }
             await record.socket.send(json.dumps(reply))
 
     def _select_route(self, message: str | bytes) -> str | None:
@@ -211,7 +225,13 @@ class WebSocketGateway:
         return "$default" if "$default" in self.routes else None
 
     def _event(
-        self, route_key: str, event_type: str, record: _Connection, stage: str, *, request: Request | None = None
+        self,
+        route_key: str,
+        event_type: str,
+        record: _Connection,
+        stage: str,
+        *,
+        request: Request | None = None,
     ) -> dict[str, Any]:
         now = time.time()
         context = {
@@ -259,7 +279,9 @@ class WebSocketGateway:
             return False
         text = data.decode("utf-8", errors="strict") if _is_text(data) else None
         try:
-            future = asyncio.run_coroutine_threadsafe(record.socket.send(text if text is not None else data), self._loop)
+            future = asyncio.run_coroutine_threadsafe(
+                record.socket.send(text if text is not None else data), self._loop
+            )
             future.result(timeout=5)
         except ConnectionClosed:
             return False
@@ -321,19 +343,19 @@ def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> Thr
                 return None
             return unquote(rest.removeprefix(prefix))
 
-        def do_POST(self) -> None:  # noqa: N802 -- BaseHTTPRequestHandler's naming
+        def do_POST(self) -> None:
             connection_id = self._connection_id()
             data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if connection_id is None:
                 self._answer(404, "NotFoundException", "No method found matching route")
-            elif len(data) > 128 * 1024:  # noqa: PLR2004 -- API Gateway's frame limit
+            elif len(data) > 128 * 1024:
                 self._answer(413, "PayloadTooLargeException", "Payload too large")
             elif gateway.post_to_connection(connection_id, data):
                 self._answer(200)
             else:
                 self._answer(410, "GoneException", None)
 
-        def do_GET(self) -> None:  # noqa: N802 -- BaseHTTPRequestHandler's naming
+        def do_GET(self) -> None:
             connection_id = self._connection_id()
             described = gateway.describe_connection(connection_id) if connection_id else None
             if described is None:
@@ -341,7 +363,7 @@ def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> Thr
             else:
                 self._answer(200, body=described)
 
-        def do_DELETE(self) -> None:  # noqa: N802 -- BaseHTTPRequestHandler's naming
+        def do_DELETE(self) -> None:
             connection_id = self._connection_id()
             if connection_id and gateway.close_connection(connection_id):
                 self._answer(204)
@@ -369,10 +391,7 @@ def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> Thr
             self.end_headers()
             self.wfile.write(content)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- the base class's signature
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("@connections %s", format % args)
 
     return ThreadingHTTPServer((host, port), Handler)
-
-
-

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.local._assembly import AssemblyError, CloudAssembly, Physical, StackTemplate, generated_name
+from constructs_lib.local._assembly import (
+    AssemblyError,
+    CloudAssembly,
+    Physical,
+    StackTemplate,
+    generated_name,
+)
 
 REGION, ACCOUNT = "eu-west-1", "111111111111"
 
@@ -19,13 +25,17 @@ class RecordingProvisioner:
     def __init__(self) -> None:
         self.created: list[str] = []
 
-    def __call__(self, stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]) -> Physical:
+    def __call__(
+        self, stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]
+    ) -> Physical:
         properties = stack.resolve(resource.get("Properties", {}))
         self.created.append(logical_id)
         return Physical(f"{logical_id}-id", {"Arn": f"arn:{logical_id}", "Name": properties.get("Name", "")})
 
 
-def write_assembly(directory: Path, stacks: dict[str, dict[str, Any]], dependencies: dict[str, list[str]]) -> Path:
+def write_assembly(
+    directory: Path, stacks: dict[str, dict[str, Any]], dependencies: dict[str, list[str]]
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     artifacts = {}
     for name, template in stacks.items():
@@ -80,7 +90,10 @@ def stack(tmp_path: Path) -> StackTemplate:
         ({"Fn::GetAtt": ["Table", "Arn"]}, "arn:Table"),
         ({"Fn::GetAtt": "Table.Arn"}, "arn:Table"),
         ({"Fn::Join": ["/", ["a", {"Ref": "Table"}, 3]]}, "a/Table-id/3"),
-        ({"Fn::Sub": "${AWS::Region}:${Table}:${Table.Arn}:${!Literal}"}, "eu-west-1:Table-id:arn:Table:${Literal}"),
+        (
+            {"Fn::Sub": "${AWS::Region}:${Table}:${Table.Arn}:${!Literal}"},
+            "eu-west-1:Table-id:arn:Table:${Literal}",
+        ),
         ({"Fn::Sub": ["${Prefix}-${Table}", {"Prefix": {"Ref": "AWS::AccountId"}}]}, f"{ACCOUNT}-Table-id"),
         ({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}, "b"),
         ({"Fn::If": ["IsIreland", "yes", "no"]}, "yes"),
@@ -112,11 +125,15 @@ def test_cross_stack_references_resolve_through_exports_and_stack_outputs(tmp_pa
         "Outputs": {
             "Imported": {"Value": {"Fn::ImportValue": "Producer:TableArn"}},
             "FromOutput": {
-                "Value": {"Fn::GetStackOutput": {"StackName": "Producer", "Region": REGION, "OutputName": "Queue"}}
+                "Value": {
+                    "Fn::GetStackOutput": {"StackName": "Producer", "Region": REGION, "OutputName": "Queue"}
+                }
             },
         },
     }
-    directory = write_assembly(tmp_path, {"Consumer": consumer, "Producer": TEMPLATE}, {"Consumer": ["Producer"]})
+    directory = write_assembly(
+        tmp_path, {"Consumer": consumer, "Producer": TEMPLATE}, {"Consumer": ["Producer"]}
+    )
     assembly, _ = load(directory)
     assert [stack.stack_name for stack in assembly.stacks] == ["Producer", "Consumer"]
     assert assembly.stack("Consumer").output("Imported") == "arn:Table"
@@ -127,7 +144,10 @@ def test_nested_assemblies_of_stages_are_read(tmp_path: Path) -> None:
     write_assembly(tmp_path / "assembly-Prod", {"Prod-Producer": TEMPLATE}, {})
     write_assembly(tmp_path, {"Root": {"Resources": {}}}, {})
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    manifest["artifacts"]["Prod"] = {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Prod"}}
+    manifest["artifacts"]["Prod"] = {
+        "type": "cdk:cloud-assembly",
+        "properties": {"directoryName": "assembly-Prod"},
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assembly, _ = load(tmp_path)
     assert [stack.stack_name for stack in assembly.stacks] == ["Root", "Prod-Producer"]
@@ -150,7 +170,7 @@ def test_a_function_asset_is_found_by_its_object_key(tmp_path: Path) -> None:
     assembly, _ = load(tmp_path)
     stack = assembly.stack("Producer")
     assert stack.asset_directory("abc.zip") == tmp_path / "asset.abc"
-    with pytest.raises(AssemblyError, match="Producer: no file asset with object key 'other.zip'"):
+    with pytest.raises(AssemblyError, match=r"Producer: no file asset with object key 'other\.zip'"):
         stack.asset_directory("other.zip")
 
 
@@ -158,7 +178,10 @@ def test_a_function_asset_is_found_by_its_object_key(tmp_path: Path) -> None:
     ("value", "message"),
     [
         ({"Ref": "Missing"}, "Producer: no resource 'Missing' in the template"),
-        ({"Fn::GetAtt": ["Table", "StreamArn"]}, "Producer/Table: attribute 'StreamArn' of AWS::DynamoDB::Table"),
+        (
+            {"Fn::GetAtt": ["Table", "StreamArn"]},
+            "Producer/Table: attribute 'StreamArn' of AWS::DynamoDB::Table",
+        ),
         ({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}, "the intrinsic function Fn::Cidr is not supported locally"),
         ({"Fn::ImportValue": "Nobody:Exports"}, "no stack exports 'Nobody:Exports'"),
         ({"Fn::If": ["Unknown", 1, 2]}, "Producer: no condition 'Unknown'"),
@@ -182,13 +205,17 @@ def test_circular_references_are_reported(tmp_path: Path) -> None:
 
 
 def test_a_directory_without_a_manifest_says_to_synthesize(tmp_path: Path) -> None:
-    with pytest.raises(AssemblyError, match="no manifest.json\\): run `cdk synth` first"):
+    with pytest.raises(AssemblyError, match=r"no manifest\.json\): run `cdk synth` first"):
         load(tmp_path)
 
 
 def test_generated_names_are_stable_and_within_limits() -> None:
-    name = generated_name("ImageSharingData-dev", "ImageStoreBucketF57D958E" * 3, max_length=63, lowercase=True)
-    assert name == generated_name("ImageSharingData-dev", "ImageStoreBucketF57D958E" * 3, max_length=63, lowercase=True)
+    name = generated_name(
+        "ImageSharingData-dev", "ImageStoreBucketF57D958E" * 3, max_length=63, lowercase=True
+    )
+    assert name == generated_name(
+        "ImageSharingData-dev", "ImageStoreBucketF57D958E" * 3, max_length=63, lowercase=True
+    )
     assert len(name) == 63
     assert name == name.lower()
     assert name.startswith("imagesharingdata-dev-imagestorebucket")

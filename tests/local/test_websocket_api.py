@@ -23,7 +23,8 @@ FUNCTION_ARN = "arn:aws:lambda:us-east-1:111111111111:function:{}"
 
 
 def integration(function: str) -> dict[str, Any]:
-    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FUNCTION_ARN.format(function)}/invocations"
+    arn = FUNCTION_ARN.format(function)
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"
     return {
         "Type": "AWS::ApiGatewayV2::Integration",
         "Properties": {"ApiId": {"Ref": "Api"}, "IntegrationType": "AWS_PROXY", "IntegrationUri": uri},
@@ -46,9 +47,16 @@ TEMPLATE = {
     "Resources": {
         "Api": {
             "Type": "AWS::ApiGatewayV2::Api",
-            "Properties": {"Name": "Chat", "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+            "Properties": {
+                "Name": "Chat",
+                "ProtocolType": "WEBSOCKET",
+                "RouteSelectionExpression": "$request.body.action",
+            },
         },
-        "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"ApiId": {"Ref": "Api"}, "StageName": "dev"}},
+        "Stage": {
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "Properties": {"ApiId": {"Ref": "Api"}, "StageName": "dev"},
+        },
         "ConnectIntegration": integration("connect"),
         "DisconnectIntegration": integration("disconnect"),
         "SendIntegration": integration("send"),
@@ -85,14 +93,24 @@ class ScriptedInvoker:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebSocketGateway, ScriptedInvoker, str]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[WebSocketGateway, ScriptedInvoker, str]]:
     directory = tmp_path_factory.mktemp("cdk.out")
     (directory / "Chat.template.json").write_text(json.dumps(TEMPLATE))
-    manifest = {"artifacts": {"Chat": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Chat.template.json"}}}}
+    manifest = {
+        "artifacts": {
+            "Chat": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Chat.template.json"}}
+        }
+    }
     (directory / "manifest.json").write_text(json.dumps(manifest))
-    assembly = CloudAssembly(Path(directory), region="us-east-1", account="111111111111", provision=named_only)
+    assembly = CloudAssembly(
+        Path(directory), region="us-east-1", account="111111111111", provision=named_only
+    )
     invoker = ScriptedInvoker()
-    gateway = WebSocketGateway(assembly.stack("Chat"), "Api", invoker=invoker, region="us-east-1", account="111111111111")
+    gateway = WebSocketGateway(
+        assembly.stack("Chat"), "Api", invoker=invoker, region="us-east-1", account="111111111111"
+    )
     gateway.start("127.0.0.1", 0)
     management = serve_management_api(gateway, "127.0.0.1", 0)
     thread = threading.Thread(target=management.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -150,7 +168,9 @@ def test_a_connect_route_that_does_not_answer_2xx_refuses_the_connection(
     assert served[0].connections == {}
 
 
-def test_an_unknown_stage_is_forbidden(served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker) -> None:
+def test_an_unknown_stage_is_forbidden(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
     with pytest.raises(InvalidStatus) as refused:
         open_connection(served[0], "/prod")
     assert refused.value.response.status_code == 403
@@ -162,7 +182,7 @@ def test_messages_are_routed_by_their_action_and_unrouted_ones_are_forbidden(
 ) -> None:
     with open_connection(served[0]) as client:
         client.send(json.dumps({"action": "send", "text": "hi"}))
-        invoker.wait_for(lambda events: len(events) == 2)  # noqa: PLR2004 -- connect, then the message
+        invoker.wait_for(lambda events: len(events) == 2)
         function, event = invoker.events[1]
         assert function == "send"
         assert event["requestContext"]["eventType"] == "MESSAGE"

@@ -11,7 +11,7 @@ import pytest
 
 from constructs_lib.local._workers import FunctionPool, FunctionSpec
 
-HANDLER = '''
+HANDLER = """
 import os
 import sys
 import time
@@ -55,7 +55,7 @@ def crash(event, context):
 
 def unserializable(event, context):
     return {"when": object()}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,9 @@ def test_a_handler_runs_with_lambdas_environment_context_and_its_own_code(
     assert payload["inherited_secret"] is None
 
 
-def test_packages_built_for_another_platform_come_from_this_environment(pool: FunctionPool, output: io.StringIO) -> None:
+def test_packages_built_for_another_platform_come_from_this_environment(
+    pool: FunctionPool, output: io.StringIO
+) -> None:
     payload = pool.invoke("handlers-environment", {}).payload
     assert "site-packages" in payload["idna"]
     assert "idna (cp313-cp313-manylinux_2_28_aarch64)" in output.getvalue()
@@ -137,7 +139,9 @@ def test_packages_built_for_another_platform_come_from_this_environment(pool: Fu
 
 def test_a_warm_worker_keeps_its_module_state_and_names_are_accepted(pool: FunctionPool) -> None:
     first = pool.invoke("handlers-environment", {}).payload
-    second = pool.invoke("arn:aws:lambda:us-east-1:111111111111:function:handlers-environment:$LATEST", {}).payload
+    second = pool.invoke(
+        "arn:aws:lambda:us-east-1:111111111111:function:handlers-environment:$LATEST", {}
+    ).payload
     assert first["started"] == second["started"]
 
 
@@ -151,7 +155,9 @@ def test_a_handler_exception_is_the_invocations_error_and_its_output_is_relayed(
     assert "  Fail | about to fail" in output.getvalue()
 
 
-def test_a_handler_past_its_timeout_is_stopped_and_the_next_invocation_starts_fresh(pool: FunctionPool) -> None:
+def test_a_handler_past_its_timeout_is_stopped_and_the_next_invocation_starts_fresh(
+    pool: FunctionPool,
+) -> None:
     timed_out = pool.invoke("handlers-sleep", {"seconds": 3})
     assert timed_out.error is not None
     assert (timed_out.error.error_type, timed_out.error.message) == (

@@ -1,0 +1,188 @@
+"""`make local`: the reference app run from its synthesized templates, driven over real HTTP and WebSocket.
+
+One runner serves the session's dev assembly on free ports: moto in-process, every handler in its
+own worker process from its staged asset, API Gateway's routing, validators, Cognito authorizer and
+CORS from the template, S3 -> SNS -> subscriber fan-out and the images table's stream.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+from aws_cdk.cx_api import CloudAssembly
+from PIL import Image
+from websockets.sync.client import ClientConnection, connect
+
+from constructs_lib.local.__main__ import main
+from constructs_lib.local.runner import STATE_FILE, LocalRunner, RunnerOptions, create_user_token
+
+ORIGIN = "http://localhost:3000"  # the dev stage's allowed origin (cdk.json)
+HTTP_TIMEOUT = 30  # seconds: a cold worker imports its handler on the first request
+EVENT_TIMEOUT = 60  # seconds: S3 -> queue -> SNS -> subscriber, each a cold worker the first time
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def runner(dev_assembly: CloudAssembly) -> Iterator[LocalRunner]:
+    local = LocalRunner(
+        Path(dev_assembly.directory), RunnerOptions(port=0, websocket_port=0), output=io.StringIO()
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def api(runner: LocalRunner) -> str:
+    (url,) = runner.rest_apis.values()
+    return f"{url}/dev"
+
+
+@pytest.fixture(scope="module")
+def token(runner: LocalRunner) -> str:
+    return create_user_token(runner.state(), "ana@example.com")
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float = EVENT_TIMEOUT) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result is not None:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"nothing after {timeout} s")
+
+
+def invocations_of(runner: LocalRunner, function: str) -> int:
+    assert runner.functions is not None
+    return sum(1 for name, _ in runner.functions.invocations if name == function)
+
+
+def jpeg(size: tuple[int, int]) -> bytes:
+    output = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 40)).save(output, format="JPEG")
+    return output.getvalue()
+
+
+def post(url: str, body: dict[str, Any], token: str | None) -> requests.Response:
+    headers = {"Origin": ORIGIN, "Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = token
+    return requests.post(url, data=json.dumps(body), headers=headers, timeout=HTTP_TIMEOUT)
+
+
+def test_the_contracts_full_flow_over_http_and_websocket(runner: LocalRunner, api: str, token: str) -> None:
+    (websocket_url,) = runner.websocket_apis.values()
+    listener: ClientConnection
+    with connect(f"{websocket_url}/dev", open_timeout=HTTP_TIMEOUT) as listener:
+        created_group = post(f"{api}/groups", {"name": "Harbour", "description": "Boats at dawn"}, token)
+        assert created_group.status_code == 201, created_group.text
+        assert created_group.headers["Access-Control-Allow-Origin"] == ORIGIN
+        group = created_group.json()["newItem"]
+        assert group["name"] == "Harbour"
+
+        listed = requests.get(f"{api}/groups", params={"limit": "10"}, timeout=HTTP_TIMEOUT)
+        assert [item["id"] for item in listed.json()["items"]] == [group["id"]]
+
+        created_image = post(f"{api}/groups/{group['id']}/images", {"title": "Sunrise"}, token)
+        assert created_image.status_code == 201, created_image.text
+        image_id = created_image.json()["newItem"]["imageId"]
+        photo = jpeg((600, 400))
+        uploaded = requests.put(
+            created_image.json()["uploadUrl"],
+            data=photo,
+            headers={"Content-Type": "image/jpeg"},
+            timeout=HTTP_TIMEOUT,
+        )
+        assert uploaded.status_code == 200, uploaded.text
+
+        notification = json.loads(listener.recv(timeout=EVENT_TIMEOUT))
+        assert notification == {"imageId": image_id}
+
+    def thumbnail() -> bytes | None:
+        image = requests.get(f"{api}/images/{image_id}", timeout=HTTP_TIMEOUT).json()
+        download = requests.get(image["thumbnailUrl"], timeout=HTTP_TIMEOUT)
+        return download.content if download.status_code == 200 else None
+
+    made = Image.open(io.BytesIO(eventually(thumbnail)))
+    assert (made.format, made.size) == ("JPEG", (150, 100))
+
+    images = requests.get(f"{api}/groups/{group['id']}/images", timeout=HTTP_TIMEOUT).json()["items"]
+    assert [item["imageId"] for item in images] == [image_id]
+    original = requests.get(images[0]["imageUrl"], timeout=HTTP_TIMEOUT)
+    assert original.content == photo
+
+
+def test_the_authorizer_and_validator_reject_before_the_handler_runs(
+    runner: LocalRunner, api: str, token: str
+) -> None:
+    before = invocations_of(runner, "GroupsWrite")
+    unsigned = post(f"{api}/groups", {"name": "a", "description": "b"}, None)
+    forged = post(f"{api}/groups", {"name": "a", "description": "b"}, token[:-4] + "AAAA")
+    invalid = post(f"{api}/groups", {"name": "a", "description": "b", "admin": True}, token)
+    assert (unsigned.status_code, unsigned.json()) == (401, {"message": "Unauthorized"})
+    assert (forged.status_code, forged.json()) == (401, {"message": "Unauthorized"})
+    assert (invalid.status_code, invalid.json()) == (400, {"message": "Invalid request body"})
+    for rejected in (unsigned, forged, invalid):
+        assert rejected.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert invocations_of(runner, "GroupsWrite") == before
+
+    missing_query = requests.get(f"{api}/images", timeout=HTTP_TIMEOUT)
+    assert missing_query.status_code == 400
+    assert missing_query.json() == {"message": "Missing required request parameters: [q]"}
+
+
+def test_preflights_and_unknown_routes_answer_as_api_gateway(api: str) -> None:
+    preflight = requests.options(
+        f"{api}/groups",
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"},
+        timeout=HTTP_TIMEOUT,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    unknown = requests.delete(f"{api}/groups", timeout=HTTP_TIMEOUT)
+    assert (unknown.status_code, unknown.json()) == (403, {"message": "Missing Authentication Token"})
+
+
+def test_search_answers_503_because_opensearch_is_not_emulated(api: str) -> None:
+    searched = requests.get(f"{api}/images", params={"q": "sunrise"}, timeout=HTTP_TIMEOUT)
+    assert searched.status_code == 503
+    assert searched.json() == {
+        "message": "search is unavailable: OpenSearch is not emulated by the local runner"
+    }
+
+
+def test_the_banner_says_what_runs_and_what_is_not_emulated(runner: LocalRunner) -> None:
+    banner = "\n".join(runner.banner())
+    assert "POST    /groups/{groupId}/images  (cognito user pools)" in banner
+    assert "Thumbnail" in banner
+    assert "IAM: policies are not enforced" in banner
+    assert "OpenSearch: requests to a domain answer 503" in banner
+
+
+def test_the_token_command_prints_an_id_token_for_the_running_app(
+    runner: LocalRunner, api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (runner.cdk_out / STATE_FILE).exists()
+    assert main(["--cdk-out", str(runner.cdk_out), "token", "--email", "ben@example.com"]) == 0
+    printed = capsys.readouterr().out.strip()
+    created = post(f"{api}/groups", {"name": "Bens", "description": "Bikes"}, printed)
+    assert created.status_code == 201, created.text
+
+
+def test_the_token_command_without_a_running_app_says_how_to_start_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--cdk-out", str(tmp_path), "token", "--email", "ana@example.com"]) == 2
+    assert "start one with `make local` first" in capsys.readouterr().err

@@ -177,7 +177,10 @@ def test_an_unreachable_domain_is_a_503(server: CannedOpenSearch, monkeypatch: p
     finally:
         closed.close()
         search.opensearch.cache_clear()
-    assert (response.status, response.body) == (503, {"message": "search is unavailable: the search domain did not answer"})
+    assert (response.status, response.body) == (
+        503,
+        {"message": "search is unavailable: the search domain did not answer"},
+    )
 
 
 def test_search_query_is_plain_text_for_any_input() -> None:

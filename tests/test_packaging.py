@@ -57,6 +57,8 @@ def _pinned(path: Path, name: str) -> str:
 
 
 DECLARED_DEPENDENCIES: list[str] = PYPROJECT["project"]["dependencies"]
+# Extras (``constructs_lib[local]``): declared in the wheel with an ``extra == "<name>"`` marker.
+DECLARED_EXTRAS: dict[str, list[str]] = PYPROJECT["project"]["optional-dependencies"]
 # The exact versions the repository is tested with, as constraints: they choose versions
 # within the declared ranges and add no package the wheel does not declare.
 REPOSITORY_PINS = [line for line in _requirement_lines(ROOT / "requirements.txt") if "==" in line]
@@ -197,14 +199,27 @@ def test_wheel_metadata_matches_pyproject(wheel_metadata: Message) -> None:
     assert wheel_metadata.get_all("Classifier") == project["classifiers"]
     assert "Typing :: Typed" in project["classifiers"]
     declared = {
-        (requirement.name, requirement.specifier) for requirement in map(Requirement, DECLARED_DEPENDENCIES)
+        (requirement.name, requirement.specifier, "")
+        for requirement in map(Requirement, DECLARED_DEPENDENCIES)
+    } | {
+        (requirement.name, requirement.specifier, extra)
+        for extra, requirements in DECLARED_EXTRAS.items()
+        for requirement in map(Requirement, requirements)
     }
     required = {
-        (requirement.name, requirement.specifier)
+        (requirement.name, requirement.specifier, _extra_of(requirement))
         for requirement in map(Requirement, wheel_metadata.get_all("Requires-Dist") or [])
     }
     assert required == declared
+    assert wheel_metadata.get_all("Provides-Extra") == list(DECLARED_EXTRAS)
     assert wheel_metadata["Summary"] == project["description"]
+
+
+def _extra_of(requirement: Requirement) -> str:
+    """The extra a wheel requirement belongs to ("" for the base install)."""
+    if requirement.marker is None:
+        return ""
+    return next(extra for extra in DECLARED_EXTRAS if requirement.marker.evaluate({"extra": extra}))
 
 
 # One interpreter for the consumer (each start costs a jsii process): where constructs_lib is
@@ -214,6 +229,8 @@ import runpy, sys
 from importlib.metadata import PackageNotFoundError, requires, version
 from packaging.requirements import Requirement
 for requirement in map(Requirement, requires("constructs-lib") or []):
+    if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+        continue  # an extra's requirement: the example installs none
     try:
         installed = version(requirement.name)
     except PackageNotFoundError:

@@ -1,20 +1,50 @@
-"""constructs_lib: AWS CDK v2 constructs for secure, operable serverless backends."""
+"""constructs_lib: AWS CDK v2 constructs for secure, operable serverless backends.
 
-from constructs_lib.alarm_topic import AlarmTopic
-from constructs_lib.checks import add_nag_checks
-from constructs_lib.composite_key_table import (
-    AutoscaledCapacity,
-    CompositeKeyTable,
-    GlobalIndex,
-    LocalIndex,
-    StreamConsumer,
-)
-from constructs_lib.image_store import ImageStore
-from constructs_lib.search_domain import SearchDomain, SearchDomainSize
-from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, ServerlessApi
-from constructs_lib.serverless_function import ServerlessFunction
-from constructs_lib.user_directory import UserDirectory
-from constructs_lib.websocket_api import WebSocketApi
+The constructs are imported on first use (PEP 562), so ``constructs_lib.local`` and
+``constructs_lib.runtime`` load without the CDK and its Node.js process.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from constructs_lib.alarm_topic import AlarmTopic
+    from constructs_lib.checks import add_nag_checks
+    from constructs_lib.composite_key_table import (
+        AutoscaledCapacity,
+        CompositeKeyTable,
+        GlobalIndex,
+        LocalIndex,
+        StreamConsumer,
+    )
+    from constructs_lib.image_store import ImageStore
+    from constructs_lib.search_domain import SearchDomain, SearchDomainSize
+    from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, ServerlessApi
+    from constructs_lib.serverless_function import ServerlessFunction
+    from constructs_lib.user_directory import UserDirectory
+    from constructs_lib.websocket_api import WebSocketApi
+
+# Each public name and the module that defines it.
+_MODULES = {
+    "AlarmTopic": "alarm_topic",
+    "add_nag_checks": "checks",
+    "AutoscaledCapacity": "composite_key_table",
+    "CompositeKeyTable": "composite_key_table",
+    "GlobalIndex": "composite_key_table",
+    "LocalIndex": "composite_key_table",
+    "StreamConsumer": "composite_key_table",
+    "ImageStore": "image_store",
+    "SearchDomain": "search_domain",
+    "SearchDomainSize": "search_domain",
+    "AuthorizationMode": "serverless_api",
+    "CorsPolicy": "serverless_api",
+    "ServerlessApi": "serverless_api",
+    "ServerlessFunction": "serverless_function",
+    "UserDirectory": "user_directory",
+    "WebSocketApi": "websocket_api",
+}
 
 __all__ = [
     "AlarmTopic",
@@ -34,3 +64,15 @@ __all__ = [
     "WebSocketApi",
     "add_nag_checks",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module 'constructs_lib' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"constructs_lib.{_MODULES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

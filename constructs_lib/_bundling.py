@@ -75,7 +75,7 @@ def stage_python_code(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
         if include_runtime_helpers:
-            # The library's own __init__ imports the CDK; in Lambda only the runtime helpers exist.
+            # The library's own __init__ names the CDK constructs; in Lambda only the runtime helpers exist.
             (building / "constructs_lib" / "__init__.py").write_text("")
         if requirements.is_file():
             _pip_install(requirements, building, architecture, python_version)

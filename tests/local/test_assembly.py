@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +221,19 @@ def test_generated_names_are_stable_and_within_limits() -> None:
     assert len(name) == 63
     assert name == name.lower()
     assert name.startswith("imagesharingdata-dev-imagestorebucket")
+
+
+def test_the_runner_loads_without_the_cdk() -> None:
+    """The runner reads templates only: importing it must not start the CDK's Node.js process."""
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, constructs_lib.local.__main__; "
+            "print(sorted(name for name in sys.modules if name.startswith(('aws_cdk', 'jsii'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -124,6 +125,8 @@ def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
         "_HANDLER": spec.handler,
         "TZ": ":UTC",
         "PYTHONUNBUFFERED": "1",
+        # Lambda's code directory is read-only: compiled modules go beside the runner, never into the asset.
+        "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "constructs-lib-local" / "pycache"),
         "CONSTRUCTS_LIB_LOCAL_FUNCTION_ARN": spec.arn,
         # X-Ray is not emulated: without a daemon the SDK would only log errors.
         "POWERTOOLS_TRACE_DISABLED": "true",

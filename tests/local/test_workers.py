@@ -194,6 +194,11 @@ def test_an_unknown_function_is_a_key_error(pool: FunctionPool) -> None:
         pool.invoke("arn:aws:lambda:us-east-1:111111111111:function:nobody", {})
 
 
+def test_workers_never_write_into_the_code_directory(pool: FunctionPool, code_directory: Path) -> None:
+    assert pool.invoke("handlers-environment", {}).error is None
+    assert list(code_directory.rglob("__pycache__")) == []
+
+
 def test_every_invocation_is_recorded(pool: FunctionPool) -> None:
     before = len(pool.invocations)
     pool.invoke("handlers-sleep", {"seconds": 0})

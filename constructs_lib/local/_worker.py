@@ -13,6 +13,7 @@ import importlib.abc
 import importlib.machinery
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -138,6 +139,8 @@ def _error(error: BaseException) -> dict[str, Any]:
 
 
 def main(fd: int) -> None:
+    # Ctrl+C reaches the whole process group: the runner stops its workers itself, by closing their channel.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = socket.socket(fileno=fd)
     code_directory = Path.cwd()
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,7 @@ def environment(event, context):
         "event": event,
         "idna": idna.__file__,
         "inherited_secret": os.environ.get("RUNNER_ONLY_SECRET"),
+        "pid": os.getpid(),
     }
 
 
@@ -192,6 +195,15 @@ def test_a_handler_that_cannot_be_imported_fails_every_invocation_clearly(pool: 
 def test_an_unknown_function_is_a_key_error(pool: FunctionPool) -> None:
     with pytest.raises(KeyError):
         pool.invoke("arn:aws:lambda:us-east-1:111111111111:function:nobody", {})
+
+
+def test_ctrl_c_in_the_terminal_leaves_workers_to_the_runner(pool: FunctionPool) -> None:
+    """Ctrl+C signals the whole process group; the runner, not the signal, stops its workers."""
+    first = pool.invoke("handlers-environment", {}).payload
+    os.kill(first["pid"], signal.SIGINT)
+    second = pool.invoke("handlers-environment", {})
+    assert second.error is None
+    assert second.payload["pid"] == first["pid"]
 
 
 def test_workers_never_write_into_the_code_directory(pool: FunctionPool, code_directory: Path) -> None:

@@ -137,8 +137,26 @@ def management_api(url: str) -> Any:
     return boto3.client("apigatewaymanagementapi", endpoint_url=url, region_name="us-east-1")
 
 
+def event_of(invoker: ScriptedInvoker, function: str, connection_id: str | None = None) -> Mapping[str, Any]:
+    """The latest event `function` got (for `connection_id`): an earlier test's $disconnect may land late."""
+    events = [
+        event
+        for name, event in invoker.events
+        if name == function and connection_id in (None, event["requestContext"]["connectionId"])
+    ]
+    assert events, invoker.events
+    return events[-1]
+
+
 def connection_id_of(invoker: ScriptedInvoker) -> str:
-    return str(invoker.events[0][1]["requestContext"]["connectionId"])
+    return str(event_of(invoker, "connect")["requestContext"]["connectionId"])
+
+
+def disconnected(connection_id: str) -> Callable[[list[tuple[str, Any]]], bool]:
+    return lambda events: any(
+        name == "disconnect" and event["requestContext"]["connectionId"] == connection_id
+        for name, event in events
+    )
 
 
 def test_connect_runs_the_connect_route_with_the_handshakes_headers_and_query(
@@ -146,8 +164,7 @@ def test_connect_runs_the_connect_route_with_the_handshakes_headers_and_query(
 ) -> None:
     gateway = served[0]
     with open_connection(gateway):
-        function, event = invoker.events[0]
-        assert function == "connect"
+        event = event_of(invoker, "connect")
         context = event["requestContext"]
         assert (context["routeKey"], context["eventType"], context["stage"]) == ("$connect", "CONNECT", "dev")
         assert context["apiId"] == gateway.api_id
@@ -174,7 +191,7 @@ def test_an_unknown_stage_is_forbidden(
     with pytest.raises(InvalidStatus) as refused:
         open_connection(served[0], "/prod")
     assert refused.value.response.status_code == 403
-    assert invoker.events == []
+    assert [name for name, _ in invoker.events if name == "connect"] == []
 
 
 def test_messages_are_routed_by_their_action_and_unrouted_ones_are_forbidden(
@@ -182,9 +199,8 @@ def test_messages_are_routed_by_their_action_and_unrouted_ones_are_forbidden(
 ) -> None:
     with open_connection(served[0]) as client:
         client.send(json.dumps({"action": "send", "text": "hi"}))
-        invoker.wait_for(lambda events: len(events) == 2)
-        function, event = invoker.events[1]
-        assert function == "send"
+        invoker.wait_for(lambda events: any(name == "send" for name, _ in events))
+        event = event_of(invoker, "send", connection_id_of(invoker))
         assert event["requestContext"]["eventType"] == "MESSAGE"
         assert json.loads(event["body"]) == {"action": "send", "text": "hi"}
         client.send(json.dumps({"action": "shout"}))
@@ -213,7 +229,7 @@ def test_posts_to_connections_reach_the_socket_and_gone_connections_answer_410(
         assert json.loads(client.recv(timeout=5)) == {"imageId": "abc"}
         described = client_api.get_connection(ConnectionId=connection_id)
         assert described["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": "test-client"}
-    invoker.wait_for(lambda events: events[-1][0] == "disconnect")
+    invoker.wait_for(disconnected(connection_id))
     with pytest.raises(client_api.exceptions.GoneException):
         client_api.post_to_connection(ConnectionId=connection_id, Data=b"late")
 
@@ -229,7 +245,7 @@ def test_closing_runs_the_disconnect_route_and_delete_closes_the_connection(
         while connection_id in gateway.connections and time.monotonic() < deadline:
             time.sleep(0.02)
         assert client.close_code is not None or connection_id not in gateway.connections
-    invoker.wait_for(lambda events: events[-1][0] == "disconnect")
-    context = invoker.events[-1][1]["requestContext"]
+    invoker.wait_for(disconnected(connection_id))
+    context = event_of(invoker, "disconnect", connection_id)["requestContext"]
     assert (context["eventType"], context["connectionId"]) == ("DISCONNECT", connection_id)
     assert connection_id not in gateway.connections

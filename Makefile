@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck pytest snapshot-update diff bench diagram local local-token clean
+.PHONY: help bootstrap synth test lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,7 +24,18 @@ synth: bootstrap  ## Synthesize every stack of the app into cdk.out/ (no AWS acc
 	npx --no-install cdk synth --quiet $(CDK_ARGS)
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
-test: bootstrap lint typecheck pytest  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, handlers)
+test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, handlers, local runner)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest-cdk pytest-runtime
+
+# `make test` keeps both cores busy: the tests that synthesize (one jsii Node.js process) run beside
+# ruff, mypy and the tests that never import the CDK (handlers, runtime helpers, the local runner).
+RUNTIME_TESTS := tests/handlers tests/runtime tests/local
+
+pytest-cdk:
+	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(RUNTIME_TESTS))
+
+pytest-runtime: lint typecheck
+	pytest $(PYTEST_ARGS) $(RUNTIME_TESTS)
 
 lint:
 	ruff check .
@@ -33,7 +44,7 @@ lint:
 typecheck:
 	mypy
 
-pytest:
+pytest:  ## The whole suite in one process (PYTEST_ARGS="-k name" to select)
 	pytest $(PYTEST_ARGS)
 
 snapshot-update: bootstrap  ## Refresh the syrupy snapshots after an intended infrastructure change

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from constructs_lib.local._assembly import AssemblyError
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token, read_state
 
 
@@ -76,17 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     def stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    runner.start()
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
+        runner.start()
         for line in runner.banner():
             print(line, flush=True)
         print("Ready. Press Ctrl+C to stop.", flush=True)
         stopping.wait()
+    except (AssemblyError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     finally:
         print("Stopping...", flush=True)
         runner.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     return 0
 
 

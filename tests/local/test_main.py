@@ -1,0 +1,139 @@
+"""``python -m constructs_lib.local run``: serves a synthesized app until Ctrl+C, then cleans up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from constructs_lib.local.__main__ import main
+from constructs_lib.local.runner import STATE_FILE
+
+# One Python function (inline code, as CDK writes small handlers) behind GET /hello.
+HANDLER = """
+import json, os
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({"queue": os.environ["QUEUE_URL"], "path": event["path"]})}
+"""
+FUNCTION_ARN = {"Fn::GetAtt": ["Hello", "Arn"]}
+TEMPLATE: dict[str, Any] = {
+    "Resources": {
+        "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Hello": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.13",
+                "Handler": "index.handler",
+                "Code": {"ZipFile": HANDLER},
+                "Environment": {"Variables": {"QUEUE_URL": {"Ref": "Jobs"}}},
+            },
+        },
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "Hello"}},
+        "HelloResource": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "PathPart": "hello",
+            },
+        },
+        "HelloGet": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ResourceId": {"Ref": "HelloResource"},
+                "HttpMethod": "GET",
+                "AuthorizationType": "NONE",
+                "Integration": {
+                    "Type": "AWS_PROXY",
+                    "IntegrationHttpMethod": "POST",
+                    "Uri": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/",
+                                FUNCTION_ARN,
+                                "/invocations",
+                            ],
+                        ]
+                    },
+                },
+            },
+        },
+        "Deployment": {"Type": "AWS::ApiGateway::Deployment", "Properties": {"RestApiId": {"Ref": "Api"}}},
+        "Stage": {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "DeploymentId": {"Ref": "Deployment"},
+                "StageName": "v1",
+            },
+        },
+    }
+}
+
+
+@pytest.fixture
+def cdk_out(tmp_path: Path) -> Path:
+    (tmp_path / "Hello.template.json").write_text(json.dumps(TEMPLATE))
+    manifest = {
+        "artifacts": {
+            "Hello": {
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://222222222222/eu-west-1",
+                "properties": {"templateFile": "Hello.template.json"},
+            }
+        }
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    return tmp_path
+
+
+def test_run_serves_until_interrupted_then_stops_and_cleans_up(
+    cdk_out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers: list[requests.Response] = []
+
+    def use_then_interrupt() -> None:
+        state_file = cdk_out / STATE_FILE
+        deadline = time.monotonic() + 30
+        while not state_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            (url,) = json.loads(state_file.read_text())["restApis"].values()
+            answers.append(requests.get(f"{url}/v1/hello", timeout=30))
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)  # what Ctrl+C sends
+
+    handler_before = signal.getsignal(signal.SIGINT)
+    client = threading.Thread(target=use_then_interrupt)
+    client.start()
+    code = main(["--cdk-out", str(cdk_out), "run", "--port", "0", "--websocket-port", "0"])
+    client.join()
+
+    assert code == 0
+    (answer,) = answers
+    assert answer.status_code == 200
+    assert answer.json()["path"] == "/hello"
+    assert "/222222222222/Hello-Jobs-" in answer.json()["queue"]  # moto's URL of the template's queue
+    printed = capsys.readouterr().out
+    assert "Local run of" in printed
+    assert "account 222222222222, eu-west-1" in printed
+    assert "GET     /hello  (none)" in printed
+    assert printed.rstrip().endswith("Stopping...")
+    assert not (cdk_out / STATE_FILE).exists()
+    assert signal.getsignal(signal.SIGINT) is handler_before
+
+
+def test_run_without_a_synthesized_app_says_to_synthesize(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--cdk-out", str(tmp_path), "run", "--port", "0", "--websocket-port", "0"]) == 2
+    assert "run `cdk synth` first" in capsys.readouterr().err

@@ -30,6 +30,8 @@ log = logging.getLogger("constructs_lib.local")
 
 # What a worker inherits from the runner's environment; everything else comes from the template.
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
+# What CDK appends to a construct path to make a logical id: the L1's name and an 8-digit hash.
+_LOGICAL_ID_SUFFIX = re.compile(r"(Function)?[0-9A-F]{8}$")
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
 
 
@@ -224,9 +226,15 @@ def _function_error(error: Mapping[str, Any] | None) -> FunctionError | None:
 
 
 def display_name_of(resource: Mapping[str, Any], logical_id: str) -> str:
-    """The function's construct path without the stack and the L1 suffix, e.g. ``GroupsRead``."""
-    path = str(resource.get("Metadata", {}).get("aws:cdk:path", logical_id))
-    parts = [part for part in path.split("/")[1:] if part not in ("Resource", "Function")]
+    """A short name for logs: the construct path without the stack and L1 parts, e.g. ``GroupsRead``.
+
+    Without path metadata (an app synthesized without the CDK CLI), the logical id without its
+    ``Function<hash>`` suffix.
+    """
+    path = resource.get("Metadata", {}).get("aws:cdk:path")
+    if path is None:
+        return _LOGICAL_ID_SUFFIX.sub("", logical_id) or logical_id
+    parts = [part for part in str(path).split("/")[1:] if part not in ("Resource", "Function")]
     return "/".join(parts) or logical_id
 
 

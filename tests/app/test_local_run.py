@@ -122,6 +122,9 @@ def test_the_contracts_full_flow_over_http_and_websocket(runner: LocalRunner, ap
     original = requests.get(images[0]["imageUrl"], timeout=HTTP_TIMEOUT)
     assert original.content == photo
 
+    # The images table's stream reached the search indexer (whose OpenSearch calls answer 503).
+    assert eventually(lambda: invocations_of(runner, "SearchIndexerimages") or None) >= 1
+
 
 def test_the_authorizer_and_validator_reject_before_the_handler_runs(
     runner: LocalRunner, api: str, token: str
@@ -136,6 +139,9 @@ def test_the_authorizer_and_validator_reject_before_the_handler_runs(
     for rejected in (unsigned, forged, invalid):
         assert rejected.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert invocations_of(runner, "GroupsWrite") == before
+    accepted = post(f"{api}/groups", {"name": "a", "description": "b"}, token)
+    assert accepted.status_code == 201
+    assert invocations_of(runner, "GroupsWrite") == before + 1
 
     missing_query = requests.get(f"{api}/images", timeout=HTTP_TIMEOUT)
     assert missing_query.status_code == 400

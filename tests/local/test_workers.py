@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.local._workers import FunctionPool, FunctionSpec
+from constructs_lib.local._workers import FunctionPool, FunctionSpec, display_name_of
 
 HANDLER = """
 import os
@@ -209,6 +209,33 @@ def test_ctrl_c_in_the_terminal_leaves_workers_to_the_runner(pool: FunctionPool)
 def test_workers_never_write_into_the_code_directory(pool: FunctionPool, code_directory: Path) -> None:
     assert pool.invoke("handlers-environment", {}).error is None
     assert list(code_directory.rglob("__pycache__")) == []
+
+
+@pytest.mark.parametrize(
+    ("metadata", "logical_id", "name"),
+    [
+        (
+            {"aws:cdk:path": "Api-dev/GroupsRead/Function/Resource"},
+            "GroupsReadFunctionF8A2632A",
+            "GroupsRead",
+        ),
+        (
+            {"aws:cdk:path": "Search-dev/Search/Indexer-images/Function/Resource"},
+            "X",
+            "Search/Indexer-images",
+        ),
+        ({}, "GroupsReadFunctionF8A2632A", "GroupsRead"),
+        (
+            {},
+            "BucketNotificationsHandler050a0587b7544547bf325f094a3db8347ECC3691",
+            "BucketNotificationsHandler050a0587b7544547bf325f094a3db834",
+        ),
+    ],
+)
+def test_functions_are_named_by_their_construct_path(
+    metadata: dict[str, str], logical_id: str, name: str
+) -> None:
+    assert display_name_of({"Metadata": metadata}, logical_id) == name
 
 
 def test_every_invocation_is_recorded(pool: FunctionPool) -> None:

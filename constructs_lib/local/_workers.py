@@ -209,10 +209,16 @@ class FunctionPool:
         worker.stop()
 
     def close(self) -> None:
+        """Stop every worker: all are told at once, then each is waited for."""
         self._closed = True
+        stopping = []
         for arn in list(self._workers):
             with self._locks[arn]:
-                self._workers.pop(arn).stop()
+                worker = self._workers.pop(arn)
+            worker.channel.close()
+            stopping.append(worker)
+        for worker in stopping:
+            worker.stop()
 
 
 def _function_error(error: Mapping[str, Any] | None) -> FunctionError | None:

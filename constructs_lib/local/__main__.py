@@ -7,6 +7,7 @@ python -m constructs_lib.local token --email you@example.com [--user-pool ID] [-
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -85,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         print("Ready. Press Ctrl+C to stop.", flush=True)
         stopping.wait()
     except (AssemblyError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        in_use = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
+        hint = (
+            " (is another local run serving? choose ports with --port and --websocket-port)" if in_use else ""
+        )
+        print(f"error: {error}{hint}", file=sys.stderr)
         return 2
     finally:
         print("Stopping...", flush=True)

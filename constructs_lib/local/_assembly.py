@@ -91,10 +91,17 @@ class StackTemplate:
             cycle = " -> ".join([*self._resolving, logical_id])
             raise AssemblyError(f"{self._name}: circular reference {cycle}")
         self._resolving.append(logical_id)
+        resource = self.resources[logical_id]
+        resource_type = str(resource.get("Type"))
         try:
-            resource = self.resources[logical_id]
-            resource_type = str(resource.get("Type"))
             self._physical[logical_id] = self.assembly.provision(self, logical_id, resource_type, resource)
+        except AssemblyError:
+            raise
+        except Exception as error:
+            # moto refusing a definition (or any other failure) names the resource it was for.
+            raise AssemblyError(
+                f"{self._name}/{logical_id} ({resource_type}) could not be created locally: {error}"
+            ) from error
         finally:
             self._resolving.pop()
         return self._physical[logical_id]

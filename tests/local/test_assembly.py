@@ -194,6 +194,21 @@ def test_what_cannot_be_resolved_is_named(stack: StackTemplate, value: Any, mess
         stack.resolve(value)
 
 
+def test_a_resource_that_cannot_be_created_is_named(tmp_path: Path) -> None:
+    def refuse(
+        stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]
+    ) -> Physical:
+        raise ValueError("KeySchema is required")
+
+    write_assembly(tmp_path, {"Producer": TEMPLATE}, {})
+    assembly = CloudAssembly(tmp_path, region=REGION, account=ACCOUNT, provision=refuse)
+    with pytest.raises(
+        AssemblyError,
+        match=r"Producer/Table \(AWS::DynamoDB::Table\) could not be created locally: KeySchema is required",
+    ):
+        assembly.stack("Producer").ref("Table")
+
+
 def test_circular_references_are_reported(tmp_path: Path) -> None:
     template = {
         "Resources": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -137,3 +138,15 @@ def test_run_without_a_synthesized_app_says_to_synthesize(
 ) -> None:
     assert main(["--cdk-out", str(tmp_path), "run", "--port", "0", "--websocket-port", "0"]) == 2
     assert "run `cdk synth` first" in capsys.readouterr().err
+
+
+def test_run_on_a_port_in_use_says_so(cdk_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--cdk-out", str(cdk_out), "run", "--port", str(port), "--websocket-port", "0"]) == 2
+    error = capsys.readouterr().err
+    assert "Address already in use" in error
+    assert "choose ports with --port and --websocket-port" in error
+    assert not (cdk_out / STATE_FILE).exists()

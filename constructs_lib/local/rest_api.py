@@ -37,6 +37,7 @@ from joserfc.jwk import KeySet
 from constructs_lib.local._types import Invocation, Invoker, TemplateView
 
 LOG = logging.getLogger("constructs_lib.local")
+_SIGV4_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
 
 PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway refuses larger request bodies with 413
 JSON = "application/json"
@@ -196,6 +197,7 @@ class _Call:
     path_parameters: dict[str, str] = field(default_factory=dict)
     authorizer: dict[str, Any] | None = None
     api_key: str | None = None
+    access_key: str | None = None
 
 
 class RestApiGateway:
@@ -489,7 +491,10 @@ class RestApiGateway:
         """Warn once, at start-up, about what this method configures that is not emulated."""
         if method.authorization_type == "AWS_IAM":
             LOG.warning(
-                "REST API %s: %s uses IAM authorization, which is not enforced locally", self.name, route
+                "REST API %s: %s uses IAM authorization: requests must be SigV4-signed, but signatures "
+                "and policies are not checked locally",
+                self.name,
+                route,
             )
         if method.authorization_type in ("COGNITO_USER_POOLS", "CUSTOM") and method.authorizer is None:
             LOG.warning("REST API %s: %s names an authorizer that is not in this API", self.name, route)
@@ -546,6 +551,12 @@ class RestApiGateway:
         return method
 
     def _authorize(self, call: _Call, method: _Method) -> None:
+        if method.authorization_type == "AWS_IAM":
+            call.access_key = _signing_access_key(call.request)
+            if call.access_key is None:
+                # What API Gateway answers an IAM-authorized route for an unsigned request.
+                raise _GatewayError("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+            return
         authorizer = method.authorizer
         if method.authorization_type not in ("COGNITO_USER_POOLS", "CUSTOM") or authorizer is None:
             return
@@ -856,6 +867,14 @@ class RestApiGateway:
         }
         if call.api_key is not None:
             identity |= {"apiKey": call.api_key, "apiKeyId": None}
+        if call.access_key is not None:
+            # Without IAM, the signing access key stands for the principal API Gateway would name.
+            identity |= {
+                "accessKey": call.access_key,
+                "accountId": self._account,
+                "caller": call.access_key,
+                "user": call.access_key,
+            }
         context: dict[str, Any] = {
             "accountId": self._account,
             "apiId": self.api_id,
@@ -1036,6 +1055,18 @@ def _wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> b
     """IAM-style matching: ``*`` is any run of characters, ``?`` any one character."""
     expression = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     return re.fullmatch(expression, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def _signing_access_key(request: HttpRequest) -> str | None:
+    """The access key id of a SigV4-signed request (Authorization header or presigned query), unverified."""
+    authorization = _last(request.headers, "Authorization", ignore_case=True) or ""
+    signed = (
+        _SIGV4_CREDENTIAL.search(authorization) if authorization.startswith("AWS4-HMAC-SHA256 ") else None
+    )
+    if signed:
+        return signed.group(1)
+    credential = _last(request.query, "X-Amz-Credential") or ""
+    return credential.split("/", 1)[0] or None
 
 
 def _unverified_claims(token: str) -> Mapping[str, Any]:

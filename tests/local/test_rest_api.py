@@ -907,14 +907,39 @@ def test_api_key_required_needs_a_key_header() -> None:
     assert invoker.events[0]["requestContext"]["identity"]["apiKey"] == "any"
 
 
-def test_iam_authorization_passes_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_iam_authorization_needs_a_signature_and_names_the_signing_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     resources = _resources()
     resources["GroupsGet"]["Properties"]["AuthorizationType"] = "AWS_IAM"
-    gateway = _gateway(resources, FakeInvoker())
-    assert gateway.handle(_request("GET", "/dev/groups")).status == 200
-    assert gateway.handle(_request("GET", "/dev/groups")).status == 200
+    invoker = FakeInvoker()
+    gateway = _gateway(resources, invoker)
+    unsigned = gateway.handle(_request("GET", "/dev/groups"))
+    assert (unsigned.status, _json(unsigned)) == (403, {"message": "Missing Authentication Token"})
+    _assert_cors(unsigned)
+    assert invoker.calls == []
+    signature = (
+        "AWS4-HMAC-SHA256 Credential=AKIDLOCAL1/20261123/eu-west-1/execute-api/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=0123"
+    )
+    signed = gateway.handle(_request("GET", "/dev/groups", headers=[("Authorization", signature)]))
+    presigned = gateway.handle(
+        _request(
+            "GET", "/dev/groups", query=[("X-Amz-Credential", "AKIDLOCAL2/20261123/eu-west-1/execute-api")]
+        )
+    )
+    assert (signed.status, presigned.status) == (200, 200)
+    identities = [event["requestContext"]["identity"] for _, event in invoker.calls]
+    assert [(identity["caller"], identity["accessKey"]) for identity in identities] == [
+        ("AKIDLOCAL1", "AKIDLOCAL1"),
+        ("AKIDLOCAL2", "AKIDLOCAL2"),
+    ]
+    assert identities[0]["accountId"] == ACCOUNT
     warnings = [record.message for record in caplog.records if record.levelno == logging.WARNING]
-    assert warnings == ["REST API demo: GET /groups uses IAM authorization, which is not enforced locally"]
+    assert warnings == [
+        "REST API demo: GET /groups uses IAM authorization: requests must be SigV4-signed, but signatures "
+        "and policies are not checked locally"
+    ]
 
 
 def test_unsupported_integration_answers_500_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:

@@ -48,7 +48,12 @@ class StackTemplate:
     """One synthesized stack, its intrinsics resolved against local resources (a `TemplateView`)."""
 
     def __init__(
-        self, assembly: CloudAssembly, name: str, template: Mapping[str, Any], directory: Path
+        self,
+        assembly: CloudAssembly,
+        name: str,
+        template: Mapping[str, Any],
+        directory: Path,
+        asset_manifest: Path | None = None,
     ) -> None:
         self.assembly = assembly
         self.directory = directory
@@ -57,7 +62,7 @@ class StackTemplate:
         self.resources: dict[str, Mapping[str, Any]] = dict(template.get("Resources", {}))
         self._physical: dict[str, Physical] = {}
         self._resolving: list[str] = []
-        self._asset_paths = self._read_asset_manifest()
+        self._asset_paths = _read_asset_manifest(directory, asset_manifest)
 
     @property
     def stack_name(self) -> str:
@@ -72,11 +77,15 @@ class StackTemplate:
         return self.assembly.account
 
     def resources_of_type(self, *resource_types: str) -> dict[str, Mapping[str, Any]]:
+        """Resources of these types that CloudFormation would create (their Condition, if any, holds)."""
         return {
             logical_id: resource
             for logical_id, resource in self.resources.items()
-            if resource.get("Type") in resource_types
+            if resource.get("Type") in resource_types and self._created(resource)
         }
+
+    def _created(self, resource: Mapping[str, Any]) -> bool:
+        return "Condition" not in resource or self.condition(str(resource["Condition"]))
 
     def ref(self, logical_id: str) -> str:
         return str(self.resolve({"Ref": logical_id}))
@@ -93,6 +102,11 @@ class StackTemplate:
         self._resolving.append(logical_id)
         resource = self.resources[logical_id]
         resource_type = str(resource.get("Type"))
+        if not self._created(resource):
+            self._resolving.pop()
+            raise AssemblyError(
+                f"{self._name}/{logical_id} is not created: its condition {resource['Condition']} is false"
+            )
         try:
             self._physical[logical_id] = self.assembly.provision(self, logical_id, resource_type, resource)
         except AssemblyError:
@@ -133,8 +147,13 @@ class StackTemplate:
     # Intrinsic functions ------------------------------------------------------------------------
 
     def resolve(self, value: Any) -> Any:
+        resolved = self._resolve(value)
+        return None if resolved is _NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
+        """`resolve`, keeping ``AWS::NoValue`` so that the list or object holding it drops it."""
         if isinstance(value, list):
-            return [item for item in (self.resolve(item) for item in value) if item is not _NO_VALUE]
+            return [item for item in (self._resolve(item) for item in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -147,7 +166,7 @@ class StackTemplate:
                 return self._function(key, argument)
         return {
             key: item
-            for key, item in ((k, self.resolve(v)) for k, v in value.items())
+            for key, item in ((k, self._resolve(v)) for k, v in value.items())
             if item is not _NO_VALUE
         }
 
@@ -166,10 +185,23 @@ class StackTemplate:
             return pseudo[name]
         parameters = self.template.get("Parameters", {})
         if name in parameters:
-            if "Default" not in parameters[name]:
-                raise AssemblyError(f"{self._name}: parameter '{name}' has no default to run with locally")
-            return parameters[name]["Default"]
+            return self._parameter(name, parameters[name])
         return self.physical(name).ref
+
+    def _parameter(self, name: str, parameter: Mapping[str, Any]) -> Any:
+        """A parameter's default as CloudFormation passes it: a string, or strings for list types."""
+        if "Default" not in parameter:
+            raise AssemblyError(f"{self._name}: parameter '{name}' has no default to run with locally")
+        parameter_type = str(parameter.get("Type", "String"))
+        default = parameter["Default"]
+        if parameter_type.startswith("AWS::SSM::Parameter::Value<"):
+            raise AssemblyError(
+                f"{self._name}: parameter '{name}' is read from SSM parameter {default} at deploy time, "
+                "which is not available locally"
+            )
+        if parameter_type == "CommaDelimitedList" or parameter_type.startswith("List<"):
+            return [item.strip() for item in str(default).split(",")]
+        return _text(default)
 
     def _function(self, key: str, argument: Any) -> Any:  # noqa: PLR0911, PLR0912 -- one branch per intrinsic
         if key == "Fn::GetAtt":
@@ -188,7 +220,7 @@ class StackTemplate:
             return str(text).split(separator)
         if key == "Fn::If":
             name, when_true, when_false = argument
-            return self.resolve(when_true if self.condition(name) else when_false)
+            return self._resolve(when_true if self.condition(name) else when_false)
         if key == "Fn::Equals":
             left, right = self.resolve(argument)
             return left == right
@@ -241,15 +273,16 @@ class StackTemplate:
 
         return re.sub(r"\$\{([^}]+)\}", replace, str(text))
 
-    def _read_asset_manifest(self) -> dict[str, Path]:
-        manifest = self.directory / f"{self._name}.assets.json"
-        if not manifest.exists():
-            return {}
-        paths = {}
-        for asset in json.loads(manifest.read_text()).get("files", {}).values():
-            for destination in asset.get("destinations", {}).values():
-                paths[destination["objectKey"]] = self.directory / asset["source"]["path"]
-        return paths
+
+def _read_asset_manifest(directory: Path, manifest: Path | None) -> dict[str, Path]:
+    """Where each file asset was staged, by the object key it is published under."""
+    if manifest is None or not manifest.exists():
+        return {}
+    paths = {}
+    for asset in json.loads(manifest.read_text()).get("files", {}).values():
+        for destination in asset.get("destinations", {}).values():
+            paths[destination["objectKey"]] = directory / asset["source"]["path"]
+    return paths
 
 
 class _NoValue:
@@ -290,7 +323,14 @@ class CloudAssembly:
             if artifact["type"] == "aws:cloudformation:stack":
                 template = json.loads((directory / properties["templateFile"]).read_text())
                 stack_name = properties.get("stackName", artifact_id)
-                self.stacks.append(StackTemplate(self, stack_name, template, directory))
+                # The asset manifest is named after the artifact id, which a stack name may differ from.
+                manifests = [
+                    directory / artifacts[dependency]["properties"]["file"]
+                    for dependency in artifact.get("dependencies", [])
+                    if artifacts.get(dependency, {}).get("type") == "cdk:asset-manifest"
+                ]
+                asset_manifest = manifests[0] if manifests else directory / f"{artifact_id}.assets.json"
+                self.stacks.append(StackTemplate(self, stack_name, template, directory, asset_manifest))
             elif artifact["type"] == "cdk:cloud-assembly":
                 self._load(directory / properties["directoryName"])
 

@@ -58,7 +58,13 @@ def load(directory: Path) -> tuple[CloudAssembly, RecordingProvisioner]:
 
 
 TEMPLATE: dict[str, Any] = {
-    "Parameters": {"BootstrapVersion": {"Type": "String", "Default": "/cdk-bootstrap/version"}},
+    "Parameters": {
+        "BootstrapVersion": {"Type": "String", "Default": "/cdk-bootstrap/version"},
+        "Zones": {"Type": "CommaDelimitedList", "Default": "a, b"},
+        "Port": {"Type": "Number", "Default": 8080},
+        "Secret": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/app/secret"},
+        "Required": {"Type": "String"},
+    },
     "Conditions": {
         "IsIreland": {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]},
         "NotIreland": {"Fn::Not": [{"Condition": "IsIreland"}]},
@@ -66,6 +72,7 @@ TEMPLATE: dict[str, Any] = {
     "Resources": {
         "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"Name": "orders"}},
         "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Name": {"Fn::GetAtt": ["Table", "Arn"]}}},
+        "ProdOnly": {"Type": "AWS::SQS::Queue", "Condition": "NotIreland", "Properties": {}},
     },
     "Outputs": {
         "TableArn": {"Value": {"Fn::GetAtt": ["Table", "Arn"]}, "Export": {"Name": "Producer:TableArn"}},
@@ -106,10 +113,17 @@ def stack(tmp_path: Path) -> StackTemplate:
         ({"Fn::ToJsonString": {"a": {"Ref": "Table"}}}, '{"a":"Table-id"}'),
         ({"Fn::Select": [0, {"Fn::GetAZs": ""}]}, "eu-west-1a"),
         ({"Key": {"Ref": "AWS::NoValue"}, "Kept": [1, {"Ref": "AWS::NoValue"}]}, {"Kept": [1]}),
+        ({"Fn::If": ["NotIreland", "named", {"Ref": "AWS::NoValue"}]}, None),
+        ({"Fn::Select": [1, {"Ref": "Zones"}]}, "b"),
+        ({"Fn::Equals": [{"Ref": "Port"}, "8080"]}, True),
     ],
 )
 def test_intrinsics_resolve_as_cloudformation_does(stack: StackTemplate, value: Any, expected: Any) -> None:
     assert stack.resolve(value) == expected
+
+
+def test_resources_whose_condition_is_false_are_not_there(stack: StackTemplate) -> None:
+    assert list(stack.resources_of_type("AWS::SQS::Queue")) == ["Queue"]
 
 
 def test_a_resource_is_provisioned_once_after_what_it_references(tmp_path: Path) -> None:
@@ -156,8 +170,16 @@ def test_nested_assemblies_of_stages_are_read(tmp_path: Path) -> None:
 
 
 def test_a_function_asset_is_found_by_its_object_key(tmp_path: Path) -> None:
-    write_assembly(tmp_path, {"Producer": TEMPLATE}, {})
-    (tmp_path / "Producer.assets.json").write_text(
+    write_assembly(tmp_path, {"Producer": TEMPLATE}, {"Producer": ["Producer.assets"]})
+    # A stack whose name differs from its artifact id (a Stage's, or stack_name=...).
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["artifacts"]["Producer"]["properties"]["stackName"] = "prod-producer"
+    manifest["artifacts"]["Producer.assets"] = {
+        "type": "cdk:asset-manifest",
+        "properties": {"file": "ProducerArtifact.assets.json"},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "ProducerArtifact.assets.json").write_text(
         json.dumps(
             {
                 "files": {
@@ -170,9 +192,9 @@ def test_a_function_asset_is_found_by_its_object_key(tmp_path: Path) -> None:
         )
     )
     assembly, _ = load(tmp_path)
-    stack = assembly.stack("Producer")
+    stack = assembly.stack("prod-producer")
     assert stack.asset_directory("abc.zip") == tmp_path / "asset.abc"
-    with pytest.raises(AssemblyError, match=r"Producer: no file asset with object key 'other\.zip'"):
+    with pytest.raises(AssemblyError, match=r"prod-producer: no file asset with object key 'other\.zip'"):
         stack.asset_directory("other.zip")
 
 
@@ -187,6 +209,9 @@ def test_a_function_asset_is_found_by_its_object_key(tmp_path: Path) -> None:
         ({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}, "the intrinsic function Fn::Cidr is not supported locally"),
         ({"Fn::ImportValue": "Nobody:Exports"}, "no stack exports 'Nobody:Exports'"),
         ({"Fn::If": ["Unknown", 1, 2]}, "Producer: no condition 'Unknown'"),
+        ({"Ref": "ProdOnly"}, "Producer/ProdOnly is not created: its condition NotIreland is false"),
+        ({"Ref": "Secret"}, "parameter 'Secret' is read from SSM parameter /app/secret at deploy time"),
+        ({"Ref": "Required"}, "Producer: parameter 'Required' has no default to run with locally"),
     ],
 )
 def test_what_cannot_be_resolved_is_named(stack: StackTemplate, value: Any, message: str) -> None:

@@ -234,6 +234,17 @@ def named_only(  # noqa: PLR0911 -- one return per resource type CloudFormation 
     if resource_type == "AWS::Lambda::Function":
         name = stack.resolve(properties.get("FunctionName")) or generated_name(stack.stack_name, logical_id)
         return Physical(name, {"Arn": f"arn:aws:lambda:{region}:{account}:function:{name}"})
+    if resource_type in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+        # Both Ref to the qualified function ARN; the local runner runs the function's only code.
+        function = str(stack.resolve(properties["FunctionName"]))
+        function_arn = (
+            function
+            if function.startswith("arn:")
+            else f"arn:aws:lambda:{region}:{account}:function:{function}"
+        )
+        qualifier = str(stack.resolve(properties["Name"])) if resource_type == "AWS::Lambda::Alias" else "1"
+        arn = f"{function_arn}:{qualifier}"
+        return Physical(arn, {"Arn": arn, "AliasArn": arn, "Version": qualifier, "FunctionArn": function_arn})
     if resource_type == "AWS::IAM::Role":
         name = stack.resolve(properties.get("RoleName")) or generated_name(stack.stack_name, logical_id)
         return Physical(

@@ -277,3 +277,22 @@ def test_the_runner_loads_without_the_cdk() -> None:
         check=True,
     )
     assert probe.stdout.strip() == "[]"
+
+
+def test_aliases_and_versions_ref_to_the_qualified_function_arn(tmp_path: Path) -> None:
+    template = {
+        "Resources": {
+            "Handler": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "orders"}},
+            "Live": {
+                "Type": "AWS::Lambda::Alias",
+                "Properties": {"FunctionName": {"Ref": "Handler"}, "Name": "live", "FunctionVersion": "1"},
+            },
+            "Current": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Handler"}}},
+        }
+    }
+    write_assembly(tmp_path, {"Functions": template}, {})
+    stack = CloudAssembly(tmp_path, region=REGION, account=ACCOUNT, provision=named_only).stack("Functions")
+    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"
+    assert stack.ref("Live") == f"{function_arn}:live"
+    assert stack.ref("Current") == f"{function_arn}:1"
+    assert stack.resolve({"Fn::GetAtt": ["Current", "Version"]}) == "1"

@@ -17,6 +17,7 @@ from constructs_lib.local._assembly import (
     StackTemplate,
     generated_name,
 )
+from constructs_lib.local._provision import named_only
 
 REGION, ACCOUNT = "eu-west-1", "111111111111"
 

@@ -1,7 +1,8 @@
 """One function's process: imports its handler from the staged asset and serves invocations.
 
 Run as ``python -m constructs_lib.local._worker <fd>`` with the function's code directory as the working
-directory and its Lambda environment; invocations arrive on the socket `fd` as length-prefixed JSON
+directory and its Lambda environment. Once the handler is imported it sends ``{"ready": true}`` (or
+the import error, and exits) on the socket `fd`; invocations then arrive as length-prefixed JSON
 (``{"event", "request_id", "deadline"}``) and each answer goes back the same way. The handler's own
 output goes to stdout and stderr, which the runner prefixes with the function's name.
 """
@@ -145,20 +146,20 @@ def main(fd: int) -> None:
     code_directory = Path.cwd()
     try:
         handler = load_handler(code_directory, os.environ["_HANDLER"])
-        init_error = None
-    except Exception as error:
+    except Exception as error:  # reported to the runner as Lambda's Runtime.ImportModuleError
         traceback.print_exc()
-        handler, init_error = None, {**_error(error), "errorType": "Runtime.ImportModuleError"}
+        sys.stderr.flush()
+        # The invocation fails; like Lambda, the next one starts a fresh worker and imports again.
+        send(channel, {"error": {**_error(error), "errorType": "Runtime.ImportModuleError"}})
+        return
+    send(channel, {"ready": True})
     while (message := receive(channel)) is not None:
-        if init_error is not None:
-            send(channel, {"error": init_error})
-            continue
         context = LambdaContext(message["request_id"], message["deadline"])
         os.environ["_X_AMZN_REQUEST_ID"] = message["request_id"]
         try:
             result = handler(message["event"], context)
             reply: dict[str, Any] = {"payload": json.loads(json.dumps(result))}
-        except Exception as error:
+        except Exception as error:  # a handler's exception is its invocation's error
             traceback.print_exc()
             reply = {"error": _error(error)}
         sys.stdout.flush()

@@ -7,9 +7,11 @@ its worker stopped, like Lambda's, and the next invocation starts a fresh one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,10 @@ from constructs_lib.local._types import FunctionError, Invocation
 log = logging.getLogger("constructs_lib.local")
 
 # What a worker inherits from the runner's environment; everything else comes from the template.
+# Lambda's limit on a function's initialization (importing its handler), not counted in its timeout.
+INIT_TIMEOUT = 10.0
+# Invocations kept for inspection (tests, debugging): the latest ones.
+RECORDED_INVOCATIONS = 1000
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
 # What CDK appends to a construct path to make a logical id: the L1's name and an 8-digit hash.
 _LOGICAL_ID_SUFFIX = re.compile(r"(Function)?[0-9A-F]{8}$")
@@ -74,6 +81,7 @@ class _Worker:
             text=True,
         )
         worker_end.close()
+        self.ready = False
         self._relay = threading.Thread(target=self._relay_output, args=(output,), daemon=True)
         self._relay.start()
 
@@ -84,22 +92,41 @@ class _Worker:
             output.flush()
 
     def call(self, event: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-        """Run one invocation.
+        """Run one invocation; after a cold start, first wait for the handler to be imported.
 
-        Raises TimeoutError past the function's timeout, ConnectionError if the worker died.
+        The reply holds ``payload`` or ``error``, and ``init_failed`` when the handler could not be
+        loaded (the worker has then exited). Raises TimeoutError past the function's timeout and
+        ConnectionError if the worker died.
         """
+        if not self.ready:
+            init = self._receive(INIT_TIMEOUT, "initialization")
+            if init.get("error"):
+                return {"error": init["error"], "init_failed": True}
+            self.ready = True
+        # Lambda's timeout starts with the invocation, not with the import (its init phase).
         deadline = time.time() + self.spec.timeout
-        self.channel.settimeout(self.spec.timeout)
         _worker.send(self.channel, {"event": event, "request_id": request_id, "deadline": deadline})
+        return self._receive(self.spec.timeout, "invocation")
+
+    def _receive(self, timeout: float, phase: str) -> dict[str, Any]:
+        self.channel.settimeout(timeout)
         try:
             reply = _worker.receive(self.channel)
         except TimeoutError:
-            raise
+            raise TimeoutError(phase) from None
         except OSError as error:
             raise ConnectionError(str(error)) from error
         if reply is None:
-            raise ConnectionError(f"the worker exited with code {self.process.wait()}")
+            code = self.process.poll()
+            raise ConnectionError(
+                "the worker stopped" if code is None else f"the worker exited with code {code}"
+            )
         return reply
+
+    def interrupt(self) -> None:
+        """Wake an invocation waiting on this worker (it then fails) and tell the worker to exit."""
+        with contextlib.suppress(OSError):
+            self.channel.shutdown(socket.SHUT_RDWR)
 
     def stop(self) -> None:
         self.channel.close()
@@ -155,9 +182,11 @@ class FunctionPool:
         self._aws_environment = dict(aws_environment)
         self._output = output or sys.stdout
         self._workers: dict[str, _Worker] = {}
+        # One invocation per function at a time; _registry guards _workers and _closed.
         self._locks = {arn: threading.Lock() for arn in self.functions}
+        self._registry = threading.Lock()
         self._closed = False
-        self.invocations: list[tuple[str, Invocation]] = []
+        self.invocations: deque[tuple[str, Invocation]] = deque(maxlen=RECORDED_INVOCATIONS)
 
     def spec(self, function: str) -> FunctionSpec:
         """The function with this ARN (qualified or not) or name; KeyError if it is not local."""
@@ -171,24 +200,33 @@ class FunctionPool:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         with self._locks[spec.arn]:
-            if self._closed:
-                raise RuntimeError("the local runner is stopping")
-            cold = spec.arn not in self._workers
-            if cold:
-                self._workers[spec.arn] = _Worker(spec, self._aws_environment, self._output)
-            worker = self._workers[spec.arn]
+            with self._registry:
+                if self._closed:
+                    raise RuntimeError("the local runner is stopping")
+                worker = self._workers.get(spec.arn)
+                cold = worker is None
+                if worker is None:
+                    worker = self._workers[spec.arn] = _Worker(spec, self._aws_environment, self._output)
+            payload = None
             try:
                 reply = worker.call(event, request_id)
                 error = _function_error(reply.get("error"))
                 payload = reply.get("payload")
-            except TimeoutError:
+                if reply.get("init_failed"):
+                    # As in Lambda, the next invocation tries to initialize again.
+                    self._discard(spec.arn)
+            except TimeoutError as timeout:
                 self._discard(spec.arn)
-                error = FunctionError("Sandbox.Timedout", f"Task timed out after {spec.timeout:.2f} seconds")
-                payload = None
+                error = (
+                    FunctionError(
+                        "Runtime.InitTimeout", f"the handler took over {INIT_TIMEOUT:.0f} s to import"
+                    )
+                    if str(timeout) == "initialization"
+                    else FunctionError("Sandbox.Timedout", f"Task timed out after {spec.timeout:.2f} seconds")
+                )
             except ConnectionError as crash:
                 self._discard(spec.arn)
                 error = FunctionError("Runtime.ExitError", f"the function's process exited: {crash}")
-                payload = None
         duration_ms = (time.perf_counter() - started) * 1000
         invocation = Invocation(request_id, payload=payload, error=error, duration_ms=duration_ms)
         self.invocations.append((spec.display_name, invocation))
@@ -204,20 +242,23 @@ class FunctionPool:
         return invocation
 
     def _discard(self, arn: str) -> None:
-        worker = self._workers.pop(arn)
-        worker.process.kill()
-        worker.stop()
+        with self._registry:
+            worker = self._workers.pop(arn, None)
+        if worker is not None:
+            worker.process.kill()
+            worker.stop()
 
     def close(self) -> None:
-        """Stop every worker: all are told at once, then each is waited for."""
-        self._closed = True
-        stopping = []
-        for arn in list(self._workers):
-            with self._locks[arn]:
-                worker = self._workers.pop(arn)
-            worker.channel.close()
-            stopping.append(worker)
-        for worker in stopping:
+        """Stop every worker promptly, busy or not: all are told at once, then each is waited for."""
+        with self._registry:
+            self._closed = True
+            stopping = list(self._workers.items())
+            self._workers.clear()
+        for arn, worker in stopping:
+            worker.interrupt()
+            if self._locks[arn].locked():
+                worker.process.kill()  # its handler is running: the invocation ends now, as an error
+        for _, worker in stopping:
             worker.stop()
 
 
@@ -252,28 +293,34 @@ def function_spec(
     endpoints: Mapping[str, str],
 ) -> FunctionSpec | None:
     properties = resource.get("Properties", {})
-    runtime = str(properties.get("Runtime", ""))
+    runtime = str(stack.resolve(properties.get("Runtime", "")))
     if not _PYTHON_RUNTIME.match(runtime):
         return None
-    code = properties["Code"]
+    code = stack.resolve(properties["Code"])
+    local_code = stack.directory / ".local-code" / stack.stack_name / logical_id
     if "ZipFile" in code:
         # Inline code (CDK's own helpers): written beside the assembly so it runs like an asset.
-        directory = stack.directory / ".local-inline" / logical_id
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "index.py").write_text(str(stack.resolve(code["ZipFile"])))
+        local_code.mkdir(parents=True, exist_ok=True)
+        (local_code / "index.py").write_text(str(code["ZipFile"]))
+        directory = local_code
     else:
-        directory = stack.asset_directory(str(stack.resolve(code["S3Key"])))
+        directory = stack.asset_directory(str(code["S3Key"]))
+        if directory.is_file():
+            # A .zip file asset (Code.from_asset("bundle.zip")): unpacked once, as Lambda would.
+            if not local_code.exists():
+                shutil.unpack_archive(directory, local_code, format="zip")
+            directory = local_code
     variables = stack.resolve(properties.get("Environment", {}).get("Variables", {}))
     logging_config = stack.resolve(properties.get("LoggingConfig", {}))
     return FunctionSpec(
         name=stack.ref(logical_id),
         arn=str(stack.resolve({"Fn::GetAtt": [logical_id, "Arn"]})),
         display_name=display_name,
-        handler=str(properties["Handler"]),
+        handler=str(stack.resolve(properties["Handler"])),
         code_directory=directory,
         runtime=runtime,
-        memory_size=int(properties.get("MemorySize", 128)),
-        timeout=float(properties.get("Timeout", 3)),
+        memory_size=int(stack.resolve(properties.get("MemorySize", 128))),
+        timeout=float(stack.resolve(properties.get("Timeout", 3))),
         environment={name: _local_url(str(value), endpoints) for name, value in variables.items()},
         log_group=str(logging_config.get("LogGroup", "")),
         log_format=str(logging_config.get("LogFormat", "Text")),

@@ -6,11 +6,14 @@ import io
 import os
 import signal
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from constructs_lib.local._types import Invocation
 from constructs_lib.local._workers import FunctionPool, FunctionSpec, display_name_of
 
 HANDLER = """
@@ -48,6 +51,7 @@ def fail(event, context):
 
 
 def sleep(event, context):
+    print("sleeping", flush=True)
     time.sleep(event["seconds"])
     return "slept"
 
@@ -61,11 +65,34 @@ def unserializable(event, context):
 """
 
 
+SLOW_IMPORT = """
+import time
+time.sleep(0.8)  # longer than the function's timeout: Lambda's init phase does not count against it
+
+
+def handler(event, context):
+    return context.get_remaining_time_in_millis()
+"""
+FLAKY_IMPORT = """
+import pathlib
+marker = pathlib.Path(__file__).with_name("imported-once")
+if not marker.exists():
+    marker.write_text("")
+    raise RuntimeError("the first import fails")
+
+
+def handler(event, context):
+    return "imported"
+"""
+
+
 @pytest.fixture(scope="module")
 def code_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A staged asset: the handler module, and a copy of `idna` built for another platform."""
     directory = tmp_path_factory.mktemp("asset")
     (directory / "handlers.py").write_text(textwrap.dedent(HANDLER))
+    (directory / "slow.py").write_text(SLOW_IMPORT)
+    (directory / "flaky.py").write_text(FLAKY_IMPORT)
     package = directory / "idna"
     package.mkdir()
     (package / "__init__.py").write_text('raise ImportError("this copy is built for aarch64")\n')
@@ -104,6 +131,8 @@ def pool(code_directory: Path, output: io.StringIO) -> Iterator[FunctionPool]:
         spec(code_directory, "handlers.crash"),
         spec(code_directory, "handlers.unserializable"),
         spec(code_directory, "missing_module.handler"),
+        spec(code_directory, "slow.handler", timeout=0.5),
+        spec(code_directory, "flaky.handler"),
     ]
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("RUNNER_ONLY_SECRET", "never passed to functions")
@@ -190,6 +219,44 @@ def test_a_handler_that_cannot_be_imported_fails_every_invocation_clearly(pool: 
     assert invocation.error is not None
     assert invocation.error.error_type == "Runtime.ImportModuleError"
     assert "missing_module" in invocation.error.message
+
+
+def test_importing_the_handler_does_not_count_against_the_timeout(pool: FunctionPool) -> None:
+    invocation = pool.invoke("slow-handler", {})
+    assert invocation.error is None
+    assert 0 < invocation.payload <= 500  # the whole timeout is left when the handler starts
+
+
+def test_a_failed_import_is_tried_again_on_the_next_invocation(pool: FunctionPool) -> None:
+    first = pool.invoke("flaky-handler", {})
+    assert first.error is not None
+    assert (first.error.error_type, first.error.message) == (
+        "Runtime.ImportModuleError",
+        "the first import fails",
+    )
+    assert pool.invoke("flaky-handler", {}).payload == "imported"
+
+
+def test_closing_stops_a_busy_worker_at_once(code_directory: Path) -> None:
+    output = io.StringIO()
+    busy = FunctionPool(
+        [spec(code_directory, "handlers.sleep", timeout=60.0)], aws_environment={}, output=output
+    )
+    outcomes: list[Invocation] = []
+    caller = threading.Thread(target=lambda: outcomes.append(busy.invoke("handlers-sleep", {"seconds": 60})))
+    caller.start()
+    for _ in range(200):  # the handler has started once it says so
+        if "Sleep | sleeping" in output.getvalue():
+            break
+        time.sleep(0.05)
+    busy.close()
+    caller.join(timeout=10)
+    assert not caller.is_alive()  # long before the handler's 60 s sleep would end
+    (outcome,) = outcomes
+    assert outcome.error is not None
+    assert outcome.error.error_type == "Runtime.ExitError"
+    with pytest.raises(RuntimeError, match="stopping"):
+        busy.invoke("handlers-sleep", {"seconds": 0})
 
 
 def test_an_unknown_function_is_a_key_error(pool: FunctionPool) -> None:

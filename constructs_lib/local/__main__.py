@@ -1,7 +1,7 @@
 """``python -m constructs_lib.local``: run a synthesized app locally, or get an ID token for it.
 
 python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100]
-python -m constructs_lib.local token --email you@example.com [--user-pool ID] [--password P]
+python -m constructs_lib.local token [--cdk-out cdk.out] --email you@example.com [--user-pool ID]
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from constructs_lib.local._assembly import AssemblyError
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token, read_state
@@ -22,9 +25,6 @@ from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m constructs_lib.local", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized cloud assembly"
     )
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run", help="serve the app (the default)")
@@ -36,14 +36,23 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     token.add_argument(
         "--user-pool", help="the pool's id or stack/logicalId (default: the first with a client)"
     )
-    for command in (parser, run):
-        command.add_argument("--host", default="127.0.0.1")
-        command.add_argument(
-            "--port", type=int, default=4000, help="first REST API's port (0: any free port)"
+    # Options go before or after the command; a command's own copy only overrides when given.
+    for command, defaults in ((parser, True), (run, False), (token, False)):
+        _option(command, defaults, "--cdk-out", type=Path, default=Path("cdk.out"), help="the cloud assembly")
+    for command, defaults in ((parser, True), (run, False)):
+        _option(command, defaults, "--host", default="127.0.0.1", help="the address to serve on")
+        _option(command, defaults, "--port", type=int, default=4000, help="first REST API's port (0: free)")
+        _option(
+            command, defaults, "--websocket-port", type=int, default=4100, help="first WebSocket API's port"
         )
-        command.add_argument("--websocket-port", type=int, default=4100, help="first WebSocket API's port")
-        command.add_argument("--aws-port", type=int, default=0, help="the moto server's port (default: free)")
+        _option(command, defaults, "--aws-port", type=int, default=0, help="the moto server's port (0: free)")
     return parser.parse_args(argv)
+
+
+def _option(parser: argparse.ArgumentParser, with_default: bool, name: str, **options: Any) -> None:
+    if not with_default:
+        options["default"] = argparse.SUPPRESS
+    parser.add_argument(name, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         except (FileNotFoundError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
+            return 2
+        except (BotoCoreError, ClientError) as error:
+            print(f"error: the local run in {arguments.cdk_out} is not reachable ({error})", file=sys.stderr)
             return 2
         return 0
     logging.basicConfig(
@@ -93,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}{hint}", file=sys.stderr)
         return 2
     finally:
-        print("Stopping...", flush=True)
-        runner.stop()
+        # Restored first: a second Ctrl+C interrupts a stop that hangs.
         for number, handler in previous.items():
             signal.signal(number, handler)
+        print("Stopping...", flush=True)
+        runner.stop()
     return 0
 
 

@@ -92,7 +92,8 @@ class LocalRunner:
         self.rest_apis: dict[str, str] = {}
         self.websocket_apis: dict[str, str] = {}
         self.user_pools: list[dict[str, Any]] = []
-        self.skipped_functions: dict[str, str] = {}
+        # What the app has that this run does not serve (functions, nested stacks), and why.
+        self.not_run: dict[str, str] = {}
         self.assembly: CloudAssembly | None = None
         self.functions: FunctionPool | None = None
         self.events: EventRouter | None = None
@@ -105,6 +106,14 @@ class LocalRunner:
     # Lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> LocalRunner:
+        """Start everything; on failure, stop what had started and raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalRunner:
         self._start_moto()
         provisioner = MotoProvisioner(self.aws_url, region=self.region)
         self.assembly = CloudAssembly(
@@ -113,6 +122,8 @@ class LocalRunner:
         for stack in self.assembly.stacks:
             for logical_id in stack.resources_of_type(*CREATED_IN_MOTO):
                 stack.physical(logical_id)
+            for logical_id in stack.resources_of_type("AWS::CloudFormation::Stack"):
+                self.not_run[f"{stack.stack_name}/{logical_id}"] = "nested stacks are not run locally"
         endpoints = self._start_apis()
         self.functions = FunctionPool(
             self._function_specs(endpoints), aws_environment=self.aws_environment(), output=self.output
@@ -130,22 +141,27 @@ class LocalRunner:
         return self
 
     def stop(self) -> None:
+        """Stop what is running (any part that started); calling it again does nothing."""
         if self.events is not None:
             self.events.stop()
+            self.events = None
         for gateway in self._servers.websockets:
             gateway.stop()
         for server in self._servers.http:
             server.shutdown()
             server.server_close()
+        self._servers = _Servers()
         if self.functions is not None:
             self.functions.close()
+            self.functions = None
         if self._moto is not None:
             self._moto.shutdown()
             self._moto.server_close()
-        if self._previous_account is None:
-            os.environ.pop("MOTO_ACCOUNT_ID", None)
-        else:
-            os.environ["MOTO_ACCOUNT_ID"] = self._previous_account
+            self._moto = None
+            if self._previous_account is None:
+                os.environ.pop("MOTO_ACCOUNT_ID", None)
+            else:
+                os.environ["MOTO_ACCOUNT_ID"] = self._previous_account
         (self.cdk_out / STATE_FILE).unlink(missing_ok=True)
 
     def __enter__(self) -> LocalRunner:
@@ -211,8 +227,11 @@ class LocalRunner:
                 rest_port = rest_port + 1 if rest_port else 0
                 self._servers.start(server, f"rest-{logical_id}")
                 url = f"http://{host}:{server.server_address[1]}"
-                self.rest_apis[f"{stack.stack_name}/{gateway.name}"] = url
-                self.rest_gateways[f"{stack.stack_name}/{gateway.name}"] = gateway
+                name = f"{stack.stack_name}/{gateway.name}"
+                if name in self.rest_gateways:  # two APIs of one name: tell them apart by logical id
+                    name = f"{stack.stack_name}/{logical_id}"
+                self.rest_apis[name] = url
+                self.rest_gateways[name] = gateway
                 endpoints[_execute_api_url("https", stack.ref(logical_id), self.region)] = url
             for logical_id, resource in stack.resources_of_type("AWS::ApiGatewayV2::Api").items():
                 if resource.get("Properties", {}).get("ProtocolType") != "WEBSOCKET":
@@ -250,12 +269,12 @@ class LocalRunner:
                 display_name = display_name_of(resource, logical_id)
                 try:
                     spec = function_spec(stack, logical_id, resource, display_name, endpoints)
-                except (AssemblyError, KeyError) as error:
-                    self.skipped_functions[f"{stack.stack_name}/{display_name}"] = str(error)
+                except (AssemblyError, KeyError, TypeError, ValueError, OSError) as error:
+                    self.not_run[f"{stack.stack_name}/{display_name}"] = str(error)
                     continue
                 if spec is None:
                     runtime = resource.get("Properties", {}).get("Runtime", "a container image")
-                    self.skipped_functions[f"{stack.stack_name}/{display_name}"] = (
+                    self.not_run[f"{stack.stack_name}/{display_name}"] = (
                         f"runtime {runtime} is not run locally"
                     )
                     continue
@@ -317,7 +336,7 @@ class LocalRunner:
         if self.functions is not None:
             names = ", ".join(sorted(spec.display_name for spec in self.functions.functions.values()))
             yield f"Functions: {names}"
-        for name, reason in sorted(self.skipped_functions.items()):
+        for name, reason in sorted(self.not_run.items()):
             yield f"Not run: {name}: {reason}"
         if self.events is not None:
             for line in self.events.describe():
@@ -332,19 +351,23 @@ class LocalRunner:
 
 
 def _environment(cdk_out: Path, options: RunnerOptions) -> tuple[str, str]:
-    """The region and account the stacks were synthesized for (the first stack with an environment)."""
-    region, account = options.region, options.account
-    manifest_path = cdk_out / "manifest.json"
-    if manifest_path.exists() and (region is None or account is None):
-        for artifact in json.loads(manifest_path.read_text()).get("artifacts", {}).values():
-            match = re.fullmatch(
-                r"aws://(\d{12}|unknown-account)/([a-z0-9-]+)", str(artifact.get("environment", ""))
-            )
-            if artifact.get("type") == "aws:cloudformation:stack" and match:
-                account = account or (match.group(1) if match.group(1) != "unknown-account" else None)
-                region = region or (match.group(2) if match.group(2) != "unknown-region" else None)
-                break
-    return region or "us-east-1", account or "123456789012"
+    """The region and account the stacks were synthesized for (the first stack with both, Stages included)."""
+    for environment in _stack_environments(cdk_out):
+        match = re.fullmatch(r"aws://(\d{12})/([a-z]{2}(?:-[a-z]+)+-\d)", environment)
+        if match:
+            return options.region or match.group(2), options.account or match.group(1)
+    return options.region or "us-east-1", options.account or "123456789012"
+
+
+def _stack_environments(directory: Path) -> Iterator[str]:
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        return
+    for artifact in json.loads(manifest_path.read_text()).get("artifacts", {}).values():
+        if artifact.get("type") == "aws:cloudformation:stack":
+            yield str(artifact.get("environment", ""))
+        elif artifact.get("type") == "cdk:cloud-assembly":
+            yield from _stack_environments(directory / artifact["properties"]["directoryName"])
 
 
 def _execute_api_url(scheme: str, api_id: str, region: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -14,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from constructs_lib.local.__main__ import main
-from constructs_lib.local.runner import STATE_FILE
+from constructs_lib.local.__main__ import _arguments, main
+from constructs_lib.local.runner import STATE_FILE, LocalRunner, RunnerOptions
 
 # One Python function (inline code, as CDK writes small handlers) behind GET /hello.
 HANDLER = """
@@ -150,3 +151,54 @@ def test_run_on_a_port_in_use_says_so(cdk_out: Path, capsys: pytest.CaptureFixtu
     assert "Address already in use" in error
     assert "choose ports with --port and --websocket-port" in error
     assert not (cdk_out / STATE_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "port", "cdk_out"),
+    [
+        (["--port", "8000", "run"], 8000, "cdk.out"),
+        (["run", "--port", "9000", "--cdk-out", "build"], 9000, "build"),
+        ([], 4000, "cdk.out"),
+        (["--cdk-out", "build", "run"], 4000, "build"),
+    ],
+)
+def test_options_go_before_or_after_the_command(argv: list[str], port: int, cdk_out: str) -> None:
+    arguments = _arguments(argv)
+    assert (arguments.port, arguments.cdk_out) == (port, Path(cdk_out))
+
+
+def test_a_template_that_cannot_run_stops_everything_it_started(
+    cdk_out: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    broken = json.loads((cdk_out / "Hello.template.json").read_text())
+    broken["Resources"]["Jobs"]["Properties"] = {"QueueName": {"Fn::Cidr": ["10.0.0.0/16", 1, 8]}}
+    broken["Resources"]["Nested"] = {"Type": "AWS::CloudFormation::Stack", "Properties": {}}
+    (cdk_out / "Hello.template.json").write_text(json.dumps(broken))
+    assert main(["--cdk-out", str(cdk_out), "run", "--port", "0", "--websocket-port", "0"]) == 2
+    assert "the intrinsic function Fn::Cidr is not supported locally" in capsys.readouterr().err
+    assert "MOTO_ACCOUNT_ID" not in os.environ
+    assert not (cdk_out / STATE_FILE).exists()
+
+
+def test_nested_stacks_are_listed_as_not_run(cdk_out: Path) -> None:
+    template = json.loads((cdk_out / "Hello.template.json").read_text())
+    template["Resources"]["Nested"] = {"Type": "AWS::CloudFormation::Stack", "Properties": {}}
+    (cdk_out / "Hello.template.json").write_text(json.dumps(template))
+    with LocalRunner(cdk_out, RunnerOptions(port=0, websocket_port=0), output=io.StringIO()) as runner:
+        assert runner.not_run == {"Hello/Nested": "nested stacks are not run locally"}
+        assert "Not run: Hello/Nested: nested stacks are not run locally" in list(runner.banner())
+
+
+def test_token_for_a_run_that_is_gone_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    state = {
+        "aws": gone,
+        "region": "eu-west-1",
+        "userPools": [{"name": "p", "id": "eu-west-1_x", "clients": ["c"]}],
+    }
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    assert main(["token", "--cdk-out", str(tmp_path), "--email", "ana@example.com"]) == 2
+    assert f"the local run in {tmp_path} is not reachable" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,29 @@ def test_token_for_a_run_that_is_gone_says_so(tmp_path: Path, capsys: pytest.Cap
     (tmp_path / STATE_FILE).write_text(json.dumps(state))
     assert main(["token", "--cdk-out", str(tmp_path), "--email", "ana@example.com"]) == 2
     assert f"the local run in {tmp_path} is not reachable" in capsys.readouterr().err
+
+
+def test_a_function_whose_asset_is_a_zip_file_runs(cdk_out: Path) -> None:
+    """``Code.from_asset("bundle.zip")`` stages the archive itself; the runner unpacks it."""
+    with zipfile.ZipFile(cdk_out / "asset.bundle.zip", "w") as archive:
+        archive.writestr("index.py", HANDLER)
+    (cdk_out / "Hello.assets.json").write_text(
+        json.dumps(
+            {
+                "files": {
+                    "bundle": {
+                        "source": {"path": "asset.bundle.zip", "packaging": "file"},
+                        "destinations": {"current": {"bucketName": "assets", "objectKey": "bundle.zip"}},
+                    }
+                }
+            }
+        )
+    )
+    template = json.loads((cdk_out / "Hello.template.json").read_text())
+    template["Resources"]["Hello"]["Properties"]["Code"] = {"S3Bucket": "assets", "S3Key": "bundle.zip"}
+    (cdk_out / "Hello.template.json").write_text(json.dumps(template))
+    with LocalRunner(cdk_out, RunnerOptions(port=0, websocket_port=0), output=io.StringIO()) as runner:
+        (url,) = runner.rest_apis.values()
+        answer = requests.get(f"{url}/v1/hello", timeout=30)
+    assert answer.status_code == 200
+    assert answer.json()["path"] == "/hello"

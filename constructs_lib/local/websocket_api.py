@@ -2,10 +2,12 @@
 
 Clients connect to ``ws://host:port/<stage>``. ``$connect`` runs its integration before the handshake
 completes and refuses the connection unless it answers 2xx; each message is routed by the API's route
-selection expression (``$request.body.action``) to its route or ``$default``; closing runs
-``$disconnect``. Functions reach the connection management API (``POST|GET|DELETE
-/<stage>/@connections/<id>``) at a second, plain HTTP port, which answers 410 GoneException for a
-connection that is closed, so handlers' cleanup runs as in AWS.
+selection expression (``$request.body.action``) to its route or ``$default``, and a two-way route
+(one with a route response) sends its integration's response ``body`` back; closing runs
+``$disconnect``. A route whose function cannot be invoked answers as API Gateway does: ``500`` to
+``$connect``, an "Internal server error" message otherwise. Functions reach the connection management
+API (``POST|GET|DELETE /<stage>/@connections/<id>``) at a second, plain HTTP port, which answers 410
+GoneException for a connection that is closed, so handlers' cleanup runs as in AWS.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -27,14 +30,17 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Request, Response
 
-from constructs_lib.local._types import Invoker, TemplateView
+from constructs_lib.local._types import Invocation, Invoker, TemplateView
 
 log = logging.getLogger("constructs_lib.local")
 
 _FUNCTION_URI_MARKER = ":lambda:path/2015-03-31/functions/"
+# Threads running the routes' functions: API Gateway invokes them concurrently, so a slow route must not
+# hold up $connect or the other connections' messages.
+_INVOCATION_THREADS = 32
 
 
 @dataclass
@@ -67,16 +73,17 @@ class WebSocketGateway:
             for stage in template.resources_of_type("AWS::ApiGatewayV2::Stage").values()
             if template.resolve(stage["Properties"]["ApiId"]) == self.api_id
         ]
-        self.routes = self._routes()
+        self.routes, self.two_way_routes = self._routes()
         self.connections: dict[str, _Connection] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self.url = ""
 
-    def _routes(self) -> dict[str, str]:
-        """Route key -> function ARN, for the routes with Lambda proxy integrations."""
+    def _routes(self) -> tuple[dict[str, str], set[str]]:
+        """Route key -> function ARN for the routes with Lambda proxy integrations, and the two-way ones."""
         integrations = {
             self.template.ref(logical_id): str(
                 self.template.resolve(resource["Properties"].get("IntegrationUri", ""))
@@ -86,7 +93,13 @@ class WebSocketGateway:
             ).items()
             if self.template.resolve(resource["Properties"]["ApiId"]) == self.api_id
         }
+        # API Gateway sends a route's integration response back only if the route has a route response.
+        responded = {
+            self.template.resolve(resource["Properties"]["RouteId"])
+            for resource in self.template.resources_of_type("AWS::ApiGatewayV2::RouteResponse").values()
+        }
         routes = {}
+        two_way = set()
         for logical_id, resource in self.template.resources_of_type("AWS::ApiGatewayV2::Route").items():
             properties = resource["Properties"]
             if self.template.resolve(properties["ApiId"]) != self.api_id:
@@ -111,19 +124,35 @@ class WebSocketGateway:
                 )
                 continue
             routes[route_key] = uri.split(_FUNCTION_URI_MARKER, 1)[1].removesuffix("/invocations")
-        return routes
+            if (
+                "RouteResponseSelectionExpression" in properties
+                and self.template.ref(logical_id) in responded
+            ):
+                two_way.add(route_key)
+        return routes, two_way
 
     # Serving ----------------------------------------------------------------------------------
 
     def start(self, host: str, port: int) -> str:
-        """Serve on `host`:`port` (0 for a free port) in a background thread; returns the ws:// URL."""
+        """Serve on `host`:`port` (0 for a free port) in a background thread; returns the ws:// URL.
+
+        Raises the OSError of a port that cannot be bound (one in use, say).
+        """
         ready = threading.Event()
+        bind_errors: list[OSError] = []
+        self._executor = ThreadPoolExecutor(_INVOCATION_THREADS, thread_name_prefix=f"websocket-{self.name}")
 
         async def run() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._server = await serve(self._session, host, port, process_request=self._handshake)
+            try:
+                server = await serve(self._session, host, port, process_request=self._handshake)
+            except OSError as error:
+                # Raised again by start(): the thread would only print it.
+                bind_errors.append(error)
+                ready.set()
+                return
+            self._loop, self._server = asyncio.get_running_loop(), server
             ready.set()
-            await self._server.serve_forever()
+            await server.serve_forever()
 
         def main() -> None:
             try:
@@ -135,22 +164,37 @@ class WebSocketGateway:
         self._thread.start()
         if not ready.wait(timeout=10):
             raise RuntimeError(f"the WebSocket API {self.name} did not start")
+        if bind_errors:
+            self.stop()
+            raise bind_errors[0]
         assert self._server is not None
         bound_port = self._server.sockets[0].getsockname()[1]
         self.url = f"ws://{host}:{bound_port}"
         return self.url
 
     def stop(self) -> None:
-        if self._loop is None or self._server is None:
-            return
-        self._loop.call_soon_threadsafe(self._server.close)
+        """Close the connections (running ``$disconnect``) and stop serving; calling it again does nothing."""
+        loop, server = self._loop, self._server
+        self._loop = self._server = None
+        if loop is not None and server is not None:
+            loop.call_soon_threadsafe(server.close)
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     async def _handshake(self, connection: ServerConnection, request: Request) -> Response | None:
         stage = urlsplit(request.path).path.strip("/")
         if stage not in self.stage_names:
             return connection.respond(HTTPStatus.FORBIDDEN, "Forbidden\n")
+        try:
+            connection.protocol.process_request(request)
+        except InvalidHandshake:
+            # Not a WebSocket handshake (a plain HTTP request, say): websockets refuses it (426 Upgrade
+            # Required, 400...) once this returns, and $connect must not run for a connection never opened.
+            return None
         connection_id = base64.b64encode(os.urandom(10)).decode()
         source_ip = str(connection.remote_address[0]) if connection.remote_address else "127.0.0.1"
         now = time.time()
@@ -164,19 +208,21 @@ class WebSocketGateway:
         )
         if "$connect" in self.routes:
             event = self._event("$connect", "CONNECT", record, stage, request=request)
-            invocation = await asyncio.to_thread(self.invoker.invoke, self.routes["$connect"], event)
-            status = _status(invocation.payload) if not invocation.failed else 500
+            invocation = await self._invoke("$connect", event)
+            status = _status(invocation.payload) if invocation is not None and not invocation.failed else 500
             if not 200 <= status < 300:
                 log.info("WebSocket $connect of %s refused with %s", self.name, status)
-                return connection.respond(status if status >= 400 else 403, f"{HTTPStatus(status).phrase}\n")
-        with self._lock:
-            self.connections[connection_id] = record
-        connection.local_connection_id = connection_id  # type: ignore[attr-defined]
+                refusal = _refusal(status)
+                return connection.respond(refusal, f"{refusal.phrase}\n")
+        # Registered by _session, which runs only once the handshake succeeded.
+        connection.local_record = record  # type: ignore[attr-defined]
         return None
 
     async def _session(self, connection: ServerConnection) -> None:
-        connection_id: str = connection.local_connection_id  # type: ignore[attr-defined]
-        record = self.connections[connection_id]
+        record: _Connection = connection.local_record  # type: ignore[attr-defined]
+        connection_id = record.connection_id
+        with self._lock:
+            self.connections[connection_id] = record
         stage = urlsplit(connection.request.path if connection.request else "/").path.strip("/")
         try:
             async for message in connection:
@@ -191,7 +237,7 @@ class WebSocketGateway:
                 event = self._event("$disconnect", "DISCONNECT", record, stage)
                 event["requestContext"]["disconnectStatusCode"] = connection.close_code or 1005
                 event["requestContext"]["disconnectReason"] = connection.close_reason or ""
-                await asyncio.to_thread(self.invoker.invoke, self.routes["$disconnect"], event)
+                await self._invoke("$disconnect", event)
 
     async def _route_message(self, record: _Connection, stage: str, message: str | bytes) -> None:
         route_key = self._select_route(message)
@@ -202,14 +248,40 @@ class WebSocketGateway:
         event = self._event(route_key, "MESSAGE", record, stage)
         event["body"] = message if isinstance(message, str) else base64.b64encode(message).decode()
         event["isBase64Encoded"] = not isinstance(message, str)
-        invocation = await asyncio.to_thread(self.invoker.invoke, self.routes[route_key], event)
-        if invocation.failed:
+        invocation = await self._invoke(route_key, event)
+        if invocation is None or invocation.failed:
             reply = {
                 "message": "Internal server error",
                 "connectionId": record.connection_id,
                 "requestId": _request_id(),
             }
             await record.socket.send(json.dumps(reply))
+        elif route_key in self.two_way_routes:
+            body = invocation.payload.get("body") if isinstance(invocation.payload, Mapping) else None
+            if isinstance(body, str):
+                await record.socket.send(body)
+
+    async def _invoke(self, route_key: str, event: dict[str, Any]) -> Invocation | None:
+        """Run the route's function in the gateway's threads; None (logged) if it could not be invoked."""
+        assert self._executor is not None
+        function_arn = self.routes[route_key]
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.invoker.invoke, function_arn, event
+            )
+        except Exception as error:
+            # A function that is not local (KeyError) is expected when part of an app runs elsewhere; any
+            # other error is a bug, worth its traceback.
+            log.error(
+                "WebSocket route %s of %s could not invoke %s: %s: %s",
+                route_key,
+                self.name,
+                function_arn,
+                type(error).__name__,
+                error,
+                exc_info=not isinstance(error, KeyError),
+            )
+            return None
 
     def _select_route(self, message: str | bytes) -> str | None:
         prefix = "$request.body."
@@ -220,7 +292,8 @@ class WebSocketGateway:
                     value = value.get(part) if isinstance(value, dict) else None
             except json.JSONDecodeError:
                 value = None
-            if isinstance(value, str) and value in self.routes:
+            # $connect and $disconnect are not routes for messages, and $default is the fallback anyway.
+            if isinstance(value, str) and value in self.routes and not value.startswith("$"):
                 return value
         return "$default" if "$default" in self.routes else None
 
@@ -314,6 +387,15 @@ def _status(payload: Any) -> int:
         except (TypeError, ValueError):
             return 500
     return 200
+
+
+def _refusal(status: int) -> HTTPStatus:
+    """The status refusing a connection whose $connect answered `status`: it if a 4xx/5xx one, else 500."""
+    try:
+        refusal = HTTPStatus(status)
+    except ValueError:
+        return HTTPStatus.INTERNAL_SERVER_ERROR
+    return refusal if 400 <= refusal < 600 else HTTPStatus.INTERNAL_SERVER_ERROR
 
 
 def _request_id() -> str:

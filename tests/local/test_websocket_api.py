@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import http.client
 import json
+import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import pytest
@@ -16,7 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from constructs_lib.local._assembly import CloudAssembly
 from constructs_lib.local._provision import named_only
-from constructs_lib.local._types import FunctionError, Invocation
+from constructs_lib.local._types import FunctionError, Invocation, TemplateView
 from constructs_lib.local.websocket_api import WebSocketGateway, serve_management_api
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:111111111111:function:{}"
@@ -31,7 +37,7 @@ def integration(function: str) -> dict[str, Any]:
     }
 
 
-def route(key: str, integration_id: str) -> dict[str, Any]:
+def route(key: str, integration_id: str, **properties: str) -> dict[str, Any]:
     return {
         "Type": "AWS::ApiGatewayV2::Route",
         "Properties": {
@@ -39,6 +45,7 @@ def route(key: str, integration_id: str) -> dict[str, Any]:
             "RouteKey": key,
             "AuthorizationType": "NONE",
             "Target": {"Fn::Join": ["", ["integrations/", {"Ref": integration_id}]]},
+            **properties,
         },
     }
 
@@ -60,32 +67,59 @@ TEMPLATE = {
         "ConnectIntegration": integration("connect"),
         "DisconnectIntegration": integration("disconnect"),
         "SendIntegration": integration("send"),
+        "EchoIntegration": integration("echo"),
+        "LostIntegration": integration("lost"),
         "ConnectRoute": route("$connect", "ConnectIntegration"),
         "DisconnectRoute": route("$disconnect", "DisconnectIntegration"),
         "SendRoute": route("send", "SendIntegration"),
+        # What CDK's return_response=True makes: a two-way route.
+        "EchoRoute": route("echo", "EchoIntegration", RouteResponseSelectionExpression="$default"),
+        "EchoRouteResponse": {
+            "Type": "AWS::ApiGatewayV2::RouteResponse",
+            "Properties": {
+                "ApiId": {"Ref": "Api"},
+                "RouteId": {"Ref": "EchoRoute"},
+                "RouteResponseKey": "$default",
+            },
+        },
+        "LostRoute": route("lost", "LostIntegration"),
     }
 }
 
 
 class ScriptedInvoker:
-    """Records each invocation; `$connect` answers what `connect_status` says."""
+    """Records each invocation; `$connect` answers what `connect_status` says.
+
+    Functions in `missing` are not local (KeyError, as the real invoker raises), and those in `gates`
+    answer once their event is set. `lost` is never local; `echo` answers its event's body back.
+    """
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Mapping[str, Any]]] = []
+        self.threads: list[str] = []
         self.connect_status = 200
         self.fail_messages = False
+        self.missing = {"lost"}
+        self.gates: dict[str, threading.Event] = {}
         self._changed = threading.Condition()
 
     def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation:
         function = function_arn.rsplit(":", 1)[1]
         with self._changed:
             self.events.append((function, event))
+            self.threads.append(threading.current_thread().name)
             self._changed.notify_all()
+        if function in self.missing:
+            raise KeyError(function_arn)
+        if function in self.gates:
+            self.gates[function].wait(timeout=5)
         if function == "connect":
             return Invocation("id", payload={"statusCode": self.connect_status})
         if function == "send" and self.fail_messages:
             return Invocation("id", error=FunctionError("ValueError", "bad message"))
-        return Invocation("id", payload={"statusCode": 200})
+        if function == "echo":
+            return Invocation("id", payload={"statusCode": 200, "body": f"echo {event['body']}"})
+        return Invocation("id", payload={"statusCode": 200, "body": "only for two-way routes"})
 
     def wait_for(self, predicate: Callable[[list[tuple[str, Mapping[str, Any]]]], bool]) -> None:
         with self._changed:
@@ -93,9 +127,7 @@ class ScriptedInvoker:
 
 
 @pytest.fixture(scope="module")
-def served(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[WebSocketGateway, ScriptedInvoker, str]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> TemplateView:
     directory = tmp_path_factory.mktemp("cdk.out")
     (directory / "Chat.template.json").write_text(json.dumps(TEMPLATE))
     manifest = {
@@ -107,10 +139,17 @@ def served(
     assembly = CloudAssembly(
         Path(directory), region="us-east-1", account="111111111111", provision=named_only
     )
+    return assembly.stack("Chat")
+
+
+def new_gateway(stack: TemplateView, invoker: ScriptedInvoker) -> WebSocketGateway:
+    return WebSocketGateway(stack, "Api", invoker=invoker, region="us-east-1", account="111111111111")
+
+
+@pytest.fixture(scope="module")
+def served(stack: TemplateView) -> Iterator[tuple[WebSocketGateway, ScriptedInvoker, str]]:
     invoker = ScriptedInvoker()
-    gateway = WebSocketGateway(
-        assembly.stack("Chat"), "Api", invoker=invoker, region="us-east-1", account="111111111111"
-    )
+    gateway = new_gateway(stack, invoker)
     gateway.start("127.0.0.1", 0)
     management = serve_management_api(gateway, "127.0.0.1", 0)
     thread = threading.Thread(target=management.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -124,8 +163,11 @@ def served(
 @pytest.fixture
 def invoker(served: tuple[WebSocketGateway, ScriptedInvoker, str]) -> ScriptedInvoker:
     served[1].events.clear()
+    served[1].threads.clear()
     served[1].connect_status = 200
     served[1].fail_messages = False
+    served[1].missing = {"lost"}
+    served[1].gates = {}
     return served[1]
 
 
@@ -249,3 +291,167 @@ def test_closing_runs_the_disconnect_route_and_delete_closes_the_connection(
     context = event_of(invoker, "disconnect", connection_id)["requestContext"]
     assert (context["eventType"], context["connectionId"]) == ("DISCONNECT", connection_id)
     assert connection_id not in gateway.connections
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture, route_key: str) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "constructs_lib.local"
+        and record.levelno == logging.ERROR
+        and f"route {route_key} " in record.getMessage()
+    ]
+
+
+def port_of(gateway: WebSocketGateway) -> int:
+    port = urlsplit(gateway.url).port
+    assert port is not None
+    return port
+
+
+def test_a_route_whose_function_is_not_local_answers_internal_server_error_and_keeps_the_connection(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str],
+    invoker: ScriptedInvoker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with open_connection(served[0]) as client:
+        client.send(json.dumps({"action": "lost"}))
+        reply = json.loads(client.recv(timeout=5))
+        assert reply["message"] == "Internal server error"
+        assert reply["connectionId"] == connection_id_of(invoker)
+        assert reply["requestId"]
+        client.send(json.dumps({"action": "echo"}))
+        assert client.recv(timeout=5) == 'echo {"action": "echo"}'
+    assert len(errors_logged(caplog, "lost")) == 1
+
+
+def test_a_connect_route_whose_function_is_not_local_refuses_with_500(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str],
+    invoker: ScriptedInvoker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    invoker.missing = {"connect"}
+    with pytest.raises(InvalidStatus) as refused:
+        open_connection(served[0])
+    assert refused.value.response.status_code == 500
+    assert connection_id_of(invoker) not in served[0].connections
+    assert len(errors_logged(caplog, "$connect")) == 1
+
+
+def test_a_disconnect_route_whose_function_is_not_local_is_logged(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str],
+    invoker: ScriptedInvoker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    invoker.missing = {"disconnect"}
+    with open_connection(served[0]):
+        connection_id = connection_id_of(invoker)
+    invoker.wait_for(disconnected(connection_id))
+    deadline = time.monotonic() + 5
+    while not errors_logged(caplog, "$disconnect") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(errors_logged(caplog, "$disconnect")) == 1
+    assert connection_id not in served[0].connections
+
+
+@pytest.mark.parametrize(("answered", "refused_with"), [(0, 500), (499, 500), (600, 500), (503, 503)])
+def test_an_odd_connect_status_refuses_with_it_if_it_is_an_http_error_else_500(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str],
+    invoker: ScriptedInvoker,
+    answered: int,
+    refused_with: int,
+) -> None:
+    invoker.connect_status = answered
+    with pytest.raises(InvalidStatus) as refused:
+        open_connection(served[0])
+    assert refused.value.response.status_code == refused_with
+
+
+def test_a_plain_http_request_is_refused_with_426_without_running_connect(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    request = http.client.HTTPConnection("127.0.0.1", port_of(served[0]), timeout=5)
+    try:
+        request.request("GET", "/dev")
+        assert request.getresponse().status == 426
+    finally:
+        request.close()
+    assert [name for name, _ in invoker.events if name == "connect"] == []
+
+
+def test_a_handshake_abandoned_during_connect_leaves_no_connection(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    gateway, _, url = served
+    invoker.gates["connect"] = threading.Event()
+    handshake = (
+        "GET /dev HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port_of(gateway)), timeout=5) as client:
+        client.sendall(handshake.encode())
+        invoker.wait_for(lambda events: any(name == "connect" for name, _ in events))
+    invoker.gates["connect"].set()
+    connection_id = connection_id_of(invoker)
+    # The handshake ends right after $connect answers: a connection registered then would show by now.
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        assert connection_id not in gateway.connections
+        time.sleep(0.01)
+    with pytest.raises(management_api(url).exceptions.GoneException):
+        management_api(url).get_connection(ConnectionId=connection_id)
+
+
+def test_a_two_way_route_sends_the_integrations_body_back_and_a_one_way_route_does_not(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    with open_connection(served[0]) as client:
+        client.send(json.dumps({"action": "send"}))
+        client.send(json.dumps({"action": "echo", "text": "hi"}))
+        assert client.recv(timeout=5) == 'echo {"action": "echo", "text": "hi"}'
+
+
+def test_messages_cannot_select_the_connect_and_disconnect_routes(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    with open_connection(served[0]) as client:
+        connection_id = connection_id_of(invoker)
+        for action in ("$connect", "$disconnect"):
+            client.send(json.dumps({"action": action}))
+            assert json.loads(client.recv(timeout=5))["message"] == "Forbidden"
+        assert [name for name, _ in invoker.events] == ["connect"]
+    invoker.wait_for(disconnected(connection_id))
+
+
+def test_slow_routes_run_in_the_gateways_own_threads_and_do_not_hold_up_connect(
+    served: tuple[WebSocketGateway, ScriptedInvoker, str], invoker: ScriptedInvoker
+) -> None:
+    slow = 10  # more than the default executor's threads on a small machine
+    invoker.gates["send"] = threading.Event()
+    with ExitStack() as clients:
+        clients.callback(invoker.gates["send"].set)
+        for _ in range(slow):
+            clients.enter_context(open_connection(served[0])).send(json.dumps({"action": "send"}))
+        invoker.wait_for(lambda events: sum(name == "send" for name, _ in events) == slow)
+        with connect(f"{served[0].url}/dev", open_timeout=2):
+            pass
+    assert all(name.startswith("websocket-Chat") for name in invoker.threads), invoker.threads
+
+
+def test_a_busy_port_fails_start_promptly_with_its_os_error(
+    stack: TemplateView, served: tuple[WebSocketGateway, ScriptedInvoker, str]
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(OSError) as failed:
+        new_gateway(stack, ScriptedInvoker()).start("127.0.0.1", port_of(served[0]))
+    assert failed.value.errno == errno.EADDRINUSE
+    assert time.monotonic() - started < 2
+
+
+def test_stop_can_be_called_twice(stack: TemplateView) -> None:
+    gateway = new_gateway(stack, ScriptedInvoker())
+    gateway.start("127.0.0.1", 0)
+    gateway.stop()
+    gateway.stop()
+    with pytest.raises(OSError):
+        open_connection(gateway)

@@ -37,6 +37,7 @@ from constructs_lib.local._types import Invocation, Invoker, TemplateView
 
 log = logging.getLogger("constructs_lib.local")
 
+_HANDSHAKE_TIMEOUT = 60.0  # seconds; websockets' default of 10 s is shorter than a cold $connect may take
 _FUNCTION_URI_MARKER = ":lambda:path/2015-03-31/functions/"
 # Threads running the routes' functions: API Gateway invokes them concurrently, so a slow route must not
 # hold up $connect or the other connections' messages.
@@ -144,7 +145,14 @@ class WebSocketGateway:
 
         async def run() -> None:
             try:
-                server = await serve(self._session, host, port, process_request=self._handshake)
+                # $connect runs inside the handshake: its cold start and timeout must fit in it.
+                server = await serve(
+                    self._session,
+                    host,
+                    port,
+                    process_request=self._handshake,
+                    open_timeout=_HANDSHAKE_TIMEOUT,
+                )
             except OSError as error:
                 # Raised again by start(): the thread would only print it.
                 bind_errors.append(error)

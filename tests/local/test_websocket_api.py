@@ -90,8 +90,8 @@ TEMPLATE = {
 class ScriptedInvoker:
     """Records each invocation; `$connect` answers what `connect_status` says.
 
-    Functions in `missing` are not local (KeyError, as the real invoker raises), and those in `gates`
-    answer once their event is set. `lost` is never local; `echo` answers its event's body back.
+    Functions in `missing` (`lost` unless a test says otherwise) are not local: they raise KeyError, as
+    the real invoker does. Those in `gates` answer once their event is set; `echo` answers its body back.
     """
 
     def __init__(self) -> None:
@@ -358,6 +358,7 @@ def test_a_disconnect_route_whose_function_is_not_local_is_logged(
 def test_an_odd_connect_status_refuses_with_it_if_it_is_an_http_error_else_500(
     served: tuple[WebSocketGateway, ScriptedInvoker, str],
     invoker: ScriptedInvoker,
+    caplog: pytest.LogCaptureFixture,
     answered: int,
     refused_with: int,
 ) -> None:
@@ -365,6 +366,8 @@ def test_an_odd_connect_status_refuses_with_it_if_it_is_an_http_error_else_500(
     with pytest.raises(InvalidStatus) as refused:
         open_connection(served[0])
     assert refused.value.response.status_code == refused_with
+    # websockets answers 500 too when the handshake crashes, but logs the crash.
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 def test_a_plain_http_request_is_refused_with_426_without_running_connect(

@@ -117,10 +117,11 @@ class _Worker:
         except OSError as error:
             raise ConnectionError(str(error)) from error
         if reply is None:
-            code = self.process.poll()
-            raise ConnectionError(
-                "the worker stopped" if code is None else f"the worker exited with code {code}"
-            )
+            try:  # the channel closes as the process exits: give it a moment to be reaped
+                code = self.process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                raise ConnectionError("the worker stopped") from None
+            raise ConnectionError(f"the worker exited with code {code}")
         return reply
 
     def interrupt(self) -> None:

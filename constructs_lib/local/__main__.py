@@ -96,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in runner.banner():
             print(line, flush=True)
         print("Ready. Press Ctrl+C to stop.", flush=True)
-        stopping.wait()
+        # Waits in short steps: a signal delivered to another thread runs its handler only when the
+        # main thread next runs Python code.
+        while not stopping.wait(timeout=0.2):
+            pass
     except (AssemblyError, OSError) as error:
         in_use = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
         hint = (

@@ -36,9 +36,14 @@ class Physical:
 Provision = Callable[["StackTemplate", str, str, dict[str, Any]], Physical]
 
 
+def stable_suffix(stack_name: str, logical_id: str) -> str:
+    """16 upper-case hex digits derived from the resource: the same on every run."""
+    return hashlib.sha256(f"{stack_name}/{logical_id}".encode()).hexdigest()[:16].upper()
+
+
 def generated_name(stack_name: str, logical_id: str, *, max_length: int = 64, lowercase: bool = False) -> str:
     """A physical name as CloudFormation makes one (``<stack>-<logicalId>-<suffix>``), stable per input."""
-    suffix = hashlib.sha256(f"{stack_name}/{logical_id}".encode()).hexdigest()[:12].upper()
+    suffix = stable_suffix(stack_name, logical_id)[:12]
     head = f"{stack_name}-{logical_id}"[: max_length - len(suffix) - 1]
     name = f"{head}-{suffix}"
     return name.lower() if lowercase else name
@@ -201,7 +206,7 @@ class StackTemplate:
             )
         if parameter_type == "CommaDelimitedList" or parameter_type.startswith("List<"):
             return [item.strip() for item in str(default).split(",")]
-        return _text(default)
+        return cfn_text(default)
 
     def _function(self, key: str, argument: Any) -> Any:  # noqa: PLR0911, PLR0912 -- one branch per intrinsic
         if key == "Fn::GetAtt":
@@ -209,7 +214,7 @@ class StackTemplate:
             return self._get_att(logical_id, str(self.resolve(attribute)))
         if key == "Fn::Join":
             separator, items = argument
-            return str(separator).join(_text(item) for item in self.resolve(items))
+            return str(separator).join(cfn_text(item) for item in self.resolve(items))
         if key == "Fn::Sub":
             return self._sub(argument)
         if key == "Fn::Select":
@@ -236,7 +241,7 @@ class StackTemplate:
             spec = self.resolve(argument)
             return self.assembly.stack(str(spec["StackName"])).output(str(spec["OutputName"]))
         if key == "Fn::Base64":
-            return base64.b64encode(_text(self.resolve(argument)).encode()).decode()
+            return base64.b64encode(cfn_text(self.resolve(argument)).encode()).decode()
         if key == "Fn::GetAZs":
             return [f"{self.region}{zone}" for zone in "abc"]
         if key == "Fn::FindInMap":
@@ -265,11 +270,11 @@ class StackTemplate:
             if name.startswith("!"):
                 return "${" + name[1:] + "}"
             if name in values:
-                return _text(values[name])
+                return cfn_text(values[name])
             if "." in name and not name.startswith("AWS::"):
                 logical_id, attribute = name.split(".", 1)
-                return _text(self._get_att(logical_id, attribute))
-            return _text(self._ref(name))
+                return cfn_text(self._get_att(logical_id, attribute))
+            return cfn_text(self._ref(name))
 
         return re.sub(r"\$\{([^}]+)\}", replace, str(text))
 
@@ -292,7 +297,8 @@ class _NoValue:
 _NO_VALUE = _NoValue()
 
 
-def _text(value: Any) -> str:
+def cfn_text(value: Any) -> str:
+    """`value` as CloudFormation renders it in a string (booleans lower-case)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

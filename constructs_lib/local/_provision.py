@@ -8,7 +8,6 @@ attributes CloudFormation would give it, so references to it resolve, without be
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -17,7 +16,15 @@ from typing import Any
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 
-from constructs_lib.local._assembly import AWS_URL_SUFFIX, Physical, StackTemplate, generated_name
+from constructs_lib.local._assembly import (
+    AWS_URL_SUFFIX,
+    Physical,
+    StackTemplate,
+    cfn_text,
+    generated_name,
+    stable_suffix,
+)
+from constructs_lib.local._types import function_arn
 
 log = logging.getLogger("constructs_lib.local")
 
@@ -151,7 +158,7 @@ class MotoProvisioner:
             stack.stack_name, logical_id, max_length=75 if fifo else 80
         ) + (".fifo" if fifo else "")
         attributes = {
-            key: json.dumps(value) if isinstance(value, dict) else _text(value)
+            key: json.dumps(value) if isinstance(value, dict) else cfn_text(value)
             for key, value in properties.items()
             if key
             in (
@@ -177,7 +184,7 @@ class MotoProvisioner:
         return Physical(key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]})
 
     def _parameter(self, stack: StackTemplate, logical_id: str, properties: dict[str, Any]) -> Physical:
-        name = properties.get("Name") or f"CFN-{logical_id}-{_suffix(stack, logical_id)}"
+        name = properties.get("Name") or f"CFN-{logical_id}-{stable_suffix(stack.stack_name, logical_id)}"
         self.client("ssm").put_parameter(Name=name, Value=str(properties["Value"]), Type=properties["Type"])
         return Physical(name, {"Type": properties["Type"], "Value": properties["Value"]})
 
@@ -233,34 +240,33 @@ def named_only(  # noqa: PLR0911 -- one return per resource type CloudFormation 
     service = resource_type.split("::")[1].lower() if resource_type.count("::") == 2 else "custom"
     if resource_type == "AWS::Lambda::Function":
         name = stack.resolve(properties.get("FunctionName")) or generated_name(stack.stack_name, logical_id)
-        return Physical(name, {"Arn": f"arn:aws:lambda:{region}:{account}:function:{name}"})
+        return Physical(name, {"Arn": function_arn(region, account, name)})
     if resource_type in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
         # Both Ref to the qualified function ARN; the local runner runs the function's only code.
         function = str(stack.resolve(properties["FunctionName"]))
-        function_arn = (
-            function
-            if function.startswith("arn:")
-            else f"arn:aws:lambda:{region}:{account}:function:{function}"
-        )
+        unqualified = function if function.startswith("arn:") else function_arn(region, account, function)
         qualifier = str(stack.resolve(properties["Name"])) if resource_type == "AWS::Lambda::Alias" else "1"
-        arn = f"{function_arn}:{qualifier}"
-        return Physical(arn, {"Arn": arn, "AliasArn": arn, "Version": qualifier, "FunctionArn": function_arn})
+        arn = f"{unqualified}:{qualifier}"
+        return Physical(arn, {"Arn": arn, "AliasArn": arn, "Version": qualifier, "FunctionArn": unqualified})
     if resource_type == "AWS::IAM::Role":
         name = stack.resolve(properties.get("RoleName")) or generated_name(stack.stack_name, logical_id)
         return Physical(
             name,
-            {"Arn": f"arn:aws:iam::{account}:role/{name}", "RoleId": f"AROA{_suffix(stack, logical_id)}"},
+            {
+                "Arn": f"arn:aws:iam::{account}:role/{name}",
+                "RoleId": f"AROA{stable_suffix(stack.stack_name, logical_id)}",
+            },
         )
     if resource_type == "AWS::Logs::LogGroup":
         name = stack.resolve(properties.get("LogGroupName")) or generated_name(stack.stack_name, logical_id)
         return Physical(name, {"Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"})
     if resource_type in ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api"):
-        api_id = _suffix(stack, logical_id)[:10].lower()
+        api_id = stable_suffix(stack.stack_name, logical_id)[:10].lower()
         scheme = "wss" if properties.get("ProtocolType") == "WEBSOCKET" else "https"
         return Physical(
             api_id,
             {
-                "RootResourceId": _suffix(stack, f"{logical_id}/root")[:10].lower(),
+                "RootResourceId": stable_suffix(stack.stack_name, f"{logical_id}/root")[:10].lower(),
                 "ApiId": api_id,
                 "ApiEndpoint": f"{scheme}://{api_id}.execute-api.{region}.{AWS_URL_SUFFIX}",
             },
@@ -273,23 +279,14 @@ def named_only(  # noqa: PLR0911 -- one return per resource type CloudFormation 
         name = stack.resolve(properties.get("DomainName")) or generated_name(
             stack.stack_name, logical_id, max_length=28, lowercase=True
         ).replace("_", "-")
-        endpoint = f"search-{name}-{_suffix(stack, logical_id).lower()}.{region}.es.{AWS_URL_SUFFIX}"
+        suffix = stable_suffix(stack.stack_name, logical_id).lower()
+        endpoint = f"search-{name}-{suffix}.{region}.es.{AWS_URL_SUFFIX}"
         arn = f"arn:aws:es:{region}:{account}:domain/{name}"
         return Physical(
             name, {"Arn": arn, "DomainArn": arn, "DomainEndpoint": endpoint, "Id": f"{account}/{name}"}
         )
-    identifier = f"{logical_id}-{_suffix(stack, logical_id)}"
+    identifier = f"{logical_id}-{stable_suffix(stack.stack_name, logical_id)}"
     return Physical(identifier, {"Arn": f"arn:aws:{service}:{region}:{account}:{identifier}"})
-
-
-def _suffix(stack: StackTemplate, logical_id: str) -> str:
-    return hashlib.sha256(f"{stack.stack_name}/{logical_id}".encode()).hexdigest()[:16].upper()
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:

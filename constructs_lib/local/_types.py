@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+def function_arn(region: str, account: str, name: str) -> str:
+    """The unqualified ARN of the Lambda function `name`."""
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
+
+
 @dataclass(frozen=True)
 class FunctionError:
     """Why an invocation failed, as Lambda reports it (``errorType``, ``errorMessage``)."""

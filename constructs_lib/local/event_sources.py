@@ -40,7 +40,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from constructs_lib.local._types import FunctionError, Invocation, Invoker, TemplateView
+from constructs_lib.local._types import FunctionError, Invocation, Invoker, TemplateView, function_arn
 
 LOGGER = logging.getLogger("constructs_lib.local")
 
@@ -243,7 +243,7 @@ class _Runtime:
         self._queue_urls: dict[str, str] = {}
 
     def function_arn(self, function: str) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{function}"
+        return function_arn(self.region, self.account, function)
 
     def invoke(self, function: str, event: Mapping[str, Any]) -> Invocation:
         """Invoke `function` synchronously; a failure of the invoker itself counts as a failed attempt."""

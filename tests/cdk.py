@@ -70,6 +70,18 @@ def new_vpc(
     )
 
 
+def new_isolated_vpc(stack: Stack) -> ec2.Vpc:
+    """A VPC with isolated subnets only: a placement without internet access that props must reject."""
+    return ec2.Vpc(
+        stack,
+        "IsolatedVpc",
+        max_azs=2,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+
+
 def synth_templates(app: App) -> dict[str, dict[str, Any]]:
     """Synthesize `app` once (cdk-nag runs and fails the synth on findings); templates by stack name."""
     assembly = app.synth()

@@ -23,7 +23,15 @@ from syrupy.assertion import SnapshotAssertion
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.search_domain import SearchDomain, SearchDomainSize
 from constructs_lib.serverless_function import ServerlessFunction
-from tests.cdk import cfn_lint_findings, new_app, new_stack, new_vpc, normalized, synth_templates
+from tests.cdk import (
+    cfn_lint_findings,
+    new_app,
+    new_isolated_vpc,
+    new_stack,
+    new_vpc,
+    normalized,
+    synth_templates,
+)
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
 SEARCH_ENVIRONMENT: dict[str, dict[str, Any]] = {}  # filled by the module fixture, resolved
@@ -771,17 +779,6 @@ def test_every_problem_is_reported_at_once() -> None:
         SearchDomain(stack, "Bad", domain_name="X", cognito_domain_prefix="-")
 
 
-def _isolated_only_vpc(stack: Stack) -> ec2.Vpc:
-    return ec2.Vpc(
-        stack,
-        "IsolatedVpc",
-        max_azs=2,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
-
-
 @pytest.mark.parametrize(
     ("props", "message"),
     [
@@ -807,7 +804,7 @@ def _isolated_only_vpc(stack: Stack) -> ec2.Vpc:
             "Test/Bad: vpc_subnets: selects public subnets",
         ),
         (
-            lambda stack: {"vpc": _isolated_only_vpc(stack)},
+            lambda stack: {"vpc": new_isolated_vpc(stack)},
             "Test/Bad: vpc_subnets: ThereSubnetGroups: There are no 'Private' subnet groups in this VPC",
         ),
         (

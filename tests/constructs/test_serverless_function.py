@@ -15,7 +15,15 @@ from syrupy.assertion import SnapshotAssertion
 
 from constructs_lib import ServerlessFunction
 from constructs_lib.serverless_function import POWERTOOLS_LAYER_VERSION, VPC_NETWORK_INTERFACE_ACTIONS
-from tests.cdk import cfn_lint_findings, new_app, new_stack, new_vpc, normalized, synth_templates
+from tests.cdk import (
+    cfn_lint_findings,
+    new_app,
+    new_isolated_vpc,
+    new_stack,
+    new_vpc,
+    normalized,
+    synth_templates,
+)
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
 
@@ -332,17 +340,6 @@ def test_every_problem_is_reported_at_once() -> None:
         ServerlessFunction(stack, "Bad", entry=ECHO, log_level="LOUD", memory_size=1)
 
 
-def _isolated_only_vpc(stack: Stack) -> ec2.Vpc:
-    return ec2.Vpc(
-        stack,
-        "IsolatedVpc",
-        max_azs=2,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
-
-
 @pytest.mark.parametrize(
     ("props", "message"),
     [
@@ -367,7 +364,7 @@ def _isolated_only_vpc(stack: Stack) -> ec2.Vpc:
             "internet access; select private subnets",
         ),
         (
-            lambda stack: {"vpc": _isolated_only_vpc(stack)},
+            lambda stack: {"vpc": new_isolated_vpc(stack)},
             "Test/Bad: vpc_subnets: ThereSubnetGroups: There are no 'Private' subnet groups in this VPC. "
             "Available types: Isolated",
         ),

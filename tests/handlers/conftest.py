@@ -31,7 +31,7 @@ import pytest
 from moto import mock_aws
 
 from constructs_lib.runtime.presign import Presigner
-from tests.handlers.events import create_id_keyed_table
+from tests.handlers.events import FakeLambdaContext, create_id_keyed_table
 
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
 for _folder in sorted(LAMBDA.iterdir()):
@@ -79,20 +79,6 @@ USER_SUB = "5f1c2d3e-0000-4000-8000-0000000000aa"
 def handler_module(name: str) -> ModuleType:
     """Import `lambda/<folder>/<name>.py` (its folder is on sys.path)."""
     return importlib.import_module(name)
-
-
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    """The attributes Powertools reads from the Lambda context."""
-
-    function_name: str = "api-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:api-test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 def api_event(

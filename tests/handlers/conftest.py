@@ -8,8 +8,6 @@ import root; module names are unique across folders, so handler modules import s
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import http.server
 import importlib
 import json
@@ -24,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import pytest
 from moto import mock_aws
 
 from constructs_lib.runtime.presign import Presigner
+from tests import sigv4
 from tests.handlers.events import FakeLambdaContext, create_id_keyed_table
 
 LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
@@ -209,36 +207,7 @@ def api_aws() -> Iterator[None]:
 
 def signature_matches(url: str, method: str, secret_key: str = PRESIGN_SECRET_KEY) -> bool:
     """Whether `url` carries a valid SigV4 query signature for `method` (host the only signed header)."""
-    parts = urlsplit(url)
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    values = dict(params)
-    if values.get("X-Amz-SignedHeaders") != "host":
-        return False
-
-    def encode(text: str) -> str:
-        return quote(text, safe="-_.~")
-
-    canonical_query = "&".join(
-        f"{encode(name)}={encode(value)}" for name, value in sorted(params) if name != "X-Amz-Signature"
-    )
-    canonical_request = "\n".join(
-        [method, parts.path, canonical_query, f"host:{parts.netloc}\n", "host", "UNSIGNED-PAYLOAD"]
-    )
-    _, date, region, service, terminator = values["X-Amz-Credential"].split("/")
-    scope = f"{date}/{region}/{service}/{terminator}"
-    string_to_sign = "\n".join(
-        [
-            "AWS4-HMAC-SHA256",
-            values["X-Amz-Date"],
-            scope,
-            hashlib.sha256(canonical_request.encode()).hexdigest(),
-        ]
-    )
-    key = f"AWS4{secret_key}".encode()
-    for part in (date, region, service, terminator):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, values["X-Amz-Signature"])
+    return sigv4.signature_matches(url, method, secret_key)
 
 
 @dataclass(frozen=True)

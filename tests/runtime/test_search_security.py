@@ -161,8 +161,10 @@ def test_a_failed_delete_never_blocks_the_stack(responses: list[tuple[str, str]]
     assert reason.startswith("roles left in place: OpenSearchError: DELETE")
 
 
-def test_the_response_is_put_to_the_presigned_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[urllib.request.Request] = []
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[urllib.request.Request]:
+    """The requests the handler sends with urllib (its CloudFormation responses), each answered OK."""
+    requests: list[urllib.request.Request] = []
 
     class Reply:
         def __enter__(self) -> Reply:
@@ -172,10 +174,14 @@ def test_the_response_is_put_to_the_presigned_url(monkeypatch: pytest.MonkeyPatc
             return None
 
     def urlopen(request: urllib.request.Request, timeout: float) -> Reply:
-        sent.append(request)
+        requests.append(request)
         return Reply()
 
     monkeypatch.setattr("urllib.request.urlopen", urlopen)
+    return requests
+
+
+def test_the_response_is_put_to_the_presigned_url(sent: list[urllib.request.Request]) -> None:
     event = _event("Update", "https://search.example.com", PhysicalResourceId="existing-id")
 
     security._respond(event, "SUCCESS", "done", CONTEXT)
@@ -193,26 +199,12 @@ def test_the_response_is_put_to_the_presigned_url(monkeypatch: pytest.MonkeyPatc
     }
 
 
-def test_a_new_resource_gets_a_stable_physical_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    bodies: list[dict[str, Any]] = []
-
-    class Reply:
-        def __enter__(self) -> Reply:
-            return self
-
-        def __exit__(self, *args: object) -> None:
-            return None
-
-    def urlopen(request: urllib.request.Request, timeout: float) -> Reply:
-        assert isinstance(request.data, bytes)
-        bodies.append(json.loads(request.data))
-        return Reply()
-
-    monkeypatch.setattr("urllib.request.urlopen", urlopen)
-
+def test_a_new_resource_gets_a_stable_physical_id(sent: list[urllib.request.Request]) -> None:
     security._respond(_event("Create", "https://search.example.com"), "SUCCESS", "done", CONTEXT)
 
-    assert bodies[0]["PhysicalResourceId"] == "SearchSecurityRoles-security"
+    (request,) = sent
+    assert isinstance(request.data, bytes)
+    assert json.loads(request.data)["PhysicalResourceId"] == "SearchSecurityRoles-security"
 
 
 def test_responses_go_only_to_https() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -60,12 +60,3 @@ class TemplateView(Protocol):
     def ref(self, logical_id: str) -> str:
         """What ``{"Ref": logical_id}`` resolves to (a physical name, id or ARN)."""
         ...
-
-
-@dataclass
-class LocalEndpoints:
-    """Where the runner serves what AWS would: filled in as servers start."""
-
-    aws: str = ""
-    rest_apis: dict[str, str] = field(default_factory=dict)
-    websocket_apis: dict[str, str] = field(default_factory=dict)

@@ -9,6 +9,9 @@ authorizer and validator rejections) and the handlers' responses carry the same 
 - CORS_ALLOW_CREDENTIALS: ``true`` or ``false``
 - CORS_MAX_AGE: seconds a browser may cache a preflight answer
 
+Every response that echoes the request's origin also carries ``Vary: Origin``, so that a cache in
+front of the API never serves one origin's CORS answer to another.
+
 No CDK import: this module runs in Lambda.
 """
 
@@ -19,6 +22,16 @@ import os
 from aws_lambda_powertools.event_handler import CORSConfig
 
 _TRUE_FALSE = {"true": True, "false": False}
+
+
+class _OriginVaryingCORSConfig(CORSConfig):
+    """Powertools' CORSConfig, plus ``Vary: Origin`` whenever the allowed origin is echoed."""
+
+    def to_dict(self, origin: str | None) -> dict[str, str]:
+        headers: dict[str, str] = super().to_dict(origin)
+        if headers.get("Access-Control-Allow-Origin", "*") != "*":
+            headers["Vary"] = "Origin"
+        return headers
 
 
 def _split(value: str) -> list[str]:
@@ -54,7 +67,7 @@ def cors_config_from_env() -> CORSConfig:
             problems.append(f"CORS_MAX_AGE is '{max_age_text}': use a whole number of seconds")
     if problems:
         raise ValueError("; ".join(problems))
-    return CORSConfig(
+    return _OriginVaryingCORSConfig(
         allow_origin=origins[0],
         extra_origins=origins[1:],
         allow_headers=_split(os.environ.get("CORS_ALLOW_HEADERS", "")),

@@ -30,6 +30,17 @@ def test_every_variable_reaches_the_config(cors_env: pytest.MonkeyPatch) -> None
     )
 
 
+def test_an_echoed_origin_varies_by_origin(cors_env: pytest.MonkeyPatch) -> None:
+    cors_env.setenv("CORS_ALLOW_ORIGINS", ORIGINS)
+    assert cors_config_from_env().to_dict("https://app.example.com")["Vary"] == "Origin"
+
+
+def test_any_origin_answers_the_same_to_all(cors_env: pytest.MonkeyPatch) -> None:
+    cors_env.setenv("CORS_ALLOW_ORIGINS", "*")
+    config = cors_config_from_env()
+    assert "Vary" not in config.to_dict(config.allowed_origin("https://any.example") or "")
+
+
 def test_an_unlisted_origin_gets_no_headers(cors_env: pytest.MonkeyPatch) -> None:
     cors_env.setenv("CORS_ALLOW_ORIGINS", ORIGINS)
     assert cors_config_from_env().to_dict("https://evil.example") == {}

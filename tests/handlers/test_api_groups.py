@@ -228,6 +228,7 @@ def test_list_groups_rejects_a_bad_next_key(next_key: str) -> None:
 def test_responses_carry_the_configured_cors_headers() -> None:
     for response in (list_groups(), get_group(UNKNOWN_ID), post_group({"name": ""})):
         assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+        assert response.headers["Vary"] == "Origin"  # the origin is echoed: caches must key on it
         credentials = response.headers["Access-Control-Allow-Credentials"]
         assert credentials == CORS_ENVIRONMENT["CORS_ALLOW_CREDENTIALS"]
         assert response.headers["Access-Control-Max-Age"] == CORS_ENVIRONMENT["CORS_MAX_AGE"]

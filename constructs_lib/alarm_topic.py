@@ -1,8 +1,9 @@
 """AlarmTopic: where the library's alarms go.
 
 Creates: one SNS topic encrypted with a customer-managed KMS key (rotation on) whose key
-policy lets CloudWatch alarms publish (the AWS-managed SNS key cannot grant that), TLS-only
-access, and an email subscription per address whose undeliverable notifications land in an
+policy lets CloudWatch alarms publish (the AWS-managed SNS key cannot grant that), a topic
+policy that lets this account's CloudWatch alarms publish and denies access without TLS, and
+an email subscription per address whose undeliverable notifications land in an
 encrypted dead-letter queue instead of vanishing.
 
 Defaults: no subscribers; the key is retained on stack deletion like any key holding data.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -68,6 +69,28 @@ class AlarmTopic(Construct):
             )
         )
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        # The topic policy CloudFormation writes replaces SNS's default one: without this statement
+        # only the TLS deny remains and no alarm could publish.
+        stack = Stack.of(self)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                },
+            )
+        )
         self.dead_letter_queue: sqs.Queue | None = None
         if email_addresses:
             self.dead_letter_queue = dead_letter_queue(

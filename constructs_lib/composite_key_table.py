@@ -21,7 +21,6 @@ from typing import cast
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -31,8 +30,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
 from constructs_lib._nag import acknowledge
-from constructs_lib._queues import dead_letter_queue
+from constructs_lib._stream_consumers import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_ITERATOR_AGE_THRESHOLD,
+    DEFAULT_MAX_RECORD_AGE,
+    DEFAULT_RETRIES,
+    ConsumerAlarms,
+    ConsumerOptions,
+    StreamConsumer,
+    add_lossless_consumer,
+    validate_iterator_age_threshold,
+)
 from constructs_lib._validation import PropErrors
 
 # DynamoDB service quotas and ranges the validation enforces at synth time instead of deploy time.
@@ -63,20 +73,10 @@ _WRITE_DATA_ACTIONS = (
 
 # Autoscaling aims at 70 % so that a burst has 30 % headroom while capacity catches up.
 DEFAULT_TARGET_UTILIZATION = 70
-# Stream consumers: Lambda's default of 100 records per batch keeps one invocation well inside its timeout.
-DEFAULT_STREAM_BATCH_SIZE = 100
-# Bounded: a poison record is retried this often, then skipped to the on-failure queue instead of
-# blocking its shard until the record expires 24 hours later.
-DEFAULT_STREAM_RETRIES = 10
-# Records older than this go to the on-failure queue. The queue holds only pointers to the records,
-# which the stream keeps for 24 hours: 6 hours leaves 18 hours to replay them.
-DEFAULT_MAX_RECORD_AGE = Duration.hours(6)
+# Stream consumers (constructs_lib/_stream_consumers.py, shared with DataStream): 100 records per batch,
+# at most 10 retries, records older than 6 hours skipped to the on-failure queue, alarm 15 minutes behind.
 # The stream keeps records for 24 hours, so an older max_record_age could never be reached.
 _STREAM_RETENTION = Duration.hours(24)
-# A healthy consumer reads records within seconds; 15 minutes behind means it is stuck on retries or
-# short of throughput, with hours left before records reach DEFAULT_MAX_RECORD_AGE.
-DEFAULT_ITERATOR_AGE_THRESHOLD = Duration.minutes(15)
-_ALARM_PERIOD = Duration.minutes(5)
 # CloudWatch alarms on metric math accept at most 10 metrics: the data-plane operations applications call.
 _SYSTEM_ERROR_OPERATIONS = (
     dynamodb.Operation.GET_ITEM,
@@ -136,22 +136,6 @@ class LocalIndex:
     sort_key: dynamodb.Attribute
     projection: dynamodb.ProjectionType = dynamodb.ProjectionType.ALL
     non_key_attributes: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class StreamConsumer:
-    """What `CompositeKeyTable.add_stream_consumer` created for one function.
-
-    `dead_letter_queue` receives a pointer to every batch the function could not process;
-    `iterator_age_alarm` and `dead_letter_alarm` exist when the table has alarms on (the latter only
-    for a queue the table created).
-    """
-
-    function: lambda_.IFunction
-    event_source: event_sources.DynamoEventSource
-    dead_letter_queue: sqs.IQueue
-    iterator_age_alarm: cloudwatch.Alarm | None = None
-    dead_letter_alarm: cloudwatch.Alarm | None = None
 
 
 class CompositeKeyTable(Construct):
@@ -284,7 +268,7 @@ class CompositeKeyTable(Construct):
                         "reads": self.table.metric("ReadThrottleEvents", statistic="Sum"),
                         "writes": self.table.metric("WriteThrottleEvents", statistic="Sum"),
                     },
-                    period=_ALARM_PERIOD,
+                    period=ALARM_PERIOD,
                     label="Read and write throttle events",
                 ),
                 threshold=1,
@@ -294,7 +278,7 @@ class CompositeKeyTable(Construct):
             self.system_errors_alarm = self._alarm(
                 "SystemErrorsAlarm",
                 self.table.metric_system_errors_for_operations(
-                    operations=list(_SYSTEM_ERROR_OPERATIONS), period=_ALARM_PERIOD
+                    operations=list(_SYSTEM_ERROR_OPERATIONS), period=ALARM_PERIOD
                 ),
                 threshold=1,
                 description=f"{self.node.path}: DynamoDB returned HTTP 500 errors: callers must retry; "
@@ -376,9 +360,9 @@ class CompositeKeyTable(Construct):
         self,
         function: lambda_.IFunction,
         *,
-        batch_size: int = DEFAULT_STREAM_BATCH_SIZE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         max_batching_window: Duration | None = None,
-        retry_attempts: int = DEFAULT_STREAM_RETRIES,
+        retry_attempts: int = DEFAULT_RETRIES,
         max_record_age: Duration = DEFAULT_MAX_RECORD_AGE,
         event_names: Sequence[str] | None = None,
         on_failure_queue: sqs.IQueue | None = None,
@@ -404,21 +388,19 @@ class CompositeKeyTable(Construct):
             "the table has no stream; pass stream=StreamViewType.NEW_AND_OLD_IMAGES (or another view type) "
             "to CompositeKeyTable",
         )
-        errors.check(1 <= batch_size <= 1000, f"{prop}.batch_size", f"{batch_size} is outside 1-1000")
-        errors.check(
-            max_batching_window is None or max_batching_window.to_seconds() <= 300,
-            f"{prop}.max_batching_window",
-            "Lambda waits at most 5 minutes to fill a batch",
+        options = ConsumerOptions(
+            batch_size=batch_size,
+            max_batching_window=max_batching_window,
+            retry_attempts=retry_attempts,
+            max_record_age=max_record_age,
+            parallelization_factor=parallelization_factor,
         )
-        errors.check(
-            0 <= retry_attempts <= 10000,
-            f"{prop}.retry_attempts",
-            f"{retry_attempts} is outside 0-10000; bounded retries keep a bad record from blocking its shard",
-        )
-        errors.check(
-            60 <= max_record_age.to_seconds() <= _STREAM_RETENTION.to_seconds(),
-            f"{prop}.max_record_age",
-            "must be between 1 minute and 24 hours (the stream keeps records 24 hours)",
+        options.validate(
+            errors,
+            prop,
+            max_batch_size=1000,
+            max_record_age=_STREAM_RETENTION,
+            max_record_age_text="24 hours (the stream keeps records 24 hours)",
         )
         names = list(event_names) if event_names is not None else list(_EVENT_NAMES)
         unknown = sorted(set(names) - set(_EVENT_NAMES))
@@ -427,104 +409,33 @@ class CompositeKeyTable(Construct):
             f"{prop}.event_names",
             f"{names} must be distinct values of {', '.join(_EVENT_NAMES)} (at least one)",
         )
-        errors.check(
-            1 <= parallelization_factor <= 10,
-            f"{prop}.parallelization_factor",
-            f"{parallelization_factor} is outside 1-10",
-        )
         errors.raise_if_any()
-
-        name = consumer_id or f"Consumer{Names.unique_id(function)}"
-        function_stack = Stack.of(function)
-        # The queue and alarms live beside the function: in the table's stack they would reference the
-        # function while the function's stack references the stream, a cross-stack cycle.
-        if function_stack is Stack.of(self):
-            scope = Construct(self, name)
-        else:
-            scope = Construct(function_stack, f"{Names.unique_id(self)}{name}")
-        created_queue: sqs.Queue | None = None
-        if on_failure_queue is None:
-            # The pointers to failed records are data: the queue follows the table's policy.
-            created_queue = dead_letter_queue(
-                scope,
-                "DeadLetterQueue",
-                holds="a DynamoDB stream consumer's failed records",
-                removal_policy=self._removal_policy,
-            )
-            on_failure_queue = created_queue
 
         filters = []
         if set(names) != set(_EVENT_NAMES):
             filters.append(lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.or_(*names)}))
-        event_source = event_sources.DynamoEventSource(
-            self.table,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=batch_size,
-            max_batching_window=max_batching_window,
-            report_batch_item_failures=True,
-            bisect_batch_on_error=True,
-            retry_attempts=retry_attempts,
-            max_record_age=max_record_age,
-            parallelization_factor=parallelization_factor,
-            on_failure=event_sources.SqsDlq(on_failure_queue),
-            filters=filters or None,
-        )
-        function.add_event_source(event_source)
-
-        iterator_age_alarm: cloudwatch.Alarm | None = None
-        dead_letter_alarm: cloudwatch.Alarm | None = None
-        if self._alarms:
-            iterator_age_alarm = self._alarm(
-                "IteratorAgeAlarm",
-                function.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
-                threshold=self._iterator_age_threshold.to_milliseconds(),
-                description=f"{scope.node.path}: the stream consumer is "
-                f"{self._iterator_age_threshold.to_human_string()} or more behind: look for failing "
-                "batches or raise parallelization_factor.",
-                scope=scope,
-            )
-            if created_queue is not None:
-                dead_letter_alarm = self._alarm(
-                    "DeadLetterAlarm",
-                    created_queue.metric_approximate_number_of_messages_visible(period=_ALARM_PERIOD),
-                    threshold=1,
-                    description=f"{scope.node.path}: stream records failed processing; replay them from "
-                    "the stream within 24 hours using the pointers in the queue.",
-                    scope=scope,
-                )
-        consumer = StreamConsumer(
-            function=function,
-            event_source=event_source,
-            dead_letter_queue=on_failure_queue,
-            iterator_age_alarm=iterator_age_alarm,
-            dead_letter_alarm=dead_letter_alarm,
+        consumer = add_lossless_consumer(
+            self,
+            function,
+            name=consumer_id or f"Consumer{Names.unique_id(function)}",
+            source=lambda queue: event_sources.DynamoEventSource(
+                self.table, filters=filters or None, **options.event_source_props(queue)
+            ),
+            on_failure_queue=on_failure_queue,
+            holds="a DynamoDB stream consumer's failed records",
+            removal_policy=self._removal_policy,
+            alarms=ConsumerAlarms(self._alarms, self._alarm_topic, self._iterator_age_threshold),
+            replay_window="24 hours",
         )
         self.stream_consumers.append(consumer)
         return consumer
 
     def _alarm(
-        self,
-        construct_id: str,
-        metric: cloudwatch.IMetric,
-        *,
-        threshold: float,
-        description: str,
-        scope: Construct | None = None,
+        self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
-            scope or self,
-            construct_id,
-            metric=metric,
-            threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            # No data means no requests or no records, which is healthy.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+        return threshold_alarm(
+            self, construct_id, metric, threshold=threshold, description=description, topic=self._alarm_topic
         )
-        if self._alarm_topic is not None:
-            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._alarm_topic))
-        return alarm
 
 
 def _global_index_props(index: GlobalIndex) -> dynamodb.GlobalSecondaryIndexPropsV2:
@@ -785,8 +696,4 @@ def _validate_table_options(
         "alarm_topic",
         "is the action of the table's alarms; set alarms=True or remove it",
     )
-    errors.check(
-        iterator_age_threshold.to_seconds() >= 60,
-        "iterator_age_threshold",
-        "must be at least 1 minute: a consumer is always a few seconds behind",
-    )
+    validate_iterator_age_threshold(errors, iterator_age_threshold)

@@ -1,0 +1,210 @@
+"""Lossless Lambda consumers of ordered streams: shared by CompositeKeyTable and DataStream.
+
+Every consumer starts at TRIM_HORIZON (the oldest record kept), lets the function report partial
+batch failures, bisects a failing batch to isolate the bad record, retries a bounded number of
+times or until a record is too old, and then sends a pointer to the failed records to an SQS
+on-failure queue (by default a new encrypted, TLS-only one). Alarms: the consumer's iterator age
+and, for a queue it created, any message in that queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._queues import dead_letter_queue
+from constructs_lib._validation import PropErrors
+
+# Lambda's default of 100 records per batch keeps one invocation well inside its timeout.
+DEFAULT_BATCH_SIZE = 100
+# Bounded: a poison record is retried this often, then skipped to the on-failure queue instead of
+# blocking its shard until the record expires.
+DEFAULT_RETRIES = 10
+# Records older than this go to the on-failure queue. The queue holds only pointers to the records,
+# which a DynamoDB stream keeps 24 hours: 6 hours leaves 18 hours to replay them.
+DEFAULT_MAX_RECORD_AGE = Duration.hours(6)
+# A healthy consumer reads records within seconds; 15 minutes behind means it is stuck on retries or
+# short of throughput, with hours left before records reach DEFAULT_MAX_RECORD_AGE.
+DEFAULT_ITERATOR_AGE_THRESHOLD = Duration.minutes(15)
+MIN_ITERATOR_AGE_THRESHOLD = Duration.minutes(1)  # a consumer is always a few seconds behind
+# Lambda's limits for stream event source mappings.
+MAX_BATCHING_WINDOW = Duration.minutes(5)
+MAX_RETRIES = 10000
+MAX_PARALLELIZATION_FACTOR = 10
+MIN_RECORD_AGE = Duration.minutes(1)
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """What adding a stream consumer created for one function.
+
+    `dead_letter_queue` receives a pointer to every batch the function could not process;
+    `iterator_age_alarm` and `dead_letter_alarm` exist when the owner has alarms on (the latter only
+    for a queue the owner created); `fan_out_consumer` is the Kinesis enhanced fan-out consumer the
+    function reads through, if any.
+    """
+
+    function: lambda_.IFunction
+    event_source: event_sources.StreamEventSource
+    dead_letter_queue: sqs.IQueue
+    iterator_age_alarm: cloudwatch.Alarm | None = None
+    dead_letter_alarm: cloudwatch.Alarm | None = None
+    fan_out_consumer: kinesis.IStreamConsumer | None = None
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    """How a stream consumer batches, retries and parallelizes."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_batching_window: Duration | None = None
+    retry_attempts: int = DEFAULT_RETRIES
+    max_record_age: Duration = DEFAULT_MAX_RECORD_AGE
+    parallelization_factor: int = 1
+
+    def validate(
+        self,
+        errors: PropErrors,
+        prop: str,
+        *,
+        max_batch_size: int,
+        max_record_age: Duration,
+        max_record_age_text: str,
+    ) -> None:
+        """Record in `errors` every option outside Lambda's (and the stream's) limits, as `prop`.<option>."""
+        errors.check(
+            1 <= self.batch_size <= max_batch_size,
+            f"{prop}.batch_size",
+            f"{self.batch_size} is outside 1-{max_batch_size}",
+        )
+        errors.check(
+            self.max_batching_window is None
+            or self.max_batching_window.to_seconds() <= MAX_BATCHING_WINDOW.to_seconds(),
+            f"{prop}.max_batching_window",
+            "Lambda waits at most 5 minutes to fill a batch",
+        )
+        errors.check(
+            0 <= self.retry_attempts <= MAX_RETRIES,
+            f"{prop}.retry_attempts",
+            f"{self.retry_attempts} is outside 0-{MAX_RETRIES}; bounded retries keep a bad record from "
+            "blocking its shard",
+        )
+        errors.check(
+            MIN_RECORD_AGE.to_seconds() <= self.max_record_age.to_seconds() <= max_record_age.to_seconds(),
+            f"{prop}.max_record_age",
+            f"must be between 1 minute and {max_record_age_text}",
+        )
+        errors.check(
+            1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR,
+            f"{prop}.parallelization_factor",
+            f"{self.parallelization_factor} is outside 1-{MAX_PARALLELIZATION_FACTOR}",
+        )
+
+    def event_source_props(self, on_failure_queue: sqs.IQueue) -> dict[str, Any]:
+        """The keyword arguments every lossless stream event source shares."""
+        return {
+            "starting_position": lambda_.StartingPosition.TRIM_HORIZON,
+            "batch_size": self.batch_size,
+            "max_batching_window": self.max_batching_window,
+            "report_batch_item_failures": True,
+            "bisect_batch_on_error": True,
+            "retry_attempts": self.retry_attempts,
+            "max_record_age": self.max_record_age,
+            "parallelization_factor": self.parallelization_factor,
+            "on_failure": event_sources.SqsDlq(on_failure_queue),
+        }
+
+
+def validate_iterator_age_threshold(errors: PropErrors, threshold: Duration) -> None:
+    errors.check(
+        threshold.to_seconds() >= MIN_ITERATOR_AGE_THRESHOLD.to_seconds(),
+        "iterator_age_threshold",
+        "must be at least 1 minute: a consumer is always a few seconds behind",
+    )
+
+
+@dataclass(frozen=True)
+class ConsumerAlarms:
+    """Whether and where a stream owner alarms for its consumers."""
+
+    enabled: bool
+    topic: sns.ITopic | None
+    iterator_age_threshold: Duration
+
+
+def add_lossless_consumer(
+    owner: Construct,
+    function: lambda_.IFunction,
+    *,
+    name: str,
+    source: Callable[[sqs.IQueue], event_sources.StreamEventSource],
+    on_failure_queue: sqs.IQueue | None,
+    holds: str,
+    removal_policy: RemovalPolicy,
+    alarms: ConsumerAlarms,
+    replay_window: str,
+    fan_out_consumer: kinesis.IStreamConsumer | None = None,
+) -> StreamConsumer:
+    """Connect `function` to the stream of `owner` through `source(on_failure_queue)`, losing nothing.
+
+    The on-failure queue (created unless given; it holds `holds` and follows `removal_policy`, since
+    the pointers are data) and the alarms are named `name`, under `owner`, or under the function's
+    stack when that is another stack: in the owner's stack they would reference the function while
+    the function's stack references the stream, a cross-stack cycle.
+    """
+    if Stack.of(function) is Stack.of(owner):
+        scope = Construct(owner, name)
+    else:
+        scope = Construct(Stack.of(function), f"{Names.unique_id(owner)}{name}")
+    created_queue: sqs.Queue | None = None
+    if on_failure_queue is None:
+        created_queue = dead_letter_queue(
+            scope, "DeadLetterQueue", holds=holds, removal_policy=removal_policy
+        )
+        on_failure_queue = created_queue
+
+    event_source = source(on_failure_queue)
+    function.add_event_source(event_source)
+
+    iterator_age_alarm: cloudwatch.Alarm | None = None
+    dead_letter_alarm: cloudwatch.Alarm | None = None
+    if alarms.enabled:
+        threshold = alarms.iterator_age_threshold
+        iterator_age_alarm = threshold_alarm(
+            scope,
+            "IteratorAgeAlarm",
+            function.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
+            threshold=threshold.to_milliseconds(),
+            description=f"{scope.node.path}: the stream consumer is {threshold.to_human_string()} or more "
+            "behind: look for failing batches or raise parallelization_factor.",
+            topic=alarms.topic,
+        )
+        if created_queue is not None:
+            dead_letter_alarm = threshold_alarm(
+                scope,
+                "DeadLetterAlarm",
+                created_queue.metric_approximate_number_of_messages_visible(period=ALARM_PERIOD),
+                threshold=1,
+                description=f"{scope.node.path}: stream records failed processing; replay them from the "
+                f"stream within {replay_window} using the pointers in the queue.",
+                topic=alarms.topic,
+            )
+    return StreamConsumer(
+        function=function,
+        event_source=event_source,
+        dead_letter_queue=on_failure_queue,
+        iterator_age_alarm=iterator_age_alarm,
+        dead_letter_alarm=dead_letter_alarm,
+        fan_out_consumer=fan_out_consumer,
+    )

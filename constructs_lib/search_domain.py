@@ -265,7 +265,8 @@ class SearchDomain(Construct):
         super().__init__(scope, construct_id)
 
         self.size = size
-        self._vpc, self._vpc_subnets = vpc, vpc_subnets  # the indexers join the domain's VPC too
+        # The indexers join the domain's VPC and keep their logs as long as the domain's own.
+        self._vpc, self._vpc_subnets, self._log_retention = vpc, vpc_subnets, log_retention
         self.security_groups = self._security_groups(vpc, security_groups)
         self._roles: dict[str, dict[str, Any]] = {}
         self._mappings: dict[str, list[str]] = {}
@@ -342,6 +343,7 @@ class SearchDomain(Construct):
             timeout=_SECURITY_TIMEOUT,
             # CloudFormation invokes custom resource functions asynchronously.
             invoked_asynchronously=True,
+            log_retention=log_retention,
             vpc=vpc,
             vpc_subnets=vpc_subnets,
         )
@@ -687,6 +689,7 @@ class SearchDomain(Construct):
             description=f"Indexes {table.node.path} into OpenSearch index {index_name}",
             timeout=timeout,
             environment={**self.search_environment(index_name), "SEARCH_ID_ATTRIBUTE": id_attribute},
+            log_retention=self._log_retention,
             vpc=self._vpc,
             vpc_subnets=self._vpc_subnets,
         )

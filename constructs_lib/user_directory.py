@@ -2,6 +2,8 @@
 
 Creates: one Cognito user pool and one public app client (no secret: browsers and mobile
 apps cannot keep one) for SRP sign-in, and stack outputs with their ids for client setup.
+OAuth (the managed login pages) is off unless `oauth` names the app's redirect URLs; then only
+the authorization code grant is allowed, never the implicit grant that returns tokens in URLs.
 
 Defaults: self sign-up on with verified email as the username; passwords of 12+ characters
 with all character classes; optional TOTP MFA; email-only account recovery; the Essentials
@@ -43,9 +45,12 @@ class UserDirectory(Construct):
         access_token_validity: Duration = DEFAULT_TOKEN_VALIDITY,
         refresh_token_validity: Duration = DEFAULT_REFRESH_TOKEN_VALIDITY,
         allow_password_auth: bool = False,
+        oauth: cognito.OAuthSettings | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        if oauth is not None:
+            _check_oauth(errors, oauth)
         errors.check(
             8 <= password_min_length <= 99,
             "password_min_length",
@@ -105,6 +110,9 @@ class UserDirectory(Construct):
             id_token_validity=id_token_validity,
             access_token_validity=access_token_validity,
             refresh_token_validity=refresh_token_validity,
+            # Without settings CDK would allow the implicit grant with an https://example.com callback.
+            disable_o_auth=oauth is None,
+            o_auth=_code_grant_only(oauth) if oauth is not None else None,
         )
         CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id, description="Cognito user pool id")
         CfnOutput(
@@ -127,3 +135,33 @@ class UserDirectory(Construct):
                 "Threat protection (adaptive authentication) needs the Plus feature plan, a per-user "
                 "cost the owner opts into with feature_plan=FeaturePlan.PLUS.",
             )
+
+
+def _check_oauth(errors: PropErrors, oauth: cognito.OAuthSettings) -> None:
+    errors.check(
+        bool(oauth.callback_urls),
+        "oauth.callback_urls",
+        "is empty; list the app's sign-in redirect URLs (CDK would otherwise use https://example.com)",
+    )
+    flows = oauth.flows
+    errors.check(
+        not (flows and flows.implicit_code_grant),
+        "oauth.flows",
+        "the implicit grant returns tokens in the redirect URL; use authorization_code_grant (with PKCE)",
+    )
+    errors.check(
+        not (flows and flows.client_credentials),
+        "oauth.flows",
+        "client_credentials needs a client secret, which this public client does not have",
+    )
+
+
+def _code_grant_only(oauth: cognito.OAuthSettings) -> cognito.OAuthSettings:
+    """`oauth` with the authorization code grant as its only flow (CDK's default adds the implicit one)."""
+    return cognito.OAuthSettings(
+        flows=cognito.OAuthFlows(authorization_code_grant=True),
+        callback_urls=oauth.callback_urls,
+        logout_urls=oauth.logout_urls,
+        scopes=oauth.scopes,
+        default_redirect_uri=oauth.default_redirect_uri,
+    )

@@ -66,7 +66,7 @@ def templates() -> dict[str, dict[str, Any]]:
         enforce_ssl=True,
         master_key=kms.Alias.from_alias_name(production, "SnsKey", "alias/aws/sns"),
     )
-    SearchDomain(
+    production_search = SearchDomain(
         production,
         "Search",
         cognito_domain_prefix="images-search",
@@ -78,6 +78,11 @@ def templates() -> dict[str, dict[str, Any]]:
         log_retention=logs.RetentionDays.THREE_MONTHS,
         alarms=True,
         alarm_topic=topic,
+    )
+    production_search.index_table(
+        _images_table(production, dynamodb.StreamViewType.NEW_AND_OLD_IMAGES),
+        index_name="images",
+        id_attribute="imageId",
     )
 
     # Environment-agnostic VPC stacks: zones stay Fn::GetAZs (two of them) instead of hardcoded dummies,
@@ -190,6 +195,22 @@ def test_log_retention_option(production: Template) -> None:
     for option in _domain(production)["LogPublishingOptions"].values():
         group = option["CloudWatchLogsLogGroupArn"]["Fn::GetAtt"][0]
         assert production.to_json()["Resources"][group]["Properties"]["RetentionInDays"] == 90
+
+
+def test_log_retention_reaches_the_indexer_and_role_mapping_functions(production: Template) -> None:
+    functions = production.find_resources("AWS::Lambda::Function")
+    groups = production.find_resources("AWS::Logs::LogGroup")
+    function_groups = {
+        properties["LoggingConfig"]["LogGroup"]["Ref"]
+        for properties in (f["Properties"] for f in functions.values())
+        if "LoggingConfig" in properties
+    }
+    assert {g[: -len("LogGroupXXXXXXXX")] for g in function_groups} == {
+        "SearchSecurityConfig",
+        "SearchIndexerimages",
+    }
+    for group in function_groups:
+        assert groups[group]["Properties"]["RetentionInDays"] == 90, group
 
 
 def test_opensearch_may_write_only_to_its_own_log_groups(dev: Template) -> None:
@@ -470,7 +491,7 @@ def test_iam_roles_are_mapped_to_least_privilege_opensearch_roles(dev: Template)
 
 def test_dashboards_roles_option(production: Template) -> None:
     mappings = _only(production, "Custom::OpenSearchSecurityRoles")["Properties"]["Mappings"]
-    assert set(mappings) == {"kibana_user"}
+    assert set(mappings) == {"kibana_user", "search-writer-images"}  # no "readall" for Dashboards users
 
 
 def test_role_mapping_runs_after_the_domain_as_its_master_user(dev: Template) -> None:

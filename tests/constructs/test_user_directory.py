@@ -26,6 +26,11 @@ def templates() -> dict[str, dict[str, Any]]:
         feature_plan=cognito.FeaturePlan.PLUS,
         password_min_length=16,
         allow_password_auth=True,
+        oauth=cognito.OAuthSettings(
+            callback_urls=["https://app.example.org/signed-in"],
+            logout_urls=["https://app.example.org/"],
+            scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+        ),
     )
     return synth_templates(app)
 
@@ -93,6 +98,28 @@ def test_public_client_signs_in_with_srp_only(template: Template) -> None:
     )
 
 
+def test_oauth_is_off_unless_asked_for(template: Template) -> None:
+    """CDK's default would allow the implicit grant with an https://example.com callback."""
+    (client,) = template.find_resources("AWS::Cognito::UserPoolClient").values()
+    properties = client["Properties"]
+    assert properties.get("AllowedOAuthFlowsUserPoolClient") is not True
+    for oauth_property in ("AllowedOAuthFlows", "CallbackURLs", "AllowedOAuthScopes"):
+        assert oauth_property not in properties
+
+
+def test_oauth_allows_only_the_code_grant_to_the_given_urls(templates: dict[str, dict[str, Any]]) -> None:
+    Template.from_json(templates["StrictUsers"]).has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "AllowedOAuthFlows": ["code"],
+            "CallbackURLs": ["https://app.example.org/signed-in"],
+            "LogoutURLs": ["https://app.example.org/"],
+            "AllowedOAuthScopes": ["openid", "email"],
+        },
+    )
+
+
 def test_ids_are_stack_outputs(template: Template) -> None:
     outputs = template.to_json()["Outputs"]
     (pool_id,) = [o for key, o in outputs.items() if "UserPoolId" in key]
@@ -137,6 +164,23 @@ def test_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: SnapshotA
         ({"access_token_validity": Duration.minutes(1)}, "access_token_validity: Cognito allows 5 minutes"),
         ({"refresh_token_validity": Duration.minutes(30)}, "refresh_token_validity: Cognito allows 1 hour"),
         ({"refresh_token_validity": Duration.hours(1)}, "refresh_token_validity: must be longer than the ID"),
+        ({"oauth": cognito.OAuthSettings()}, "oauth.callback_urls: is empty; list the app's sign-in"),
+        (
+            {
+                "oauth": cognito.OAuthSettings(
+                    flows=cognito.OAuthFlows(implicit_code_grant=True), callback_urls=["https://a.example"]
+                )
+            },
+            "oauth.flows: the implicit grant returns tokens in the redirect URL",
+        ),
+        (
+            {
+                "oauth": cognito.OAuthSettings(
+                    flows=cognito.OAuthFlows(client_credentials=True), callback_urls=["https://a.example"]
+                )
+            },
+            "oauth.flows: client_credentials needs a client secret",
+        ),
     ],
 )
 def test_invalid_props_raise(props: dict[str, Any], message: str) -> None:

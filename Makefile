@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token clean
+.PHONY: help bootstrap synth test lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token docs docs-serve clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,7 +29,8 @@ test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, ha
 
 # `make test` keeps both cores busy: the tests that synthesize (one jsii Node.js process) run beside
 # ruff, mypy and the tests that never import the CDK (handlers, runtime helpers, the local runner).
-RUNTIME_TESTS := tests/handlers tests/runtime tests/local
+# The docs' strict build (tests/test_docs.py) runs here too: it never starts jsii.
+RUNTIME_TESTS := tests/handlers tests/runtime tests/local tests/test_docs.py
 
 pytest-cdk:
 	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(RUNTIME_TESTS))
@@ -56,7 +57,7 @@ diff: bootstrap  ## Per-stack template diff against BASE (default: merge base wi
 bench: bootstrap  ## Benchmarks with budgets: synth, tests, cold starts, asset sizes, memory
 	python benchmarks/bench.py $(BENCH_ARGS)
 
-diagram: bootstrap  ## Regenerate the README's architecture diagram from the synthesized app
+diagram: bootstrap  ## Regenerate the reference app page's architecture diagram from the synthesized app
 	CDK_VALIDATION=false python -m scripts.architecture_diagram
 
 local: synth  ## Run the app on 127.0.0.1 without Docker or AWS (LOCAL_ARGS="--port 4000 --websocket-port 4100")
@@ -65,5 +66,13 @@ local: synth  ## Run the app on 127.0.0.1 without Docker or AWS (LOCAL_ARGS="--p
 local-token: bootstrap  ## Print an ID token for EMAIL from the running `make local` (creates the user)
 	@$(if $(EMAIL),,$(error give the user, e.g. make local-token EMAIL=you@example.com))python -m constructs_lib.local token --email "$(EMAIL)"
 
+# The docs site (mkdocs.yml): strict, offline. Material's notice about its successor is not a build problem.
+DOCS_ADDR ?= 127.0.0.1:8000
+docs: bootstrap  ## Build the docs site, strict (warnings fail), into site/
+	NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir site
+
+docs-serve: bootstrap  ## Serve the docs with live reload on DOCS_ADDR (default 127.0.0.1:8000)
+	NO_MKDOCS_2_WARNING=1 mkdocs serve --strict --dev-addr $(DOCS_ADDR)
+
 clean:  ## Remove synthesized output and caches (keeps .venv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf cdk.out site .pytest_cache .mypy_cache .ruff_cache .hypothesis

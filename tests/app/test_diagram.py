@@ -1,15 +1,17 @@
-"""The README's architecture diagram is the one the synthesized templates produce."""
+"""The reference app page's architecture diagram is the one the synthesized templates produce."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from scripts.architecture_diagram import README, mermaid, readme_with
+from scripts.architecture_diagram import DIAGRAM_PAGE, mermaid, page_with
 
 
-def test_readme_diagram_is_up_to_date(dev_templates: dict[str, dict[str, Any]]) -> None:
-    readme = README.read_text()
-    assert readme_with(mermaid(dev_templates), readme) == readme, "run `make diagram` and commit README.md"
+def test_docs_diagram_is_up_to_date(dev_templates: dict[str, dict[str, Any]]) -> None:
+    page = DIAGRAM_PAGE.read_text()
+    assert page_with(mermaid(dev_templates), page) == page, (
+        "run `make diagram` and commit docs/reference-app.md"
+    )
 
 
 def test_diagram_shows_routes_events_and_access(dev_templates: dict[str, dict[str, Any]]) -> None:

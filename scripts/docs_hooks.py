@@ -1,0 +1,235 @@
+"""mkdocs hooks: the pages of the docs site that are generated at build time, never copied by hand.
+
+- The API reference (``api/``): one page per module that defines a name of
+  ``constructs_lib.__all__``, read from ``constructs_lib/__init__.py`` without importing it, plus
+  the documented entry points of the runtime helpers and the local runner. A public name added to
+  ``__all__`` appears in the reference with no edit here; mkdocstrings renders each from its
+  docstring and type hints.
+- The performance figures: ``<!-- benchmarks:latest -->`` on a page becomes tables of
+  ``benchmarks/results/latest.json``, the file ``make bench`` writes.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.livereload import LiveReloadServer
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "constructs_lib"
+LATEST_BENCH = ROOT / "benchmarks" / "results" / "latest.json"
+BENCH_MARKER = "<!-- benchmarks:latest -->"
+API_DIR = "api"
+API_INDEX = f"{API_DIR}/index.md"
+
+# Modules outside ``__all__`` that users import by path: what Lambda handlers import from the
+# library (no CDK), and the local runner's programmatic entry point.
+ENTRY_POINT_MODULES = (
+    ("Runtime helpers (in Lambda)", "constructs_lib.runtime.presign"),
+    ("Runtime helpers (in Lambda)", "constructs_lib.runtime.opensearch"),
+    ("Runtime helpers (in Lambda)", "constructs_lib.runtime.cors"),
+    ("Runtime helpers (in Lambda)", "constructs_lib.runtime.tracing"),
+    ("Local runner", "constructs_lib.local.runner"),
+)
+
+
+@dataclass(frozen=True)
+class PublicName:
+    """One name of ``constructs_lib.__all__`` and where mkdocstrings finds it."""
+
+    name: str
+    module: str  # dotted path of the defining module
+    is_module: bool  # the name is itself a submodule (``constructs_lib.testing``)
+
+    @property
+    def identifier(self) -> str:
+        return self.module if self.is_module else f"{self.module}.{self.name}"
+
+
+def _literal_assignment(tree: ast.Module, target: str) -> Any:
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names = [node.target.id]
+        else:
+            continue
+        if target in names and node.value is not None:
+            return ast.literal_eval(node.value)
+    return None
+
+
+def _is_submodule(name: str) -> bool:
+    return (PACKAGE / f"{name}.py").is_file() or (PACKAGE / name / "__init__.py").is_file()
+
+
+def _defined_in_package_init(tree: ast.Module, name: str) -> bool:
+    return any(
+        isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name for node in tree.body
+    ) or any(
+        isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        for node in tree.body
+    )
+
+
+def public_names(init: Path = PACKAGE / "__init__.py") -> list[PublicName]:
+    """Every name of ``__all__``, with its defining module (from the lazy-import table ``_MODULES``).
+
+    Raises ValueError for a name whose module cannot be told: the reference would miss it.
+    """
+    tree = ast.parse(init.read_text())
+    names: list[str] = _literal_assignment(tree, "__all__") or []
+    modules: dict[str, str] = _literal_assignment(tree, "_MODULES") or {}
+    found: list[PublicName] = []
+    unknown: list[str] = []
+    for name in names:
+        if name in modules:
+            found.append(PublicName(name, f"constructs_lib.{modules[name].lstrip('.')}", is_module=False))
+        elif _is_submodule(name):
+            found.append(PublicName(name, f"constructs_lib.{name}", is_module=True))
+        elif _defined_in_package_init(tree, name):
+            found.append(PublicName(name, "constructs_lib", is_module=False))
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ValueError(
+            f"constructs_lib.__all__ names {', '.join(unknown)} but neither _MODULES nor a submodule "
+            "defines it: add it to _MODULES so the API reference can document it"
+        )
+    return found
+
+
+def _module_page(module: str) -> str:
+    return f"{API_DIR}/{module.removeprefix('constructs_lib.').replace('.', '/') or 'constructs_lib'}.md"
+
+
+def api_pages(names: list[PublicName]) -> dict[str, str]:
+    """Markdown of every API reference page, by path under docs/."""
+    by_module: dict[str, list[PublicName]] = {}
+    for public in names:
+        by_module.setdefault(public.module, []).append(public)
+    pages: dict[str, str] = {}
+    index = [
+        "# API reference",
+        "",
+        "Generated from the docstrings and type hints of the public API: the names of",
+        "`constructs_lib.__all__` (import them as `from constructs_lib import Name`), then the",
+        "modules that Lambda handlers and tests import by path. Options are keyword-only",
+        "constructor arguments; their defaults are in each signature.",
+        "",
+        "| Name | Module |",
+        "| --- | --- |",
+    ]
+    for module, members in sorted(by_module.items()):
+        page = _module_page(module)
+        body = [f"# `{module}`", ""]
+        for public in members:
+            if public.is_module:
+                body += [f"::: {public.identifier}", "    options:", "      show_submodules: false", ""]
+            else:
+                body += [f"`from constructs_lib import {public.name}`", "", f"::: {public.identifier}", ""]
+            link = f"[`{public.name}`]({Path(page).name}#{public.identifier})"
+            index.append(f"| {link} | `{module}` |")
+        pages[page] = "\n".join(body)
+    index += ["", "## Modules imported by path", ""]
+    for group, module in ENTRY_POINT_MODULES:
+        page = _module_page(module)
+        pages[page] = "\n".join([f"# `{module}`", "", f"{group}.", "", f"::: {module}", ""])
+        index.append(f"- {group}: [`{module}`]({Path(page).relative_to(API_DIR)})")
+    pages[API_INDEX] = "\n".join(index) + "\n"
+    return pages
+
+
+def _api_nav(pages: dict[str, str]) -> list[Any]:
+    """The nav entries of the reference: its index, then each module page titled by its module."""
+    entries: list[Any] = [API_INDEX]
+    for path in sorted(pages):
+        if path != API_INDEX:
+            title = pages[path].splitlines()[0].removeprefix("# ").strip("`")
+            entries.append({title: path})
+    return entries
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """Generate the reference pages and turn the nav's ``API reference`` entry into their section.
+
+    Runs on every build, also each rebuild under ``mkdocs serve``, so a new public name appears.
+    """
+    pages = api_pages(public_names())
+    config.extra["_generated_api_pages"] = pages
+    nav: list[Any] = config.nav or []
+    for position, entry in enumerate(nav):
+        if isinstance(entry, dict) and API_INDEX in entry.values():
+            (title,) = entry
+            nav[position] = {title: _api_nav(pages)}
+    return config
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    pages: dict[str, str] = config.extra["_generated_api_pages"]
+    for path, content in pages.items():
+        if files.get_file_from_path(path) is not None:
+            raise ValueError(f"docs/{path} is generated from constructs_lib.__all__: delete the file")
+        files.append(File.generated(config, path, content=content))
+    return files
+
+
+def _seconds(value: float, unit: str) -> str:
+    return f"{value:.2f} {unit}" if unit == "s" else f"{value:g} {unit}"
+
+
+def benchmark_tables(latest: dict[str, Any]) -> str:
+    """Markdown tables of one ``make bench`` result, as ``benchmarks/bench.py`` writes it."""
+    machine = latest.get("machine", {})
+    lines = [
+        f"Run `{latest.get('timestamp', '?')}` on {machine.get('cpus', '?')} cores, "
+        f"Python {machine.get('python', '?')} (`benchmarks/results/latest.json`).",
+        "",
+        "| Measurement | Median | Min | Max | Samples |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in latest.get("rows", []):
+        unit = row.get("unit", "")
+        lines.append(
+            f"| {row['name']} | {_seconds(row['median'], unit)} | {_seconds(row['min'], unit)} | "
+            f"{_seconds(row['max'], unit)} | {row.get('samples', '')} |"
+        )
+    lines += ["", "| Budget | Value | Limit | Met |", "| --- | --- | --- | --- |"]
+    for budget in latest.get("budgets", []):
+        met = "yes" if budget["ok"] else "**no**"
+        lines.append(f"| {budget['name']} | {budget['value']:.2f} | ≤ {budget['budget']:g} | {met} |")
+    assets = latest.get("assets", [])
+    if assets:
+        lines += [
+            "",
+            "| Function code asset | Module | Size | Forbidden contents |",
+            "| --- | --- | --- | --- |",
+        ]
+        for asset in assets:
+            forbidden = ", ".join(asset.get("forbidden_contents", [])) or "none"
+            size = f"{asset['bytes'] / 1024:.1f} KiB"
+            lines.append(f"| `{asset['function']}` | `{asset['module']}` | {size} | {forbidden} |")
+    memory = latest.get("peak_synth_memory_bytes")
+    if memory:
+        lines += ["", f"Peak memory of `python app.py` with its jsii process: {memory / 2**20:.0f} MiB."]
+    return "\n".join(lines) + "\n"
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if BENCH_MARKER in markdown:
+        markdown = markdown.replace(BENCH_MARKER, benchmark_tables(json.loads(LATEST_BENCH.read_text())))
+    return markdown
+
+
+def on_serve(server: LiveReloadServer, config: MkDocsConfig, builder: Any) -> LiveReloadServer:
+    # Live reload also when the sources of generated pages change.
+    server.watch(str(PACKAGE))
+    server.watch(str(LATEST_BENCH))
+    return server

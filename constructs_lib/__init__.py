@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from constructs_lib.alarm_topic import AlarmTopic
     from constructs_lib.checks import add_nag_checks
+    from constructs_lib.compliance import acknowledge
     from constructs_lib.composite_key_table import (
         AutoscaledCapacity,
         CompositeKeyTable,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 _MODULES = {
     "AlarmTopic": "alarm_topic",
     "add_nag_checks": "checks",
+    "acknowledge": "compliance",
     "AutoscaledCapacity": "composite_key_table",
     "CompositeKeyTable": "composite_key_table",
     "GlobalIndex": "composite_key_table",
@@ -62,6 +64,7 @@ __all__ = [
     "StreamConsumer",
     "UserDirectory",
     "WebSocketApi",
+    "acknowledge",
     "add_nag_checks",
 ]
 

@@ -1,0 +1,135 @@
+"""One acknowledgment of a scanner finding, written once for every scanner that names the concern.
+
+Teams run several scanners over what a CDK app synthesizes. Each has its own way to accept a
+finding on one resource, and the library's constructs (and users' apps) acknowledge their
+design choices through this one function, so a reason is written once and stays next to the
+resource it concerns:
+
+- cdk-nag (any pack: ``AwsSolutions-L1``, ``NIST.800.53.R5-LambdaInsideVPC``,
+  ``HIPAA.Security-...``, ``PCI.DSS.321-...``, ``Serverless-...``): an aws-cdk-lib policy-validation
+  acknowledgment ``<pack>::<rule>``, which the validation report lists as acknowledged, with the reason.
+- checkov (``CKV_AWS_117``): resource ``Metadata`` ``{"checkov": {"skip": [{"id", "comment"}]}}`` on
+  the construct's CloudFormation resource; checkov reads it and reports the check as skipped
+  with the comment.
+- AWS Control Tower proactive controls, as run by the ``CfnGuardValidator`` plugin of
+  ``cdklabs-cdk-validator-cfnguard``: an aws-cdk-lib acknowledgment
+  ``cdk-validator-cfnguard::<rule>``, where ``<rule>`` is the guard rule name its report prints
+  (e.g. ``s3_bucket_versioning_enabled_check`` for CT.S3.PR.11).
+
+Validation acknowledgments cover the construct and everything under it; checkov's cover the one
+resource they are written on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Acknowledgment, CfnResource, Validations
+from constructs import Construct, IConstruct
+
+from constructs_lib._validation import PropErrors
+
+# The name the CfnGuardValidator plugin reports under, which prefixes its acknowledgment ids.
+CFN_GUARD_PLUGIN = "cdk-validator-cfnguard"
+CHECKOV_METADATA = "checkov"
+
+_NAG_RULE = re.compile(r"^(?P<pack>[A-Za-z0-9.]+)-[A-Za-z0-9]+(?:\[.+\])?$")
+_CHECKOV_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_GUARD_RULE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
+
+
+def acknowledge(
+    construct: IConstruct,
+    *,
+    reason: str,
+    cdk_nag: Sequence[str] = (),
+    checkov: Sequence[str] = (),
+    control_tower: Sequence[str] = (),
+) -> None:
+    """Acknowledge findings on `construct` for the reason given, in every scanner listed.
+
+    `reason` is one sentence a reviewer can check. `cdk_nag` lists rule ids as cdk-nag reports
+    them (``NIST.800.53.R5-LambdaInsideVPC``); `checkov` check ids (``CKV_AWS_117``), written on the
+    construct's own CloudFormation resource (itself, or an L2's default child); `control_tower`
+    the CfnGuardValidator rule names (``lambda_inside_vpc_check``), as its report prints them.
+    """
+    _validate(construct, reason, cdk_nag, checkov, control_tower)
+    validations = Validations.of(construct)
+    for rule in cdk_nag:
+        pack = _NAG_RULE.match(rule).group("pack")  # type: ignore[union-attr]  # validated above
+        # Namespaced, so aws-cdk-lib (not cdk-nag) suppresses it and the report lists it as acknowledged.
+        validations.acknowledge(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+    for rule in control_tower:
+        validations.acknowledge(Acknowledgment(id=f"{CFN_GUARD_PLUGIN}::{rule}", reason=reason))
+    if checkov:
+        _skip_checkov(_cfn_resource(construct), checkov, reason)  # type: ignore[arg-type]
+
+
+def _validate(
+    construct: IConstruct,
+    reason: str,
+    cdk_nag: Sequence[str],
+    checkov: Sequence[str],
+    control_tower: Sequence[str],
+) -> None:
+    scope = construct.node.scope
+    if not isinstance(scope, Construct):
+        raise ValueError(
+            f"{construct.node.id or 'App'}: acknowledge: an app-wide acknowledgment would hide findings on "
+            "every resource; acknowledge on the resource the finding concerns"
+        )
+    errors = PropErrors(scope, construct.node.id)
+    errors.check(
+        bool(reason.strip()),
+        "acknowledge.reason",
+        "is empty; say in one sentence why the finding does not apply, so a reviewer can check it",
+    )
+    errors.check(
+        bool(cdk_nag or checkov or control_tower),
+        "acknowledge",
+        "names no finding; list rule ids in cdk_nag, checkov or control_tower",
+    )
+    for index, rule in enumerate(cdk_nag):
+        errors.check(
+            bool(_NAG_RULE.match(rule)),
+            f"acknowledge.cdk_nag[{index}]",
+            f"'{rule}' is not a cdk-nag rule id like 'NIST.800.53.R5-LambdaInsideVPC' or 'AwsSolutions-L1'",
+        )
+    for index, check in enumerate(checkov):
+        errors.check(
+            bool(_CHECKOV_ID.match(check)),
+            f"acknowledge.checkov[{index}]",
+            f"'{check}' is not a checkov check id like 'CKV_AWS_117'",
+        )
+    for index, rule in enumerate(control_tower):
+        errors.check(
+            bool(_GUARD_RULE.match(rule)),
+            f"acknowledge.control_tower[{index}]",
+            f"'{rule}' is not a CfnGuardValidator rule name; use the name its report prints "
+            "(e.g. 's3_bucket_versioning_enabled_check' for CT.S3.PR.11)",
+        )
+    if checkov:
+        errors.check(
+            _cfn_resource(construct) is not None,
+            "acknowledge.checkov",
+            f"{construct.node.path} has no CloudFormation resource of its own (it is neither one nor "
+            "has a default child); acknowledge checkov findings on the resource itself",
+        )
+    errors.raise_if_any()
+
+
+def _cfn_resource(construct: IConstruct) -> CfnResource | None:
+    if CfnResource.is_cfn_resource(construct):
+        return construct  # type: ignore[return-value]
+    child = construct.node.default_child
+    return child if child is not None and CfnResource.is_cfn_resource(child) else None  # type: ignore[return-value]
+
+
+def _skip_checkov(resource: CfnResource, checks: Sequence[str], reason: str) -> None:
+    existing: Any = resource.get_metadata(CHECKOV_METADATA) or {}
+    skips: list[dict[str, str]] = list(existing.get("skip", []))
+    known = {skip["id"] for skip in skips}
+    skips.extend({"id": check, "comment": reason} for check in checks if check not in known)
+    resource.add_metadata(CHECKOV_METADATA, {**existing, "skip": skips})

@@ -7,7 +7,8 @@ from typing import Any
 
 import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
-from constructs import IConstruct, IValidation
+from aws_cdk.aws_iam import IGrantable
+from constructs import Construct, IConstruct, IValidation
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
@@ -59,3 +60,21 @@ def _flatten_cfn_reference(node: Any) -> str:  # noqa: PLR0911 - one return per 
         if "Ref" in node:
             return f"<{_flatten_cfn_reference(node['Ref'])}>"
     return json.dumps(node, separators=(",", ":"), ensure_ascii=False)
+
+
+def acknowledge_key_grant(grantee: IGrantable, grant: str) -> None:
+    """Acknowledge the KMS action wildcards of CDK's encrypt grants on `grantee`'s default policy.
+
+    `grant` names the grant and its key, e.g. "send grant for the KMS-encrypted queue of Stack/Jobs".
+    """
+    principal = grantee.grant_principal
+    policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+    if policy is None:
+        return
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            f"CDK's {grant}: the statement's resource is that one key, and the wildcard covers the "
+            "variants of the same operation.",
+        )

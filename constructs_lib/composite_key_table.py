@@ -31,7 +31,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
-from constructs_lib._nag import acknowledge
+from constructs_lib._nag import acknowledge_key_grant
 from constructs_lib._stream_consumers import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_ITERATOR_AGE_THRESHOLD,
@@ -344,17 +344,7 @@ class CompositeKeyTable(Construct):
         return tables + [f"{table}/index/{name}" for table in tables for name in self._index_names]
 
     def _acknowledge_key_grant(self, grantee: iam.IGrantable) -> None:
-        principal = grantee.grant_principal
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
-        if policy is None:
-            return
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            acknowledge(
-                policy,
-                f"AwsSolutions-IAM5[Action::{action}]",
-                f"CDK's KMS encrypt grant for the key of the table {self.node.path}: the statement's "
-                "resource is that one key, and the wildcard covers the variants of the same operation.",
-            )
+        acknowledge_key_grant(grantee, f"KMS encrypt grant for the key of the table {self.node.path}")
 
     def add_stream_consumer(
         self,

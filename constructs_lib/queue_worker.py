@@ -28,7 +28,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
-from constructs_lib._nag import acknowledge
+from constructs_lib._nag import acknowledge, acknowledge_key_grant
 from constructs_lib._queues import DEAD_LETTER_RETENTION, dead_letter_queue
 from constructs_lib._validation import PropErrors
 from constructs_lib.serverless_function import ServerlessFunction
@@ -224,16 +224,8 @@ class QueueWorker(Construct):
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send messages to the work queue (and encrypt them with its key, if any)."""
         grant = self.queue.grant_send_messages(grantee)
-        principal = grantee.grant_principal
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
-        if self._encryption_key is not None and policy is not None:
-            for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-                acknowledge(
-                    policy,
-                    f"AwsSolutions-IAM5[Action::{action}]",
-                    f"CDK's send grant for the KMS-encrypted queue of {self.node.path}: the statement's "
-                    "resource is that one key, and the wildcard covers the variants of the same operation.",
-                )
+        if self._encryption_key is not None:
+            acknowledge_key_grant(grantee, f"send grant for the KMS-encrypted queue of {self.node.path}")
         return grant
 
 

@@ -1,0 +1,266 @@
+"""DataStream: a Kinesis data stream with lossless Lambda consumers.
+
+Creates: one Kinesis data stream (KMS-encrypted) and, per `add_consumer`, an event source mapping
+that starts at TRIM_HORIZON, lets the function report partial batch failures, bisects a failing
+batch, retries a bounded number of times or until a record is too old, and then sends a pointer to
+the failed records to an SQS on-failure queue (created encrypted and TLS-only unless given);
+optionally an enhanced fan-out consumer (dedicated 2 MB/s per shard read throughput). The consumer
+logic is shared with CompositeKeyTable's stream consumers (constructs_lib/_stream_consumers.py).
+Alarms: write throttles on the stream; per consumer its iterator age and any message in its queue.
+
+Defaults: on-demand capacity (no shard planning; Kinesis scales to twice the previous peak write
+throughput); encryption with the AWS-managed ``aws/kinesis`` key (no key policy to maintain and no
+per-consumer key grants; pass `encryption_key` when a customer-managed key is required); records
+kept 24 hours (Kinesis's minimum and the price of the base tier: on-failure pointers can be replayed
+within it); consumers as for CompositeKeyTable: 100 records per batch, 10 retries, records older than
+6 hours skipped to the on-failure queue; alarms on, RETAIN on stack deletion.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import cast
+
+from aws_cdk import Duration, Names, RemovalPolicy, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._nag import acknowledge, acknowledge_key_grant
+from constructs_lib._stream_consumers import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_ITERATOR_AGE_THRESHOLD,
+    DEFAULT_MAX_RECORD_AGE,
+    DEFAULT_RETRIES,
+    ConsumerAlarms,
+    ConsumerOptions,
+    StreamConsumer,
+    add_lossless_consumer,
+    validate_iterator_age_threshold,
+)
+from constructs_lib._validation import PropErrors
+
+# Kinesis's cheapest retention, and long enough to replay the on-failure pointers of a day.
+DEFAULT_RETENTION = Duration.hours(24)
+MIN_RETENTION_HOURS, MAX_RETENTION_HOURS = 24, 8760  # Kinesis's limits: 1 day to 365 days
+MAX_CONSUMER_BATCH_SIZE = 10000  # Lambda's limit for Kinesis
+# Lambda skips records older than this at most, whatever the stream keeps.
+MAX_CONSUMER_RECORD_AGE = Duration.days(7)
+MAX_SHARD_COUNT = 500  # the default shard quota per account and region in most regions
+MAX_FAN_OUT_CONSUMERS = 20  # Kinesis's limit of enhanced fan-out consumers per stream
+_STREAM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+class DataStream(Construct):
+    """A Kinesis data stream whose Lambda consumers lose no record.
+
+    Consumers (`add_consumer`) read with partial batch failures and bisection, a bounded number of
+    retries and record age, and an on-failure queue. `enhanced_fan_out=True` gives a consumer its own
+    read throughput (an `AWS::Kinesis::StreamConsumer`), for streams with several consumers or low
+    latency needs; it costs per consumer-shard hour.
+
+    Attributes: `stream`, `stream_name`, `stream_arn`, `encryption_key` (None with the AWS-managed
+    key), `write_throttle_alarm` (None without alarms), `consumers`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stream_mode: kinesis.StreamMode = kinesis.StreamMode.ON_DEMAND,
+        shard_count: int | None = None,
+        retention_period: Duration = DEFAULT_RETENTION,
+        encryption_key: kms.IKey | None = None,
+        stream_name: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarms: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+        iterator_age_threshold: Duration = DEFAULT_ITERATOR_AGE_THRESHOLD,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        if stream_mode == kinesis.StreamMode.PROVISIONED:
+            errors.check(
+                shard_count is not None and 1 <= shard_count <= MAX_SHARD_COUNT,
+                "shard_count",
+                f"a provisioned stream needs 1-{MAX_SHARD_COUNT} shards, not {shard_count}; pass shard_count "
+                "or use StreamMode.ON_DEMAND",
+            )
+        else:
+            errors.check(
+                shard_count is None,
+                "shard_count",
+                "applies only to StreamMode.PROVISIONED; an on-demand stream scales its own shards",
+            )
+        hours = retention_period.to_hours(integral=False)
+        errors.check(
+            hours == int(hours) and MIN_RETENTION_HOURS <= hours <= MAX_RETENTION_HOURS,
+            "retention_period",
+            f"must be whole hours between {MIN_RETENTION_HOURS} and {MAX_RETENTION_HOURS} (1 to 365 days)",
+        )
+        if stream_name is not None and not Token.is_unresolved(stream_name):
+            errors.check(
+                bool(_STREAM_NAME.match(stream_name)),
+                "stream_name",
+                f"'{stream_name}' must be 1-128 characters of A-Z, a-z, 0-9, '_', '-' and '.'",
+            )
+        errors.check(
+            alarms or alarm_topic is None,
+            "alarm_topic",
+            "is the action of the stream's alarms; set alarms=True or remove it",
+        )
+        validate_iterator_age_threshold(errors, iterator_age_threshold)
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.encryption_key = encryption_key
+        self._retention = retention_period
+        self._removal_policy = removal_policy
+        self._alarms = ConsumerAlarms(alarms, alarm_topic, iterator_age_threshold)
+        self.consumers: list[StreamConsumer] = []
+        self.stream = kinesis.Stream(
+            self,
+            "Stream",
+            stream_name=stream_name,
+            stream_mode=stream_mode,
+            shard_count=shard_count,
+            retention_period=retention_period,
+            encryption=kinesis.StreamEncryption.KMS if encryption_key else kinesis.StreamEncryption.MANAGED,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
+        if encryption_key is not None:
+            acknowledge(
+                self.stream,
+                "AwsSolutions-KDS3",
+                "A customer-managed key was passed as encryption_key: the caller chose it over aws/kinesis "
+                "(key policy control, cross-account access) and its per-request KMS cost.",
+            )
+        self.write_throttle_alarm: cloudwatch.Alarm | None = None
+        if alarms:
+            self.write_throttle_alarm = threshold_alarm(
+                self,
+                "WriteThrottleAlarm",
+                self.stream.metric_write_provisioned_throughput_exceeded(
+                    period=ALARM_PERIOD, statistic="Sum"
+                ),
+                threshold=1,
+                description=f"{self.node.path}: Kinesis throttled writes: producers must retry; spread "
+                "partition keys, or add shards to a provisioned stream.",
+                topic=alarm_topic,
+            )
+
+    @property
+    def stream_name(self) -> str:
+        return self.stream.stream_name
+
+    @property
+    def stream_arn(self) -> str:
+        return self.stream.stream_arn
+
+    def grant_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Put records (and encrypt them with the stream's key, if it has a customer-managed one)."""
+        grant = self.stream.grant_write(grantee)
+        if self.encryption_key is not None:
+            acknowledge_key_grant(grantee, f"write grant for the KMS-encrypted stream {self.node.path}")
+        return grant
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read records with shard iterators (and decrypt them with the stream's key, if any)."""
+        return self.stream.grant_read(grantee)
+
+    def add_consumer(
+        self,
+        function: lambda_.IFunction,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batching_window: Duration | None = None,
+        retry_attempts: int = DEFAULT_RETRIES,
+        max_record_age: Duration = DEFAULT_MAX_RECORD_AGE,
+        parallelization_factor: int = 1,
+        on_failure_queue: sqs.IQueue | None = None,
+        enhanced_fan_out: bool = False,
+        consumer_id: str | None = None,
+    ) -> StreamConsumer:
+        """Invoke `function` with batches of the stream's records, losing none.
+
+        A record still failing after `retry_attempts` retries, or older than `max_record_age`, is
+        skipped and a pointer to it (shard, sequence numbers) goes to `on_failure_queue` (by default a
+        new SQS-encrypted, TLS-only queue keeping messages 14 days). `consumer_id` names the created
+        constructs (by default derived from the function's path); they are created under this
+        construct, or under the function's stack when that is another stack.
+        """
+        retention_limit = min(self._retention.to_seconds(), MAX_CONSUMER_RECORD_AGE.to_seconds())
+        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        options = ConsumerOptions(
+            batch_size=batch_size,
+            max_batching_window=max_batching_window,
+            retry_attempts=retry_attempts,
+            max_record_age=max_record_age,
+            parallelization_factor=parallelization_factor,
+        )
+        options.validate(
+            errors,
+            "add_consumer",
+            max_batch_size=MAX_CONSUMER_BATCH_SIZE,
+            max_record_age=Duration.seconds(retention_limit),
+            max_record_age_text=_record_age_limit_text(self._retention),
+        )
+        fan_outs = sum(1 for consumer in self.consumers if consumer.fan_out_consumer is not None)
+        errors.check(
+            not enhanced_fan_out or fan_outs < MAX_FAN_OUT_CONSUMERS,
+            "add_consumer.enhanced_fan_out",
+            f"the stream already has {MAX_FAN_OUT_CONSUMERS} enhanced fan-out consumers, Kinesis's limit; "
+            "read through the shared throughput instead",
+        )
+        errors.raise_if_any()
+
+        name = consumer_id or f"Consumer{Names.unique_id(function)}"
+        fan_out: kinesis.StreamConsumer | None = None
+        if enhanced_fan_out:
+            fan_out = kinesis.StreamConsumer(
+                self,
+                f"{name}FanOut",
+                stream=self.stream,
+                stream_consumer_name=Names.unique_resource_name(function, max_length=128, separator="-"),
+            )
+
+        def source(queue: sqs.IQueue) -> event_sources.StreamEventSource:
+            props = options.event_source_props(queue)
+            if fan_out is not None:
+                return event_sources.KinesisConsumerEventSource(fan_out, **props)
+            return event_sources.KinesisEventSource(self.stream, **props)
+
+        consumer = add_lossless_consumer(
+            self,
+            function,
+            name=name,
+            source=source,
+            on_failure_queue=on_failure_queue,
+            holds="a Kinesis stream consumer's failed records",
+            removal_policy=self._removal_policy,
+            alarms=self._alarms,
+            replay_window=_hours_text(self._retention),
+            fan_out_consumer=fan_out,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+
+def _hours_text(duration: Duration) -> str:
+    hours = int(duration.to_hours(integral=False))
+    return f"{hours // 24} days" if hours % 24 == 0 and hours > 24 else f"{hours} hours"
+
+
+def _record_age_limit_text(retention: Duration) -> str:
+    if retention.to_seconds() <= MAX_CONSUMER_RECORD_AGE.to_seconds():
+        kept = _hours_text(retention)
+        return f"{kept} (the stream keeps records {kept})"
+    return "7 days (Lambda's limit for Kinesis)"

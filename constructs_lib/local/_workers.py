@@ -20,12 +20,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from constructs_lib.local import _worker
+from constructs_lib.local import _worker_main
 from constructs_lib.local._assembly import StackTemplate
 from constructs_lib.local._types import FunctionError, Invocation
 
@@ -60,8 +60,8 @@ class FunctionSpec:
     log_level: str = ""
 
 
-class _Worker:
-    """One function's process and the socket its invocations travel over."""
+class WorkerProcess:
+    """The runner's handle on one function's worker process (which runs `_worker_main`) and its socket."""
 
     def __init__(self, spec: FunctionSpec, aws_environment: Mapping[str, str], output: IO[str]) -> None:
         self.spec = spec
@@ -72,7 +72,7 @@ class _Worker:
         environment.update(aws_environment)
         environment.update(spec.environment)
         self.process = subprocess.Popen(
-            [sys.executable, _worker.__file__, str(worker_end.fileno())],
+            [sys.executable, _worker_main.__file__, str(worker_end.fileno())],
             cwd=spec.code_directory,
             env=environment,
             pass_fds=(worker_end.fileno(),),
@@ -105,13 +105,13 @@ class _Worker:
             self.ready = True
         # Lambda's timeout starts with the invocation, not with the import (its init phase).
         deadline = time.time() + self.spec.timeout
-        _worker.send(self.channel, {"event": event, "request_id": request_id, "deadline": deadline})
+        _worker_main.send(self.channel, {"event": event, "request_id": request_id, "deadline": deadline})
         return self._receive(self.spec.timeout, "invocation")
 
     def _receive(self, timeout: float, phase: str) -> dict[str, Any]:
         self.channel.settimeout(timeout)
         try:
-            reply = _worker.receive(self.channel)
+            reply = _worker_main.receive(self.channel)
         except TimeoutError:
             raise TimeoutError(phase) from None
         except OSError as error:
@@ -176,13 +176,16 @@ class FunctionPool:
         functions: list[FunctionSpec],
         *,
         aws_environment: Mapping[str, str],
+        credentials: Callable[[FunctionSpec], Mapping[str, str]] | None = None,
         output: IO[str] | None = None,
     ) -> None:
         self.functions = {spec.arn: spec for spec in functions}
         self._by_name = {spec.name: spec.arn for spec in functions}
         self._aws_environment = dict(aws_environment)
+        # Each function's own access key, so that the AWS endpoint knows which function calls it.
+        self._credentials = credentials
         self._output = output or sys.stdout
-        self._workers: dict[str, _Worker] = {}
+        self._workers: dict[str, WorkerProcess] = {}
         # One invocation per function at a time; _registry guards _workers and _closed.
         self._locks = {arn: threading.Lock() for arn in self.functions}
         self._registry = threading.Lock()
@@ -207,7 +210,9 @@ class FunctionPool:
                 worker = self._workers.get(spec.arn)
                 cold = worker is None
                 if worker is None:
-                    worker = self._workers[spec.arn] = _Worker(spec, self._aws_environment, self._output)
+                    worker = self._workers[spec.arn] = WorkerProcess(
+                        spec, self._worker_aws_environment(spec), self._output
+                    )
             payload = None
             try:
                 reply = worker.call(event, request_id)
@@ -241,6 +246,11 @@ class FunctionPool:
             outcome,
         )
         return invocation
+
+    def _worker_aws_environment(self, spec: FunctionSpec) -> dict[str, str]:
+        if self._credentials is None:
+            return self._aws_environment
+        return {**self._aws_environment, **self._credentials(spec)}
 
     def _discard(self, arn: str) -> None:
         with self._registry:

@@ -33,6 +33,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Request, Response
 
+from constructs_lib.local._assembly import AWS_URL_SUFFIX
+from constructs_lib.local._servers import HttpServers, execute_api_url
+from constructs_lib.local._service import ServiceContext
 from constructs_lib.local._types import Invocation, Invoker, TemplateView
 
 log = logging.getLogger("constructs_lib.local")
@@ -485,3 +488,58 @@ def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> Thr
             log.debug("@connections %s", format % args)
 
     return ThreadingHTTPServer((host, port), Handler)
+
+
+class WebSocketApis:
+    """Every WebSocket ``AWS::ApiGatewayV2::Api`` (ports from ``--websocket-port``, 0: free ports), each
+    with its @connections management API on a free port. HTTP APIs are not emulated.
+    """
+
+    name = "websocket-apis"
+
+    def __init__(self) -> None:
+        self.urls: dict[str, str] = {}  # "Stack/ApiName" -> ws://host:port
+        self._gateways: list[WebSocketGateway] = []
+        self._servers = HttpServers()
+
+    def start(self, context: ServiceContext) -> None:
+        host, port = context.options.host, context.options.websocket_port
+        for stack in context.assembly.stacks:
+            for logical_id, resource in stack.resources_of_type("AWS::ApiGatewayV2::Api").items():
+                if resource.get("Properties", {}).get("ProtocolType") != "WEBSOCKET":
+                    log.warning(
+                        "HTTP API %s/%s is not emulated (only REST and WebSocket APIs)",
+                        stack.stack_name,
+                        logical_id,
+                    )
+                    continue
+                gateway = WebSocketGateway(
+                    stack, logical_id, invoker=context.invoker, region=context.region, account=context.account
+                )
+                url = gateway.start(host, port)
+                port = port + 1 if port else 0
+                self._gateways.append(gateway)
+                management = serve_management_api(gateway, host, 0)
+                self._servers.start(management, f"connections-{logical_id}")
+                self.urls[f"{stack.stack_name}/{gateway.name}"] = url
+                context.endpoints[execute_api_url("wss", gateway.api_id, context.region, AWS_URL_SUFFIX)] = (
+                    url
+                )
+                context.endpoints[
+                    execute_api_url("https", gateway.api_id, context.region, AWS_URL_SUFFIX)
+                ] = f"http://{host}:{management.server_address[1]}"
+
+    def stop(self) -> None:
+        for gateway in self._gateways:
+            gateway.stop()
+        self._gateways = []
+        self._servers.stop()
+
+    def banner(self) -> list[str]:
+        return [f"WebSocket API {name}: {url}" for name, url in self.urls.items()]
+
+    def state(self) -> dict[str, Any]:
+        return {"websocketApis": dict(self.urls)}
+
+    def not_emulated(self) -> list[str]:
+        return []

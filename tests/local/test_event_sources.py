@@ -19,7 +19,9 @@ import pytest
 import requests
 
 from constructs_lib.local._types import FunctionError, Invocation
-from constructs_lib.local.event_sources import EventRouter, _compile, _failed_items
+from constructs_lib.local.events import EventRouter
+from constructs_lib.local.events._mapping import failed_items as _failed_items
+from constructs_lib.local.events.filtering import compile_pattern as _compile
 from tests.moto_server import moto_server
 
 REGION = "us-east-1"

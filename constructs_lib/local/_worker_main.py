@@ -1,6 +1,6 @@
-"""One function's process: imports its handler from the staged asset and serves invocations.
+"""Runs inside one function's worker process: imports its handler from the staged asset, serves invocations.
 
-Run as ``python -m constructs_lib.local._worker <fd>`` with the function's code directory as the working
+Run as ``python constructs_lib/local/_worker_main.py <fd>`` with the function's code directory as the working
 directory and its Lambda environment. Once the handler is imported it sends ``{"ready": true}`` (or
 the import error, and exits) on the socket `fd`; invocations then arrive as length-prefixed JSON
 (``{"event", "request_id", "deadline"}``) and each answer goes back the same way. The handler's own

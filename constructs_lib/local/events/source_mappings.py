@@ -1,0 +1,147 @@
+"""Lambda event source mappings: which consumer polls which source, with the mapping's settings.
+
+One consumer class per source service (`CONSUMERS`): DynamoDB streams (in-order batches per shard,
+retries, bisection, on-failure destinations) and SQS queues (failed messages return after the
+visibility timeout). Batch size, batching window, filter criteria (`filtering`) and partial batch
+responses apply to both. Self-managed and other sources are listed as not supported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from constructs_lib.local._types import TemplateView
+from constructs_lib.local.events._delivery import (
+    LOGGER,
+    Deliveries,
+    DeliveryPath,
+    flag,
+    function_name,
+    resolved,
+    short,
+)
+from constructs_lib.local.events._mapping import LOCAL_STREAM_RETRY_CAP, SourceConsumer, SourceMapping
+from constructs_lib.local.events._threads import Inbox, Poller
+from constructs_lib.local.events.dynamodb_streams import StreamConsumer
+from constructs_lib.local.events.filtering import compile_pattern
+from constructs_lib.local.events.sqs_queues import QueueConsumer
+
+# The consumer of each source service (the service in the source's ARN): add one here to support a source.
+CONSUMERS: dict[str, type[SourceConsumer]] = {
+    "dynamodb": StreamConsumer,
+    "sqs": QueueConsumer,
+}
+_MAPPING_PROPERTIES = (
+    "EventSourceArn",
+    "FunctionName",
+    "BatchSize",
+    "StartingPosition",
+    "MaximumBatchingWindowInSeconds",
+    "BisectBatchOnFunctionError",
+    "FunctionResponseTypes",
+    "MaximumRetryAttempts",
+    "MaximumRecordAgeInSeconds",
+    "DestinationConfig",
+    "Enabled",
+    "FilterCriteria",
+    "TumblingWindowInSeconds",
+)
+
+
+class SourceMappings(DeliveryPath):
+    """Every enabled event source mapping of a supported source, each polled by its own consumer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mappings: list[SourceMapping] = []
+        self.skipped: list[str] = []
+
+    def readers(self) -> Mapping[str, Callable[[TemplateView, str, Mapping[str, Any]], None]]:
+        return {"AWS::Lambda::EventSourceMapping": self._read_mapping}
+
+    def describe(self) -> list[str]:
+        return [mapping.describe() for mapping in self.mappings] + self.skipped
+
+    def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:
+        consumers: list[Poller] = []
+        for mapping in self.mappings:
+            consumer = CONSUMERS[mapping.service](deliveries, mapping)
+            try:
+                consumer.prepare()
+            except (BotoCoreError, ClientError) as error:
+                LOGGER.error("%s: not started: %s", mapping.label, error)
+                continue
+            consumers.append(consumer)
+        return consumers
+
+    def _read_mapping(self, template: TemplateView, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = resolved(template, properties, *_MAPPING_PROPERTIES)
+        function = function_name(props["FunctionName"])
+        source = props.get("EventSourceArn", "")
+        service = source.split(":")[2] if source.startswith("arn:") else "self-managed"
+        label = f"{service} {short(source) if source else logical_id} -> {function}"
+        if service not in CONSUMERS:
+            self.warn_once(
+                f"esm-{service}", "%s event sources are not supported locally (%s)", service, label
+            )
+            self.skipped.append(f"{label} (not supported locally)")
+            return
+        if not flag(props.get("Enabled", True)):
+            self.skipped.append(f"{label} (disabled)")
+            return
+        if "TumblingWindowInSeconds" in props:
+            self.warn_once(
+                f"tumbling-{logical_id}",
+                "%s: tumbling windows are not emulated: plain batches are sent",
+                label,
+            )
+        max_retries = int(props.get("MaximumRetryAttempts", -1))
+        if service == "dynamodb" and max_retries < 0:
+            self.warn_once(
+                f"retries-{logical_id}",
+                "%s: MaximumRetryAttempts -1 (until the record expires) is capped locally at %d retries",
+                label,
+                LOCAL_STREAM_RETRY_CAP,
+            )
+        self.mappings.append(
+            SourceMapping(
+                label=label,
+                source_arn=source,
+                function=function,
+                batch_size=int(props.get("BatchSize", CONSUMERS[service].default_batch_size)),
+                starting_position=props.get("StartingPosition", "TRIM_HORIZON"),
+                batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                bisect=flag(props.get("BisectBatchOnFunctionError", False)),
+                report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                max_retries=max_retries,
+                max_record_age=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                on_failure=props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+                matches=self._filter(label, props.get("FilterCriteria", {})),
+            )
+        )
+
+    def _filter(self, label: str, criteria: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
+        """The mapping's FilterCriteria as a predicate on records; all pass when it cannot be evaluated."""
+        patterns = [entry["Pattern"] for entry in criteria.get("Filters", [])]
+        try:
+            tests = [compile_pattern(json.loads(p) if isinstance(p, str) else p) for p in patterns]
+        except ValueError as error:
+            self.warn_once(
+                f"filter-{label}",
+                "%s: FilterCriteria not applied locally (%s): every record is sent",
+                label,
+                error,
+            )
+            return lambda record: True
+        return lambda record: not tests or any(test(record) for test in tests)
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            LOGGER.warning(message, *args)
+
+    # Public API

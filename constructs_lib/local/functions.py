@@ -1,0 +1,71 @@
+"""The app's Lambda functions as one `LocalService`: a worker process per function (see `_workers`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs_lib.local._assembly import AssemblyError
+from constructs_lib.local._aws import aws_environment
+from constructs_lib.local._service import ServiceContext
+from constructs_lib.local._workers import FunctionPool, FunctionSpec, display_name_of, function_spec
+
+
+class Functions:
+    """Every Python ``AWS::Lambda::Function``; the others are listed as not run, with the reason."""
+
+    name = "functions"
+
+    def __init__(self) -> None:
+        self.pool: FunctionPool | None = None
+        self._not_run: dict[str, str] = {}
+
+    def start(self, context: ServiceContext) -> None:
+        self._not_run = context.not_run
+        specs = self._specs(context)
+        self.pool = FunctionPool(
+            specs,
+            aws_environment=aws_environment(context.aws.url, context.region),
+            credentials=lambda spec: context.aws.credentials(spec.arn),
+            output=context.output,
+        )
+
+    def _specs(self, context: ServiceContext) -> list[FunctionSpec]:
+        specs = []
+        for stack in context.assembly.stacks:
+            for logical_id, resource in stack.resources_of_type("AWS::Lambda::Function").items():
+                display_name = display_name_of(resource, logical_id)
+                try:
+                    spec = function_spec(stack, logical_id, resource, display_name, context.endpoints)
+                except (AssemblyError, KeyError, TypeError, ValueError, OSError) as error:
+                    context.not_run[f"{stack.stack_name}/{display_name}"] = str(error)
+                    continue
+                if spec is None:
+                    runtime = resource.get("Properties", {}).get("Runtime", "a container image")
+                    context.not_run[f"{stack.stack_name}/{display_name}"] = (
+                        f"runtime {runtime} is not run locally"
+                    )
+                    continue
+                specs.append(spec)
+        return specs
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def banner(self) -> list[str]:
+        lines = []
+        if self.pool is not None:
+            names = ", ".join(sorted(spec.display_name for spec in self.pool.functions.values()))
+            lines.append(f"Functions: {names}")
+        lines += [f"Not run: {name}: {reason}" for name, reason in sorted(self._not_run.items())]
+        return lines
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def not_emulated(self) -> list[str]:
+        return [
+            "Lambda limits and concurrency: one invocation per function at a time; "
+            "only the timeout is enforced.",
+            "Layers are not downloaded: their packages come from this Python environment.",
+        ]

@@ -1,0 +1,70 @@
+"""The REST APIs of the assembly as one `LocalService`: each served on its own port."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs_lib.local._assembly import AWS_URL_SUFFIX
+from constructs_lib.local._servers import HttpServers, execute_api_url
+from constructs_lib.local._service import ServiceContext
+from constructs_lib.local.rest_api.gateway import RestApiGateway
+from constructs_lib.local.rest_api.server import serve
+
+
+class RestApis:
+    """Every ``AWS::ApiGateway::RestApi``, on consecutive ports from ``--port`` (0: free ports)."""
+
+    name = "rest-apis"
+
+    def __init__(self) -> None:
+        self.urls: dict[str, str] = {}  # "Stack/ApiName" -> http://host:port (without the stage)
+        self.gateways: dict[str, RestApiGateway] = {}
+        self._servers = HttpServers()
+
+    def start(self, context: ServiceContext) -> None:
+        host, port = context.options.host, context.options.port
+        for stack in context.assembly.stacks:
+            for logical_id in stack.resources_of_type("AWS::ApiGateway::RestApi"):
+                gateway = RestApiGateway(
+                    stack,
+                    logical_id,
+                    invoker=context.invoker,
+                    jwks=context.jwks,
+                    region=context.region,
+                    account=context.account,
+                )
+                server = serve(gateway, host, port)
+                port = port + 1 if port else 0
+                self._servers.start(server, f"rest-{logical_id}")
+                url = f"http://{host}:{server.server_address[1]}"
+                name = f"{stack.stack_name}/{gateway.name}"
+                if name in self.gateways:  # two APIs of one name: tell them apart by logical id
+                    name = f"{stack.stack_name}/{logical_id}"
+                self.urls[name] = url
+                self.gateways[name] = gateway
+                prefix = execute_api_url("https", stack.ref(logical_id), context.region, AWS_URL_SUFFIX)
+                context.endpoints[prefix] = url
+
+    def stop(self) -> None:
+        self._servers.stop()
+
+    def stage_urls(self) -> dict[str, str]:
+        """Each API's URL with its first stage: where its routes are (``http://host:port/prod``)."""
+        return {
+            name: f"{url}/{self.gateways[name].stage_names[0]}" if self.gateways[name].stage_names else url
+            for name, url in self.urls.items()
+        }
+
+    def banner(self) -> list[str]:
+        lines = []
+        for name, url in self.stage_urls().items():
+            lines.append(f"REST API {name}: {url if self.gateways[name].stage_names else url + '/'}")
+            for method, path, authorization in self.gateways[name].routes():
+                lines.append(f"  {method:7} {path}  ({authorization.lower().replace('_', ' ')})")
+        return lines
+
+    def state(self) -> dict[str, Any]:
+        return {"restApis": dict(self.urls), "restApiStageUrls": self.stage_urls()}
+
+    def not_emulated(self) -> list[str]:
+        return []

@@ -96,7 +96,7 @@ class Deliveries:
         retry_delays: Sequence[float],
         poll_interval: float,
         async_queue: Callable[[Deliveries, str], AsyncQueue],
-        checks: Sequence[DeliveryCheck] = (),
+        checks: list[DeliveryCheck],
     ) -> None:
         self.invoker = invoker
         self.region = region
@@ -104,7 +104,7 @@ class Deliveries:
         self.retry_delays = tuple(retry_delays)
         self.poll_interval = poll_interval
         self._async_queue = async_queue
-        self.checks = list(checks)
+        self.checks = checks  # shared with whoever adds checks, also after start
         self.clients: dict[str, Any] = {}  # boto3 clients for moto by service name, created by start()
         self.stopping = threading.Event()
         self.changed = threading.Condition()  # guards activity, async_queues and the pollers' cycles

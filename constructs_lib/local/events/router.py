@@ -35,7 +35,8 @@ class EventRouter:
     `start` configures moto and starts the threads that poll and invoke; `stop` ends them;
     `wait_idle` waits until nothing is queued or in flight. Functions are invoked through
     `invoker` with ``arn:aws:lambda:<region>:<account>:function:<name>``; every delivery made on
-    a service's or a function's behalf passes `delivery_checks` first.
+    a service's or a function's behalf passes `delivery_checks` first (the list itself is kept: checks
+    added to it later apply too).
     """
 
     def __init__(
@@ -48,7 +49,7 @@ class EventRouter:
         account: str,
         retry_delays: Sequence[float] = (1.0, 2.0),
         poll_interval: float = 0.2,
-        delivery_checks: Sequence[DeliveryCheck] = (),
+        delivery_checks: list[DeliveryCheck] | None = None,
     ) -> None:
         if not retry_delays:
             raise ValueError("retry_delays needs at least one delay")
@@ -72,7 +73,7 @@ class EventRouter:
             retry_delays=retry_delays,
             poll_interval=poll_interval,
             async_queue=self.asynchronous.queue,
-            checks=delivery_checks,
+            checks=delivery_checks if delivery_checks is not None else [],
         )
         self._pollers: list[Poller] = []
         self._started = False

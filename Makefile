@@ -51,8 +51,10 @@ pytest:  ## The whole suite in one process (PYTEST_ARGS="-k name" to select)
 snapshot-update: bootstrap  ## Refresh the syrupy snapshots after an intended infrastructure change
 	pytest --snapshot-update $(PYTEST_ARGS)
 
+# The library's own command (constructs-lib-diff), as a consumer's CI runs it; DIFF_ARGS="--fail-on data-loss,security".
+# The app command is given in full: the base commit's worktree has no .venv of its own.
 diff: bootstrap  ## Per-stack template diff against BASE (default: merge base with main), offline
-	python scripts/template_diff.py $(if $(BASE),--base $(BASE),)
+	CDK_VALIDATION=false python -m constructs_lib.diff $(if $(BASE),--base $(BASE),) --app "$(CURDIR)/$(VENV)/bin/python app.py" $(DIFF_ARGS)
 
 bench: bootstrap  ## Benchmarks with budgets: synth, tests, cold starts, asset sizes, memory
 	python benchmarks/bench.py $(BENCH_ARGS)

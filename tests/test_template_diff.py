@@ -441,7 +441,7 @@ def test_no_cli_is_exit_2_with_the_fix(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr == (
-        "constructs-lib-diff: error: no aws-cdk CLI in //node_modules (or above): "
+        f"constructs-lib-diff: error: no aws-cdk CLI in //node_modules (or above) or in {sys.prefix}: "
         "install the pinned CLI with `python -m constructs_lib.toolchain`\n"
     )
 

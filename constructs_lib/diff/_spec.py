@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from constructs_lib.toolchain import venv_cli_package
 
 SPEC_FILE = "db.json.gz"
 CLI_PACKAGE = Path("node_modules") / "aws-cdk"
@@ -33,13 +36,20 @@ class ReplacementSpec:
 
 
 def find_cli_package(app_dir: Path) -> Path:
-    """The aws-cdk package `npx --no-install cdk` runs in `app_dir`: node_modules/aws-cdk, or above."""
+    """The aws-cdk CLI package for `app_dir`: its node_modules (or above), else the virtual environment's.
+
+    The order is `npx --no-install cdk`'s, then `python -m constructs_lib.toolchain`'s install for
+    apps without a package.json.
+    """
     for directory in (app_dir, *app_dir.parents):
         if (directory / CLI_PACKAGE / SPEC_FILE).is_file():
             return directory / CLI_PACKAGE
+    in_venv = venv_cli_package(Path(sys.prefix))
+    if (in_venv / SPEC_FILE).is_file():
+        return in_venv
     raise DiffError(
-        f"no aws-cdk CLI in {app_dir}/node_modules (or above): install the pinned CLI with "
-        "`python -m constructs_lib.toolchain`"
+        f"no aws-cdk CLI in {app_dir}/node_modules (or above) or in {sys.prefix}: install the pinned CLI "
+        "with `python -m constructs_lib.toolchain`"
     )
 
 

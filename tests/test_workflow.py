@@ -1,4 +1,4 @@
-"""The GitHub Actions workflow is valid workflow syntax and runs the README's commands."""
+"""The GitHub Actions workflow is valid workflow syntax, runs `make test`, and publishes the docs."""
 
 from __future__ import annotations
 
@@ -47,3 +47,18 @@ def test_workflow_runs_make_test_and_posts_make_diff_on_pull_requests() -> None:
     runs = "\n".join(step.get("run", "") for step in diff_job["steps"])
     assert "make diff" in runs
     assert "GITHUB_STEP_SUMMARY" in runs
+
+
+def test_workflow_publishes_the_docs_from_main_apart_from_the_tests() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    pages = workflow["jobs"]["pages"]
+    assert pages["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert pages["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    assert pages["environment"]["name"] == "github-pages"
+    steps = pages["steps"]
+    assert "make docs" in [step.get("run", "") for step in steps]
+    uploads = [step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact@")]
+    assert [step["with"]["path"] for step in uploads] == ["site"]  # where `make docs` builds
+    assert any(step.get("uses", "").startswith("actions/deploy-pages@") for step in steps)
+    # The tests never wait for the docs, and the docs never hold up a pull request.
+    assert not any("pages" in str(job.get("needs", "")) for job in workflow["jobs"].values())

@@ -1,0 +1,239 @@
+"""ScheduledJob: a function run on a schedule by EventBridge Scheduler, with nothing failing silently.
+
+Creates: an `AWS::Scheduler::Schedule` (rate, cron or one-time, in an IANA time zone) in a schedule
+group of its own, invoking a `ServerlessFunction`; the role Scheduler assumes (trusted only by
+Scheduler for this account and this group) allowed to invoke exactly that function and to send to
+the job's dead-letter queue; the dead-letter queue (SQS-encrypted, TLS-only, 14 days) for runs
+Scheduler could not deliver; alarms on failed runs and on dead letters (this queue and the function's
+own on-failure queue).
+
+Defaults: time zone UTC; no flexible time window (a job runs when it says); delivery retried up to 185
+times (Scheduler's maximum, with backoff) for at most 1 hour: a run later than that would overlap the
+next ones, so it goes to the dead-letter queue instead; the input ``{}``; enabled; alarms on.
+
+The function must be created with ``invoked_asynchronously=True``: Scheduler invokes Lambda
+asynchronously, so a run whose code fails is retried by Lambda and then lands in the function's own
+dead-letter queue, while a run Scheduler cannot deliver (throttled past the retry policy, function
+gone, permission missing) lands in this job's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from constructs_lib import _schedules
+from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._queues import dead_letter_queue
+from constructs_lib._validation import PropErrors
+from constructs_lib.serverless_function import ServerlessFunction
+
+DEFAULT_TIME_ZONE = "UTC"
+# Scheduler's maximum; the event age below is what really bounds the retries.
+DEFAULT_RETRY_ATTEMPTS = 185
+MAX_RETRY_ATTEMPTS = 185
+# A run delivered more than an hour late overlaps the runs after it: dead-letter it for a look instead.
+DEFAULT_MAX_EVENT_AGE = Duration.hours(1)
+MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.minutes(1), Duration.hours(24)  # Scheduler's limits
+MAX_FLEXIBLE_WINDOW = Duration.hours(24)  # Scheduler's limit (1440 minutes)
+MAX_DESCRIPTION_LENGTH = 512
+
+
+class ScheduledJob(Construct):
+    """Runs a `ServerlessFunction` on a rate, cron or one-time schedule.
+
+    `schedule` is a Scheduler expression: ``rate(15 minutes)``, ``cron(0 3 * * ? *)`` (six fields:
+    minutes hours day-of-month month day-of-week year, with ``?`` in exactly one of the day fields)
+    or ``at(2027-01-01T09:00:00)``; it is validated at synth time. `input` is the JSON the function
+    receives; it may use Scheduler's context attributes, e.g. ``"<aws.scheduler.scheduled-time>"``.
+    `enabled=False` pauses the job without deleting it.
+
+    Attributes: `schedule`, `schedule_group`, `role` (the one Scheduler assumes), `dead_letter_queue`,
+    `function`, `failed_runs_alarm` and `dead_letter_alarm` (None without alarms).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: ServerlessFunction,
+        schedule: str,
+        time_zone: str = DEFAULT_TIME_ZONE,
+        flexible_time_window: Duration | None = None,
+        input: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        enabled: bool = True,
+        alarms: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        try:
+            _schedules.parse_schedule(schedule)
+        except ValueError as error:
+            errors.add("schedule", f"{error}")
+        zone_problem = _schedules.time_zone_error(time_zone)
+        if zone_problem:
+            errors.add("time_zone", zone_problem)
+        errors.check(
+            function.dead_letter_queue is not None,
+            "function",
+            "Scheduler invokes it asynchronously; create the ServerlessFunction with "
+            "invoked_asynchronously=True so a failed run lands in its dead-letter queue",
+        )
+        if flexible_time_window is not None:
+            minutes = flexible_time_window.to_minutes(integral=False)
+            errors.check(
+                minutes == int(minutes) and 1 <= minutes <= MAX_FLEXIBLE_WINDOW.to_minutes(),
+                "flexible_time_window",
+                "must be whole minutes between 1 minute and 24 hours; leave it unset to run on time",
+            )
+        errors.check(
+            0 <= retry_attempts <= MAX_RETRY_ATTEMPTS,
+            "retry_attempts",
+            f"{retry_attempts} is outside 0-{MAX_RETRY_ATTEMPTS}, Scheduler's limits",
+        )
+        errors.check(
+            MIN_EVENT_AGE.to_seconds() <= max_event_age.to_seconds() <= MAX_EVENT_AGE.to_seconds(),
+            "max_event_age",
+            "must be between 1 minute and 24 hours, Scheduler's limits",
+        )
+        errors.check(
+            description is None or len(description) <= MAX_DESCRIPTION_LENGTH,
+            "description",
+            f"must be at most {MAX_DESCRIPTION_LENGTH} characters",
+        )
+        errors.check(
+            alarms or alarm_topic is None,
+            "alarm_topic",
+            "is the action of the job's alarms; set alarms=True or remove it",
+        )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.function = function.function
+        # A group of its own: Scheduler publishes its metrics per group, so they are this job's. It holds
+        # no data, and retained it would block a re-created stack from taking its name again.
+        self.schedule_group = scheduler.ScheduleGroup(self, "Group", removal_policy=RemovalPolicy.DESTROY)
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", holds=f"the runs Scheduler could not deliver for {self.node.path}"
+        )
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "SchedulerRole",
+            description=f"EventBridge Scheduler runs {self.node.path} with this role",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": self.schedule_group.schedule_group_arn},
+                },
+            ),
+        )
+        # Exactly this function (unqualified: its latest version) and this queue; no CDK grant, whose
+        # invoke grant would add every version and alias (`<arn>:*`).
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
+        )
+        target = _InvokeFunction(
+            function_arn=self.function.function_arn,
+            role=self.role,
+            dead_letter_arn=self.dead_letter_queue.queue_arn,
+            retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                maximum_retry_attempts=retry_attempts,
+                maximum_event_age_in_seconds=int(max_event_age.to_seconds()),
+            ),
+            input=json.dumps(dict(input or {})),
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule=scheduler.ScheduleExpression.expression(schedule, TimeZone.of(time_zone)),
+            target=target,
+            schedule_group=self.schedule_group,
+            description=description,
+            enabled=enabled,
+            time_window=(
+                scheduler.TimeWindow.flexible(flexible_time_window)
+                if flexible_time_window is not None
+                else scheduler.TimeWindow.off()
+            ),
+        )
+        # The role must hold its permissions before the first run.
+        self.schedule.node.add_dependency(self.role)
+
+        self.failed_runs_alarm: cloudwatch.Alarm | None = None
+        self.dead_letter_alarm: cloudwatch.Alarm | None = None
+        if alarms:
+            self.failed_runs_alarm = threshold_alarm(
+                self,
+                "FailedRunsAlarm",
+                self.function.metric_errors(period=ALARM_PERIOD, statistic="Sum"),
+                threshold=1,
+                description=f"{self.node.path}: a run of the job failed; Lambda retries it, then sends it "
+                "to the function's dead-letter queue. Look at the function's logs.",
+                topic=alarm_topic,
+            )
+            assert function.dead_letter_queue is not None  # validated above
+            self.dead_letter_alarm = threshold_alarm(
+                self,
+                "DeadLetterAlarm",
+                cloudwatch.MathExpression(
+                    expression="undelivered + failed",
+                    using_metrics={
+                        "undelivered": self.dead_letter_queue.metric_approximate_number_of_messages_visible(),
+                        "failed": function.dead_letter_queue.metric_approximate_number_of_messages_visible(),
+                    },
+                    period=ALARM_PERIOD,
+                    label="Runs dead-lettered by Scheduler or Lambda",
+                ),
+                threshold=1,
+                description=f"{self.node.path}: runs were dead-lettered: Scheduler could not deliver them "
+                "(this job's queue) or they failed every retry (the function's queue). Fix the cause, "
+                "then run the job again.",
+                topic=alarm_topic,
+            )
+
+    @property
+    def schedule_name(self) -> str:
+        return self.schedule.schedule_name
+
+
+@jsii.implements(scheduler.IScheduleTarget)
+class _InvokeFunction:
+    """A Scheduler target invoking one function with the job's role, retry policy and dead-letter queue."""
+
+    def __init__(
+        self,
+        *,
+        function_arn: str,
+        role: iam.IRole,
+        dead_letter_arn: str,
+        retry_policy: scheduler.CfnSchedule.RetryPolicyProperty,
+        input: str,
+    ) -> None:
+        self._config = scheduler.ScheduleTargetConfig(
+            arn=function_arn,
+            role=role,
+            dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dead_letter_arn),
+            retry_policy=retry_policy,
+            input=scheduler.ScheduleTargetInput.from_text(input),
+        )
+
+    def bind(self, _schedule: scheduler.ISchedule) -> scheduler.ScheduleTargetConfig:
+        return self._config

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,16 @@ from cfnlint.version import __version__ as cfnlint_version
 
 from constructs_lib import add_nag_checks
 
+from constructs_lib import testing
+
 ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 TEST_ENV = Environment(account=CDK_CONTEXT["account"], region=CDK_CONTEXT["region"])
 
 LINT_CACHE = ROOT / ".cache" / "cfn-lint"
-_ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+# The library's public test helpers (what a consumer app uses too), under the names these tests use.
+normalized = testing.normalize_template
+synth_templates = testing.synth_templates
 
 
 def new_app(outdir: Path | None = None, **context: Any) -> App:
@@ -80,18 +83,6 @@ def new_isolated_vpc(stack: Stack) -> ec2.Vpc:
             ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         ],
     )
-
-
-def synth_templates(app: App) -> dict[str, dict[str, Any]]:
-    """Synthesize `app` once (cdk-nag runs and fails the synth on findings); templates by stack name."""
-    assembly = app.synth()
-    return {stack.stack_name: stack.template for stack in assembly.stacks_recursively}
-
-
-def normalized(template: dict[str, Any]) -> dict[str, Any]:
-    """The template with asset hashes replaced, so snapshots change only with the infrastructure."""
-    result: dict[str, Any] = json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
-    return result
 
 
 def cfn_lint_findings(template: dict[str, Any]) -> list[str]:

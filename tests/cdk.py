@@ -18,9 +18,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from cfnlint.version import __version__ as cfnlint_version
 
-from constructs_lib import add_nag_checks
-
-from constructs_lib import testing
+from constructs_lib import add_nag_checks, testing
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]

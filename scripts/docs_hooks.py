@@ -91,7 +91,9 @@ def public_names(init: Path = PACKAGE / "__init__.py") -> list[PublicName]:
     unknown: list[str] = []
     for name in names:
         if name in modules:
-            found.append(PublicName(name, f"constructs_lib.{modules[name].lstrip('.')}", is_module=False))
+            module = modules[name].lstrip(".")
+            is_module = module == name and _is_submodule(name)  # {"testing": "testing"}: the module itself
+            found.append(PublicName(name, f"constructs_lib.{module}", is_module=is_module))
         elif _is_submodule(name):
             found.append(PublicName(name, f"constructs_lib.{name}", is_module=True))
         elif _defined_in_package_init(tree, name):
@@ -141,6 +143,8 @@ def api_pages(names: list[PublicName]) -> dict[str, str]:
     index += ["", "## Modules imported by path", ""]
     for group, module in ENTRY_POINT_MODULES:
         page = _module_page(module)
+        if page in pages:  # already documented through __all__
+            continue
         pages[page] = "\n".join([f"# `{module}`", "", f"{group}.", "", f"::: {module}", ""])
         index.append(f"- {group}: [`{module}`]({Path(page).relative_to(API_DIR)})")
     pages[API_INDEX] = "\n".join(index) + "\n"

@@ -172,6 +172,14 @@ def test_a_name_without_a_known_module_fails_the_build(tmp_path: Path) -> None:
         public_names(init)
 
 
+def test_a_public_submodule_is_documented_as_a_module(tmp_path: Path) -> None:
+    init = tmp_path / "__init__.py"
+    init.write_text('_MODULES = {"checks": "checks"}\n__all__ = ["checks"]\n')  # a real submodule
+    (public,) = public_names(init)
+    assert (public.identifier, public.is_module) == ("constructs_lib.checks", True)
+    assert "::: constructs_lib.checks\n" in api_pages([public])["api/checks.md"]
+
+
 def test_a_new_public_name_gets_a_reference_entry_without_a_docs_edit(tmp_path: Path) -> None:
     init = tmp_path / "__init__.py"
     init.write_text('_MODULES = {"Thing": "thing_module"}\n__all__ = ["Thing"]\n')

@@ -40,6 +40,15 @@ ENTRY_POINT_MODULES = (
 )
 
 
+# mkdocstrings options that render a module's docstring alone, its members left to their own entries.
+_MODULE_DOCSTRING_ONLY = (
+    "    options:",
+    "      members: false",
+    "      show_root_heading: false",
+    "      show_root_toc_entry: false",
+)
+
+
 @dataclass(frozen=True)
 class PublicName:
     """One name of ``constructs_lib.__all__`` and where mkdocstrings finds it."""
@@ -132,12 +141,14 @@ def api_pages(names: list[PublicName]) -> dict[str, str]:
     for module, members in sorted(by_module.items()):
         page = _module_page(module)
         body = [f"# `{module}`", ""]
+        if not any(public.is_module for public in members):
+            body += [f"::: {module}", *_MODULE_DOCSTRING_ONLY, ""]  # what it creates, its defaults
         for public in members:
             if public.is_module:
                 body += [f"::: {public.identifier}", "    options:", "      show_submodules: false", ""]
             else:
                 body += [f"`from constructs_lib import {public.name}`", "", f"::: {public.identifier}", ""]
-            link = f"[`{public.name}`]({Path(page).name}#{public.identifier})"
+            link = f"[`{public.name}`]({Path(page).relative_to(API_DIR)}#{public.identifier})"
             index.append(f"| {link} | `{module}` |")
         pages[page] = "\n".join(body)
     index += ["", "## Modules imported by path", ""]

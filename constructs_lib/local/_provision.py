@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
@@ -23,6 +24,14 @@ from constructs_lib.local._assembly import (
     cfn_text,
     generated_name,
     stable_suffix,
+)
+from constructs_lib.local._provision_events import (
+    event_bus,
+    event_rule,
+    kinesis_consumer,
+    kinesis_stream,
+    schedule,
+    schedule_group,
 )
 from constructs_lib.local._types import function_arn
 
@@ -38,6 +47,11 @@ CREATED_IN_MOTO = (
     "AWS::SSM::Parameter",
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolClient",
+    "AWS::Kinesis::Stream",
+    "AWS::Kinesis::StreamConsumer",
+    "AWS::Events::EventBus",
+    "AWS::Scheduler::ScheduleGroup",
+    "AWS::Scheduler::Schedule",
 )
 
 
@@ -58,6 +72,12 @@ class MotoProvisioner:
             "AWS::SSM::Parameter": self._parameter,
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
+            # The event sources' resources (_provision_events).
+            "AWS::Kinesis::Stream": partial(kinesis_stream, self.client),
+            "AWS::Kinesis::StreamConsumer": partial(kinesis_consumer, self.client),
+            "AWS::Events::EventBus": partial(event_bus, self.client),
+            "AWS::Scheduler::ScheduleGroup": partial(schedule_group, self.client),
+            "AWS::Scheduler::Schedule": partial(schedule, self.client),
         }
 
     def client(self, service: str) -> Any:
@@ -248,6 +268,8 @@ def named_only(  # noqa: PLR0911 -- one return per resource type CloudFormation 
         qualifier = str(stack.resolve(properties["Name"])) if resource_type == "AWS::Lambda::Alias" else "1"
         arn = f"{unqualified}:{qualifier}"
         return Physical(arn, {"Arn": arn, "AliasArn": arn, "Version": qualifier, "FunctionArn": unqualified})
+    if resource_type == "AWS::Events::Rule":
+        return event_rule(stack, logical_id, stack.resolve(properties))
     if resource_type == "AWS::IAM::Role":
         name = stack.resolve(properties.get("RoleName")) or generated_name(stack.stack_name, logical_id)
         return Physical(

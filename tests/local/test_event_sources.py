@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -18,10 +19,10 @@ import boto3
 import pytest
 import requests
 
+from constructs_lib._event_patterns import compile_pattern as _compile
 from constructs_lib.local._types import FunctionError, Invocation
 from constructs_lib.local.events import EventRouter
 from constructs_lib.local.events._mapping import failed_items as _failed_items
-from constructs_lib.local.events.filtering import compile_pattern as _compile
 from tests.moto_server import moto_server
 
 REGION = "us-east-1"
@@ -720,22 +721,27 @@ def test_filter_patterns(pattern: dict[str, Any], record: dict[str, Any], matche
 
 
 @pytest.mark.parametrize(
-    "pattern", [{"key": [{"wildcard": "*"}]}, {"key": "not a list"}, {"n": [{"numeric": ["~", 1]}]}]
+    ("pattern", "message"),
+    [
+        ({"key": [{"regex": "."}]}, "key[0] uses unknown operator 'regex'"),
+        ({"key": "not a list"}, "key must be an array of values or an object"),
+        ({"n": [{"numeric": ["~", 1]}]}, 'n[0].numeric has operator "~"'),
+    ],
 )
-def test_filter_patterns_beyond_the_emulation_are_refused(pattern: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="not"):
+def test_filter_patterns_that_are_not_valid_are_refused(pattern: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
         _compile(pattern)
 
 
 def test_unsupported_wiring_is_described_and_warned_about_once(caplog: pytest.LogCaptureFixture) -> None:
-    kinesis = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
+    kafka = "arn:aws:kafka:us-east-1:123456789012:cluster/clicks/abc"
     stream = "arn:aws:dynamodb:us-east-1:123456789012:table/images/stream/2024-01-01T00:00:00.000"
-    wildcard = {"Filters": [{"Pattern": json.dumps({"eventName": [{"wildcard": "*"}]})}]}
+    regex = {"Filters": [{"Pattern": json.dumps({"eventName": [{"regex": ".*"}]})}]}
     resources: Resources = {
-        "Clicks": stream_mapping("Counter", EventSourceArn=kinesis),
-        "MoreClicks": stream_mapping("Counter", EventSourceArn=kinesis),
+        "Clicks": stream_mapping("Counter", EventSourceArn=kafka),
+        "MoreClicks": stream_mapping("Counter", EventSourceArn=kafka),
         "Paused": stream_mapping("Indexer", Enabled=False),
-        "Wild": stream_mapping("Indexer", FilterCriteria=wildcard),
+        "Wild": stream_mapping("Indexer", FilterCriteria=regex),
         "Email": {
             "Type": "AWS::SNS::Subscription",
             "Properties": {
@@ -757,13 +763,13 @@ def test_unsupported_wiring_is_described_and_warned_about_once(caplog: pytest.Lo
 
     assert router.describe() == [
         "dynamodb images -> Indexer (batch 100, TRIM_HORIZON, unlimited retries)",
-        "kinesis stream/clicks -> Counter (not supported locally)",
-        "kinesis stream/clicks -> Counter (not supported locally)",
+        "kafka cluster/clicks/abc -> Counter (not supported locally)",
+        "kafka cluster/clicks/abc -> Counter (not supported locally)",
         "dynamodb images -> Indexer (disabled)",
     ]
     messages = [record.getMessage() for record in caplog.records]
     assert (
-        messages.count("kinesis event sources are not supported locally (kinesis stream/clicks -> Counter)")
+        messages.count("kafka event sources are not supported locally (kafka cluster/clicks/abc -> Counter)")
         == 1
     )
     assert any("FilterCriteria not applied locally" in message for message in messages)

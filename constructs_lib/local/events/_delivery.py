@@ -264,6 +264,14 @@ class DeliveryPath(ABC):
     def describe(self) -> list[str]:
         """One line per wiring, for the start-up banner."""
 
+    def not_emulated(self) -> list[str]:
+        """What this path knowingly leaves out, one sentence each (for the banner)."""
+        return []
+
+    def state(self) -> dict[str, Any]:
+        """What scripts need to reach this path while it runs (merged into the run's state file)."""
+        return {}
+
     def warn_once(self, key: str, message: str, *args: object) -> None:
         if key not in self._warned:
             self._warned.add(key)

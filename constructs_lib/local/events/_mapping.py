@@ -20,7 +20,7 @@ LOCAL_STREAM_RETRY_CAP = 10
 
 @dataclass(frozen=True)
 class SourceMapping:
-    """An enabled event source mapping of a DynamoDB stream or an SQS queue."""
+    """An enabled event source mapping of a DynamoDB or Kinesis stream, or an SQS queue."""
 
     label: str
     source_arn: str
@@ -34,6 +34,8 @@ class SourceMapping:
     max_record_age: int  # seconds, -1: until the record expires
     on_failure: str | None
     matches: Callable[[Mapping[str, Any]], bool]
+    starting_timestamp: float | None = None  # StartingPositionTimestamp, for AT_TIMESTAMP
+    max_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency, reported (one batch at a time)
 
     @property
     def service(self) -> str:
@@ -43,7 +45,7 @@ class SourceMapping:
         options = [f"batch {self.batch_size}"]
         if self.batching_window:
             options.append(f"window {self.batching_window:g} s")
-        if self.service == "dynamodb":
+        if self.service in ("dynamodb", "kinesis"):
             options.append(self.starting_position)
             options.append(f"{'unlimited' if self.max_retries < 0 else self.max_retries} retries")
         if self.bisect:
@@ -52,6 +54,8 @@ class SourceMapping:
             options.append("partial batch responses")
         if self.on_failure:
             options.append(f"on failure -> {short(self.on_failure)}")
+        if self.max_concurrency:
+            options.append(f"max concurrency {self.max_concurrency}: one batch at a time locally")
         return f"{self.label} ({', '.join(options)})"
 
 

@@ -1,4 +1,8 @@
-"""The event source mapping of a DynamoDB stream: in-order batches per shard, retries, bisection."""
+"""The event source mapping of a DynamoDB stream: in-order batches per shard, retries, bisection.
+
+`StreamConsumer` is also the base of the Kinesis consumer (`kinesis_streams`): a subclass changes
+the client, the record's shape and where its sequence number and arrival time are.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,9 @@ class StreamConsumer(SourceConsumer):
     """An event source mapping of a DynamoDB stream: in-order batches per shard, retries, bisection."""
 
     default_batch_size = 100
+    client_name = "dynamodbstreams"  # the boto3 client (deliveries.clients) that reads the stream
+    batch_info_key = "DDBStreamBatchInfo"  # the on-failure record's key for the batch's pointers
+    read_limit = _STREAM_READ_LIMIT
 
     def __init__(self, deliveries: Deliveries, mapping: SourceMapping) -> None:
         super().__init__(deliveries, mapping)
@@ -52,7 +59,7 @@ class StreamConsumer(SourceConsumer):
 
     def prepare(self) -> None:
         # Iterators are taken now: LATEST means the records written after start().
-        streams = self.deliveries.clients["dynamodbstreams"]
+        streams = self.deliveries.clients[self.client_name]
         description = streams.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
         for shard in description["Shards"]:
             iterator = streams.get_shard_iterator(
@@ -61,6 +68,17 @@ class StreamConsumer(SourceConsumer):
                 ShardIteratorType=self.mapping.starting_position,
             )["ShardIterator"]
             self.shards.append(_Shard(shard["ShardId"], iterator))
+
+    def sequence_number(self, record: Record) -> str:
+        return str(record["dynamodb"]["SequenceNumber"])
+
+    def arrival(self, record: Record) -> float:
+        """When the record reached the stream (epoch seconds)."""
+        return float(record["dynamodb"].get("ApproximateCreationDateTime", time.time()))
+
+    def filter_view(self, record: Record) -> Mapping[str, Any]:
+        """What the mapping's FilterCriteria look at: the record as Lambda delivers it."""
+        return record
 
     def _cycle(self) -> bool:
         worked = False
@@ -75,13 +93,13 @@ class StreamConsumer(SourceConsumer):
     def _read(self, shard: _Shard) -> bool:
         if shard.iterator is None:
             return False
-        response = self.deliveries.clients["dynamodbstreams"].get_records(
-            ShardIterator=shard.iterator, Limit=_STREAM_READ_LIMIT
+        response = self.deliveries.clients[self.client_name].get_records(
+            ShardIterator=shard.iterator, Limit=self.read_limit
         )
         shard.iterator = response.get("NextShardIterator")
         records = [self._record(raw) for raw in response["Records"]]
         # Records that do not match the filter criteria are skipped, as Lambda does.
-        matching = [record for record in records if self.mapping.matches(record)]
+        matching = [record for record in records if self.mapping.matches(self.filter_view(record))]
         if matching and not shard.records:
             shard.first_read = time.monotonic()
         shard.records.extend(matching)
@@ -124,7 +142,7 @@ class StreamConsumer(SourceConsumer):
             batch = pending[0]
             invocation = self.deliveries.invoke(self.mapping.function, {"Records": batch.records})
             batch.invocations += 1
-            numbers = [record["dynamodb"]["SequenceNumber"] for record in batch.records]
+            numbers = [self.sequence_number(record) for record in batch.records]
             failed, reason = failed_items(invocation, numbers, self.mapping.report_failures)
             if not failed:
                 pending.popleft()
@@ -164,8 +182,7 @@ class StreamConsumer(SourceConsumer):
         """Why Lambda stops retrying `batch` ("" while it retries)."""
         if batch.retries > self.max_retries:
             return "RetryAttemptsExhausted"
-        oldest = batch.records[0]["dynamodb"].get("ApproximateCreationDateTime", time.time())
-        if 0 <= self.mapping.max_record_age < time.time() - oldest:
+        if 0 <= self.mapping.max_record_age < time.time() - self.arrival(batch.records[0]):
             return "RecordAgeExceeded"
         return ""
 
@@ -173,8 +190,8 @@ class StreamConsumer(SourceConsumer):
         self, shard: _Shard, batch: _Batch, invocation: Invocation, condition: str, reason: str
     ) -> None:
         """Send Lambda's on-failure record for `batch` (pointers to its records) to the destination."""
-        first, last = batch.records[0]["dynamodb"], batch.records[-1]["dynamodb"]
-        what = f"{len(batch.records)} records ({first['SequenceNumber']}..{last['SequenceNumber']})"
+        first, last = batch.records[0], batch.records[-1]
+        what = f"{len(batch.records)} records ({self.sequence_number(first)}..{self.sequence_number(last)})"
         destination = self.mapping.on_failure
         if destination is None:
             LOGGER.error(
@@ -194,12 +211,12 @@ class StreamConsumer(SourceConsumer):
             "responseContext": response,
             "version": "1.0",
             "timestamp": timestamp(),
-            "DDBStreamBatchInfo": {
+            self.batch_info_key: {
                 "shardId": shard.shard_id,
-                "startSequenceNumber": first["SequenceNumber"],
-                "endSequenceNumber": last["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": _arrival(first),
-                "approximateArrivalOfLastRecord": _arrival(last),
+                "startSequenceNumber": self.sequence_number(first),
+                "endSequenceNumber": self.sequence_number(last),
+                "approximateArrivalOfFirstRecord": _iso(self.arrival(first)),
+                "approximateArrivalOfLastRecord": _iso(self.arrival(last)),
                 "batchSize": len(batch.records),
                 "streamArn": self.mapping.source_arn,
             },
@@ -212,6 +229,5 @@ class StreamConsumer(SourceConsumer):
             )
 
 
-def _arrival(change: Mapping[str, Any]) -> str:
-    created = datetime.fromtimestamp(change.get("ApproximateCreationDateTime", time.time()), UTC)
-    return created.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

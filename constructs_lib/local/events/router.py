@@ -3,7 +3,8 @@
 moto stores the data and moves messages between its own services, but it cannot invoke a local
 function. The `EventRouter` fills that gap with one `DeliveryPath` per way events travel (see
 `paths`): S3 notifications, SNS subscriptions, asynchronous invocations (retries, destinations,
-dead-letter queues) and event source mappings (DynamoDB streams, SQS queues).
+dead-letter queues), event source mappings (DynamoDB streams, SQS queues, Kinesis streams),
+EventBridge rules and EventBridge Scheduler schedules.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from constructs_lib.local._types import Invoker, TemplateView
 from constructs_lib.local.events._delivery import _CLIENT_CONFIG, LOGGER, Deliveries, DeliveryPath
 from constructs_lib.local.events._threads import EventThread, Inbox, Poller
 from constructs_lib.local.events.async_invocations import AsyncInvocations
+from constructs_lib.local.events.event_rules import EventRules
 from constructs_lib.local.events.s3_notifications import S3Notifications
+from constructs_lib.local.events.schedules import Clock, Schedules, system_clock
 from constructs_lib.local.events.sns_subscriptions import SnsSubscriptions
 from constructs_lib.local.events.source_mappings import SourceMappings
 
 STOP_TIMEOUT = 0.9  # seconds stop() waits for its threads; an invocation in progress ends on its own
 # The boto3 clients (for moto) the paths use, as ``deliveries.clients[<service>]``.
-CLIENT_SERVICES = ("s3", "sns", "sqs", "dynamodbstreams")
+CLIENT_SERVICES = ("s3", "sns", "sqs", "dynamodbstreams", "kinesis", "events")
 
 
 class EventRouter:
@@ -50,18 +53,22 @@ class EventRouter:
         retry_delays: Sequence[float] = (1.0, 2.0),
         poll_interval: float = 0.2,
         delivery_checks: list[DeliveryCheck] | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         if not retry_delays:
             raise ValueError("retry_delays needs at least one delay")
         self._endpoint_url = endpoint_url
         topics = SnsSubscriptions()
         self.asynchronous = AsyncInvocations()
+        self.schedules = Schedules(clock)  # `clock` fires them: tests pass a fake one
         # Every path, in the order the banner lists them: add a new path here.
         self.paths: list[DeliveryPath] = [
             S3Notifications(topics),
             topics,
             self.asynchronous,
             SourceMappings(),
+            EventRules(),
+            self.schedules,
         ]
         for template in templates:
             for path in self.paths:
@@ -82,6 +89,14 @@ class EventRouter:
     def describe(self) -> list[str]:
         """One line per wiring, for the start-up banner."""
         return [line for path in self.paths for line in path.describe()]
+
+    def not_emulated(self) -> list[str]:
+        """What the paths knowingly leave out, one sentence each."""
+        return [line for path in self.paths for line in path.not_emulated()]
+
+    def state(self) -> dict[str, Any]:
+        """What scripts need to reach the paths (the schedule trigger queue), for the state file."""
+        return {key: value for path in self.paths for key, value in path.state().items()}
 
     def start(self) -> None:
         """Configure moto (bucket notifications, the router's queues and subscriptions) and start polling."""

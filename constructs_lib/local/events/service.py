@@ -35,7 +35,7 @@ class Events:
         return [f"Events: {line}" for line in self.router.describe()] if self.router else []
 
     def state(self) -> dict[str, Any]:
-        return {}
+        return self.router.state() if self.router else {}
 
     def not_emulated(self) -> list[str]:
-        return []
+        return self.router.not_emulated() if self.router else []

@@ -1,19 +1,21 @@
 """Lambda event source mappings: which consumer polls which source, with the mapping's settings.
 
-One consumer class per source service (`CONSUMERS`): DynamoDB streams (in-order batches per shard,
-retries, bisection, on-failure destinations) and SQS queues (failed messages return after the
-visibility timeout). Batch size, batching window, filter criteria (`filtering`) and partial batch
-responses apply to both. Self-managed and other sources are listed as not supported.
+One consumer class per source service (`CONSUMERS`): DynamoDB and Kinesis streams (in-order batches
+per shard, retries, bisection, on-failure destinations) and SQS queues (failed messages return after
+the visibility timeout). Batch size, batching window, filter criteria (EventBridge's matcher,
+`constructs_lib._event_patterns`) and partial batch responses apply to all. Self-managed and other
+sources are listed as not supported.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from constructs_lib._event_patterns import compile_pattern
 from constructs_lib.local._types import TemplateView
 from constructs_lib.local.events._delivery import (
     LOGGER,
@@ -27,13 +29,15 @@ from constructs_lib.local.events._delivery import (
 from constructs_lib.local.events._mapping import LOCAL_STREAM_RETRY_CAP, SourceConsumer, SourceMapping
 from constructs_lib.local.events._threads import Inbox, Poller
 from constructs_lib.local.events.dynamodb_streams import StreamConsumer
-from constructs_lib.local.events.filtering import compile_pattern
+from constructs_lib.local.events.kinesis_streams import KinesisConsumer
 from constructs_lib.local.events.sqs_queues import QueueConsumer
 
+_N = TypeVar("_N", int, float)
 # The consumer of each source service (the service in the source's ARN): add one here to support a source.
 CONSUMERS: dict[str, type[SourceConsumer]] = {
     "dynamodb": StreamConsumer,
     "sqs": QueueConsumer,
+    "kinesis": KinesisConsumer,
 }
 _MAPPING_PROPERTIES = (
     "EventSourceArn",
@@ -49,6 +53,9 @@ _MAPPING_PROPERTIES = (
     "Enabled",
     "FilterCriteria",
     "TumblingWindowInSeconds",
+    "StartingPositionTimestamp",
+    "ParallelizationFactor",
+    "ScalingConfig",
 )
 
 
@@ -100,7 +107,14 @@ class SourceMappings(DeliveryPath):
                 label,
             )
         max_retries = int(props.get("MaximumRetryAttempts", -1))
-        if service == "dynamodb" and max_retries < 0:
+        if int(props.get("ParallelizationFactor", 1)) > 1:
+            self.warn_once(
+                f"parallel-{logical_id}",
+                "%s: ParallelizationFactor %s is not emulated: each shard delivers one batch at a time",
+                label,
+                props["ParallelizationFactor"],
+            )
+        if service in ("dynamodb", "kinesis") and max_retries < 0:
             self.warn_once(
                 f"retries-{logical_id}",
                 "%s: MaximumRetryAttempts -1 (until the record expires) is capped locally at %d retries",
@@ -121,6 +135,8 @@ class SourceMappings(DeliveryPath):
                 max_record_age=int(props.get("MaximumRecordAgeInSeconds", -1)),
                 on_failure=props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
                 matches=self._filter(label, props.get("FilterCriteria", {})),
+                starting_timestamp=_optional(float, props.get("StartingPositionTimestamp")),
+                max_concurrency=_optional(int, props.get("ScalingConfig", {}).get("MaximumConcurrency")),
             )
         )
 
@@ -145,3 +161,7 @@ class SourceMappings(DeliveryPath):
             LOGGER.warning(message, *args)
 
     # Public API
+
+
+def _optional(kind: Callable[[Any], _N], value: Any) -> _N | None:
+    return None if value is None else kind(value)

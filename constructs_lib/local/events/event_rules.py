@@ -1,0 +1,183 @@
+"""EventBridge: events put on a bus reach the targets of the bus's rules whose pattern they match.
+
+How PutEvents is observed: moto stores buses and accepts PutEvents (event ids, validation), but
+it delivers to queue, log and bus targets only; a rule with a function target would fail the
+handler's PutEvents call. So the runner gives each bus that has rules one catch-all rule in moto
+(pattern ``{}``) whose only target is a queue the runner owns: moto puts every event on it, in
+EventBridge's event shape with the id PutEvents returned. The router reads that queue (`Inbox`),
+matches each event against the template's rules with `constructs_lib._event_patterns` (EventBridge's
+semantics, not moto's) and delivers to each matching rule's targets itself. The template's rules
+are not created in moto.
+
+Delivery (`_targets`): a function is invoked asynchronously as ``events.amazonaws.com`` with the
+rule as source (its resource policy, and its own retries and destinations, apply); a queue or
+topic receives the event; each target gets what its Input, InputPath or InputTransformer renders
+(`input_transform`), and a FIFO queue its SqsParameters.MessageGroupId. A failed delivery is
+retried within the target's RetryPolicy, then sent to its DeadLetterConfig queue with EventBridge's
+attributes (RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE).
+
+Not emulated: archives and replay (events are not recorded), scheduled rules (ScheduleExpression;
+EventBridge Scheduler schedules are), rules on events AWS services emit, targets other than
+functions, queues and topics, and the bus's resource policy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from constructs_lib._event_patterns import compile_pattern
+from constructs_lib.local._types import TemplateView
+from constructs_lib.local.events._delivery import LOGGER, Deliveries, DeliveryPath, Sender, resolved
+from constructs_lib.local.events._targets import Target, TargetDeliveries
+from constructs_lib.local.events._threads import Inbox, Poller
+from constructs_lib.local.events.input_transform import TargetInput
+
+DEFAULT_BUS = "default"
+_RULE_PROPERTIES = ("Name", "EventBusName", "EventPattern", "ScheduleExpression", "State", "Targets")
+_CATCH_ALL_RULE = "constructs-lib-local-all-events"
+_MOTO_KEYS = ("ingestion-time",)  # keys moto adds to an event that EventBridge does not send
+_EVENT_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+
+
+@dataclass(frozen=True)
+class _RuleTarget:
+    target: Target
+    input: TargetInput
+    target_id: str
+
+
+@dataclass(frozen=True)
+class LocalRule:
+    """One enabled rule with an event pattern, on its bus."""
+
+    name: str
+    bus: str
+    arn: str
+    matches: Callable[[Any], bool]
+    targets: tuple[_RuleTarget, ...]
+
+    @property
+    def label(self) -> str:
+        return f"rule {self.bus}/{self.name}"
+
+
+class EventRules(DeliveryPath):
+    """The templates' event buses and rules with event patterns, fed by the events put on each bus."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rules: list[LocalRule] = []
+        self.skipped: list[str] = []
+        self._targets: TargetDeliveries | None = None
+        self._account = ""
+
+    def readers(self) -> Mapping[str, Callable[[TemplateView, str, Mapping[str, Any]], None]]:
+        return {"AWS::Events::Rule": self._read_rule}
+
+    def describe(self) -> list[str]:
+        lines = [
+            f"{rule.label} -> {', '.join(target.target.describe() for target in rule.targets)}"
+            for rule in self.rules
+        ]
+        return lines + self.skipped
+
+    def not_emulated(self) -> list[str]:
+        return [
+            "EventBridge: archives and replay, scheduled rules (ScheduleExpression), events AWS services "
+            "emit, the bus policy, and targets other than functions, queues and topics."
+        ]
+
+    def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:
+        if not self.rules:
+            return []
+        self._targets = TargetDeliveries(deliveries, "event targets")
+        self._account = deliveries.account
+        events = deliveries.clients["events"]
+        for bus in sorted({rule.bus for rule in self.rules}):
+            url, arn = deliveries.create_queue("events")
+            events.put_rule(Name=_CATCH_ALL_RULE, EventBusName=bus, EventPattern="{}", State="ENABLED")
+            events.put_targets(Rule=_CATCH_ALL_RULE, EventBusName=bus, Targets=[{"Id": "runner", "Arn": arn}])
+            inbox.add(url, partial(self._route, bus))
+        return [self._targets]
+
+    def _route(self, bus: str, body: str) -> None:
+        """Deliver one event moto put on `bus` to the targets of every rule it matches."""
+        if self._targets is None:
+            return
+        event = self._event(json.loads(body))
+        ingestion = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        matched = [rule for rule in self.rules if rule.bus == bus and rule.matches(event)]
+        if not matched:
+            LOGGER.info("Event %s on bus %s matched no rule", event.get("id"), bus)
+        for rule in matched:
+            for rule_target in rule.targets:
+                payload = rule_target.input.render(event, rule_arn=rule.arn, ingestion_time=ingestion)
+                self._targets.submit(
+                    rule.label,
+                    rule_target.target,
+                    _constant(payload),
+                    sender=Sender(rule_target.target.role_arn or "events.amazonaws.com", rule.arn),
+                    dead_letter_attributes={"RULE_ARN": rule.arn},
+                )
+
+    def _event(self, delivered: dict[str, Any]) -> dict[str, Any]:
+        """The event in EventBridge's shape and key order (moto leaves out the account)."""
+        delivered.setdefault("account", self._account)
+        return {key: delivered.get(key) for key in _EVENT_KEYS} | {
+            key: value for key, value in delivered.items() if key not in _EVENT_KEYS and key not in _MOTO_KEYS
+        }
+
+    def _read_rule(self, template: TemplateView, logical_id: str, properties: Mapping[str, Any]) -> None:
+        props = resolved(template, properties, *_RULE_PROPERTIES)
+        reference = str(template.ref(logical_id))
+        name = str(props.get("Name") or reference.rsplit("|", maxsplit=1)[-1])
+        bus = _bus_name(str(props.get("EventBusName") or DEFAULT_BUS))
+        label = f"rule {bus}/{name}"
+        if str(props.get("State", "ENABLED")).upper() == "DISABLED":
+            self.skipped.append(f"{label} (disabled)")
+            return
+        if "EventPattern" not in props:
+            self.warn_once(f"rule-{logical_id}", "%s: scheduled rules are not emulated locally", label)
+            self.skipped.append(f"{label} (scheduled rule: not emulated)")
+            return
+        pattern = props["EventPattern"]
+        try:
+            matches = compile_pattern(pattern)
+        except ValueError as error:
+            self.warn_once(f"rule-{logical_id}", "%s: event pattern not valid (%s); not wired", label, error)
+            self.skipped.append(f"{label} (event pattern not valid)")
+            return
+        targets = tuple(
+            _RuleTarget(
+                Target.from_properties(target), TargetInput.from_properties(target), str(target["Id"])
+            )
+            for target in props.get("Targets", [])
+        )
+        self.rules.append(LocalRule(name, bus, _rule_arn(template, logical_id, bus, name), matches, targets))
+
+
+def _constant(payload: str) -> Callable[[int], str]:
+    return lambda attempt: payload
+
+
+def _bus_name(bus: str) -> str:
+    """A bus's name from its name or ARN (``arn:aws:events:<region>:<account>:event-bus/<name>``)."""
+    return bus.split("event-bus/", 1)[1] if bus.startswith("arn:") else bus
+
+
+def _rule_arn(template: TemplateView, logical_id: str, bus: str, name: str) -> str:
+    try:
+        arn = template.resolve({"Fn::GetAtt": [logical_id, "Arn"]})
+    except Exception:  # a template view that cannot resolve it: build the ARN EventBridge gives
+        arn = None
+    if isinstance(arn, str) and arn.startswith("arn:aws:events:"):
+        return arn
+    region = template.resolve({"Ref": "AWS::Region"})
+    account = template.resolve({"Ref": "AWS::AccountId"})
+    path = name if bus == DEFAULT_BUS else f"{bus}/{name}"
+    return f"arn:aws:events:{region}:{account}:rule/{path}"

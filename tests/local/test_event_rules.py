@@ -1,0 +1,280 @@
+"""EventBridge rules under the event router: PutEvents from a handler reaches the matching rules'
+targets (with their input), not the others; failed deliveries go to the target's dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from constructs_lib.local._service import DeliveryCheck, DeliveryRequest
+from constructs_lib.local.events import EventRouter
+from constructs_lib.local.events.input_transform import TargetInput, fill, select
+from tests.local.test_event_sources import (
+    ACCOUNT,
+    REGION,
+    Aws,
+    FakeInvoker,
+    FakeTemplate,
+    Resources,
+    function_arn,
+)
+from tests.moto_server import moto_server
+
+IDLE = 10.0
+BUS = "images"
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{BUS}/Uploaded"
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with moto_server() as url:
+        requests.post(f"{url}/moto-api/reset", timeout=5).raise_for_status()
+        yield Aws(url)
+
+
+def rule(pattern: dict[str, Any], *targets: dict[str, Any], **properties: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventBusName": {"Ref": "Bus"},
+            "EventPattern": pattern,
+            "State": "ENABLED",
+            "Targets": list(targets),
+            **properties,
+        },
+    }
+
+
+@contextmanager
+def running(
+    aws: Aws, resources: Resources, values: dict[str, str], invoker: FakeInvoker, checks: list[DeliveryCheck]
+) -> Iterator[EventRouter]:
+    router = EventRouter(
+        [FakeTemplate(resources, values)],
+        invoker=invoker,
+        endpoint_url=aws.url,
+        region=REGION,
+        account=ACCOUNT,
+        retry_delays=(0.05,),
+        poll_interval=0.02,
+        delivery_checks=checks,
+    )
+    router.start()
+    try:
+        yield router
+    finally:
+        router.stop()
+
+
+def put(aws: Aws, detail_type: str, detail: dict[str, Any], source: str = "app.images") -> str:
+    events = boto3.client("events", endpoint_url=aws.url, region_name=REGION)
+    response = events.put_events(
+        Entries=[
+            {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": BUS}
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+    event_id: str = response["Entries"][0]["EventId"]
+    return event_id
+
+
+def test_put_events_reach_the_matching_rules_targets_only(aws: Aws) -> None:
+    boto3.client("events", endpoint_url=aws.url, region_name=REGION).create_event_bus(Name=BUS)
+    queue_url, queue_arn = aws.queue("uploads")
+    resources: Resources = {
+        "Uploaded": rule(
+            {
+                "source": ["app.images"],
+                "detail-type": ["Image Uploaded"],
+                "detail": {"size": [{"numeric": [">", 0]}]},
+            },
+            {"Id": "Thumbnail", "Arn": {"Fn::GetAtt": ["Thumbnail", "Arn"]}},
+            {
+                "Id": "Audit",
+                "Arn": {"Fn::GetAtt": ["Audit", "Arn"]},
+                "InputTransformer": {
+                    "InputPathsMap": {"key": "$.detail.key", "size": "$.detail.size"},
+                    "InputTemplate": '{"object": "<key>", "bytes": <size>, "rule": "<aws.events.rule-name>"}',
+                },
+            },
+            {"Id": "Queue", "Arn": {"Fn::GetAtt": ["Queue", "Arn"]}, "InputPath": "$.detail"},
+        ),
+        "Deleted": rule(
+            {"source": ["app.images"], "detail-type": ["Image Deleted"]},
+            {"Id": "Cleanup", "Arn": {"Fn::GetAtt": ["Cleanup", "Arn"]}},
+        ),
+    }
+    values = {
+        "Bus": BUS,
+        "Uploaded": f"{BUS}|Uploaded",
+        "Uploaded.Arn": RULE_ARN,
+        "Deleted": f"{BUS}|Deleted",
+        "Deleted.Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{BUS}/Deleted",
+        "Thumbnail.Arn": function_arn("Thumbnail"),
+        "Audit.Arn": function_arn("Audit"),
+        "Cleanup.Arn": function_arn("Cleanup"),
+        "Queue.Arn": queue_arn,
+    }
+    invoker = FakeInvoker()
+    with running(aws, resources, values, invoker, []) as router:
+        event_id = put(aws, "Image Uploaded", {"key": "uploads/cat.png", "size": 2048})
+        put(aws, "Image Uploaded", {"key": "uploads/empty.png", "size": 0})  # matches no rule
+        put(aws, "Something Else", {"key": "x"})
+        assert router.wait_idle(IDLE)
+        lines = router.describe()
+
+    [event] = invoker.events("Thumbnail")
+    assert event["id"] == event_id
+    assert {key: event[key] for key in ("source", "detail-type", "detail", "account", "region")} == {
+        "source": "app.images",
+        "detail-type": "Image Uploaded",
+        "detail": {"key": "uploads/cat.png", "size": 2048},
+        "account": ACCOUNT,
+        "region": REGION,
+    }
+    assert set(event) == {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    }
+    assert invoker.events("Audit") == [{"object": "uploads/cat.png", "bytes": 2048, "rule": "Uploaded"}]
+    assert invoker.events("Cleanup") == []
+    [message] = aws.messages(queue_url)
+    assert json.loads(message["Body"]) == {"key": "uploads/cat.png", "size": 2048}
+    assert lines[0].startswith(
+        f"rule {BUS}/Uploaded -> lambda Thumbnail (185 retries (capped at 10 locally), max age 86400 s), "
+        "lambda Audit"
+    )
+
+
+def test_refused_deliveries_go_to_the_targets_dead_letter_queue(aws: Aws) -> None:
+    boto3.client("events", endpoint_url=aws.url, region_name=REGION).create_event_bus(Name=BUS)
+    dlq_url, dlq_arn = aws.queue("uploads-dlq")
+    resources: Resources = {
+        "Uploaded": rule(
+            {"detail-type": ["Image Uploaded"]},
+            {
+                "Id": "Thumbnail",
+                "Arn": {"Fn::GetAtt": ["Thumbnail", "Arn"]},
+                "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 600},
+                "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Dlq", "Arn"]}},
+            },
+        ),
+    }
+    values = {
+        "Bus": BUS,
+        "Uploaded": f"{BUS}|Uploaded",
+        "Uploaded.Arn": RULE_ARN,
+        "Thumbnail.Arn": function_arn("Thumbnail"),
+        "Dlq.Arn": dlq_arn,
+    }
+    asked: list[DeliveryRequest] = []
+
+    def no_invoke(request: DeliveryRequest) -> str | None:
+        asked.append(request)
+        return "no resource-based policy allows it" if request.action == "lambda:InvokeFunction" else None
+
+    invoker = FakeInvoker()
+    with running(aws, resources, values, invoker, [no_invoke]) as router:
+        event_id = put(aws, "Image Uploaded", {"key": "k"})
+        assert router.wait_idle(IDLE)
+
+    assert invoker.calls == []
+    assert asked[0] == DeliveryRequest(
+        "events.amazonaws.com", "lambda:InvokeFunction", function_arn("Thumbnail"), RULE_ARN
+    )
+    [message] = aws.messages(dlq_url)
+    assert json.loads(message["Body"])["id"] == event_id
+    attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {
+        "RULE_ARN": RULE_ARN,
+        "TARGET_ARN": function_arn("Thumbnail"),
+        "ERROR_CODE": "AccessDeniedException",
+        "ERROR_MESSAGE": "events.amazonaws.com may not invoke Thumbnail",
+    }
+
+
+def test_rules_that_cannot_run_are_listed() -> None:
+    resources: Resources = {
+        "Nightly": {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "rate(1 day)"}},
+        "Off": rule({"source": ["a"]}, State="DISABLED"),
+        "Bad": rule({"source": "a"}),
+    }
+    values = {"Bus": BUS, "Nightly": "Nightly", "Off": f"{BUS}|Off", "Bad": f"{BUS}|Bad"}
+    router = EventRouter(
+        [FakeTemplate(resources, values)],
+        invoker=FakeInvoker(),
+        endpoint_url="http://127.0.0.1:1",
+        region=REGION,
+        account=ACCOUNT,
+    )
+    assert router.describe() == [
+        "rule default/Nightly (scheduled rule: not emulated)",
+        f"rule {BUS}/Off (disabled)",
+        f"rule {BUS}/Bad (event pattern not valid)",
+    ]
+    assert any(line.startswith("EventBridge: archives and replay") for line in router.not_emulated())
+
+
+EVENT = {"id": "1", "detail": {"key": "a/b.png", "tags": ["x", "y"], "n": 3, "meta": {"ok": True}}}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$", EVENT),
+        ("$.detail.key", "a/b.png"),
+        ("$.detail.tags[1]", "y"),
+        ("$['detail']['n']", 3),
+        ("$.detail.meta", {"ok": True}),
+    ],
+)
+def test_json_paths_select_what_eventbridge_selects(path: str, expected: Any) -> None:
+    assert select(EVENT, path) == expected
+
+
+def test_input_transformer_quotes_as_eventbridge_does() -> None:
+    values = {"key": "a/b.png", "n": 3, "meta": {"ok": True}, "quote": 'say "hi"'}
+    assert json.loads(fill('{"k": "<key>", "n": <n>, "m": <meta>, "s": "n=<n>"}', values)) == {
+        "k": "a/b.png",
+        "n": 3,
+        "m": {"ok": True},
+        "s": "n=3",
+    }
+    assert json.loads(fill('"The object <key> says <quote>"', values)) == 'The object a/b.png says say "hi"'
+    assert fill("<unknown> stays", values) == "<unknown> stays"
+
+
+def test_target_input_kinds() -> None:
+    rendered = TargetInput.from_properties({"Input": '{"fixed": 1}'}).render(
+        EVENT, rule_arn=RULE_ARN, ingestion_time="t"
+    )
+    assert rendered == '{"fixed": 1}'
+    missing = TargetInput.from_properties({"InputPath": "$.detail.nothing"})
+    assert missing.render(EVENT, rule_arn=RULE_ARN, ingestion_time="t") == "null"
+    whole = TargetInput.from_properties({}).render(EVENT, rule_arn=RULE_ARN, ingestion_time="t")
+    assert json.loads(whole) == EVENT
+    transformer = TargetInput.from_properties(
+        {
+            "InputTransformer": {
+                "InputPathsMap": {"gone": "$.detail.gone"},
+                "InputTemplate": '{"g": <gone>, "t": "<gone>"}',
+            }
+        }
+    )
+    assert json.loads(transformer.render(EVENT, rule_arn=RULE_ARN, ingestion_time="t")) == {
+        "g": None,
+        "t": "",
+    }

@@ -32,6 +32,7 @@ from constructs import Construct
 
 from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
 from constructs_lib._nag import acknowledge_key_grant
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._stream_consumers import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_ITERATOR_AGE_THRESHOLD,
@@ -152,6 +153,11 @@ class CompositeKeyTable(Construct):
     `contributor_insights`; `table_class`; `alarms` (throttles, system errors, and per consumer the
     iterator age and dead letters) with `alarm_topic` as their action.
 
+    Protections: `point_in_time_recovery=False`, `deletion_protection=False` or a `removal_policy`
+    other than RETAIN let the items be lost for good, so each needs `disposable_data_reason`: one
+    sentence saying why the table holds only disposable data (it is written into the template's
+    Metadata, where reviewers and constructs-lib-diff see it).
+
     Attributes: `table` (the `TableV2`), `table_name`, `table_arn`, `table_stream_arn` and
     `stream_view_type` (None without a stream), `partition_key` and `sort_key`, `encryption_key`,
     `throttle_alarm` and `system_errors_alarm` (None without alarms), `stream_consumers`.
@@ -178,6 +184,7 @@ class CompositeKeyTable(Construct):
         replica_key_arns: Mapping[str, str] | None = None,
         point_in_time_recovery: bool = True,
         deletion_protection: bool = True,
+        disposable_data_reason: str | None = None,
         contributor_insights: bool = False,
         table_class: dynamodb.TableClass = dynamodb.TableClass.STANDARD,
         alarms: bool = False,
@@ -204,6 +211,12 @@ class CompositeKeyTable(Construct):
             alarm_topic=alarm_topic,
             iterator_age_threshold=iterator_age_threshold,
         )
+        weakened = [
+            *([] if point_in_time_recovery else ["point_in_time_recovery=False"]),
+            *([] if deletion_protection else ["deletion_protection=False"]),
+            *weakened_removal_policy(removal_policy),
+        ]
+        check_disposable(errors, weakened, disposable_data_reason, "the table's items")
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -253,6 +266,7 @@ class CompositeKeyTable(Construct):
             replicas=[dynamodb.ReplicaTableProps(region=region) for region in replica_regions] or None,
             removal_policy=removal_policy,
         )
+        record_reason(self.table, disposable_data_reason)
         self.encryption_key = encryption_key
         self._index_names = [index.name for index in global_indexes] + [index.name for index in local_indexes]
         self._replica_regions = tuple(replica_regions)

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from constructs_lib._cognito import DEFAULT_PASSWORD_MIN_LENGTH, strong_password_policy
 from constructs_lib._nag import acknowledge
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._validation import PropErrors
 
 DEFAULT_TOKEN_VALIDITY = Duration.hours(1)  # short-lived bearer tokens; refresh tokens renew them
@@ -30,6 +31,11 @@ class UserDirectory(Construct):
 
     Attributes: `user_pool` (the L2 `UserPool`) and `client` (the `UserPoolClient`).
     Use `user_pool` with `ServerlessApi` Cognito authorization.
+
+    Protections: the pool has deletion protection and is RETAINed. A `removal_policy` other than
+    RETAIN lets the users (and their passwords and MFA devices) go with the stack, so it needs
+    `disposable_data_reason`: one sentence saying why they are disposable; deletion protection is
+    then off too, or CloudFormation could not delete the pool (both written into the template).
     """
 
     def __init__(
@@ -47,8 +53,11 @@ class UserDirectory(Construct):
         allow_password_auth: bool = False,
         oauth: cognito.OAuthSettings | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        disposable_data_reason: str | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        weakened = weakened_removal_policy(removal_policy)
+        check_disposable(errors, weakened, disposable_data_reason, "the users")
         if oauth is not None:
             _check_oauth(errors, oauth)
         errors.check(
@@ -98,9 +107,10 @@ class UserDirectory(Construct):
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
             if feature_plan == cognito.FeaturePlan.PLUS
             else None,
-            deletion_protection=True,
+            deletion_protection=not weakened,
             removal_policy=removal_policy,
         )
+        record_reason(self.user_pool, disposable_data_reason)
         self.client = self.user_pool.add_client(
             "AppClient",
             generate_secret=False,

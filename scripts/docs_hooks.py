@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,14 @@ def public_names(init: Path = PACKAGE / "__init__.py") -> list[PublicName]:
     return found
 
 
+def _is_private(module: str) -> bool:
+    return any(part.startswith("_") for part in module.split("."))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def _module_page(module: str) -> str:
     return f"{API_DIR}/{module.removeprefix('constructs_lib.').replace('.', '/') or 'constructs_lib'}.md"
 
@@ -139,6 +148,23 @@ def api_pages(names: list[PublicName]) -> dict[str, str]:
         "| --- | --- |",
     ]
     for module, members in sorted(by_module.items()):
+        if _is_private(module):
+            # Defined in a private module and re-exported: one page per name, titled by its public path.
+            for public in members:
+                page = f"{API_DIR}/{_snake(public.name)}.md"
+                pages[page] = "\n".join(
+                    [
+                        f"# `constructs_lib.{public.name}`",
+                        "",
+                        f"`from constructs_lib import {public.name}`",
+                        "",
+                        f"::: {public.identifier}",
+                        "",
+                    ]
+                )
+                link = f"[`{public.name}`]({Path(page).relative_to(API_DIR)}#{public.identifier})"
+                index.append(f"| {link} | `constructs_lib` |")
+            continue
         page = _module_page(module)
         body = [f"# `{module}`", ""]
         if not any(public.is_module for public in members):

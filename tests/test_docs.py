@@ -151,7 +151,7 @@ def test_every_public_name_its_props_and_methods_are_in_the_reference(site: Site
     )
 
 
-def test_every_construct_has_a_page_with_its_reference_linked() -> None:
+def test_every_construct_has_its_own_page() -> None:
     """Each construct in __all__ (a class whose module has its name) has a page under docs/constructs/."""
     pages = {path.stem.replace("-", "_") for path in (DOCS / "constructs").glob("*.md")}
     constructs = [p for p in PUBLIC if not p.is_module and p.module.rsplit(".", 1)[1] == _snake(p.name)]
@@ -170,6 +170,14 @@ def test_a_name_without_a_known_module_fails_the_build(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="NotDefinedAnywhere"):
         public_names(init)
+
+
+def test_a_name_defined_in_a_private_module_gets_a_page_of_its_own(tmp_path: Path) -> None:
+    init = tmp_path / "__init__.py"
+    init.write_text('_MODULES = {"StreamConsumer": "_stream_consumers"}\n__all__ = ["StreamConsumer"]\n')
+    pages = api_pages(public_names(init))
+    assert "::: constructs_lib._stream_consumers.StreamConsumer" in pages["api/stream_consumer.md"]
+    assert not any("_stream_consumers.md" in path for path in pages)
 
 
 def test_a_public_submodule_is_documented_as_a_module(tmp_path: Path) -> None:

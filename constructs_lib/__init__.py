@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from constructs_lib._stream_consumers import StreamConsumer
     from constructs_lib.alarm_topic import AlarmTopic
     from constructs_lib.checks import add_nag_checks
     from constructs_lib.compliance import acknowledge
@@ -18,9 +19,12 @@ if TYPE_CHECKING:
         CompositeKeyTable,
         GlobalIndex,
         LocalIndex,
-        StreamConsumer,
     )
+    from constructs_lib.data_stream import DataStream
+    from constructs_lib.event_bus import EventBus, EventRule
     from constructs_lib.image_store import ImageStore
+    from constructs_lib.queue_worker import QueueWorker
+    from constructs_lib.scheduled_job import ScheduledJob
     from constructs_lib.search_domain import SearchDomain, SearchDomainSize
     from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, ServerlessApi
     from constructs_lib.serverless_function import ServerlessFunction
@@ -36,8 +40,13 @@ _MODULES = {
     "CompositeKeyTable": "composite_key_table",
     "GlobalIndex": "composite_key_table",
     "LocalIndex": "composite_key_table",
-    "StreamConsumer": "composite_key_table",
+    "StreamConsumer": "_stream_consumers",  # what CompositeKeyTable and DataStream consumers return
+    "DataStream": "data_stream",
+    "EventBus": "event_bus",
+    "EventRule": "event_bus",
     "ImageStore": "image_store",
+    "QueueWorker": "queue_worker",
+    "ScheduledJob": "scheduled_job",
     "SearchDomain": "search_domain",
     "SearchDomainSize": "search_domain",
     "AuthorizationMode": "serverless_api",
@@ -54,9 +63,14 @@ __all__ = [
     "AutoscaledCapacity",
     "CompositeKeyTable",
     "CorsPolicy",
+    "DataStream",
+    "EventBus",
+    "EventRule",
     "GlobalIndex",
     "ImageStore",
     "LocalIndex",
+    "QueueWorker",
+    "ScheduledJob",
     "SearchDomain",
     "SearchDomainSize",
     "ServerlessApi",

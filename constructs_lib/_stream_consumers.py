@@ -45,6 +45,14 @@ MAX_PARALLELIZATION_FACTOR = 10
 MIN_RECORD_AGE = Duration.minutes(1)
 
 
+# The stream event sources a consumer is connected through.
+EventSource = (
+    event_sources.DynamoEventSource
+    | event_sources.KinesisEventSource
+    | event_sources.KinesisConsumerEventSource
+)
+
+
 @dataclass(frozen=True)
 class StreamConsumer:
     """What adding a stream consumer created for one function.
@@ -56,7 +64,7 @@ class StreamConsumer:
     """
 
     function: lambda_.IFunction
-    event_source: event_sources.StreamEventSource
+    event_source: EventSource
     dead_letter_queue: sqs.IQueue
     iterator_age_alarm: cloudwatch.Alarm | None = None
     dead_letter_alarm: cloudwatch.Alarm | None = None
@@ -148,7 +156,7 @@ def add_lossless_consumer(
     function: lambda_.IFunction,
     *,
     name: str,
-    source: Callable[[sqs.IQueue], event_sources.StreamEventSource],
+    source: Callable[[sqs.IQueue], EventSource],
     on_failure_queue: sqs.IQueue | None,
     holds: str,
     removal_policy: RemovalPolicy,

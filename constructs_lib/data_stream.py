@@ -41,6 +41,7 @@ from constructs_lib._stream_consumers import (
     DEFAULT_RETRIES,
     ConsumerAlarms,
     ConsumerOptions,
+    EventSource,
     StreamConsumer,
     add_lossless_consumer,
     validate_iterator_age_threshold,
@@ -232,7 +233,7 @@ class DataStream(Construct):
                 stream_consumer_name=Names.unique_resource_name(function, max_length=128, separator="-"),
             )
 
-        def source(queue: sqs.IQueue) -> event_sources.StreamEventSource:
+        def source(queue: sqs.IQueue) -> EventSource:
             props = options.event_source_props(queue)
             if fan_out is not None:
                 return event_sources.KinesisConsumerEventSource(fan_out, **props)

@@ -15,13 +15,13 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 
+from constructs_lib import StreamConsumer
 from constructs_lib._nag import acknowledge
 from constructs_lib.composite_key_table import (
     AutoscaledCapacity,
     CompositeKeyTable,
     GlobalIndex,
     LocalIndex,
-    StreamConsumer,
 )
 from constructs_lib.serverless_function import ServerlessFunction
 from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
@@ -134,6 +134,7 @@ def _build_relaxed(stack: Stack) -> CompositeKeyTable:
         removal_policy=RemovalPolicy.DESTROY,
         point_in_time_recovery=False,
         deletion_protection=False,
+        disposable_data_reason="A scratch table for this test; nothing in it outlives the run.",
     )
     table.add_stream_consumer(ServerlessFunction(stack, "Cleaner", entry=ECHO).function)
     return table

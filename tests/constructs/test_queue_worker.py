@@ -85,7 +85,7 @@ def full(templates: dict[str, dict[str, Any]]) -> Template:
 
 def _queue(template: Template, path_part: str) -> tuple[str, dict[str, Any]]:
     (found,) = [
-        (logical_id, resource)
+        (logical_id, dict(resource))
         for logical_id, resource in template.find_resources(QUEUE).items()
         if logical_id.startswith(path_part)
     ]

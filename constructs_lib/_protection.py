@@ -18,9 +18,10 @@ from aws_cdk import CfnResource, RemovalPolicy
 from constructs import IConstruct
 
 from constructs_lib._validation import PropErrors
+from constructs_lib.diff._checks import DISPOSABLE_REASON_KEY
 
 PROP = "disposable_data_reason"
-METADATA_KEY = "constructs_lib:disposableDataReason"
+METADATA_KEY = DISPOSABLE_REASON_KEY  # constructs-lib-diff quotes it beside the data-loss warning
 # Policies that keep the data when the resource leaves the stack.
 KEEPS_DATA = (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from constructs_lib.diff import main
+from constructs_lib.diff._checks import DISPOSABLE_REASON_KEY
 from tests.cdk import ROOT
 
 Resources = Mapping[str, Mapping[str, Any]]
@@ -367,6 +368,16 @@ def test_warning(case: str, tmp_path: Path) -> None:
         line for line in output.splitlines() if line.startswith(("!!!! DATA", "!!!! SEC", "---- IAM"))
     ]
     assert warnings == [expected]
+
+
+def test_a_constructs_disposable_data_reason_is_quoted_beside_the_warning(tmp_path: Path) -> None:
+    reason = "Holds only a cache rebuilt from the images table."
+    relaxed = {**_table(), "DeletionPolicy": "Delete", "Metadata": {DISPOSABLE_REASON_KEY: reason}}
+    output = _run_in_process(tmp_path, {"S": {"R": _table()}}, {"S": {"R": relaxed}})
+    assert (
+        "!!!! DATA LOSS: S/R (AWS::DynamoDB::Table): DeletionPolicy Retain -> Delete: deleting the stack "
+        f'or resource deletes the data (acknowledged: "{reason}")'
+    ) in output
 
 
 def test_a_cors_preflight_route_without_authorization_is_not_a_warning(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ STATEFUL_TYPES = frozenset(
         "AWS::EFS::FileSystem",
     }
 )
+# Where the library's stateful constructs write their `disposable_data_reason` (_protection.py).
+DISPOSABLE_REASON_KEY = "constructs_lib:disposableDataReason"
 KEPT = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 PUBLIC_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 
@@ -302,9 +304,17 @@ _RULES: dict[str, Callable[[ResourceChange], Iterator[str]]] = {
 }
 
 
+def _acknowledged(change: ResourceChange, category: str) -> str:
+    """The construct's written reason for letting this data go, quoted after a data-loss warning."""
+    reason = ((change.new or {}).get("Metadata") or {}).get(DISPOSABLE_REASON_KEY)
+    return f' (acknowledged: "{reason}")' if reason and category == "data-loss" else ""
+
+
 def check(stacks: list[StackDiff]) -> list[Warning]:
     return [
-        Warning(category, stack.name, change.logical_id, change.type, message)
+        Warning(
+            category, stack.name, change.logical_id, change.type, message + _acknowledged(change, category)
+        )
         for stack in stacks
         for change in stack.resources
         for category, rule in _RULES.items()

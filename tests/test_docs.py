@@ -152,15 +152,18 @@ def test_every_public_name_its_props_and_methods_are_in_the_reference(site: Site
 
 
 def test_every_construct_has_its_own_page() -> None:
-    """Each construct in __all__ (a class whose module has its name) has a page under docs/constructs/."""
-    pages = {path.stem.replace("-", "_") for path in (DOCS / "constructs").glob("*.md")}
-    constructs = [p for p in PUBLIC if not p.is_module and p.module.rsplit(".", 1)[1] == _snake(p.name)]
-    missing = [p.name for p in constructs if _snake(p.name) not in pages]
-    assert not missing, f"constructs without a docs/constructs/<name>.md page: {missing}"
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Each public Construct subclass has a page named after its module under docs/constructs/."""
+    pages = {path.stem for path in (DOCS / "constructs").glob("*.md")}
+    missing = []
+    for public in PUBLIC:
+        obj = _griffe_object(public.identifier)
+        if isinstance(obj, griffe.Alias):
+            obj = obj.final_target
+        if isinstance(obj, griffe.Class) and "Construct" in [str(base) for base in obj.bases]:
+            module = public.module.rsplit(".", 1)[1].lstrip("_")
+            if module.replace("_", "-") not in pages:
+                missing.append(f"{public.name} (docs/constructs/{module.replace('_', '-')}.md)")
+    assert not missing, f"constructs without their page: {missing}"
 
 
 def test_a_name_without_a_known_module_fails_the_build(tmp_path: Path) -> None:

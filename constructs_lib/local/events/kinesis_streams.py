@@ -43,7 +43,8 @@ class KinesisConsumer(StreamConsumer):
         arn = stream_arn(self.mapping.source_arn)
         for shard in kinesis.list_shards(StreamARN=arn)["Shards"]:
             request: dict[str, Any] = {
-                "StreamARN": arn,
+                # By name: moto's iterators taken by ARN do not find their stream in GetRecords.
+                "StreamName": arn.split("/")[1],
                 "ShardId": shard["ShardId"],
                 "ShardIteratorType": self.mapping.starting_position,
             }

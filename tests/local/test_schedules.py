@@ -17,6 +17,7 @@ import requests
 from constructs_lib.local._service import DeliveryCheck, DeliveryRequest
 from constructs_lib.local.events import EventRouter, _targets
 from constructs_lib.local.events.schedules import TRIGGER_QUEUE_STATE
+from constructs_lib.local.events.trigger import schedule_named, trigger
 from tests.local.test_event_sources import (
     ACCOUNT,
     REGION,
@@ -271,3 +272,24 @@ def test_retryable_failures_are_retried_within_the_retry_policy(
     [dead] = aws.messages(dlq_url)
     assert dead["Body"] == "attempt 3"  # the first try and two retries
     assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "ThrottlingException"
+
+
+def test_the_trigger_command_reaches_the_run_through_its_state(aws: Aws) -> None:
+    target = {
+        "Arn": {"Fn::GetAtt": ["Sweep", "Arn"]},
+        "Input": '{"schedule": "<aws.scheduler.schedule-arn>"}',
+    }
+    resources: Resources = {"Nightly": schedule("cron(0 3 * * ? *)", target)}
+    invoker = FakeInvoker()
+    with running(aws, resources, values_for("Nightly"), invoker, FakeClock(START)) as router:
+        state = {"aws": aws.url, "region": REGION, **router.state()}
+        assert trigger(state, "Nightly") == "jobs/Nightly"
+        assert router.wait_idle(IDLE)
+        assert invoker.events("Sweep") == [{"schedule": arn("Nightly")}]
+        with pytest.raises(LookupError, match=r"no schedule is named 'Daily'; give one of: jobs/Nightly"):
+            trigger(state, "Daily")
+    # The run is gone: nobody takes the trigger.
+    with pytest.raises(TimeoutError, match=r"did not take the trigger for jobs/Nightly within 0\.3 s"):
+        trigger(state, "jobs/Nightly", timeout=0.3)
+    with pytest.raises(LookupError, match="the running app has no EventBridge Scheduler schedules"):
+        schedule_named({"aws": aws.url}, "Nightly")

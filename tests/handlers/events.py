@@ -11,6 +11,7 @@ import importlib
 import json
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,7 +132,8 @@ class ConnectionsEndpoint:
     Records each POST to ``/<stage>/@connections/<id>`` as (connection id, JSON body). Answers
     410 GoneException for ids in `gone`, 403 ForbiddenException for ids in `forbidden`, and
     200 otherwise; DELETE answers 204. With `send_error_type` off, errors carry only the status
-    code (no ``x-amzn-ErrorType`` header, no body), as some proxies forward them.
+    code (no ``x-amzn-ErrorType`` header, no body), as some proxies forward them. Each POST is
+    answered after `delay` seconds; `max_in_flight` is the most POSTs it was answering at once.
     """
 
     def __init__(self, stage: str = "prod") -> None:
@@ -140,6 +142,10 @@ class ConnectionsEndpoint:
         self.gone: set[str] = set()
         self.forbidden: set[str] = set()
         self.send_error_type = True
+        self.delay = 0.0
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler(stage))
         # A short poll interval: shutdown() waits up to one interval, once per test.
         self._thread = threading.Thread(
@@ -161,6 +167,13 @@ class ConnectionsEndpoint:
         self.gone.clear()
         self.forbidden.clear()
         self.send_error_type = True
+        self.delay = 0.0
+        self.max_in_flight = 0
+
+    def _posting(self, change: int) -> None:
+        with self._lock:
+            self._in_flight += change
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
 
     def _request_handler(self, stage: str) -> type[BaseHTTPRequestHandler]:
         endpoint = self
@@ -170,6 +183,9 @@ class ConnectionsEndpoint:
             def do_POST(self) -> None:
                 connection_id = self._connection_id()
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                endpoint._posting(+1)
+                time.sleep(endpoint.delay)
+                endpoint._posting(-1)
                 if connection_id in endpoint.gone:
                     self._answer(410, "GoneException")
                 elif connection_id in endpoint.forbidden:

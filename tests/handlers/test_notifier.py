@@ -183,3 +183,133 @@ def test_ignores_keys_outside_the_upload_prefix_and_other_events(
     invoke(sns_s3_event(BUCKET, "uploads/img-1", event_name="ObjectRemoved:Delete"))
 
     assert endpoint.posts == []
+
+
+class RunningOutOfTime(FakeLambdaContext):
+    """A context whose remaining time drops below the notifier's margin after `posts_allowed` checks."""
+
+    def __init__(self, posts_allowed: int) -> None:
+        super().__init__()
+        self.checks = 0
+        self.posts_allowed = posts_allowed
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.checks += 1
+        return 20_000 if self.checks <= self.posts_allowed else notifier.STOP_BEFORE_TIMEOUT_MS - 1
+
+
+def test_posts_concurrently_but_never_more_than_the_configured_bound(
+    connections: Any, endpoint: ConnectionsEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFY_CONCURRENCY", "4")
+    monkeypatch.setenv("NOTIFY_MAX_POSTS_PER_SECOND", "0")
+    endpoint.delay = 0.05  # long enough for every worker to be waiting on the endpoint at once
+    ids = [f"conn-{number:02}" for number in range(24)]
+    connect(connections, *ids)
+
+    outcome = invoke(sns_s3_event(BUCKET, "uploads/img-1"))
+
+    assert outcome == {"sent": 24, "failed": 0, "removed": 0}
+    assert sorted(connection_id for connection_id, _ in endpoint.posts) == ids
+    assert endpoint.max_in_flight == 4
+
+
+def test_removes_every_gone_connection_and_notifies_every_other_among_many(
+    connections: Any, endpoint: ConnectionsEndpoint
+) -> None:
+    ids = [f"conn-{number:03}" for number in range(100)]
+    gone = set(ids[::20])  # 5 %, as in the fan-out benchmark
+    connect(connections, *ids)
+    endpoint.gone.update(gone)
+
+    outcome = invoke(sns_s3_event(BUCKET, "uploads/img-1", "uploads/img-2"))
+
+    assert outcome == {"sent": 2 * 95, "failed": 0, "removed": 5}
+    assert stored_ids(connections) == set(ids) - gone
+    for image_id in ("img-1", "img-2"):
+        notified = sorted(c for c, body in endpoint.posts if body == {"imageId": image_id})
+        assert notified == sorted(set(ids) - gone)
+
+
+def test_counts_each_failed_post_among_concurrent_ones(
+    connections: Any, endpoint: ConnectionsEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFY_CONCURRENCY", "8")
+    ids = [f"conn-{number:02}" for number in range(40)]
+    connect(connections, *ids)
+    endpoint.forbidden.update(ids[:7])
+    endpoint.gone.update(ids[7:10])
+
+    outcome = invoke(sns_s3_event(BUCKET, "uploads/img-1"))
+
+    assert outcome == {"sent": 30, "failed": 7, "removed": 3}
+
+
+def test_posts_not_started_before_the_timeout_are_counted_and_logged(
+    connections: Any,
+    endpoint: ConnectionsEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("NOTIFY_CONCURRENCY", "1")  # one at a time: the deadline cuts after exactly 3 posts
+    ids = [f"conn-{number}" for number in range(8)]
+    connect(connections, *ids)
+
+    outcome = notifier.handler(sns_s3_event(BUCKET, "uploads/img-1"), RunningOutOfTime(posts_allowed=3))
+
+    # Nothing dropped silently: every connection is either notified or counted and logged as failed.
+    assert outcome == {"sent": 3, "failed": 5, "removed": 0}
+    assert len(endpoint.posts) == 3
+    not_notified = [
+        getattr(record, "connection_id", None)
+        for record in caplog.records
+        if record.levelname == "ERROR" and "time ran out" in record.getMessage()
+    ]
+    assert sorted(not_notified + [c for c, _ in endpoint.posts]) == ids
+
+
+def test_rate_limiter_spaces_post_starts_across_threads() -> None:
+    now = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(round(seconds, 6))
+
+    limiter = notifier.RateLimiter(4, clock=lambda: now[0], sleep=sleep)
+    for _ in range(4):
+        limiter.wait()
+    now[0] = 102.0  # idle for a while: no burst beyond the rate is saved up
+    limiter.wait()
+    limiter.wait()
+
+    assert sleeps == [0.25, 0.5, 0.75, 0.25]
+
+
+def test_rate_limiter_with_no_cap_never_sleeps() -> None:
+    sleeps: list[float] = []
+    limiter = notifier.RateLimiter(0, sleep=sleeps.append)
+    for _ in range(100):
+        limiter.wait()
+    assert sleeps == []
+
+
+def test_fan_out_settings_default_and_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFY_CONCURRENCY", raising=False)
+    monkeypatch.delenv("NOTIFY_MAX_POSTS_PER_SECOND", raising=False)
+    assert notifier.FanOut.from_environment() == notifier.FanOut(concurrency=20, max_posts_per_second=1000)
+
+    monkeypatch.setenv("NOTIFY_CONCURRENCY", "64")
+    monkeypatch.setenv("NOTIFY_MAX_POSTS_PER_SECOND", "250")
+    assert notifier.FanOut.from_environment() == notifier.FanOut(concurrency=64, max_posts_per_second=250)
+
+    monkeypatch.setenv("NOTIFY_CONCURRENCY", "0")
+    with pytest.raises(ValueError, match="NOTIFY_CONCURRENCY must be at least 1 \\(got 0\\)"):
+        notifier.FanOut.from_environment()
+
+
+def test_the_management_client_pools_one_connection_per_posting_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = notifier._management_api("http://127.0.0.1:9/prod", 33)
+    assert client.meta.config.max_pool_connections == 33

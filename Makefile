@@ -65,8 +65,8 @@ diagram: bootstrap  ## Regenerate the reference app page's architecture diagram 
 local: synth  ## Run the app on 127.0.0.1 without Docker or AWS (LOCAL_ARGS="--port 4000 --websocket-port 4100")
 	python -m constructs_lib.local run $(LOCAL_ARGS)
 
-local-token: bootstrap  ## Print an ID token for EMAIL from the running `make local` (creates the user)
-	@$(if $(EMAIL),,$(error give the user, e.g. make local-token EMAIL=you@example.com))python -m constructs_lib.local token --email "$(EMAIL)"
+local-token: bootstrap  ## Print an ID token for EMAIL from the running `make local` (TOKEN_ARGS="--port 4005" picks a run)
+	@$(if $(EMAIL),,$(error give the user, e.g. make local-token EMAIL=you@example.com))python -m constructs_lib.local token --email "$(EMAIL)" $(TOKEN_ARGS)
 
 # The docs site (mkdocs.yml): strict, offline. Material's notice about its successor is not a build problem.
 DOCS_ADDR ?= 127.0.0.1:8000

@@ -1,7 +1,10 @@
 """``python -m constructs_lib.local``: run a synthesized app locally, or get an ID token for it.
 
 python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100]
-python -m constructs_lib.local token [--cdk-out cdk.out] --email you@example.com [--user-pool ID]
+python -m constructs_lib.local token [--cdk-out cdk.out] --email you@example.com [--user-pool ID] [--port N]
+
+--port 0 and --websocket-port 0 pick free ports. While it serves, a run writes its URLs (each REST
+API's with its stage, each WebSocket API's, the AWS endpoint's) to cdk.out/local-runner-<port>.json.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from constructs_lib.local._assembly import AssemblyError
+from constructs_lib.local._hints import DEFAULT_PORT
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token, read_state
+
+DEFAULT_WEBSOCKET_PORT = 4100
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -39,14 +45,26 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     # Options go before or after the command; a command's own copy only overrides when given.
     for command, defaults in ((parser, True), (run, False), (token, False)):
         _option(command, defaults, "--cdk-out", type=Path, default=Path("cdk.out"), help="the cloud assembly")
+    # --port names the run for token (needed when several runs of one app are active); no default there.
+    for command, defaults in ((parser, True), (run, False), (token, False)):
+        _option(
+            command, defaults, "--port", type=int, default=None, help="first REST API's port (0: free; 4000)"
+        )
     for command, defaults in ((parser, True), (run, False)):
         _option(command, defaults, "--host", default="127.0.0.1", help="the address to serve on")
-        _option(command, defaults, "--port", type=int, default=4000, help="first REST API's port (0: free)")
         _option(
-            command, defaults, "--websocket-port", type=int, default=4100, help="first WebSocket API's port"
+            command,
+            defaults,
+            "--websocket-port",
+            type=int,
+            default=DEFAULT_WEBSOCKET_PORT,
+            help="first WebSocket API's port (0: free)",
         )
         _option(command, defaults, "--aws-port", type=int, default=0, help="the moto server's port (0: free)")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.command != "token" and arguments.port is None:
+        arguments.port = DEFAULT_PORT
+    return arguments
 
 
 def _option(parser: argparse.ArgumentParser, with_default: bool, name: str, **options: Any) -> None:
@@ -59,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _arguments(sys.argv[1:] if argv is None else argv)
     if arguments.command == "token":
         try:
-            state = read_state(arguments.cdk_out)
+            state = read_state(arguments.cdk_out, arguments.port)
             print(
                 create_user_token(
                     state, arguments.email, password=arguments.password, user_pool=arguments.user_pool
@@ -103,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     except (AssemblyError, OSError) as error:
         in_use = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
         hint = (
-            " (is another local run serving? choose ports with --port and --websocket-port)" if in_use else ""
+            " (is another local run serving? choose other ports with --port and --websocket-port, "
+            "or 0 for free ones)"
+            if in_use
+            else ""
         )
         print(f"error: {error}{hint}", file=sys.stderr)
         return 2

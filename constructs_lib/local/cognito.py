@@ -19,10 +19,10 @@ class UserPools:
 
     name = "user-pools"
 
-    def __init__(self, token_command: str = "make local-token EMAIL=you@example.com") -> None:  # noqa: S107 -- a command, not a password
+    def __init__(self) -> None:
         self.pools: list[dict[str, Any]] = []
-        # How to get a token for this app (a hint in the banner), e.g. "make local-token EMAIL=...".
-        self.token_command = token_command
+        # How to get a token for this app (a hint in the banner), set by the runner once it knows its port.
+        self.token_command = ""
 
     def start(self, context: ServiceContext) -> None:
         for stack in context.assembly.stacks:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +22,10 @@ from typing import IO, Any, TypeVar
 
 from constructs_lib.local._assembly import CloudAssembly
 from constructs_lib.local._aws import AwsServer, aws_environment
+from constructs_lib.local._hints import commands_for
 from constructs_lib.local._provision import CREATED_IN_MOTO, MotoProvisioner
 from constructs_lib.local._service import LocalService, ServiceContext
+from constructs_lib.local._state import read_state, remove_state, state_path, write_state
 from constructs_lib.local._types import Invocation
 from constructs_lib.local._workers import FunctionPool
 from constructs_lib.local.cognito import UserPools, create_user_token
@@ -33,12 +37,11 @@ from constructs_lib.local.rest_api.gateway import RestApiGateway
 from constructs_lib.local.rest_api.service import RestApis
 from constructs_lib.local.websocket_api import WebSocketApis
 
-__all__ = ["STATE_FILE", "LocalRunner", "RunnerOptions", "create_user_token", "read_state"]
+__all__ = ["LocalRunner", "RunnerOptions", "create_user_token", "read_state", "state_path"]
 
 log = logging.getLogger("constructs_lib.local")
 _S = TypeVar("_S")
 
-STATE_FILE = "local-runner.json"
 # What no service emulates; each service adds its own lines (`LocalService.not_emulated`).
 NOT_EMULATED = (
     "IAM: policies are not enforced; every call a function makes is allowed.",
@@ -49,7 +52,9 @@ NOT_EMULATED = (
 
 @dataclass(frozen=True)
 class RunnerOptions:
-    """Where the runner listens. Port 0 picks a free port; REST APIs take consecutive ports from `port`."""
+    """Where the runner listens. Port 0 picks free ports; REST APIs take consecutive ports from `port`,
+    WebSocket APIs from `websocket_port`.
+    """
 
     host: str = "127.0.0.1"
     port: int = 4000
@@ -83,12 +88,16 @@ class LocalRunner:
         self.region, self.account = _environment(cdk_out, self.options)
         self.aws = AwsServer(self.options.host, self.options.aws_port, self.account)
         self.assembly: CloudAssembly | None = None
+        self.commands = commands_for(cdk_out)
         self.services: list[LocalService] = [make() for make in SERVICES]
         self.context: ServiceContext | None = None
         # What the app has that this run does not serve (functions, nested stacks), and why.
         self.not_run: dict[str, str] = {}
         self._started: list[LocalService] = []
         self._jwks_by_pool: dict[str, Mapping[str, Any]] = {}
+        # This run's state file, once written (`state_file`); only this run ever removes it.
+        self.state_file: Path | None = None
+        self._run_id = uuid.uuid4().hex
 
     # Lifecycle ---------------------------------------------------------------------------------
 
@@ -125,7 +134,10 @@ class LocalRunner:
         for service in self.services:
             self._started.append(service)
             service.start(self.context)
-        (self.cdk_out / STATE_FILE).write_text(json.dumps(self.state(), indent=2))
+        self._of(UserPools).token_command = self.commands.token(self.port)
+        path = state_path(self.cdk_out, self.port)
+        write_state(path, self.state())
+        self.state_file = path
         return self
 
     def stop(self) -> None:
@@ -133,7 +145,9 @@ class LocalRunner:
         while self._started:
             self._started.pop().stop()
         self.aws.stop()
-        (self.cdk_out / STATE_FILE).unlink(missing_ok=True)
+        if self.state_file is not None:
+            remove_state(self.state_file, self._run_id)
+            self.state_file = None
 
     def __enter__(self) -> LocalRunner:
         return self.start()
@@ -155,6 +169,14 @@ class LocalRunner:
         return aws_environment(self.aws.url, self.region)
 
     # What the services serve -------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port that names this run (its state file, ``token --port``): its first REST API's, else
+        its first WebSocket API's, else its AWS endpoint's.
+        """
+        urls = [*self.rest_apis.values(), *self.websocket_apis.values(), self.aws.url]
+        return next((int(url.rsplit(":", 1)[1]) for url in urls if url), 0)
 
     @property
     def aws_url(self) -> str:
@@ -198,7 +220,14 @@ class LocalRunner:
 
     def state(self) -> dict[str, Any]:
         """What `token` and other commands need to reach this run (written to cdk.out while it runs)."""
-        state: dict[str, Any] = {"aws": self.aws.url, "region": self.region, "account": self.account}
+        state: dict[str, Any] = {
+            "pid": os.getpid(),
+            "runId": self._run_id,
+            "port": self.port,
+            "aws": self.aws.url,
+            "region": self.region,
+            "account": self.account,
+        }
         for service in self.services:
             state.update(service.state())
         return state
@@ -208,6 +237,8 @@ class LocalRunner:
     def banner(self) -> Iterator[str]:
         yield f"Local run of {self.cdk_out} (account {self.account}, {self.region})"
         yield f"AWS services (moto): {self.aws.url}"
+        if self.state_file is not None:
+            yield f"URLs for scripts: {self.state_file}"
         for service in self.services:
             yield from service.banner()
         yield "Not emulated:"
@@ -236,11 +267,3 @@ def _stack_environments(directory: Path) -> Iterator[str]:
             yield str(artifact.get("environment", ""))
         elif artifact.get("type") == "cdk:cloud-assembly":
             yield from _stack_environments(directory / artifact["properties"]["directoryName"])
-
-
-def read_state(cdk_out: Path) -> dict[str, Any]:
-    path = cdk_out / STATE_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"no local run is active for {cdk_out}: start one with `make local` first")
-    state: dict[str, Any] = json.loads(path.read_text())
-    return state

@@ -34,6 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Request, Response
 
 from constructs_lib.local._assembly import AWS_URL_SUFFIX
+from constructs_lib.local._aws import AwsServer
 from constructs_lib.local._servers import HttpServers, execute_api_url
 from constructs_lib.local._service import ServiceContext
 from constructs_lib.local._types import Invocation, Invoker, TemplateView
@@ -425,10 +426,32 @@ def _is_text(data: bytes) -> bool:
     return True
 
 
-def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> ThreadingHTTPServer:
-    """A server (bound, not started) for ``/<stage>/@connections/<id>`` of `gateway`."""
+def serve_management_api(
+    gateway: WebSocketGateway, host: str, port: int, aws: AwsServer | None = None
+) -> ThreadingHTTPServer:
+    """A server (bound, not started) for ``/<stage>/@connections/<id>`` of `gateway`.
+
+    Each request passes `aws`'s checks first (IAM: ``execute-api:ManageConnections``), as AWS's URL.
+    """
+    aws_url = f"https://{gateway.api_id}.execute-api.{gateway.region}.{AWS_URL_SUFFIX}"
 
     class Handler(BaseHTTPRequestHandler):
+        def _refused(self, data: bytes) -> bool:
+            answer = (
+                aws.checked(self.command, aws_url + self.path, dict(self.headers.items()), data)
+                if aws
+                else None
+            )
+            if answer is None:
+                return False
+            self.send_response(answer.status)
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+            return True
+
         def _connection_id(self) -> str | None:
             stage, _, rest = urlsplit(self.path).path.lstrip("/").partition("/")
             prefix = "@connections/"
@@ -439,6 +462,8 @@ def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> Thr
         def do_POST(self) -> None:
             connection_id = self._connection_id()
             data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self._refused(data):
+                return
             if connection_id is None:
                 self._answer(404, "NotFoundException", "No method found matching route")
             elif len(data) > 128 * 1024:
@@ -449,6 +474,8 @@ def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> Thr
                 self._answer(410, "GoneException", None)
 
         def do_GET(self) -> None:
+            if self._refused(b""):
+                return
             connection_id = self._connection_id()
             described = gateway.describe_connection(connection_id) if connection_id else None
             if described is None:
@@ -457,6 +484,8 @@ def serve_management_api(gateway: WebSocketGateway, host: str, port: int) -> Thr
                 self._answer(200, body=described)
 
         def do_DELETE(self) -> None:
+            if self._refused(b""):
+                return
             connection_id = self._connection_id()
             if connection_id and gateway.close_connection(connection_id):
                 self._answer(204)
@@ -499,7 +528,7 @@ class WebSocketApis:
 
     def __init__(self) -> None:
         self.urls: dict[str, str] = {}  # "Stack/ApiName" -> ws://host:port
-        self._gateways: list[WebSocketGateway] = []
+        self.gateways: dict[str, WebSocketGateway] = {}
         self._servers = HttpServers()
 
     def start(self, context: ServiceContext) -> None:
@@ -518,10 +547,11 @@ class WebSocketApis:
                 )
                 url = gateway.start(host, port)
                 port = port + 1 if port else 0
-                self._gateways.append(gateway)
-                management = serve_management_api(gateway, host, 0)
+                name = f"{stack.stack_name}/{gateway.name}"
+                self.gateways[name] = gateway
+                management = serve_management_api(gateway, host, 0, context.aws)
                 self._servers.start(management, f"connections-{logical_id}")
-                self.urls[f"{stack.stack_name}/{gateway.name}"] = url
+                self.urls[name] = url
                 context.endpoints[execute_api_url("wss", gateway.api_id, context.region, AWS_URL_SUFFIX)] = (
                     url
                 )
@@ -530,16 +560,23 @@ class WebSocketApis:
                 ] = f"http://{host}:{management.server_address[1]}"
 
     def stop(self) -> None:
-        for gateway in self._gateways:
+        for gateway in self.gateways.values():
             gateway.stop()
-        self._gateways = []
+        self.gateways = {}
         self._servers.stop()
 
+    def stage_urls(self) -> dict[str, str]:
+        """Each API's URL with its first stage, where clients connect (``ws://host:port/prod``)."""
+        return {
+            name: f"{url}/{self.gateways[name].stage_names[0]}" if self.gateways[name].stage_names else url
+            for name, url in self.urls.items()
+        }
+
     def banner(self) -> list[str]:
-        return [f"WebSocket API {name}: {url}" for name, url in self.urls.items()]
+        return [f"WebSocket API {name}: {url}" for name, url in self.stage_urls().items()]
 
     def state(self) -> dict[str, Any]:
-        return {"websocketApis": dict(self.urls)}
+        return {"websocketApis": dict(self.urls), "websocketApiUrls": self.stage_urls()}
 
     def not_emulated(self) -> list[str]:
         return []

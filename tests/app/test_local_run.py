@@ -21,7 +21,7 @@ from PIL import Image
 from websockets.sync.client import ClientConnection, connect
 
 from constructs_lib.local.__main__ import main
-from constructs_lib.local.runner import STATE_FILE, LocalRunner, RunnerOptions, create_user_token
+from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
 
 ORIGIN = "http://localhost:3000"  # the dev stage's allowed origin (cdk.json)
 HTTP_TIMEOUT = 30  # seconds: a cold worker imports its handler on the first request
@@ -180,7 +180,7 @@ def test_the_banner_says_what_runs_and_what_is_not_emulated(runner: LocalRunner)
 def test_the_token_command_prints_an_id_token_for_the_running_app(
     runner: LocalRunner, api: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (runner.cdk_out / STATE_FILE).exists()
+    assert runner.state_file is not None and runner.state_file.exists()
     assert main(["--cdk-out", str(runner.cdk_out), "token", "--email", "ben@example.com"]) == 0
     printed = capsys.readouterr().out.strip()
     created = post(f"{api}/groups", {"name": "Bens", "description": "Bikes"}, printed)
@@ -191,4 +191,17 @@ def test_the_token_command_without_a_running_app_says_how_to_start_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--cdk-out", str(tmp_path), "token", "--email", "ana@example.com"]) == 2
-    assert "start one with `make local` first" in capsys.readouterr().err
+    # Not the reference app's make targets: the command that works for an app in any directory.
+    assert f"start one with `python -m constructs_lib.local run --cdk-out {tmp_path}` first" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_state_file_has_each_apis_url_with_its_stage(runner: LocalRunner, api: str) -> None:
+    assert runner.state_file is not None
+    state = json.loads(runner.state_file.read_text())
+    assert list(state["restApiUrls"].values()) == [f"{api}/"]
+    (websocket_url,) = runner.websocket_apis.values()
+    assert list(state["websocketApiUrls"].values()) == [f"{websocket_url}/dev"]
+    banner = "\n".join(runner.banner())
+    assert f"ID token for a new user: {runner.commands.token(runner.port)}" in banner

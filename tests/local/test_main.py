@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from constructs_lib.local.__main__ import _arguments, main
-from constructs_lib.local.runner import STATE_FILE, LocalRunner, RunnerOptions
+from constructs_lib.local._state import STATE_FILE_PATTERN
+from constructs_lib.local.runner import LocalRunner, RunnerOptions
 
 # One Python function (inline code, as CDK writes small handlers) behind GET /hello.
 HANDLER = """
@@ -105,13 +106,14 @@ def test_run_serves_until_interrupted_then_stops_and_cleans_up(
     answers: list[requests.Response] = []
 
     def use_then_interrupt() -> None:
-        state_file = cdk_out / STATE_FILE
         deadline = time.monotonic() + 30
-        while not state_file.exists() and time.monotonic() < deadline:
+        while not _state_files(cdk_out) and time.monotonic() < deadline:
             time.sleep(0.05)
         try:
-            (url,) = json.loads(state_file.read_text())["restApis"].values()
-            answers.append(requests.get(f"{url}/v1/hello", timeout=30))
+            (state_file,) = _state_files(cdk_out)
+            # Scripts take the URL with its stage from the state file, as from CDK's RestApi.url.
+            (url,) = json.loads(state_file.read_text())["restApiUrls"].values()
+            answers.append(requests.get(f"{url}hello", timeout=30))
         finally:
             os.kill(os.getpid(), signal.SIGINT)  # what Ctrl+C sends
 
@@ -131,8 +133,12 @@ def test_run_serves_until_interrupted_then_stops_and_cleans_up(
     assert "account 222222222222, eu-west-1" in printed
     assert "GET     /hello  (none)" in printed
     assert printed.rstrip().endswith("Stopping...")
-    assert not (cdk_out / STATE_FILE).exists()
+    assert not _state_files(cdk_out)
     assert signal.getsignal(signal.SIGINT) is handler_before
+
+
+def _state_files(cdk_out: Path) -> list[Path]:
+    return sorted(cdk_out.glob(STATE_FILE_PATTERN))
 
 
 def test_run_without_a_synthesized_app_says_to_synthesize(
@@ -150,20 +156,22 @@ def test_run_on_a_port_in_use_says_so(cdk_out: Path, capsys: pytest.CaptureFixtu
         assert main(["--cdk-out", str(cdk_out), "run", "--port", str(port), "--websocket-port", "0"]) == 2
     error = capsys.readouterr().err
     assert "Address already in use" in error
-    assert "choose ports with --port and --websocket-port" in error
-    assert not (cdk_out / STATE_FILE).exists()
+    assert "choose other ports with --port and --websocket-port, or 0 for free ones" in error
+    assert not _state_files(cdk_out)
 
 
 @pytest.mark.parametrize(
     ("argv", "port", "cdk_out"),
     [
         (["--port", "8000", "run"], 8000, "cdk.out"),
+        (["token", "--port", "8000", "--email", "ana@example.com"], 8000, "cdk.out"),
+        (["token", "--email", "ana@example.com"], None, "cdk.out"),
         (["run", "--port", "9000", "--cdk-out", "build"], 9000, "build"),
         ([], 4000, "cdk.out"),
         (["--cdk-out", "build", "run"], 4000, "build"),
     ],
 )
-def test_options_go_before_or_after_the_command(argv: list[str], port: int, cdk_out: str) -> None:
+def test_options_go_before_or_after_the_command(argv: list[str], port: int | None, cdk_out: str) -> None:
     arguments = _arguments(argv)
     assert (arguments.port, arguments.cdk_out) == (port, Path(cdk_out))
 
@@ -179,7 +187,7 @@ def test_a_template_that_cannot_run_stops_everything_it_started(
     assert main(["--cdk-out", str(cdk_out), "run", "--port", "0", "--websocket-port", "0"]) == 2
     assert "the intrinsic function Fn::Cidr is not supported locally" in capsys.readouterr().err
     assert "MOTO_ACCOUNT_ID" not in os.environ
-    assert not (cdk_out / STATE_FILE).exists()
+    assert not _state_files(cdk_out)
 
 
 def test_nested_stacks_are_listed_as_not_run(cdk_out: Path) -> None:
@@ -200,7 +208,7 @@ def test_token_for_a_run_that_is_gone_says_so(tmp_path: Path, capsys: pytest.Cap
         "region": "eu-west-1",
         "userPools": [{"name": "p", "id": "eu-west-1_x", "clients": ["c"]}],
     }
-    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    (tmp_path / "local-runner-4000.json").write_text(json.dumps(state))
     assert main(["token", "--cdk-out", str(tmp_path), "--email", "ana@example.com"]) == 2
     assert f"the local run in {tmp_path} is not reachable" in capsys.readouterr().err
 

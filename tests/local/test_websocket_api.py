@@ -214,6 +214,10 @@ def test_connect_runs_the_connect_route_with_the_handshakes_headers_and_query(
         assert event["queryStringParameters"] == {"token": "def"}
         assert event["multiValueQueryStringParameters"] == {"token": ["abc", "def"]}
         assert event["headers"]["User-Agent"] == "test-client"
+        # The server registers the connection as its session starts, just after the client has the 101.
+        deadline = time.monotonic() + 5
+        while context["connectionId"] not in gateway.connections and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert context["connectionId"] in gateway.connections
 
 

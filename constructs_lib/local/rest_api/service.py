@@ -64,7 +64,11 @@ class RestApis:
         return lines
 
     def state(self) -> dict[str, Any]:
-        return {"restApis": dict(self.urls), "restApiStageUrls": self.stage_urls()}
+        # restApiUrls end in "/", as CDK's RestApi.url does: scripts append a resource path.
+        return {
+            "restApis": dict(self.urls),
+            "restApiUrls": {name: f"{url}/" for name, url in self.stage_urls().items()},
+        }
 
     def not_emulated(self) -> list[str]:
         return []

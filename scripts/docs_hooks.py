@@ -147,6 +147,7 @@ def api_pages(names: list[PublicName]) -> dict[str, str]:
         "| Name | Module |",
         "| --- | --- |",
     ]
+    rows: list[tuple[str, str]] = []  # (name, table row), sorted by name below
     for module, members in sorted(by_module.items()):
         if _is_private(module):
             # Defined in a private module and re-exported: one page per name, titled by its public path.
@@ -163,7 +164,7 @@ def api_pages(names: list[PublicName]) -> dict[str, str]:
                     ]
                 )
                 link = f"[`{public.name}`]({Path(page).relative_to(API_DIR)}#{public.identifier})"
-                index.append(f"| {link} | `constructs_lib` |")
+                rows.append((public.name, f"| {link} | `constructs_lib` |"))
             continue
         page = _module_page(module)
         body = [f"# `{module}`", ""]
@@ -175,8 +176,9 @@ def api_pages(names: list[PublicName]) -> dict[str, str]:
             else:
                 body += [f"`from constructs_lib import {public.name}`", "", f"::: {public.identifier}", ""]
             link = f"[`{public.name}`]({Path(page).relative_to(API_DIR)}#{public.identifier})"
-            index.append(f"| {link} | `{module}` |")
+            rows.append((public.name, f"| {link} | `{module}` |"))
         pages[page] = "\n".join(body)
+    index += [row for _, row in sorted(rows, key=lambda named: named[0].lower())]
     index += ["", "## Modules imported by path", ""]
     for group, module in ENTRY_POINT_MODULES:
         page = _module_page(module)
@@ -188,14 +190,23 @@ def api_pages(names: list[PublicName]) -> dict[str, str]:
     return pages
 
 
+def _nav_title(markdown: str) -> str:
+    """A reference page's nav title: its main public name (the one its module is named after)."""
+    module = markdown.splitlines()[0].removeprefix("# ").strip("`").removeprefix("constructs_lib.")
+    names = re.findall(r"^`from constructs_lib import (\w+)`$", markdown, flags=re.MULTILINE)
+    if not names:  # a module imported by path, or a public submodule
+        return module
+    main = [name for name in names if _snake(name) == module.rsplit(".", 1)[-1]]
+    return main[0] if main else ", ".join(names)
+
+
 def _api_nav(pages: dict[str, str]) -> list[Any]:
-    """The nav entries of the reference: its index, then each module page titled by its module."""
-    entries: list[Any] = [API_INDEX]
-    for path in sorted(pages):
-        if path != API_INDEX:
-            title = pages[path].splitlines()[0].removeprefix("# ").strip("`")
-            entries.append({title: path})
-    return entries
+    """The nav entries of the reference: its index, then each page titled by its main name."""
+    titled = sorted(
+        ((_nav_title(pages[path]), path) for path in pages if path != API_INDEX),
+        key=lambda entry: ("." in entry[0], entry[0].lower()),  # modules imported by path come last
+    )
+    return [{"All public names": API_INDEX}, *({title: path} for title, path in titled)]
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:

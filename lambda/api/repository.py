@@ -129,3 +129,37 @@ def get_image(image_id: str) -> dict[str, str] | None:
     )
     items = reply.get("Items", [])
     return _strings(items[0], IMAGE_FIELDS) if items else None
+
+
+def scan_images_created_before(cutoff: str, *, start_key: Mapping[str, str] | None) -> Page:
+    """One page of images (keys and imageId only) whose timestamp is before `cutoff`, in no order."""
+    request: dict[str, Any] = {
+        "TableName": os.environ["IMAGES_TABLE"],
+        "ProjectionExpression": "groupId, #timestamp, imageId",
+        "FilterExpression": "#timestamp < :cutoff",
+        "ExpressionAttributeNames": {"#timestamp": "timestamp"},
+        "ExpressionAttributeValues": _attributes({":cutoff": cutoff}),
+    }
+    if start_key:
+        request["ExclusiveStartKey"] = _attributes(start_key)
+    return _page(dynamodb().scan(**request), ("groupId", "timestamp", "imageId"), IMAGE_KEY)
+
+
+def delete_image(image: Mapping[str, str]) -> bool:
+    """Delete the item of `image` (groupId, timestamp) if it still holds that imageId; False if not."""
+    client = dynamodb()
+    try:
+        client.delete_item(
+            TableName=os.environ["IMAGES_TABLE"],
+            Key=_attributes({name: image[name] for name in IMAGE_KEY}),
+            ConditionExpression="imageId = :imageId",
+            ExpressionAttributeValues=_attributes({":imageId": image["imageId"]}),
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def timestamp_of(moment: datetime) -> str:
+    """`moment` in the form of `new_timestamp`, for comparing with stored timestamps."""
+    return moment.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -108,3 +109,50 @@ def test_a_storage_failure_rejects_the_connection(table: Any, monkeypatch: pytes
     # it would never get.
     with pytest.raises(table.exceptions.ResourceNotFoundException):
         ws_connect.handler(websocket_event("$connect", "conn"), FakeLambdaContext())
+
+
+ws_default = load_handler_module("websocket", "ws_default")
+
+
+def message_event(connection: str, body: str) -> dict[str, Any]:
+    """A message no route takes, as the $default route receives it."""
+    event = websocket_event("$connect", connection)
+    event["requestContext"].update(routeKey="$default", eventType="MESSAGE")
+    event["body"] = body
+    return event
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(
+            '{"action": "subscribe", "groupId": "g1"}',
+            "Unknown action 'subscribe': this API takes no actions; it sends "
+            '{"imageId": "<id>"} to every open connection when an image is uploaded.',
+            id="unknown-action",
+        ),
+        pytest.param(
+            "hello",
+            "Messages are JSON objects with an 'action'; this API takes no actions; it sends "
+            '{"imageId": "<id>"} to every open connection when an image is uploaded.',
+            id="not-json",
+        ),
+        pytest.param(
+            '["subscribe"]',
+            "Messages are JSON objects with an 'action'; this API takes no actions; it sends "
+            '{"imageId": "<id>"} to every open connection when an image is uploaded.',
+            id="not-an-object",
+        ),
+    ],
+)
+def test_default_route_answers_unknown_messages_with_a_json_error(body: str, message: str) -> None:
+    reply = ws_default.handler(message_event("abc=", body), FakeLambdaContext())
+
+    assert reply["statusCode"] == 400
+    assert json.loads(reply["body"]) == {"message": message}
+
+
+def test_default_route_counts_unknown_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    ws_default.handler(message_event("abc=", "{}"), FakeLambdaContext())
+
+    assert emitted_metrics(capsys.readouterr().out) == {"UnknownMessages": 1}

@@ -1,8 +1,12 @@
 """Runs inside one function's worker process: imports its handler from the staged asset, serves invocations.
 
-Run as ``python constructs_lib/local/_worker_main.py <fd>`` with the function's code directory as the working
-directory and its Lambda environment. Once the handler is imported it sends ``{"ready": true}`` (or
-the import error, and exits) on the socket `fd`; invocations then arrive as length-prefixed JSON
+Run as ``python -S constructs_lib/local/_worker_main.py <fd> <paths>`` with the function's code directory
+as the working directory and its Lambda environment: ``-S`` leaves the runner's installed packages out,
+and `paths` (JSON, made by `_isolation`) says what to import from instead (layers, the runtime's SDK,
+and this machine's installation for packages the asset holds built for another platform).
+
+Once the handler is imported it sends ``{"ready": true}`` (or the import error, and exits) on the
+socket `fd`; invocations then arrive as length-prefixed JSON
 (``{"event", "request_id", "deadline"}``) and each answer goes back the same way. The handler's own
 output goes to stdout and stderr, which the runner prefixes with the function's name.
 """
@@ -24,8 +28,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-
-from packaging.tags import Tag, parse_tag, sys_tags
 
 _HEADER = struct.Struct("!I")
 
@@ -78,55 +80,36 @@ class LambdaContext:
 
 
 class _HostPackages(importlib.abc.MetaPathFinder):
-    """Imports these top-level packages from the runner's environment instead of the code directory.
+    """Imports these top-level packages from this machine's installation instead of the code directory.
 
     The asset holds them built for Lambda (another CPU architecture or Python version), which this
     machine cannot load.
     """
 
-    def __init__(self, names: set[str], code_directory: str) -> None:
+    def __init__(self, names: set[str], host_path: Sequence[str]) -> None:
         self.names = names
-        self.code_directory = code_directory
+        self.host_path = list(host_path)
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname.partition(".")[0] not in self.names or path is not None:
             return None
-        search = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != self.code_directory]
-        return importlib.machinery.PathFinder.find_spec(fullname, search, target)
+        return importlib.machinery.PathFinder.find_spec(fullname, self.host_path, target)
 
 
-def foreign_packages(code_directory: Path) -> dict[str, str]:
-    """Top-level packages of wheels in `code_directory` built for another platform, with their wheel tag."""
-    supported = set(sys_tags())
-    foreign: dict[str, str] = {}
-    for wheel_file in code_directory.glob("*.dist-info/WHEEL"):
-        tags: set[Tag] = set()
-        for line in wheel_file.read_text().splitlines():
-            if line.startswith("Tag:"):
-                tags |= parse_tag(line.partition(":")[2].strip())
-        if not tags or tags & supported:
-            continue
-        record = wheel_file.with_name("RECORD")
-        for line in record.read_text().splitlines() if record.exists() else ():
-            top = line.split(",", 1)[0].split("/", 1)[0]
-            if top and not top.endswith((".dist-info", ".data")) and not top.startswith("__"):
-                foreign[top.removesuffix(".py")] = str(min(tags, key=str))
-    return foreign
-
-
-def load_handler(code_directory: Path, handler: str) -> Any:
-    foreign = foreign_packages(code_directory)
+def load_handler(code_directory: Path, handler: str, paths: dict[str, Any]) -> Any:
+    """Import the handler with Lambda's path: code, layers, the standard library, the runtime's SDK."""
+    sys.path[:] = [str(code_directory), *paths["before"], *sys.path, *paths["after"]]
+    foreign: dict[str, str] = paths["foreign"]
     if foreign:
-        sys.meta_path.insert(0, _HostPackages(set(foreign), str(code_directory)))
+        sys.meta_path.insert(0, _HostPackages(set(foreign), paths["host"]))
         listed = ", ".join(f"{name} ({tag})" for name, tag in sorted(foreign.items()))
         print(
             f"[local] using this machine's installation of packages built for Lambda: {listed}",
             file=sys.stderr,
         )
     module_name, _, function_name = handler.rpartition(".")
-    sys.path.insert(0, str(code_directory))
     module = importlib.import_module(module_name.replace("/", "."))
     return getattr(module, function_name)
 
@@ -139,18 +122,23 @@ def _error(error: BaseException) -> dict[str, Any]:
     }
 
 
-def main(fd: int) -> None:
+def main(fd: int, paths: dict[str, Any]) -> None:
     # Ctrl+C reaches the whole process group: the runner stops its workers itself, by closing their channel.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = socket.socket(fileno=fd)
     code_directory = Path.cwd()
     try:
-        handler = load_handler(code_directory, os.environ["_HANDLER"])
+        handler = load_handler(code_directory, os.environ["_HANDLER"], paths)
     except Exception as error:  # reported to the runner as Lambda's Runtime.ImportModuleError
         traceback.print_exc()
         sys.stderr.flush()
+        reported = _error(error)
+        if isinstance(error, ImportError):
+            # Lambda's own words for a module the function's code and layers do not have.
+            module = os.environ["_HANDLER"].rpartition(".")[0]
+            reported["errorMessage"] = f"Unable to import module '{module}': {error}"
         # The invocation fails; like Lambda, the next one starts a fresh worker and imports again.
-        send(channel, {"error": {**_error(error), "errorType": "Runtime.ImportModuleError"}})
+        send(channel, {"error": {**reported, "errorType": "Runtime.ImportModuleError"}})
         return
     send(channel, {"ready": True})
     while (message := receive(channel)) is not None:
@@ -170,4 +158,4 @@ def main(fd: int) -> None:
 if __name__ == "__main__":
     # Run as a script: its own folder must not shadow the handler's modules.
     sys.path.pop(0)
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), json.loads(sys.argv[2]))

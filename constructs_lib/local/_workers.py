@@ -8,6 +8,7 @@ its worker stopped, like Lambda's, and the next invocation starts a fresh one.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -27,6 +28,12 @@ from typing import IO, Any
 
 from constructs_lib.local import _worker_main
 from constructs_lib.local._assembly import StackTemplate
+from constructs_lib.local._isolation import (
+    POWERTOOLS_LAYER,
+    foreign_packages,
+    host_site_packages,
+    import_path,
+)
 from constructs_lib.local._types import FunctionError, Invocation
 
 log = logging.getLogger("constructs_lib.local")
@@ -39,7 +46,7 @@ RECORDED_INVOCATIONS = 1000
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
 # What CDK appends to a construct path to make a logical id: the L1's name and an 8-digit hash.
 _LOGICAL_ID_SUFFIX = re.compile(r"(Function)?[0-9A-F]{8}$")
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,9 @@ class FunctionSpec:
     log_group: str = ""
     log_format: str = "Text"
     log_level: str = ""
+    layers: tuple[str, ...] = ()  # the layer ARNs, as the template gives them
+    layer_directories: tuple[Path, ...] = ()  # the app's own layers' python/ folders, staged locally
+    missing_layers: tuple[str, ...] = ()  # neither the app's nor Powertools': their packages are missing
 
 
 class WorkerProcess:
@@ -72,7 +82,14 @@ class WorkerProcess:
         environment.update(aws_environment)
         environment.update(spec.environment)
         self.process = subprocess.Popen(
-            [sys.executable, _worker_main.__file__, str(worker_end.fileno())],
+            # -S: none of the runner's installed packages; the worker gets Lambda's path (`_isolation`).
+            [
+                sys.executable,
+                "-S",
+                _worker_main.__file__,
+                str(worker_end.fileno()),
+                json.dumps(worker_paths(spec)),
+            ],
             cwd=spec.code_directory,
             env=environment,
             pass_fds=(worker_end.fileno(),),
@@ -137,6 +154,17 @@ class WorkerProcess:
             self.process.kill()
             self.process.wait()
         self._relay.join(timeout=2)
+
+
+def worker_paths(spec: FunctionSpec) -> dict[str, Any]:
+    """What the worker imports from besides its code (see `_isolation` and `_worker_main.load_handler`)."""
+    before, after = import_path(spec.layers, spec.layer_directories)
+    return {
+        "before": before,
+        "after": after,
+        "foreign": foreign_packages(spec.code_directory),
+        "host": host_site_packages(),
+    }
 
 
 def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
@@ -321,6 +349,8 @@ def function_spec(
             if not local_code.exists():
                 shutil.unpack_archive(directory, local_code, format="zip")
             directory = local_code
+    layers = tuple(str(layer) for layer in stack.resolve(properties.get("Layers", [])))
+    layer_directories = _layer_directories(stack, layers)
     variables = stack.resolve(properties.get("Environment", {}).get("Variables", {}))
     logging_config = stack.resolve(properties.get("LoggingConfig", {}))
     return FunctionSpec(
@@ -336,7 +366,30 @@ def function_spec(
         log_group=str(logging_config.get("LogGroup", "")),
         log_format=str(logging_config.get("LogFormat", "Text")),
         log_level=str(logging_config.get("ApplicationLogLevel", "")),
+        layers=layers,
+        layer_directories=tuple(directory for directory in layer_directories if directory is not None),
+        missing_layers=tuple(
+            layer
+            for layer, directory in zip(layers, layer_directories, strict=True)
+            if directory is None and not POWERTOOLS_LAYER.search(layer)
+        ),
     )
+
+
+def _layer_directories(stack: StackTemplate, layers: tuple[str, ...]) -> list[Path | None]:
+    """For each of `layers`, its python/ folder if the stack itself defines it (None otherwise)."""
+    defined = {
+        stack.ref(logical_id): resource
+        for logical_id, resource in stack.resources_of_type("AWS::Lambda::LayerVersion").items()
+    }
+    directories: list[Path | None] = []
+    for layer in layers:
+        if layer in defined:
+            content = stack.resolve(defined[layer].get("Properties", {}).get("Content", {}))
+            directories.append(stack.asset_directory(str(content["S3Key"])) / "python")
+        else:
+            directories.append(None)
+    return directories
 
 
 def _local_url(value: str, endpoints: Mapping[str, str]) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from constructs_lib.local._assembly import AssemblyError
 from constructs_lib.local._aws import aws_environment
 from constructs_lib.local._service import ServiceContext
 from constructs_lib.local._workers import FunctionPool, FunctionSpec, display_name_of, function_spec
+
+log = logging.getLogger("constructs_lib.local")
 
 
 class Functions:
@@ -45,6 +48,13 @@ class Functions:
                         f"runtime {runtime} is not run locally"
                     )
                     continue
+                for layer in spec.missing_layers:
+                    log.warning(
+                        "%s: layer %s is not available locally; its packages are missing, as for a function "
+                        "without it",
+                        display_name,
+                        layer,
+                    )
                 specs.append(spec)
         return specs
 
@@ -67,5 +77,6 @@ class Functions:
         return [
             "Lambda limits and concurrency: one invocation per function at a time; "
             "only the timeout is enforced.",
-            "Layers are not downloaded: their packages come from this Python environment.",
+            "Layers are not downloaded: the app's own layers and the Powertools layer (its packages from "
+            "this environment) are available; other layers' packages are missing.",
         ]

@@ -184,6 +184,10 @@ def test_a_handler_exception_is_the_invocations_error_and_its_output_is_relayed(
     assert invocation.error is not None
     assert (invocation.error.error_type, invocation.error.message) == ("ValueError", "no such group")
     assert any("raise ValueError" in line for line in invocation.error.trace)
+    # The output is relayed by its own thread: it may land just after the invocation's answer.
+    deadline = time.monotonic() + 5
+    while "  Fail | about to fail" not in output.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert "  Fail | about to fail" in output.getvalue()
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -31,6 +32,7 @@ from constructs_lib import (
     CorsPolicy,
     GlobalIndex,
     ImageStore,
+    ScheduledJob,
     SearchDomain,
     SearchDomainSize,
     ServerlessApi,
@@ -47,6 +49,10 @@ SERVICE = "image-sharing"
 METRICS_NAMESPACE = "ImageSharing"
 IMAGES_ID_INDEX = "imageId-index"
 SEARCH_INDEX = "images"
+# Hourly: an abandoned image item disappears within an hour of its deadline (the upload URL's
+# lifetime plus a grace), and a scan of the images table once an hour costs little.
+UPLOAD_SWEEP_SCHEDULE = "rate(1 hour)"
+_UPLOAD_SWEEP_ENVIRONMENT = ("IMAGE_STORE_BUCKET", "IMAGE_STORE_UPLOAD_PREFIX", "IMAGE_STORE_UPLOAD_URL_TTL")
 
 
 @dataclass(frozen=True)
@@ -254,6 +260,10 @@ class ApiStack(Stack):
             public_reason="Notifications carry only ids of images anyone may browse; no account is needed.",
         )
         self.websocket.add_route("$disconnect", disconnect.function)
+        default = self._function(
+            "WebSocketDefault", "websocket/ws_default", "Answers messages no route takes", {}
+        )
+        self.websocket.add_route("$default", default.function, return_response=True)
 
         thumbnail = self._function(
             "Thumbnail",
@@ -279,6 +289,35 @@ class ApiStack(Stack):
         connections.grant_read_write_data(notifier.function)
         self.websocket.grant_manage_connections(notifier.function)
         store.add_upload_subscriber(notifier.function)
+
+        # Image items whose upload never arrived stay forever otherwise: sweep them once the URL expired.
+        sweeper = self._function(
+            "UploadSweeper",
+            "api/sweep_uploads",
+            "Deletes image items whose upload never arrived",
+            {
+                "IMAGES_TABLE": data.images.table_name,
+                **{name: store.runtime_environment[name] for name in _UPLOAD_SWEEP_ENVIRONMENT},
+            },
+            timeout=Duration.minutes(5),  # a page of the table and its uploads' listings fits many times
+            invoked_asynchronously=True,  # Scheduler invokes it asynchronously
+        )
+        data.images.grant_read_write_data(sweeper.function)
+        # Listing only the upload prefix: with GetObject alone, S3 answers 403 for a missing upload.
+        iam.Grant.add_to_principal(
+            grantee=sweeper.function,
+            actions=["s3:ListBucket"],
+            resource_arns=[store.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{store.upload_prefix}*"]}},
+        )
+        self.upload_sweep = ScheduledJob(
+            self,
+            "UploadSweep",
+            function=sweeper,
+            schedule=UPLOAD_SWEEP_SCHEDULE,
+            description="Deletes image items whose upload never arrived",
+            alarm_topic=data.alarms.topic,
+        )
 
     def _function(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -148,3 +149,40 @@ def test_unknown_stage_is_a_clear_error() -> None:
     app = App(context={**CDK_CONTEXT, "stage": "qa"})
     with pytest.raises(ValueError, match="stage 'qa' has no settings: add it under context 'image-sharing'"):
         Settings.from_context(app)
+
+
+def test_upload_sweep_runs_hourly_and_may_only_read_delete_and_list_uploads(dev_templates: Templates) -> None:
+    api = dev_templates["ImageSharingApi-dev"]
+    (schedule,) = _resources(api, "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+    assert schedule["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0].startswith("UploadSweeperFunction")
+    actions = _function_policy_actions(api, "UploadSweeper")
+    assert {"dynamodb:Scan", "dynamodb:DeleteItem", "s3:ListBucket"} <= actions
+    assert not {a for a in actions if a.startswith(("s3:", "sts:", "es:")) and a != "s3:ListBucket"}
+    (listing,) = [
+        statement
+        for logical_id, policy in _resources(api, "AWS::IAM::Policy").items()
+        if logical_id.startswith("UploadSweeperServiceRole")
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "s3:ListBucket"
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
+
+
+def test_upload_sweep_alarms_notify_the_alarm_topic(dev_templates: Templates) -> None:
+    api = dev_templates["ImageSharingApi-dev"]
+    alarms = _resources(api, "AWS::CloudWatch::Alarm")
+    sweep = [alarm for logical_id, alarm in alarms.items() if logical_id.startswith("UploadSweep")]
+    others = [alarm for logical_id, alarm in alarms.items() if not logical_id.startswith("UploadSweep")]
+    assert len(sweep) == 2
+    # The same action as the REST API's alarms: the data stack's alarm topic.
+    (topic,) = {json.dumps(alarm["Properties"]["AlarmActions"], sort_keys=True) for alarm in sweep + others}
+    assert "Alarms" in topic
+
+
+def test_websocket_default_route_answers_messages(dev_templates: Templates) -> None:
+    api = Template.from_json(dev_templates["ImageSharingApi-dev"])
+    api.has_resource_properties(
+        "AWS::ApiGatewayV2::Route", {"RouteKey": "$default", "RouteResponseSelectionExpression": "$default"}
+    )
+    api.has_resource_properties("AWS::ApiGatewayV2::RouteResponse", {"RouteResponseKey": "$default"})

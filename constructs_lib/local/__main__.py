@@ -5,6 +5,8 @@ python -m constructs_lib.local token [--cdk-out cdk.out] --email you@example.com
 
 --port 0 and --websocket-port 0 pick free ports. While it serves, a run writes its URLs (each REST
 API's with its stage, each WebSocket API's, the AWS endpoint's) to cdk.out/local-runner-<port>.json.
+--iam enforce (the default) denies what the app's IAM policies deny, --iam report only logs it, --iam off
+checks nothing; at stop the least-privilege report goes to cdk.out/local-iam-report-<port>.json.
 """
 
 from __future__ import annotations
@@ -61,6 +63,14 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
             help="first WebSocket API's port (0: free)",
         )
         _option(command, defaults, "--aws-port", type=int, default=0, help="the moto server's port (0: free)")
+        _option(
+            command,
+            defaults,
+            "--iam",
+            choices=("enforce", "report", "off"),
+            default="enforce",
+            help="enforce the app's IAM policies (default), only log what they deny, or check nothing",
+        )
     arguments = parser.parse_args(argv)
     if arguments.command != "token" and arguments.port is None:
         arguments.port = DEFAULT_PORT
@@ -101,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         port=arguments.port,
         websocket_port=arguments.websocket_port,
         aws_port=arguments.aws_port,
+        iam=arguments.iam,
     )
     runner = LocalRunner(arguments.cdk_out, options)
     stopping = threading.Event()

@@ -103,6 +103,23 @@ class AwsServer:
     def principal_of(self, access_key: str | None) -> str | None:
         return self._principals.get(access_key or "")
 
+    def checked(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> AwsResponse | None:
+        """Run the checks on a request to an endpoint the runner serves in AWS's place (`url`: AWS's URL).
+
+        The WebSocket ``@connections`` API and OpenSearch's stand-in call this before answering.
+        """
+        query_key = re.search(r"[?&]X-Amz-Credential=([A-Za-z0-9]+)", url)
+        signed = _SIGV4_CREDENTIAL.search(
+            next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        )
+        access_key = signed.group(1) if signed else query_key.group(1) if query_key else None
+        request = AwsRequest(self.principal_of(access_key), access_key, method, url, dict(headers), body)
+        for check in self.checks:
+            answer = check(request)
+            if answer is not None:
+                return answer
+        return None
+
     def get(self, path: str) -> Any:
         """GET a moto-api or well-known document from the server, as JSON."""
         reply = requests.get(f"{self.url}{path}", timeout=_HTTP_TIMEOUT)

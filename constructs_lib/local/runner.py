@@ -32,6 +32,7 @@ from constructs_lib.local.cognito import UserPools, create_user_token
 from constructs_lib.local.events.router import EventRouter
 from constructs_lib.local.events.service import Events
 from constructs_lib.local.functions import Functions
+from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.opensearch import OpenSearchDomains
 from constructs_lib.local.rest_api.gateway import RestApiGateway
 from constructs_lib.local.rest_api.service import RestApis
@@ -44,7 +45,6 @@ _S = TypeVar("_S")
 
 # What no service emulates; each service adds its own lines (`LocalService.not_emulated`).
 NOT_EMULATED = (
-    "IAM: policies are not enforced; every call a function makes is allowed.",
     "Presigned URLs: moto does not check their expiry.",
     "X-Ray, CloudWatch metrics and alarms, WAF, throttling and custom resources do not run.",
 )
@@ -62,11 +62,13 @@ class RunnerOptions:
     aws_port: int = 0
     region: str | None = None
     account: str | None = None
+    iam: str = "enforce"  # "enforce" (AWS's decisions), "report" (denials only logged) or "off"
 
 
 # The services of a run, in start order: APIs and domains first (functions' environments name their
 # local URLs), then the functions, then what invokes them. Add a new service here.
 SERVICES: tuple[Callable[[], LocalService], ...] = (
+    IamEnforcement,  # first: its checks are in place before anything can call AWS or be delivered
     RestApis,
     WebSocketApis,
     OpenSearchDomains,
@@ -136,6 +138,7 @@ class LocalRunner:
             service.start(self.context)
         self._of(UserPools).token_command = self.commands.token(self.port)
         path = state_path(self.cdk_out, self.port)
+        self._of(IamEnforcement).report_path = path.with_name(f"local-iam-report-{self.port}.json")
         write_state(path, self.state())
         self.state_file = path
         return self

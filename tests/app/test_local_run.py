@@ -21,6 +21,7 @@ from PIL import Image
 from websockets.sync.client import ClientConnection, connect
 
 from constructs_lib.local.__main__ import main
+from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
 
 ORIGIN = "http://localhost:3000"  # the dev stage's allowed origin (cdk.json)
@@ -169,11 +170,27 @@ def test_search_answers_503_because_opensearch_is_not_emulated(api: str) -> None
     }
 
 
+def test_the_flow_ran_under_iam_enforcement_and_needed_nothing_it_was_not_granted(
+    runner: LocalRunner, api: str, token: str
+) -> None:
+    created = post(f"{api}/groups", {"name": "Quay", "description": "Cranes"}, token)
+    assert created.status_code == 201, created.text
+    iam = runner.service("iam")
+    assert isinstance(iam, IamEnforcement)
+    assert iam.authorizer is not None
+    assert iam.mode.value == "enforce"
+    assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}
+    # The calls were checked: the write went through GroupsWrite's grant on the groups table.
+    used = {action for usage in iam.authorizer.usage.values() for action, _, _ in usage.allowed}
+    assert "dynamodb:PutItem" in used
+
+
 def test_the_banner_says_what_runs_and_what_is_not_emulated(runner: LocalRunner) -> None:
     banner = "\n".join(runner.banner())
     assert "POST    /groups/{groupId}/images  (cognito user pools)" in banner
     assert "Thumbnail" in banner
-    assert "IAM: policies are not enforced" in banner
+    assert "IAM: the app's policies are enforced" in banner
+    assert "permission boundaries, session policies" in banner  # what IAM enforcement leaves out
     assert "OpenSearch: requests to a domain answer 503" in banner
 
 

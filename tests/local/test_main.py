@@ -40,6 +40,18 @@ TEMPLATE: dict[str, Any] = {
             },
         },
         "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "Hello"}},
+        # API Gateway may invoke the function only with this permission (the runner enforces IAM).
+        "HelloPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": FUNCTION_ARN,
+                "Principal": "apigateway.amazonaws.com",
+                "SourceArn": {
+                    "Fn::Join": ["", ["arn:aws:execute-api:eu-west-1:222222222222:", {"Ref": "Api"}, "/*/GET/hello"]]
+                },
+            },
+        },
         "HelloResource": {
             "Type": "AWS::ApiGateway::Resource",
             "Properties": {

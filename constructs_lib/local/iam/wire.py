@@ -223,3 +223,22 @@ def _xml_keys(body: bytes) -> list[str]:
     except ElementTree.ParseError:
         return []
     return [element.text or "" for element in root.iter() if element.tag.rsplit("}", 1)[-1] == "Key"]
+
+
+def model_protocol(service: str) -> str:
+    """The protocol `service` (botocore's name) speaks: how its errors must be shaped."""
+    if service == "opensearch-http":
+        return "rest-json"
+    try:
+        return str(_model(service).protocol)
+    except Exception:  # botocore raises several unknown-service errors
+        return "query"
+
+
+def unsigned_allowed(call: ApiCall) -> bool:
+    """Whether AWS serves this operation without a signature (Cognito sign-in, STS web identity): no IAM."""
+    try:
+        operation = _model(call.service).operation_model(call.operation)
+    except Exception:  # botocore raises several unknown-service or unknown-operation errors
+        return False
+    return bool(operation.auth_type == "none")

@@ -161,7 +161,8 @@ def disposable() -> dict[str, Any]:
     stack = new_stack(app, "Disposable")
     for build, props, _, _ in GUARDED.values():
         build(stack, **props, disposable_data_reason=REASON)
-    return synth_templates(app)["Disposable"]["Resources"]
+    resources: dict[str, Any] = synth_templates(app)["Disposable"]["Resources"]
+    return resources
 
 
 def _of_type(resources: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -106,6 +106,11 @@ class LocalApp:
         return create_user_token(self.runner.state(), email, user_pool=user_pool)
 
     @property
+    def region(self) -> str:
+        """The region the run serves (the stacks' own, else us-east-1): sign SigV4 requests for it."""
+        return self.runner.region
+
+    @property
     def aws_environment(self) -> dict[str, str]:
         """Environment variables that point an AWS SDK at the run's AWS services (moto)."""
         return self.runner.aws_environment()

@@ -2,15 +2,17 @@
 
 A wheel is built from a copy of what setuptools reads (so stale ``build/`` output in the
 checkout cannot leak into it) and installed into a virtual environment that holds the
-dependencies pyproject.toml declares, pinned by requirements.txt, plus pytest. The example
-consumer app (examples/consumer-app) then synthesizes and runs its own tests there: an
-undeclared dependency, a module or a package-data file missing from the wheel fails them.
+dependencies pyproject.toml declares (with the ``local`` extra), pinned by requirements.txt,
+plus the example's pins and pytest. The example consumer app (examples/consumer-app) then
+synthesizes and runs its own tests there: an undeclared dependency, a module or a package-data
+file missing from the wheel fails them. Then docs/own-app.md's quick start runs, block by block,
+from ``cdk init`` to ``pytest``.
 
 Installing aws-cdk-lib into a fresh environment costs ~35 s, so that environment is cached in
 ``.cache/consumer-venv-<hash>/``, keyed by everything installed into it; each run only
-reinstalls the freshly built wheel. Commands run as ``<venv>/bin/python -m ...``: the
-environment is built elsewhere and renamed into place, which leaves console-script shebangs
-pointing at the old path.
+reinstalls the freshly built wheel. It is built in place (console scripts and ``activate`` name
+its real path, which the quick start needs) and marked complete last: an environment without the
+marker is a build that died, and is rebuilt.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from __future__ import annotations
 import email.parser
 import fcntl
 import hashlib
-import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,13 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from packaging.requirements import Requirement
-
-from constructs_lib.local.runner import LocalRunner, RunnerOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "consumer-app"
@@ -49,7 +45,7 @@ PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Everything setuptools reads to build the wheel (pyproject.toml's readme, packages, package-data).
 WHEEL_INPUTS = ("pyproject.toml", "README.md", "constructs_lib")
 DISTRIBUTION = "constructs_lib"  # the wheel's file-name form of the project name
-STALE_BUILD_SECONDS = 3600  # a half-built environment this old belongs to a run that died
+COMPLETE = ".complete"  # written into a cached environment once it is fully installed
 EXAMPLE_STACK = "ConsumerNotes"
 
 
@@ -84,14 +80,20 @@ def _run(command: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = N
     return result.stdout
 
 
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("wheel-source")
+def _clean_copy(source: Path) -> Path:
+    """What setuptools reads to build the wheel, copied into `source` (no build/ or caches)."""
+    source.mkdir(exist_ok=True)
     for name in WHEEL_INPUTS:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(ROOT / name, source / name)
+    return source
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = _clean_copy(tmp_path_factory.mktemp("wheel-source"))
     dist = tmp_path_factory.mktemp("dist")
     # The venv pins setuptools (requirements-dev.txt): no isolated build environment to create.
     _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)])
@@ -111,27 +113,21 @@ def _venv_python(venv: Path) -> Path:
 
 
 def _build_venv(venv: Path, requirements: list[str]) -> None:
-    """Create the environment beside its final path and rename it there only once it is complete."""
-    for leftover in CACHE.glob(".consumer-venv-building-*"):
-        if time.time() - leftover.stat().st_mtime > STALE_BUILD_SECONDS:
-            shutil.rmtree(leftover, ignore_errors=True)
-    building = Path(tempfile.mkdtemp(prefix=".consumer-venv-building-", dir=CACHE))
-    try:
-        _run([sys.executable, "-m", "venv", str(building)])
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=CACHE) as constraints:
-            constraints.write("\n".join(REPOSITORY_PINS) + "\n")
-            constraints.flush()
-            _run(
-                [
-                    str(_venv_python(building)),
-                    *("-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
-                    *("--constraint", constraints.name),
-                    *requirements,
-                ]
-            )
-        building.rename(venv)
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
+    """Create the environment at its final path; mark it complete only once everything is installed."""
+    shutil.rmtree(venv, ignore_errors=True)  # a build that died half-way
+    _run([sys.executable, "-m", "venv", str(venv)])
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=CACHE) as constraints:
+        constraints.write("\n".join(REPOSITORY_PINS) + "\n")
+        constraints.flush()
+        _run(
+            [
+                str(_venv_python(venv)),
+                *("-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+                *("--constraint", constraints.name),
+                *requirements,
+            ]
+        )
+    (venv / COMPLETE).touch()
     # Environments for other dependency sets are out of date: each holds a few hundred MB.
     for old in CACHE.glob("consumer-venv-*"):
         if old != venv and not old.name.endswith(".lock"):
@@ -141,7 +137,7 @@ def _build_venv(venv: Path, requirements: list[str]) -> None:
 @pytest.fixture(scope="session")
 def consumer_venv(wheel: Path) -> Iterator[Path]:
     """The cached dependency environment with the freshly built wheel installed."""
-    requirements = [*DECLARED_DEPENDENCIES, *EXAMPLE_PINS, PYTEST]
+    requirements = [*DECLARED_DEPENDENCIES, *DECLARED_EXTRAS["local"], *EXAMPLE_PINS, PYTEST]
     key = hashlib.sha256(
         json.dumps(
             {"python": [sys.base_prefix, sys.version], "requirements": requirements, "pins": REPOSITORY_PINS}
@@ -152,7 +148,7 @@ def consumer_venv(wheel: Path) -> Iterator[Path]:
     # Concurrent test sessions would reinstall the wheel under each other: one at a time.
     with (CACHE / f"consumer-venv-{key}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not venv.is_dir():
+        if not (venv / COMPLETE).is_file():
             _build_venv(venv, requirements)
         python = str(_venv_python(venv))
         _run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)])
@@ -236,8 +232,9 @@ import runpy, sys
 from importlib.metadata import PackageNotFoundError, requires, version
 from packaging.requirements import Requirement
 for requirement in map(Requirement, requires("constructs-lib") or []):
-    if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-        continue  # an extra's requirement: the example installs none
+    extras = ("", "local")
+    if requirement.marker is not None and not any(requirement.marker.evaluate({"extra": e}) for e in extras):
+        continue  # another extra's requirement: the environment holds the base and `local` only
     try:
         installed = version(requirement.name)
     except PackageNotFoundError:
@@ -295,24 +292,85 @@ def test_example_tests_pass_with_the_wheel(consumer_run: tuple[str, Path]) -> No
     assert "skipped" not in output
 
 
-def test_example_app_runs_locally(consumer_run: tuple[str, Path]) -> None:
-    """`python -m constructs_lib.local` runs any app built with the library: here the example's
-    IAM-authorized notes API, from the example's own synthesized assembly."""
-    _, outdir = consumer_run
-    with LocalRunner(outdir, RunnerOptions(port=0, websocket_port=0), output=io.StringIO()) as runner:
-        ((name, url),) = runner.rest_apis.items()
-        notes_url = f"{url}/{runner.rest_gateways[name].stage_names[0]}/notes"
-        unsigned = requests.post(notes_url, json={"text": "hello"}, timeout=30)
-        created = _signed("POST", notes_url, {"text": "hello"}, runner.region)
-        listed = _signed("GET", notes_url, None, runner.region)
-    assert (unsigned.status_code, unsigned.json()) == (403, {"message": "Missing Authentication Token"})
-    assert created.status_code == 201, created.text
-    assert [note["text"] for note in listed.json()["items"]] == ["hello"]
+# docs/own-app.md's quick start, run as written (two lines changed, see quickstart_script).
+OWN_APP = ROOT / "docs" / "own-app.md"
+_BLOCK = re.compile(
+    r"(?P<marker><!--[^\n]*-->\n)?```(?P<language>\w+)(?: title=\"(?P<title>[^\"]+)\")?\n(?P<body>.*?)\n```",
+    re.DOTALL,
+)
+NOT_RUN = "quickstart: not run"
+# The page's lines the test changes, exactly as the page writes them.
+VENV_LINE = "python3 -m venv .venv && source .venv/bin/activate"
+SOURCE_PLACEHOLDER = "file:///path/to/constructs_lib"
 
 
-def _signed(method: str, url: str, body: dict[str, str] | None, region: str) -> requests.Response:
-    """A request signed with SigV4 for execute-api, as an IAM caller sends it."""
-    data = json.dumps(body) if body is not None else None
-    request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
-    SigV4Auth(Credentials("AKIDLOCALNOTES", "secret"), "execute-api", region).add_auth(request)
-    return requests.request(method, url, data=data, headers=dict(request.headers.items()), timeout=30)
+def quickstart_script(page: str, *, venv: Path, source: Path) -> str:
+    """One bash script of the page's "Quick start" section: its bash blocks in order, each titled
+    python block written to its file where it stands. The venv line links the cached environment
+    instead of creating one; the install line names a clean copy of the checkout."""
+    section = page.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    parts = ["set -euo pipefail"]
+    for block in _BLOCK.finditer(section):
+        if NOT_RUN in (block.group("marker") or ""):
+            continue
+        body, title = block.group("body"), block.group("title")
+        if block.group("language") == "bash":
+            parts.append(body)
+        else:
+            assert title, f"an untitled {block.group('language')} block in the quick start:\n{body}"
+            parts.append(
+                f"mkdir -p \"$(dirname {title})\"\ncat > {title} <<'QUICKSTART_EOF'\n{body}\nQUICKSTART_EOF"
+            )
+    script = "\n".join(parts)
+    assert script.count(VENV_LINE) == 1, f"the quick start no longer reads {VENV_LINE!r}"
+    assert script.count(SOURCE_PLACEHOLDER) == 1, f"the quick start no longer installs {SOURCE_PLACEHOLDER}"
+    script = script.replace(VENV_LINE, f"ln -s {venv} .venv && source .venv/bin/activate")
+    return script.replace(SOURCE_PLACEHOLDER, source.as_uri())
+
+
+def _without_checkout_tools(path: str) -> str:
+    """PATH without this repository's .venv: the quick start sees the machine's own Node.js."""
+    mine = {
+        str(ROOT / ".venv" / "bin"),
+        str(ROOT / ".venv" / "node" / "bin"),
+        str(ROOT / "node_modules" / ".bin"),
+    }
+    return os.pathsep.join(part for part in path.split(os.pathsep) if part not in mine)
+
+
+def test_the_quick_start_runs_as_written(consumer_venv: Path, tmp_path: Path) -> None:
+    source = _clean_copy(tmp_path / "constructs_lib")
+    script = quickstart_script(OWN_APP.read_text(), venv=consumer_venv, source=source)
+    env = {name: value for name, value in os.environ.items() if name not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env |= {
+        "PATH": _without_checkout_tools(env["PATH"]),
+        "CONSTRUCTS_LIB_BUNDLE_CACHE": str(tmp_path / "bundles"),
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, (
+        f"quick start failed after {time.monotonic() - started:.0f} s:\n{output[-6000:]}"
+    )
+    app = tmp_path / "notes"
+    assert (app / "cdk.out" / "NotesStack.template.json").is_file()
+    assert re.search(r"^Node\.js (22|24) .*; aws-cdk CLI 2\.1148\.1 ", output, re.MULTILINE), output[-3000:]
+    assert "Synthesize with (the virtual environment active): cdk synth" in output
+    assert re.search(r"^=+ 2 passed in ", output, re.MULTILINE), output[-3000:]
+
+
+def test_the_own_app_install_lines_are_valid_requirements() -> None:
+    lines = re.findall(r'^pip install "([^"]+ @ [^"]+)"', OWN_APP.read_text(), re.MULTILINE)
+    assert len(lines) >= 2
+    for line in lines:
+        requirement = Requirement(line)  # raises on what pip reports as "Invalid requirement"
+        assert requirement.name == "constructs-lib"
+        assert requirement.url is not None and requirement.url.startswith(("file:///", "git+https://"))

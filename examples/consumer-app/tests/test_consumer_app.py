@@ -1,7 +1,9 @@
-"""The notes app synthesizes from the installed library, with cdk-nag passing.
+"""The notes app synthesizes from the installed library, with cdk-nag passing, and runs locally.
 
 The app is synthesized once for the module (each synth starts the CDK's jsii runtime and
-costs seconds); every test reads that one cloud assembly.
+costs seconds); every test reads that one cloud assembly. Only the library's public helpers are
+used: `constructs_lib.testing` for the App, the snapshot and the local run, and
+`constructs_lib.acknowledge` for a scanner finding.
 """
 
 from __future__ import annotations
@@ -12,19 +14,26 @@ from typing import Any
 
 import notes
 import pytest
+import requests
 from aws_cdk import App, Stack
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from syrupy.assertion import SnapshotAssertion
 
 from app import MAX_NOTE_LENGTH, STACK_NAME, build_app
+from constructs_lib import acknowledge
+from constructs_lib.testing import app_for_tests, local_app, normalize_template
 
 HERE = Path(__file__).resolve().parent.parent
-CONTEXT: dict[str, Any] = json.loads((HERE / "cdk.json").read_text())["context"]
 NOTE_ID = "0123456789abcdef0123456789abcdef"
 
 
 def new_app(outdir: Path) -> App:
-    return App(context={**CONTEXT, "aws:cdk:version-reporting": False}, outdir=str(outdir))
+    """An App as `cdk synth` makes it here: this app's cdk.json context (feature flags, account)."""
+    return app_for_tests(HERE / "cdk.json", outdir=outdir)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +52,12 @@ def template_json(assembly_dir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def template(template_json: dict[str, Any]) -> Template:
     return Template.from_json(template_json)
+
+
+def test_stack_snapshot(template_json: dict[str, Any], snapshot: SnapshotAssertion) -> None:
+    """The whole template, asset hashes normalized: it changes only when the infrastructure does.
+    After an intended change: ``pytest --snapshot-update``, and review the snapshot's diff."""
+    assert normalize_template(template_json) == snapshot
 
 
 def test_notes_table_is_keyed_by_user_and_note_and_kept(template: Template) -> None:
@@ -177,6 +192,44 @@ def test_cdk_nag_fails_the_synth_of_a_noncompliant_resource(tmp_path: Path) -> N
     sqs.Queue(Stack(app, "Noncompliant"), "Queue")
     with pytest.raises(RuntimeError, match="AwsSolutions-SQS3"):
         app.synth()
+
+
+def test_a_finding_acknowledged_on_its_resource_with_a_reason_passes(tmp_path: Path) -> None:
+    app = build_app(new_app(tmp_path))
+    # A dead-letter queue of its own needs no dead-letter queue (SQS3); its policy must still demand TLS.
+    dead_letters = sqs.Queue(Stack(app, "Acknowledged"), "DeadLetters", enforce_ssl=True)
+    acknowledge(
+        dead_letters,
+        reason="This queue is itself the dead-letter queue of the notes workers; "
+        "a dead-letter queue for it would only move the same messages again.",
+        cdk_nag=["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"],
+    )
+    app.synth()  # raises if any finding is left
+
+
+@pytest.fixture(scope="module")
+def local(assembly_dir: Path) -> Any:
+    """The synthesized app running on 127.0.0.1 (moto and the real handler), for this module."""
+    with local_app(assembly_dir) as running:
+        yield running
+
+
+def _signed(method: str, url: str, body: dict[str, str] | None, region: str) -> requests.Response:
+    """A request signed with SigV4 for execute-api, as an IAM caller sends it."""
+    data = json.dumps(body) if body is not None else None
+    request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("AKIDLOCALNOTES", "secret"), "execute-api", region).add_auth(request)
+    return requests.request(method, url, data=data, headers=dict(request.headers.items()), timeout=30)
+
+
+def test_end_to_end_a_signed_caller_creates_and_lists_notes(local: Any) -> None:
+    url = local.rest_api_url() + "notes"
+    unsigned = requests.post(url, json={"text": "hello"}, timeout=30)
+    created = _signed("POST", url, {"text": "hello"}, local.region)
+    listed = _signed("GET", url, None, local.region)
+    assert (unsigned.status_code, unsigned.json()) == (403, {"message": "Missing Authentication Token"})
+    assert created.status_code == 201, created.text
+    assert [note["text"] for note in listed.json()["items"]] == ["hello"]
 
 
 def _event(method: str, resource: str, body: str | None = None, note_id: str | None = None) -> dict[str, Any]:

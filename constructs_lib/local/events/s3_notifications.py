@@ -146,7 +146,13 @@ class S3Notifications(DeliveryPath):
         self, deliveries: Deliveries, bucket: str, targets: Sequence[BucketTarget], inbox: Inbox
     ) -> None:
         """Configure the notifications: queues directly, topics and functions through a router queue."""
-        configurations = [target.to_moto(target.arn) for target in targets if target.kind == "queue"]
+        # moto sends to queue targets itself: one whose queue policy refuses S3 is left out (AWS drops them).
+        sender = Sender("s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
+        configurations = [
+            target.to_moto(target.arn)
+            for target in targets
+            if target.kind == "queue" and deliveries.allowed(sender, "sqs:SendMessage", target.arn)
+        ]
         routed = {target.configuration_id: target for target in targets if target.kind != "queue"}
         try:
             url, arn = deliveries.create_queue("s3") if routed else ("", "")

@@ -110,7 +110,11 @@ class SnsSubscriptions(DeliveryPath):
     ) -> None:
         try:
             if subscription.protocol == "sqs":
-                self._subscribe(deliveries, subscription, subscription.endpoint, subscription.attributes)
+                # moto delivers these itself: a queue whose policy refuses the topic gets no subscription
+                # (in AWS, every delivery would be dropped).
+                sender = Sender("sns.amazonaws.com", subscription.topic_arn)
+                if deliveries.allowed(sender, "sqs:SendMessage", subscription.endpoint):
+                    self._subscribe(deliveries, subscription, subscription.endpoint, subscription.attributes)
                 return
             url, arn = deliveries.create_queue("sns")
             # A function gets the notification envelope whatever RawMessageDelivery says, and its

@@ -21,6 +21,7 @@ from constructs_lib.local.events._delivery import (
     LOGGER,
     Deliveries,
     DeliveryPath,
+    Sender,
     flag,
     function_name,
     resolved,
@@ -38,6 +39,12 @@ CONSUMERS: dict[str, type[SourceConsumer]] = {
     "dynamodb": StreamConsumer,
     "sqs": QueueConsumer,
     "kinesis": KinesisConsumer,
+}
+# What Lambda's poller calls on the source as the function's execution role (checked before it polls).
+READ_ACTIONS: dict[str, tuple[str, ...]] = {
+    "dynamodb": ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"),
+    "sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+    "kinesis": ("kinesis:DescribeStream", "kinesis:GetRecords", "kinesis:GetShardIterator"),
 }
 _MAPPING_PROPERTIES = (
     "EventSourceArn",
@@ -76,6 +83,13 @@ class SourceMappings(DeliveryPath):
     def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:
         consumers: list[Poller] = []
         for mapping in self.mappings:
+            role = Sender(deliveries.function_arn(mapping.function), mapping.source_arn)
+            actions = READ_ACTIONS.get(mapping.service, ())
+            if not all(deliveries.allowed(role, action, mapping.source_arn) for action in actions):
+                LOGGER.error(
+                    "%s: not started: the function's execution role may not read its source", mapping.label
+                )
+                continue
             consumer = CONSUMERS[mapping.service](deliveries, mapping)
             try:
                 consumer.prepare()

@@ -227,7 +227,11 @@ class IamEnforcement:
     def check_delivery(self, request: DeliveryRequest) -> str | None:
         """The `DeliveryCheck`: a refusal in AWS's words, or None to let the delivery happen."""
         assert self.authorizer is not None and self._context is not None
-        if request.principal.startswith("arn:"):
+        if request.principal in self.authorizer.roles:  # a role a service assumes (Scheduler's target role)
+            service = (request.source_arn or "arn:aws:service").split(":")[2]
+            principal = self.authorizer.role_principal(request.principal, service)
+            caller = f"{request.principal.rsplit('/', 1)[-1]} (assumed by {service})"
+        elif request.principal.startswith("arn:"):
             if request.principal not in self._functions:
                 return None
             name, role = self._functions[request.principal]

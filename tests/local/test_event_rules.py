@@ -278,3 +278,34 @@ def test_target_input_kinds() -> None:
         "g": None,
         "t": "",
     }
+
+
+def test_a_rule_on_a_bus_that_is_not_local_does_not_stop_the_others(
+    aws: Aws, caplog: pytest.LogCaptureFixture
+) -> None:
+    boto3.client("events", endpoint_url=aws.url, region_name=REGION).create_event_bus(Name=BUS)
+    resources: Resources = {
+        "Uploaded": rule(
+            {"detail-type": ["Image Uploaded"]}, {"Id": "T", "Arn": {"Fn::GetAtt": ["Thumbnail", "Arn"]}}
+        ),
+        "Elsewhere": rule(
+            {"detail-type": ["Image Uploaded"]},
+            {"Id": "T", "Arn": {"Fn::GetAtt": ["Thumbnail", "Arn"]}},
+            EventBusName="arn:aws:events:us-east-1:210987654321:event-bus/shared",
+        ),
+    }
+    values = {
+        "Bus": BUS,
+        "Uploaded": f"{BUS}|Uploaded",
+        "Uploaded.Arn": RULE_ARN,
+        "Elsewhere": "shared|Elsewhere",
+        "Elsewhere.Arn": "arn:aws:events:us-east-1:123456789012:rule/shared/Elsewhere",
+        "Thumbnail.Arn": function_arn("Thumbnail"),
+    }
+    invoker = FakeInvoker()
+    with running(aws, resources, values, invoker, []) as router:
+        put(aws, "Image Uploaded", {"key": "k"})
+        assert router.wait_idle(IDLE)
+
+    assert len(invoker.events("Thumbnail")) == 1
+    assert any("Event bus shared is not local" in record.getMessage() for record in caplog.records)

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from constructs_lib._event_patterns import compile_pattern
 from constructs_lib.local._types import TemplateView
 from constructs_lib.local.events._delivery import LOGGER, Deliveries, DeliveryPath, Sender, resolved
@@ -100,8 +102,14 @@ class EventRules(DeliveryPath):
         events = deliveries.clients["events"]
         for bus in sorted({rule.bus for rule in self.rules}):
             url, arn = deliveries.create_queue("events")
-            events.put_rule(Name=_CATCH_ALL_RULE, EventBusName=bus, EventPattern="{}", State="ENABLED")
-            events.put_targets(Rule=_CATCH_ALL_RULE, EventBusName=bus, Targets=[{"Id": "runner", "Arn": arn}])
+            try:
+                events.put_rule(Name=_CATCH_ALL_RULE, EventBusName=bus, EventPattern="{}", State="ENABLED")
+                events.put_targets(
+                    Rule=_CATCH_ALL_RULE, EventBusName=bus, Targets=[{"Id": "runner", "Arn": arn}]
+                )
+            except (BotoCoreError, ClientError) as error:  # a bus of another app: its rules stay idle
+                LOGGER.error("Event bus %s is not local (%s): its rules receive nothing", bus, error)
+                continue
             inbox.add(url, partial(self._route, bus))
         return [self._targets]
 

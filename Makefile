@@ -62,8 +62,8 @@ bench: bootstrap  ## Benchmarks with budgets: synth, tests, cold starts, asset s
 diagram: bootstrap  ## Regenerate the reference app page's architecture diagram from the synthesized app
 	CDK_VALIDATION=false python -m scripts.architecture_diagram
 
-local: synth  ## Run the app on 127.0.0.1 without Docker or AWS (LOCAL_ARGS="--port 4000 --websocket-port 4100")
-	python -m constructs_lib.local run $(LOCAL_ARGS)
+local: synth  ## Run the app on 127.0.0.1 without Docker or AWS, reloading on edits (LOCAL_ARGS="--port 4000 --iam report")
+	python -m constructs_lib.local run --watch $(LOCAL_ARGS)
 
 local-token: bootstrap  ## Print an ID token for EMAIL from the running `make local` (TOKEN_ARGS="--port 4005" picks a run)
 	@$(if $(EMAIL),,$(error give the user, e.g. make local-token EMAIL=you@example.com))python -m constructs_lib.local token --email "$(EMAIL)" $(TOKEN_ARGS)

@@ -1,6 +1,6 @@
 """``python -m constructs_lib.local``: run a synthesized app locally, or get an ID token for it.
 
-python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100]
+python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100] [--watch]
 python -m constructs_lib.local token [--cdk-out cdk.out] --email you@example.com [--user-pool ID] [--port N]
 
 --port 0 and --websocket-port 0 pick free ports. While it serves, a run writes its URLs (each REST
@@ -66,6 +66,14 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         _option(
             command,
             defaults,
+            "--watch",
+            action="store_true",
+            default=False,
+            help="reload a function when its code changes; re-synthesize (cdk synth) when the app does",
+        )
+        _option(
+            command,
+            defaults,
             "--iam",
             choices=("enforce", "report", "off"),
             default="enforce",
@@ -112,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         websocket_port=arguments.websocket_port,
         aws_port=arguments.aws_port,
         iam=arguments.iam,
+        watch=arguments.watch,
     )
     runner = LocalRunner(arguments.cdk_out, options)
     stopping = threading.Event()

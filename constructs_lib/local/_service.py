@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from constructs_lib.local._types import Invoker
@@ -72,6 +73,9 @@ class ServiceContext:
     # What the app has that this run does not serve, and why ("Stack/Name" -> reason).
     not_run: dict[str, str] = field(default_factory=dict)
     delivery_checks: list[DeliveryCheck] = field(default_factory=list)
+    app_directory: Path | None = None  # the folder holding the app (and its cdk.out)
+    # Ports to serve APIs on again, by "Stack/Name" (a re-provisioned run keeps its URLs).
+    ports: dict[str, int] = field(default_factory=dict)
 
 
 class LocalService(Protocol):

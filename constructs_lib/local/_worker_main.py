@@ -100,7 +100,7 @@ class _HostPackages(importlib.abc.MetaPathFinder):
 
 def load_handler(code_directory: Path, handler: str, paths: dict[str, Any]) -> Any:
     """Import the handler with Lambda's path: code, layers, the standard library, the runtime's SDK."""
-    sys.path[:] = [str(code_directory), *paths["before"], *sys.path, *paths["after"]]
+    sys.path[:] = [*paths["source"], str(code_directory), *paths["before"], *sys.path, *paths["after"]]
     foreign: dict[str, str] = paths["foreign"]
     if foreign:
         sys.meta_path.insert(0, _HostPackages(set(foreign), paths["host"]))

@@ -68,6 +68,8 @@ class FunctionSpec:
     layers: tuple[str, ...] = ()  # the layer ARNs, as the template gives them
     layer_directories: tuple[Path, ...] = ()  # the app's own layers' python/ folders, staged locally
     missing_layers: tuple[str, ...] = ()  # neither the app's nor Powertools': their packages are missing
+    # Watch mode: the folder the asset was staged from, imported ahead of the asset so that edits apply.
+    source_directory: Path | None = None
 
 
 class WorkerProcess:
@@ -160,6 +162,7 @@ def worker_paths(spec: FunctionSpec) -> dict[str, Any]:
     """What the worker imports from besides its code (see `_isolation` and `_worker_main.load_handler`)."""
     before, after = import_path(spec.layers, spec.layer_directories)
     return {
+        "source": [str(spec.source_directory)] if spec.source_directory else [],
         "before": before,
         "after": after,
         "foreign": foreign_packages(spec.code_directory),
@@ -218,6 +221,7 @@ class FunctionPool:
         self._locks = {arn: threading.Lock() for arn in self.functions}
         self._registry = threading.Lock()
         self._closed = False
+        self._stale: set[str] = set()  # functions whose code changed since their worker started
         self.invocations: deque[tuple[str, Invocation]] = deque(maxlen=RECORDED_INVOCATIONS)
 
     def spec(self, function: str) -> FunctionSpec:
@@ -232,6 +236,11 @@ class FunctionPool:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         with self._locks[spec.arn]:
+            with self._registry:
+                stale = spec.arn in self._stale
+                self._stale.discard(spec.arn)
+            if stale:
+                self._discard(spec.arn)
             with self._registry:
                 if self._closed:
                     raise RuntimeError("the local runner is stopping")
@@ -279,6 +288,13 @@ class FunctionPool:
         if self._credentials is None:
             return self._aws_environment
         return {**self._aws_environment, **self._credentials(spec)}
+
+    def reload(self, arns: set[str]) -> None:
+        """Give these functions a fresh worker (a cold start with their code as it is now) on their next
+        invocation; an invocation in progress finishes with the code it started with.
+        """
+        with self._registry:
+            self._stale |= arns & self.functions.keys()
 
     def _discard(self, arn: str) -> None:
         with self._registry:

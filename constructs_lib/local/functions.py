@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -9,6 +10,7 @@ from constructs_lib.local._assembly import AssemblyError
 from constructs_lib.local._aws import aws_environment
 from constructs_lib.local._service import ServiceContext
 from constructs_lib.local._workers import FunctionPool, FunctionSpec, display_name_of, function_spec
+from constructs_lib.local.watch import source_directory
 
 log = logging.getLogger("constructs_lib.local")
 
@@ -55,6 +57,14 @@ class Functions:
                         display_name,
                         layer,
                     )
+                if context.options.watch and context.app_directory is not None:
+                    source = source_directory(
+                        spec.code_directory,
+                        spec.handler,
+                        context.app_directory,
+                        context.assembly.directory.absolute(),
+                    )
+                    spec = dataclasses.replace(spec, source_directory=source)
                 specs.append(spec)
         return specs
 

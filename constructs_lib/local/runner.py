@@ -14,13 +14,15 @@ import logging
 import os
 import re
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from constructs_lib.local._assembly import CloudAssembly
+from constructs_lib.local._assembly import CloudAssembly, Physical, StackTemplate
 from constructs_lib.local._aws import AwsServer, aws_environment
 from constructs_lib.local._hints import commands_for
 from constructs_lib.local._provision import CREATED_IN_MOTO, MotoProvisioner
@@ -36,6 +38,7 @@ from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.opensearch import OpenSearchDomains
 from constructs_lib.local.rest_api.gateway import RestApiGateway
 from constructs_lib.local.rest_api.service import RestApis
+from constructs_lib.local.watch import Watcher, run_synth, synth_command
 from constructs_lib.local.websocket_api import WebSocketApis
 
 __all__ = ["LocalRunner", "RunnerOptions", "create_user_token", "read_state", "state_path"]
@@ -63,6 +66,7 @@ class RunnerOptions:
     region: str | None = None
     account: str | None = None
     iam: str = "enforce"  # "enforce" (AWS's decisions), "report" (denials only logged) or "off"
+    watch: bool = False  # follow the app's files: reload functions' code, re-synthesize on other changes
 
 
 # The services of a run, in start order: APIs and domains first (functions' environments name their
@@ -100,6 +104,12 @@ class LocalRunner:
         # This run's state file, once written (`state_file`); only this run ever removes it.
         self.state_file: Path | None = None
         self._run_id = uuid.uuid4().hex
+        # What each resource was provisioned as, by its template (kept across re-provisioning).
+        self._provisioned: dict[tuple[str, str, str], tuple[str, Physical]] = {}
+        self._created: list[str] = []
+        self._watcher: Watcher | None = None
+        self._lifecycle = threading.RLock()  # start, re-provisioning and stop, one at a time
+        self._moto: MotoProvisioner | None = None
 
     # Lifecycle ---------------------------------------------------------------------------------
 
@@ -112,10 +122,20 @@ class LocalRunner:
             raise
 
     def _start(self) -> LocalRunner:
-        self.aws.start()
-        provisioner = MotoProvisioner(self.aws.url, region=self.region)
+        with self._lifecycle:
+            self.aws.start()
+            self._moto = MotoProvisioner(self.aws.url, region=self.region)
+            self._start_services({})
+            if self.options.watch:
+                self._watch()
+            return self
+
+    def _start_services(self, ports: dict[str, int]) -> None:
+        """Read the assembly, provision what is new, start every service, publish the state."""
+        self.not_run.clear()
+        self._created = []
         self.assembly = CloudAssembly(
-            self.cdk_out, region=self.region, account=self.account, provision=provisioner
+            self.cdk_out, region=self.region, account=self.account, provision=self._provision
         )
         for stack in self.assembly.stacks:
             for logical_id in stack.resources_of_type(*CREATED_IN_MOTO):
@@ -132,6 +152,8 @@ class LocalRunner:
             jwks=self._jwks,
             output=self.output,
             not_run=self.not_run,
+            app_directory=self.cdk_out.absolute().parent,
+            ports=ports,
         )
         for service in self.services:
             self._started.append(service)
@@ -141,10 +163,103 @@ class LocalRunner:
         self._of(IamEnforcement).report_path = path.with_name(f"local-iam-report-{self.port}.json")
         write_state(path, self.state())
         self.state_file = path
-        return self
+
+    def _provision(
+        self, stack: StackTemplate, logical_id: str, resource_type: str, resource: dict[str, Any]
+    ) -> Physical:
+        """Provision in moto, or reuse what an unchanged resource was provisioned as (its data stays)."""
+        key = (stack.stack_name, logical_id, resource_type)
+        template = json.dumps(resource, sort_keys=True, default=str)
+        previous = self._provisioned.get(key)
+        if previous is not None and previous[0] == template:
+            return previous[1]
+        assert self._moto is not None, "the AWS endpoint starts first"
+        physical = self._moto(stack, logical_id, resource_type, resource)
+        self._provisioned[key] = (template, physical)
+        if resource_type in CREATED_IN_MOTO and self.context is not None:
+            self._created.append(f"{stack.stack_name}/{logical_id}")
+        return physical
+
+    def reprovision(self) -> str:
+        """Serve the assembly in `cdk_out` as it is now: unchanged resources keep their data, new or
+        changed ones are created, and every service restarts (the APIs on their ports). Says what it did.
+        """
+        with self._lifecycle:
+            ports = {**self._of(RestApis).ports(), **self._of(WebSocketApis).ports()}
+            while self._started:
+                self._started.pop().stop()
+            self.services = [make() for make in SERVICES]
+            self._start_services(ports)
+            created = ", ".join(self._created) or "nothing"
+            functions = len(self.functions.functions) if self.functions else 0
+            return (
+                f"created {created}; kept the other resources and their data; restarted "
+                f"{len(self.rest_apis)} REST API(s), {len(self.websocket_apis)} WebSocket API(s), "
+                f"{functions} function(s) and event delivery"
+            )
+
+    def _watch(self) -> None:
+        app_directory = self.cdk_out.absolute().parent
+        self._watcher = Watcher(
+            app_directory,
+            self.cdk_out.absolute(),
+            source_directories=self._source_directories,
+            reload_code=self._reload_code,
+            reload_app=self._reload_app,
+        )
+        self._watcher.start()
+        sources = len(self._source_directories())
+        log.info("Watching %s: %d function source folder(s) reload on change", app_directory, sources)
+
+    def _source_directories(self) -> set[Path]:
+        pool = self.functions
+        specs = pool.functions.values() if pool is not None else ()
+        return {spec.source_directory for spec in specs if spec.source_directory is not None}
+
+    def _reload_code(self, folders: set[Path]) -> None:
+        pool = self.functions
+        if pool is None:
+            return
+        changed = {arn for arn, spec in pool.functions.items() if spec.source_directory in folders}
+        pool.reload(changed)
+        names = ", ".join(sorted(pool.functions[arn].display_name for arn in changed))
+        log.info("Watch: %s changed: %s reload on their next invocation", _listed(folders), names)
+
+    def _reload_app(self, changed: list[Path]) -> None:
+        app_directory = self.cdk_out.absolute().parent
+        command = synth_command(app_directory, self.cdk_out)
+        if command is None:
+            log.warning(
+                "Watch: %s changed; no CDK CLI (cdk) to re-synthesize with: synthesize and restart the run",
+                _listed(changed),
+            )
+            return
+        started = time.monotonic()
+        succeeded, errors = run_synth(command, app_directory)
+        if not succeeded:
+            log.error(
+                "Watch: %s changed; cdk synth failed, the run serves what it served:\n%s",
+                _listed(changed),
+                errors,
+            )
+            return
+        synthesized = time.monotonic() - started
+        log.info(
+            "Watch: %s changed: re-synthesized in %.1f s; %s",
+            _listed(changed),
+            synthesized,
+            self.reprovision(),
+        )
 
     def stop(self) -> None:
         """Stop what is running (any part that started); calling it again does nothing."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        with self._lifecycle:
+            self._stop()
+
+    def _stop(self) -> None:
         while self._started:
             self._started.pop().stop()
         self.aws.stop()
@@ -270,3 +385,8 @@ def _stack_environments(directory: Path) -> Iterator[str]:
             yield str(artifact.get("environment", ""))
         elif artifact.get("type") == "cdk:cloud-assembly":
             yield from _stack_environments(directory / artifact["properties"]["directoryName"])
+
+
+def _listed(paths: set[Path] | list[Path]) -> str:
+    names = sorted(path.name for path in paths)
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

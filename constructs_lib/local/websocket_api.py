@@ -545,9 +545,9 @@ class WebSocketApis:
                 gateway = WebSocketGateway(
                     stack, logical_id, invoker=context.invoker, region=context.region, account=context.account
                 )
-                url = gateway.start(host, port)
-                port = port + 1 if port else 0
                 name = f"{stack.stack_name}/{gateway.name}"
+                url = gateway.start(host, context.ports.get(name, port))
+                port = port + 1 if port else 0
                 self.gateways[name] = gateway
                 management = serve_management_api(gateway, host, 0, context.aws)
                 self._servers.start(management, f"connections-{logical_id}")
@@ -564,6 +564,10 @@ class WebSocketApis:
             gateway.stop()
         self.gateways = {}
         self._servers.stop()
+
+    def ports(self) -> dict[str, int]:
+        """Each API's port, by name (to serve it on again)."""
+        return {name: int(url.rsplit(":", 1)[1]) for name, url in self.urls.items()}
 
     def stage_urls(self) -> dict[str, str]:
         """Each API's URL with its first stage, where clients connect (``ws://host:port/prod``)."""

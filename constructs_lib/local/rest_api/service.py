@@ -33,13 +33,13 @@ class RestApis:
                     region=context.region,
                     account=context.account,
                 )
-                server = serve(gateway, host, port)
-                port = port + 1 if port else 0
-                self._servers.start(server, f"rest-{logical_id}")
-                url = f"http://{host}:{server.server_address[1]}"
                 name = f"{stack.stack_name}/{gateway.name}"
                 if name in self.gateways:  # two APIs of one name: tell them apart by logical id
                     name = f"{stack.stack_name}/{logical_id}"
+                server = serve(gateway, host, context.ports.get(name, port))
+                port = port + 1 if port else 0
+                self._servers.start(server, f"rest-{logical_id}")
+                url = f"http://{host}:{server.server_address[1]}"
                 self.urls[name] = url
                 self.gateways[name] = gateway
                 prefix = execute_api_url("https", stack.ref(logical_id), context.region, AWS_URL_SUFFIX)
@@ -47,6 +47,10 @@ class RestApis:
 
     def stop(self) -> None:
         self._servers.stop()
+
+    def ports(self) -> dict[str, int]:
+        """Each API's port, by name (to serve it on again)."""
+        return {name: int(url.rsplit(":", 1)[1]) for name, url in self.urls.items()}
 
     def stage_urls(self) -> dict[str, str]:
         """Each API's URL with its first stage: where its routes are (``http://host:port/prod``)."""

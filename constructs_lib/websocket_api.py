@@ -148,6 +148,8 @@ class WebSocketApi(Construct):
         )
         self.api = apigwv2.WebSocketApi(
             self,
+            disposable_data_reason="Connection ids die with their connections within 2 hours; "
+            "nothing in this table outlives a deployment.",
             "Api",
             api_name=api_name,
             description=description,

@@ -145,11 +145,11 @@ class WebSocketApi(Construct):
             time_to_live_attribute=EXPIRES_AT_ATTRIBUTE,
             removal_policy=RemovalPolicy.DESTROY,
             deletion_protection=False,
+            disposable_data_reason="Connection ids die with their connections within 2 hours; "
+            "nothing in this table outlives a deployment.",
         )
         self.api = apigwv2.WebSocketApi(
             self,
-            disposable_data_reason="Connection ids die with their connections within 2 hours; "
-            "nothing in this table outlives a deployment.",
             "Api",
             api_name=api_name,
             description=description,

@@ -47,9 +47,9 @@ def copy_assembly(
 def runner_on(tmp_path: Path, dev_assembly: CloudAssembly) -> Iterator[Callable[..., LocalRunner]]:
     runners: list[LocalRunner] = []
 
-    def start(edit: Callable[[str, dict[str, Any]], None]) -> LocalRunner:
+    def start(edit: Callable[[str, dict[str, Any]], None], iam: str = "enforce") -> LocalRunner:
         cdk_out = copy_assembly(dev_assembly, tmp_path / "cdk.out", edit)
-        runner = LocalRunner(cdk_out, RunnerOptions(port=0, websocket_port=0), output=io.StringIO())
+        runner = LocalRunner(cdk_out, RunnerOptions(port=0, websocket_port=0, iam=iam), output=io.StringIO())
         runners.append(runner)
         return runner.start()
 
@@ -77,25 +77,32 @@ def report_of(runner: LocalRunner) -> dict[str, Any]:
     return loaded
 
 
+def remove_put_item(stack: str, template: dict[str, Any]) -> None:
+    """GroupsWrite loses dynamodb:PutItem on the groups table."""
+    if stack == "ImageSharingApi-dev":
+        for statement in statements_of(template, "GroupsWriteServiceRoleDefaultPolicy"):
+            if "dynamodb:PutItem" in statement["Action"]:
+                statement["Action"].remove("dynamodb:PutItem")
+
+
+def create_group(runner: LocalRunner) -> requests.Response:
+    (url,) = runner.rest_apis.values()
+    token = create_user_token(runner.state(), "ana@example.com")
+    return requests.post(
+        f"{url}/dev/groups",
+        data=json.dumps({"name": "Harbour", "description": "Boats"}),
+        headers={"Authorization": token, "Origin": ORIGIN, "Content-Type": "application/json"},
+        timeout=HTTP_TIMEOUT,
+    )
+
+
 def test_a_missing_grant_denies_exactly_that_call(
     runner_on: Callable[..., LocalRunner], caplog: pytest.LogCaptureFixture
 ) -> None:
-    def remove_put_item(stack: str, template: dict[str, Any]) -> None:
-        if stack == "ImageSharingApi-dev":
-            for statement in statements_of(template, "GroupsWriteServiceRoleDefaultPolicy"):
-                if "dynamodb:PutItem" in statement["Action"]:
-                    statement["Action"].remove("dynamodb:PutItem")
-
     runner = runner_on(remove_put_item)
     (url,) = runner.rest_apis.values()
-    token = create_user_token(runner.state(), "ana@example.com")
     with caplog.at_level(logging.WARNING, logger="constructs_lib.local.iam"):
-        created = requests.post(
-            f"{url}/dev/groups",
-            data=json.dumps({"name": "Harbour", "description": "Boats"}),
-            headers={"Authorization": token, "Origin": ORIGIN, "Content-Type": "application/json"},
-            timeout=HTTP_TIMEOUT,
-        )
+        created = create_group(runner)
         listed = requests.get(f"{url}/dev/groups", timeout=HTTP_TIMEOUT)
     assert created.status_code == 500
     assert listed.status_code == 200  # GroupsRead keeps its grants
@@ -156,3 +163,16 @@ def test_a_removed_topic_policy_statement_refuses_the_buckets_delivery(
     report = report_of(runner)
     assert {denied["action"] for denied in report["otherDenials"]["s3.amazonaws.com"]} == {"sns:Publish"}
     assert all(not entry["denied"] for entry in report["functions"].values())
+
+
+def test_report_mode_lets_the_call_through_and_reports_it(
+    runner_on: Callable[..., LocalRunner], caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = runner_on(remove_put_item, iam="report")
+    with caplog.at_level(logging.WARNING, logger="constructs_lib.local.iam"):
+        created = create_group(runner)
+    assert created.status_code == 201, created.text
+    assert any("would be denied (report mode)" in record.getMessage() for record in caplog.records)
+    report = report_of(runner)
+    assert report["mode"] == "report"
+    assert [entry["action"] for entry in report["functions"]["GroupsWrite"]["denied"]] == ["dynamodb:PutItem"]

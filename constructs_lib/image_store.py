@@ -30,6 +30,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
@@ -194,6 +195,10 @@ class ImageStore(Construct):
     Attributes: `bucket`, `thumbnail_bucket` (the images bucket unless
     `separate_thumbnail_bucket`), `log_bucket`, `topic`, `topic_key`, `presign_role`,
     `allowed_content_types`, `runtime_environment`, `content_type_environment`.
+
+    Protections: the buckets are versioned and RETAINed. A `removal_policy` other than RETAIN lets
+    the images go with the stack, so it needs `disposable_data_reason`: one sentence saying why the
+    images are disposable (written into the buckets' template Metadata).
     """
 
     def __init__(
@@ -215,8 +220,12 @@ class ImageStore(Construct):
         noncurrent_version_retention: Duration = DEFAULT_NONCURRENT_VERSION_RETENTION,
         access_log_retention: Duration = DEFAULT_ACCESS_LOG_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        disposable_data_reason: str | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        check_disposable(
+            errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the stored images"
+        )
         _validate(
             errors,
             upload_prefix=upload_prefix,
@@ -281,6 +290,7 @@ class ImageStore(Construct):
         self.bucket = self._private_bucket(
             "Bucket", cors, noncurrent_version_retention, removal_policy, log_prefix="images/"
         )
+        record_reason(self.bucket, disposable_data_reason)
         self.thumbnail_bucket = self.bucket
         if separate_thumbnail_bucket:
             thumbnail_cors = (
@@ -302,6 +312,7 @@ class ImageStore(Construct):
                 removal_policy,
                 log_prefix="thumbnails/",
             )
+            record_reason(self.thumbnail_bucket, disposable_data_reason)
 
         self.presign_role = self._presign_role(allow_presigned_downloads)
         self._presign_tag_value = self.node.addr

@@ -98,7 +98,12 @@ def test_a_poison_record_is_bisected_out_and_recorded_on_failure(aws: Aws) -> No
     with running(aws, resources, {"Stream.Arn": stream, "Counter": "Counter"}, invoker) as router:
         assert router.wait_idle(IDLE)
         banner = router.describe()
+        not_emulated = router.not_emulated()
 
+    assert not_emulated == [
+        "Kinesis: ParallelizationFactor (each shard delivers one batch at a time) and the dedicated "
+        "throughput of enhanced fan-out consumers (read like the stream)."
+    ]
     batches = [datas(event) for event in invoker.events("Counter")]
     # The whole batch, then its halves; the poison alone is retried once, then given up on.
     assert batches == [["a", "b", "poison", "d"], ["a", "b"], ["poison", "d"], ["poison"], ["poison"], ["d"]]

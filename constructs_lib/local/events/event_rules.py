@@ -89,6 +89,8 @@ class EventRules(DeliveryPath):
         return lines + self.skipped
 
     def not_emulated(self) -> list[str]:
+        if not self.rules and not self.skipped:
+            return []
         return [
             "EventBridge: archives and replay, scheduled rules (ScheduleExpression), events AWS services "
             "emit, the bus policy, and targets other than functions, queues and topics."

@@ -102,6 +102,8 @@ class Schedules(DeliveryPath):
         return [schedule.describe() for schedule in self.schedules.values()]
 
     def not_emulated(self) -> list[str]:
+        if not self.schedules:
+            return []
         return [
             "EventBridge Scheduler: flexible time windows (a schedule fires at the window's start), "
             "targets other than functions, queues and topics (universal aws-sdk targets), and KMS keys."

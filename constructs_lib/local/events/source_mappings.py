@@ -80,6 +80,18 @@ class SourceMappings(DeliveryPath):
     def describe(self) -> list[str]:
         return [mapping.describe() for mapping in self.mappings] + self.skipped
 
+    def not_emulated(self) -> list[str]:
+        services = {mapping.service for mapping in self.mappings}
+        lines = []
+        if "kinesis" in services:
+            lines.append(
+                "Kinesis: ParallelizationFactor (each shard delivers one batch at a time) and the dedicated "
+                "throughput of enhanced fan-out consumers (read like the stream)."
+            )
+        if any(mapping.max_concurrency for mapping in self.mappings):
+            lines.append("Event source mappings: MaximumConcurrency (one batch at a time per mapping).")
+        return lines
+
     def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:
         consumers: list[Poller] = []
         for mapping in self.mappings:

@@ -31,7 +31,9 @@ class QueueConsumer(SourceConsumer):
         if not records:
             counts = sqs.get_queue_attributes(
                 QueueUrl=self.url,
+                # Visible too: a message whose visibility timeout ended after the receive is still to come.
                 AttributeNames=[
+                    "ApproximateNumberOfMessages",
                     "ApproximateNumberOfMessagesNotVisible",
                     "ApproximateNumberOfMessagesDelayed",
                 ],

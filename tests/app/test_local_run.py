@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import boto3  # type: ignore[import-untyped,unused-ignore]
 import pytest
 import requests
 from aws_cdk.cx_api import CloudAssembly
@@ -21,6 +24,7 @@ from PIL import Image
 from websockets.sync.client import ClientConnection, connect
 
 from constructs_lib.local.__main__ import main
+from constructs_lib.local.events.trigger import trigger
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
 
@@ -222,3 +226,63 @@ def test_the_state_file_has_each_apis_url_with_its_stage(runner: LocalRunner, ap
     assert list(state["websocketApiUrls"].values()) == [f"{websocket_url}/dev"]
     banner = "\n".join(runner.banner())
     assert f"ID token for a new user: {runner.commands.token(runner.port)}" in banner
+
+
+def test_the_default_route_answers_unknown_messages_with_a_json_error(runner: LocalRunner) -> None:
+    (websocket_url,) = runner.websocket_apis.values()
+    with connect(f"{websocket_url}/dev", open_timeout=HTTP_TIMEOUT) as client:
+        client.send(json.dumps({"action": "subscribe", "groupId": "g1"}))
+        reply = json.loads(client.recv(timeout=HTTP_TIMEOUT))
+        client.send("not json")
+        second = json.loads(client.recv(timeout=HTTP_TIMEOUT))
+    assert reply == {
+        "message": "Unknown action 'subscribe': this API takes no actions; it sends "
+        '{"imageId": "<id>"} to every open connection when an image is uploaded.'
+    }
+    assert second["message"].startswith("Messages are JSON objects with an 'action'")
+
+
+def test_the_upload_sweep_deletes_an_abandoned_image_when_triggered(
+    runner: LocalRunner, api: str, token: str
+) -> None:
+    group = post(f"{api}/groups", {"name": "Attic", "description": "Old boxes"}, token).json()["newItem"]
+    fresh = post(f"{api}/groups/{group['id']}/images", {"title": "Still uploading"}, token)
+    assert fresh.status_code == 201, fresh.text
+    fresh_id = fresh.json()["newItem"]["imageId"]
+    # An item whose upload URL expired an hour ago without an upload: what the sweep is for.
+    state = runner.state()
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=state["aws"],
+        region_name=state["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # moto takes any credentials
+    )
+    (images_table,) = [name for name in dynamodb.list_tables()["TableNames"] if "Images" in name]
+    abandoned_id = str(uuid.uuid4())
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    dynamodb.put_item(
+        TableName=images_table,
+        Item={
+            "groupId": {"S": group["id"]},
+            "timestamp": {"S": an_hour_ago},
+            "imageId": {"S": abandoned_id},
+            "title": {"S": "Never uploaded"},
+            "userId": {"S": "someone"},
+        },
+    )
+    assert requests.get(f"{api}/images/{abandoned_id}", timeout=HTTP_TIMEOUT).status_code == 200
+    (sweep,) = [name for name in state["schedules"] if "UploadSweep" in name]
+    assert trigger(state, sweep) == sweep
+
+    def gone() -> bool | None:
+        return requests.get(f"{api}/images/{abandoned_id}", timeout=HTTP_TIMEOUT).status_code == 404 or None
+
+    assert eventually(gone)
+    assert requests.get(f"{api}/images/{fresh_id}", timeout=HTTP_TIMEOUT).status_code == 200
+    # Scheduler's role, the sweeper's scan, listing and delete: all granted, none denied.
+    iam = runner.service("iam")
+    assert isinstance(iam, IamEnforcement) and iam.authorizer is not None
+    assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}
+    used = {action for usage in iam.authorizer.usage.values() for action, _, _ in usage.allowed}
+    assert {"lambda:InvokeFunction", "s3:ListBucket", "dynamodb:DeleteItem"} <= used

@@ -50,6 +50,8 @@ pytest:  ## The whole suite in one process (PYTEST_ARGS="-k name" to select)
 
 snapshot-update: bootstrap  ## Refresh the syrupy snapshots after an intended infrastructure change
 	pytest --snapshot-update $(PYTEST_ARGS)
+	@# The example consumer app snapshots its template too (tests/test_packaging.py runs its tests).
+	cd examples/consumer-app && pytest --snapshot-update -q -p no:cacheprovider -k snapshot
 
 # The library's own command (constructs-lib-diff), as a consumer's CI runs it; DIFF_ARGS="--fail-on data-loss,security".
 # The app command is given in full: the base commit's worktree has no .venv of its own.

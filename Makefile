@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token docs docs-serve clean
+.PHONY: help bootstrap synth test lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token local-trigger docs docs-serve clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ local: synth  ## Run the app on 127.0.0.1 without Docker or AWS, reloading on ed
 
 local-token: bootstrap  ## Print an ID token for EMAIL from the running `make local` (TOKEN_ARGS="--port 4005" picks a run)
 	@$(if $(EMAIL),,$(error give the user, e.g. make local-token EMAIL=you@example.com))python -m constructs_lib.local token --email "$(EMAIL)" $(TOKEN_ARGS)
+
+local-trigger: bootstrap  ## Fire SCHEDULE (name or group/name) of the running `make local` now (TRIGGER_ARGS="--port 4005")
+	@$(if $(SCHEDULE),,$(error give the schedule, e.g. make local-trigger SCHEDULE=Sweep))python -m constructs_lib.local trigger "$(SCHEDULE)" $(TRIGGER_ARGS)
 
 # The docs site (mkdocs.yml): strict, offline. Material's notice about its successor is not a build problem.
 DOCS_ADDR ?= 127.0.0.1:8000

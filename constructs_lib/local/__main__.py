@@ -1,7 +1,8 @@
-"""``python -m constructs_lib.local``: run a synthesized app locally, or get an ID token for it.
+"""``python -m constructs_lib.local``: run a synthesized app locally, get an ID token, or fire a schedule.
 
 python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100] [--watch]
 python -m constructs_lib.local token [--cdk-out cdk.out] --email you@example.com [--user-pool ID] [--port N]
+python -m constructs_lib.local trigger [--cdk-out cdk.out] SCHEDULE [--port N]
 
 --port 0 and --websocket-port 0 pick free ports. While it serves, a run writes its URLs (each REST
 API's with its stage, each WebSocket API's, the AWS endpoint's) to cdk.out/local-runner-<port>.json.
@@ -25,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from constructs_lib.local._assembly import AssemblyError
 from constructs_lib.local._hints import DEFAULT_PORT
+from constructs_lib.local.events.trigger import trigger
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token, read_state
 
 DEFAULT_WEBSOCKET_PORT = 4100
@@ -44,11 +46,15 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     token.add_argument(
         "--user-pool", help="the pool's id or stack/logicalId (default: the first with a client)"
     )
+    fire = commands.add_parser(
+        "trigger", help="fire an EventBridge Scheduler schedule of the running app now"
+    )
+    fire.add_argument("schedule", help="the schedule's name, or group/name")
     # Options go before or after the command; a command's own copy only overrides when given.
-    for command, defaults in ((parser, True), (run, False), (token, False)):
+    for command, defaults in ((parser, True), (run, False), (token, False), (fire, False)):
         _option(command, defaults, "--cdk-out", type=Path, default=Path("cdk.out"), help="the cloud assembly")
-    # --port names the run for token (needed when several runs of one app are active); no default there.
-    for command, defaults in ((parser, True), (run, False), (token, False)):
+    # --port names the run for token and trigger (when several runs of one app are active); no default there.
+    for command, defaults in ((parser, True), (run, False), (token, False), (fire, False)):
         _option(
             command, defaults, "--port", type=int, default=None, help="first REST API's port (0: free; 4000)"
         )
@@ -80,7 +86,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
             help="enforce the app's IAM policies (default), only log what they deny, or check nothing",
         )
     arguments = parser.parse_args(argv)
-    if arguments.command != "token" and arguments.port is None:
+    if arguments.command not in ("token", "trigger") and arguments.port is None:
         arguments.port = DEFAULT_PORT
     return arguments
 
@@ -89,6 +95,19 @@ def _option(parser: argparse.ArgumentParser, with_default: bool, name: str, **op
     if not with_default:
         options["default"] = argparse.SUPPRESS
     parser.add_argument(name, **options)
+
+
+def _trigger(arguments: argparse.Namespace) -> int:
+    try:
+        schedule = trigger(read_state(arguments.cdk_out, arguments.port), arguments.schedule)
+    except (FileNotFoundError, ValueError, LookupError, TimeoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: the local run in {arguments.cdk_out} is not reachable ({error})", file=sys.stderr)
+        return 2
+    print(f"Triggered {schedule}: the run's log shows its delivery")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: the local run in {arguments.cdk_out} is not reachable ({error})", file=sys.stderr)
             return 2
         return 0
+    if arguments.command == "trigger":
+        return _trigger(arguments)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr
     )

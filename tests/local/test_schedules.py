@@ -4,17 +4,21 @@ demand (directly and through the trigger queue), and failed deliveries reach the
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from constructs_lib.local.__main__ import main
 from constructs_lib.local._service import DeliveryCheck, DeliveryRequest
+from constructs_lib.local._state import state_path, write_state
 from constructs_lib.local.events import EventRouter, _targets
 from constructs_lib.local.events.schedules import TRIGGER_QUEUE_STATE
 from constructs_lib.local.events.trigger import schedule_named, trigger
@@ -293,3 +297,20 @@ def test_the_trigger_command_reaches_the_run_through_its_state(aws: Aws) -> None
         trigger(state, "jobs/Nightly", timeout=0.3)
     with pytest.raises(LookupError, match="the running app has no EventBridge Scheduler schedules"):
         schedule_named({"aws": aws.url}, "Nightly")
+
+
+def test_the_trigger_command_line(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = {"Arn": {"Fn::GetAtt": ["Sweep", "Arn"]}, "Input": '{"job": "sweep"}'}
+    resources: Resources = {"Nightly": schedule("cron(0 3 * * ? *)", target)}
+    invoker = FakeInvoker()
+    assert main(["trigger", "--cdk-out", str(tmp_path), "Nightly"]) == 2
+    assert "error: no local run is active for" in capsys.readouterr().err
+    with running(aws, resources, values_for("Nightly"), invoker, FakeClock(START)) as router:
+        state = {"pid": os.getpid(), "port": 4000, "aws": aws.url, "region": REGION, **router.state()}
+        write_state(state_path(tmp_path, 4000), state)
+        assert main(["trigger", "--cdk-out", str(tmp_path), "Nightly"]) == 0
+        assert capsys.readouterr().out == "Triggered jobs/Nightly: the run's log shows its delivery\n"
+        assert router.wait_idle(IDLE)
+        assert main(["trigger", "--cdk-out", str(tmp_path), "--port", "4000", "Weekly"]) == 2
+        assert capsys.readouterr().err == "error: no schedule is named 'Weekly'; give one of: jobs/Nightly\n"
+    assert invoker.events("Sweep") == [{"job": "sweep"}]

@@ -58,8 +58,8 @@ snapshot-update: bootstrap  ## Refresh the syrupy snapshots after an intended in
 diff: bootstrap  ## Per-stack template diff against BASE (default: merge base with main), offline
 	CDK_VALIDATION=false python -m constructs_lib.diff $(if $(BASE),--base $(BASE),) --app "$(CURDIR)/$(VENV)/bin/python app.py" $(DIFF_ARGS)
 
-bench: bootstrap  ## Benchmarks with budgets: synth, tests, cold starts, asset sizes, memory
-	python benchmarks/bench.py $(BENCH_ARGS)
+bench: bootstrap  ## Every performance budget, measured (BENCH_ARGS="--quick", "--only fanout", "--skip tests")
+	python -m benchmarks.bench $(BENCH_ARGS)
 
 diagram: bootstrap  ## Regenerate the reference app page's architecture diagram from the synthesized app
 	CDK_VALIDATION=false python -m scripts.architecture_diagram

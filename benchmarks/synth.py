@@ -1,0 +1,126 @@
+"""Budgets 1 and 2: what the library adds to synthesis, against the CfnResource baseline.
+
+1. Library overhead: ``python app.py`` against ``benchmarks.baseline_app`` emitting the same
+   templates with CfnResource only, with aws-cdk-lib's built-in validation on and off; plus
+   where the reference app's jsii calls go (``benchmarks.jsii_calls``).
+2. Synth growth: ``benchmarks.growth_app`` with 1, 10 and 50 repetitions against the baseline
+   of its own templates; the per-repetition slope (least squares) of each, and their ratio.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks._common import PYTHON, Budget, Row, Section, alternate, run_json, timed
+from benchmarks.baseline_app import same_templates, write_spec
+
+OVERHEAD_BUDGET = {"on": 1.3, "off": 2.0}
+GROWTH_BUDGET = 1.5
+GROWTH_REPEATS = (1, 10, 50)
+APP = [PYTHON, "app.py"]
+BASELINE = [PYTHON, "-m", "benchmarks.baseline_app"]
+GROWTH = [PYTHON, "-m", "benchmarks.growth_app"]
+
+
+def _validation(on: bool, outdir: Path) -> dict[str, str]:
+    return {"CDK_OUTDIR": str(outdir), "CDK_VALIDATION": "true" if on else "false"}
+
+
+def library_overhead(runs: int) -> Section:
+    section = Section()
+    with tempfile.TemporaryDirectory() as work:
+        app_out, baseline_out, spec = Path(work, "app"), Path(work, "baseline"), Path(work, "spec.json")
+        timed(APP, env=_validation(False, app_out))
+        resources = write_spec(app_out, spec)
+        timed([*BASELINE, str(spec)], env=_validation(False, baseline_out))
+        identical = same_templates(app_out, baseline_out)
+        section.details["baseline"] = {"resources": resources, "same_templates": identical}
+        if not identical:
+            section.notes.append("the baseline's templates differ from the app's: budget 1 is not comparable")
+        for mode in ("on", "off"):
+            on = mode == "on"
+            app_env, baseline_env = _validation(on, app_out), _validation(on, baseline_out)
+            app, baseline = alternate(
+                runs,
+                functools.partial(timed, APP, env=app_env),
+                functools.partial(timed, [*BASELINE, str(spec)], env=baseline_env),
+            )
+            app_row = Row(f"synth: python app.py (validation {mode})", "s", app)
+            baseline_row = Row(
+                f"synth: CfnResource baseline, same {resources} resources (validation {mode})", "s", baseline
+            )
+            section.rows += [app_row, baseline_row]
+            section.budgets.append(
+                Budget(
+                    f"1. library overhead, validation {mode} (app.py / CfnResource baseline)",
+                    app_row.median / baseline_row.median,
+                    OVERHEAD_BUDGET[mode],
+                )
+            )
+        section.details["jsii_calls"] = run_json(
+            [PYTHON, "-m", "benchmarks.jsii_calls"], env=_validation(False, Path(work, "counted"))
+        )
+    return section
+
+
+def _slope(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares slope of y over x, and the fit's R²."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    syy = sum((y - mean_y) ** 2 for _, y in points)
+    slope = sxy / sxx
+    r2 = (sxy * sxy) / (sxx * syy) if syy else 1.0
+    return slope, r2
+
+
+def synth_growth(runs: int, repeats: Sequence[int] = GROWTH_REPEATS) -> Section:
+    section = Section()
+    library_points: list[tuple[float, float]] = []
+    baseline_points: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as work:
+        for count in repeats:
+            library_out = Path(work, f"library-{count}")
+            baseline_out = Path(work, f"baseline-{count}")
+            spec = Path(work, f"spec-{count}.json")
+            command = [*GROWTH, str(count)]
+            timed(command, env=_validation(False, library_out))
+            resources = write_spec(library_out, spec)
+            library, baseline = alternate(
+                runs,
+                functools.partial(timed, command, env=_validation(False, library_out)),
+                functools.partial(timed, [*BASELINE, str(spec)], env=_validation(False, baseline_out)),
+            )
+            if not same_templates(library_out, baseline_out):
+                section.notes.append(f"growth x{count}: the baseline's templates differ")
+            library_row = Row(
+                f"growth: table + function + API with 2 routes, x{count} ({resources} resources)",
+                "s",
+                library,
+            )
+            baseline_row = Row(f"growth: CfnResource baseline of the same, x{count}", "s", baseline)
+            section.rows += [library_row, baseline_row]
+            library_points.append((count, library_row.median))
+            baseline_points.append((count, baseline_row.median))
+    library_slope, library_r2 = _slope(library_points)
+    baseline_slope, baseline_r2 = _slope(baseline_points)
+    section.details["growth"] = {
+        "repeats": list(repeats),
+        "library_seconds_per_repeat": round(library_slope, 4),
+        "baseline_seconds_per_repeat": round(baseline_slope, 4),
+        "library_r2": round(library_r2, 4),
+        "baseline_r2": round(baseline_r2, 4),
+    }
+    section.budgets.append(
+        Budget(
+            "2. synth growth, slope per repetition (library / CfnResource baseline)",
+            library_slope / baseline_slope,
+            GROWTH_BUDGET,
+        )
+    )
+    return section

@@ -130,8 +130,11 @@ def search_indexing(runs: int) -> Section:
         finally:
             server.terminate()
             server.wait()
-    handler_row = Row(f"indexing: indexer handler, {RECORDS} stream records", "s", result["handler"])
-    bulk_row = Row(f"indexing: one bulk request of the same {RECORDS} documents", "s", result["bulk"])
+    milliseconds = {
+        side: [round(seconds * 1000, 3) for seconds in result[side]] for side in ("handler", "bulk")
+    }
+    handler_row = Row(f"indexing: indexer handler, {RECORDS} stream records", "ms", milliseconds["handler"])
+    bulk_row = Row(f"indexing: one bulk request of the same {RECORDS} documents", "ms", milliseconds["bulk"])
     return Section(
         rows=[handler_row, bulk_row],
         budgets=[

@@ -189,6 +189,3 @@ class S3Notifications(DeliveryPath):
 def _filter_rules(rules: Sequence[Mapping[str, str]]) -> tuple[tuple[str, str], ...]:
     # S3 accepts "Prefix" and "prefix"; moto matches only the lower case.
     return tuple((rule["Name"].lower(), rule["Value"]) for rule in rules)
-
-
-# Event filtering (FilterCriteria): the EventBridge pattern syntax Lambda uses.

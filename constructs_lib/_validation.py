@@ -13,10 +13,16 @@ class PropErrors:
     """Accumulates prop problems for one construct and raises a single ValueError."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
-        # The construct does not exist yet when props are validated, so build its path by hand.
-        parent = scope.node.path
-        self._path = f"{parent}/{construct_id}" if parent else construct_id
+        self._scope = scope
+        self._construct_id = construct_id
         self._problems: list[str] = []
+
+    @property
+    def _path(self) -> str:
+        # The construct does not exist yet when props are validated, so build its path by hand.
+        # Read only when raising: two jsii calls per construct otherwise spent on valid props.
+        parent = self._scope.node.path
+        return f"{parent}/{self._construct_id}" if parent else self._construct_id
 
     def add(self, prop: str, problem: str) -> None:
         """Record that `prop` is wrong; `problem` says what is wrong and how to fix it."""

@@ -48,7 +48,10 @@ TEMPLATE: dict[str, Any] = {
                 "FunctionName": FUNCTION_ARN,
                 "Principal": "apigateway.amazonaws.com",
                 "SourceArn": {
-                    "Fn::Join": ["", ["arn:aws:execute-api:eu-west-1:222222222222:", {"Ref": "Api"}, "/*/GET/hello"]]
+                    "Fn::Join": [
+                        "",
+                        ["arn:aws:execute-api:eu-west-1:222222222222:", {"Ref": "Api"}, "/*/GET/hello"],
+                    ]
                 },
             },
         },

@@ -58,6 +58,7 @@ def test_two_runs_on_different_ports_have_one_state_file_each(
     cdk_out = first_run.cdk_out
     with LocalRunner(cdk_out, FREE_PORTS, output=io.StringIO()) as second:
         assert first_run.port != second.port
+        assert first_run.state_file is not None and second.state_file is not None
         assert _state_files(cdk_out) == sorted([first_run.state_file, second.state_file])
         with pytest.raises(ValueError, match=r"several local runs are active .*: choose one with --port"):
             read_state(cdk_out)

@@ -38,6 +38,7 @@ _SHAPES = {
     "AWS::ApiGatewayV2::Api": ("[/", "/]"),
     "AWS::Cognito::UserPool": ("[\\", "/]"),
     "AWS::OpenSearchService::Domain": ("[(", ")]"),
+    "AWS::Scheduler::Schedule": ("([", "])"),
 }
 # CDK-internal handlers that are plumbing, not architecture.
 _HIDDEN = re.compile(r"^(BucketNotificationsHandler|AWS679f53fa|LogRetention)")
@@ -141,6 +142,7 @@ def mermaid(templates: Templates) -> str:
     for source, target, arrow, label in (
         *_rest_edges(app, nodes),
         *_event_edges(app, nodes),
+        *_schedule_edges(app, nodes),
         *((f, t, "-.->", how) for f, t, how in _role_access(app, nodes, roles_of)),
     ):
         edges[(source, target, arrow)].append(label)
@@ -206,6 +208,15 @@ def _event_edges(app: _App, nodes: set[Node]) -> Iterator[Edge]:
         for source in app.targets(stack, props["EventSourceArn"]):
             for function in app.targets(stack, props["FunctionName"]):
                 yield source, function, "-->", "stream"
+
+
+def _schedule_edges(app: _App, nodes: set[Node]) -> Iterator[Edge]:
+    """EventBridge Scheduler schedules to the functions they run, labelled with their expression."""
+    for stack, schedule in app.of_type("AWS::Scheduler::Schedule"):
+        props = app.resource((stack, schedule))["Properties"]
+        for function in app.targets(stack, props["Target"]["Arn"]):
+            if function in nodes:
+                yield (stack, schedule), function, "-->", props["ScheduleExpression"]
 
 
 def _role_access(

@@ -123,6 +123,10 @@ def test_remove_finds_a_non_key_id_in_the_old_image() -> None:
         (_record("INSERT", "1", KEYS, {"groupId": {"S": "g1"}}), "no 'imageId' attribute"),
         (_record("REMOVE", "1", KEYS), "no 'imageId' attribute"),
         ({"eventName": "TRUNCATE", "dynamodb": {"SequenceNumber": "1"}}, "unknown eventName 'TRUNCATE'"),
+        (
+            _record("INSERT", "1", KEYS, {"imageId": {"S": "i1"}, "odd": {"X": "1"}}),
+            "unknown DynamoDB attribute type 'X'",
+        ),
     ],
 )
 def test_records_that_cannot_be_indexed_are_rejected(record: dict[str, Any], message: str) -> None:

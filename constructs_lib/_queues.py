@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib._nag import acknowledge
+from constructs_lib.compliance import acknowledge
 
 # SQS's maximum: the longest time anyone has to notice and replay a failed event.
 DEAD_LETTER_RETENTION = Duration.days(14)
@@ -29,8 +29,9 @@ def dead_letter_queue(
     `fifo` makes it a FIFO queue (the dead-letter queue of a FIFO queue must be one);
     `redrive_allow_policy` says which queues may use it as their dead-letter queue.
 
-    A dead-letter queue has no dead-letter queue of its own: cdk-nag's SQS3 and
-    SQSRedrivePolicy findings are acknowledged on it, saying what it holds.
+    A dead-letter queue has no dead-letter queue of its own: the scanners' findings saying so
+    (cdk-nag SQS3 and SQSRedrivePolicy, Control Tower CT.SQS.PR.1) are acknowledged on it, saying
+    what it holds, and so is checkov's wish for a KMS key where SQS-managed encryption serves.
     """
     queue = sqs.Queue(
         scope,
@@ -43,8 +44,16 @@ def dead_letter_queue(
         fifo=fifo or None,
         redrive_allow_policy=redrive_allow_policy,
     )
-    for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-        acknowledge(
-            queue, rule, f"This queue is the dead-letter queue of {holds}; a DLQ has no DLQ of its own."
-        )
+    acknowledge(
+        queue,
+        reason=f"This queue is the dead-letter queue of {holds}; a DLQ has no DLQ of its own.",
+        cdk_nag=["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"],
+        control_tower=["sqs_dlq_check"],
+    )
+    acknowledge(
+        queue,
+        reason="Encrypted at rest with SQS-managed keys (SSE-SQS), which SNS, Lambda and EventBridge can "
+        "write to without a key policy; checkov counts only KMS keys as encryption.",
+        checkov=["CKV_AWS_27"],
+    )
     return queue

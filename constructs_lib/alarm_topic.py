@@ -22,7 +22,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
+from constructs_lib._keys import deny_grants_except_for_aws_resources
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
@@ -34,10 +34,6 @@ class AlarmTopic(Construct):
 
     Pass `topic` as the `alarm_topic` of the library's constructs. Attributes: `topic`, `key`,
     `dead_letter_queue` (None without subscribers).
-
-    A `removal_policy` other than RETAIN schedules the key's deletion with the stack, after which
-    nothing encrypted with it can be read: it needs `disposable_data_reason` (one sentence, written
-    into the key's template Metadata).
     """
 
     def __init__(
@@ -47,15 +43,8 @@ class AlarmTopic(Construct):
         *,
         email_addresses: Sequence[str] = (),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        disposable_data_reason: str | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
-        check_disposable(
-            errors,
-            weakened_removal_policy(removal_policy),
-            disposable_data_reason,
-            "the key and what it encrypts",
-        )
         for index, address in enumerate(email_addresses):
             errors.check(
                 bool(_EMAIL.match(address)),
@@ -72,7 +61,6 @@ class AlarmTopic(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        record_reason(self.key, disposable_data_reason)
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",
@@ -81,6 +69,7 @@ class AlarmTopic(Construct):
                 resources=["*"],  # in a key policy, "*" means this key
             )
         )
+        deny_grants_except_for_aws_resources(self.key)
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
         # The topic policy CloudFormation writes replaces SNS's default one: without this statement
         # only the TLS deny remains and no alarm could publish.

@@ -29,11 +29,16 @@ from typing import Any
 from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import Construct, IConstruct
 
+from constructs_lib import _nag
 from constructs_lib._validation import PropErrors
 
 # The name the CfnGuardValidator plugin reports under, which prefixes its acknowledgment ids.
 CFN_GUARD_PLUGIN = "cdk-validator-cfnguard"
 CHECKOV_METADATA = "checkov"
+# cdk-nag's compliance packs, as they prefix their rule ids.
+NIST_800_53_R5 = "NIST.800.53.R5"
+HIPAA_SECURITY = "HIPAA.Security"
+PCI_DSS_321 = "PCI.DSS.321"
 
 _NAG_RULE = re.compile(r"^(?P<pack>[A-Za-z0-9.]+)-[A-Za-z0-9]+(?:\[.+\])?$")
 _CHECKOV_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
@@ -56,15 +61,18 @@ def acknowledge(
     the CfnGuardValidator rule names (``lambda_inside_vpc_check``), as its report prints them.
     """
     _validate(construct, reason, cdk_nag, checkov, control_tower)
-    validations = Validations.of(construct)
     for rule in cdk_nag:
-        pack = _NAG_RULE.match(rule).group("pack")  # type: ignore[union-attr]  # validated above
-        # Namespaced, so aws-cdk-lib (not cdk-nag) suppresses it and the report lists it as acknowledged.
-        validations.acknowledge(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+        _nag.acknowledge(construct, rule, reason)
+    validations = Validations.of(construct)
     for rule in control_tower:
         validations.acknowledge(Acknowledgment(id=f"{CFN_GUARD_PLUGIN}::{rule}", reason=reason))
     if checkov:
         _skip_checkov(_cfn_resource(construct), checkov, reason)  # type: ignore[arg-type]
+
+
+def in_packs(rule: str, *packs: str) -> list[str]:
+    """`rule` as each cdk-nag pack names it: ``in_packs("LambdaInsideVPC", NIST_800_53_R5, PCI_DSS_321)``."""
+    return [f"{pack}-{rule}" for pack in packs]
 
 
 def _validate(

@@ -29,8 +29,15 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
-from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
-from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
+from constructs_lib._image_store_scanners import (
+    acknowledge_image_bucket,
+    acknowledge_log_bucket,
+    acknowledge_notifications_handler,
+    acknowledge_presign_role,
+    acknowledge_subscriber_permission,
+)
+from constructs_lib._keys import deny_grants_except_for_aws_resources
+from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
@@ -195,10 +202,6 @@ class ImageStore(Construct):
     Attributes: `bucket`, `thumbnail_bucket` (the images bucket unless
     `separate_thumbnail_bucket`), `log_bucket`, `topic`, `topic_key`, `presign_role`,
     `allowed_content_types`, `runtime_environment`, `content_type_environment`.
-
-    Protections: the buckets are versioned and RETAINed. A `removal_policy` other than RETAIN lets
-    the images go with the stack, so it needs `disposable_data_reason`: one sentence saying why the
-    images are disposable (written into the buckets' template Metadata).
     """
 
     def __init__(
@@ -220,12 +223,8 @@ class ImageStore(Construct):
         noncurrent_version_retention: Duration = DEFAULT_NONCURRENT_VERSION_RETENTION,
         access_log_retention: Duration = DEFAULT_ACCESS_LOG_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        disposable_data_reason: str | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
-        check_disposable(
-            errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the stored images"
-        )
         _validate(
             errors,
             upload_prefix=upload_prefix,
@@ -256,16 +255,18 @@ class ImageStore(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             minimum_tls_version=MINIMUM_TLS_VERSION,
+            # Versioned, so a deleted or overwritten log can be recovered while anyone may still ask.
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(id="ExpireAccessLogs", expiration=access_log_retention),
+                s3.LifecycleRule(
+                    id="ExpireNoncurrentAccessLogs",
+                    noncurrent_version_expiration=noncurrent_version_retention,
+                ),
             ],
             removal_policy=removal_policy,
         )
-        acknowledge(
-            self.log_bucket,
-            "AwsSolutions-S1",
-            "This is the server access log bucket of the image buckets; a log bucket does not log to itself.",
-        )
+        acknowledge_log_bucket(self.log_bucket)
 
         cors = (
             [
@@ -290,7 +291,9 @@ class ImageStore(Construct):
         self.bucket = self._private_bucket(
             "Bucket", cors, noncurrent_version_retention, removal_policy, log_prefix="images/"
         )
-        record_reason(self.bucket, disposable_data_reason)
+        acknowledge_image_bucket(
+            self.bucket, kms_encrypted=encryption_key is not None, has_upload_events=True
+        )
         self.thumbnail_bucket = self.bucket
         if separate_thumbnail_bucket:
             thumbnail_cors = (
@@ -312,9 +315,12 @@ class ImageStore(Construct):
                 removal_policy,
                 log_prefix="thumbnails/",
             )
-            record_reason(self.thumbnail_bucket, disposable_data_reason)
+            acknowledge_image_bucket(
+                self.thumbnail_bucket, kms_encrypted=encryption_key is not None, has_upload_events=False
+            )
 
         self.presign_role = self._presign_role(allow_presigned_downloads)
+        acknowledge_presign_role(self.presign_role)
         self._presign_tag_value = self.node.addr
         self._tag_trust_added = False
         self.topic_key, self.topic = self._upload_topic(upload_suffixes)
@@ -407,6 +413,7 @@ class ImageStore(Construct):
             description=f"Encrypts the upload events topic of {self.node.path}",
             removal_policy=RemovalPolicy.RETAIN,
         )
+        deny_grants_except_for_aws_resources(key)
         source_conditions = {
             "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
             "StringEquals": {"aws:SourceAccount": stack.account},
@@ -437,7 +444,7 @@ class ImageStore(Construct):
                 destination,
                 s3.NotificationKeyFilter(prefix=self.upload_prefix, suffix=suffix),
             )
-        _acknowledge_notifications_handler(stack)
+        acknowledge_notifications_handler(stack, self.bucket)
         return key, topic
 
     def grant_presign(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -552,20 +559,10 @@ class ImageStore(Construct):
                 dead_letter_queue=subscriber_queue,
                 filter_policy_with_message_body=filter_policy,
             )
-        return self.topic.add_subscription(subscription)
-
-
-# The ID aws-cdk-lib gives its one-per-stack S3 notifications handler.
-_NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
-
-
-def _acknowledge_notifications_handler(stack: Stack) -> None:
-    acknowledge(
-        stack.node.find_child(_NOTIFICATIONS_HANDLER_ID).node.find_child("Role"),
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        "aws-cdk-lib attaches this managed policy to its bucket-notifications handler itself; the policy "
-        "only lets the handler write its logs, and the handler runs only during deployments.",
-    )
+        added = self.topic.add_subscription(subscription)
+        if is_function:
+            acknowledge_subscriber_permission(target, self.topic)
+        return added
 
 
 class _NobodyYet(iam.PrincipalBase):

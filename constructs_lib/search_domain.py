@@ -36,10 +36,12 @@ from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from constructs_lib import compliance
 from constructs_lib._cognito import strong_password_policy
+from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
-from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._validation import PropErrors
+from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.serverless_function import ServerlessFunction, validate_vpc_placement
 
@@ -75,6 +77,11 @@ _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COGNITO_RESERVED = ("aws", "amazon", "cognito")
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,254}$")
 _COGNITO_SERVICE_POLICY = "AmazonOpenSearchServiceCognitoAccess"
+_LOGS_ENCRYPTION_REASON = (
+    "CloudWatch Logs encrypts the domain's application, slow and audit logs at rest with keys it manages; "
+    "they record requests over documents indexed from the app's own tables, not credentials, and a "
+    "customer-managed key would add a key policy for the Logs service without protecting more."
+)
 _HTTPS = ec2.Port.tcp(443)  # the domain enforces HTTPS: its only port
 
 
@@ -194,13 +201,9 @@ class SearchDomain(Construct):
     `authenticated_role`, `cognito_service_role`, `master_role` (the role-mapping function's
     role), `log_groups` (by log type), `dashboards_url`, `endpoint` (``https://host``), `alarms`,
     `security_groups` (empty without a VPC), `connections` (only in a VPC).
-
-    Protections: a `removal_policy` other than RETAIN deletes the indexes with the stack, so it needs
-    `disposable_data_reason`: one sentence saying why they are disposable (for instance, rebuilt
-    from the tables by the indexers); it is written into the domain's template Metadata.
     """
 
-    def __init__(  # noqa: PLR0915 - built in the order CloudFormation needs; helpers hold the detail
+    def __init__(
         self,
         scope: Construct,
         construct_id: str,
@@ -214,7 +217,6 @@ class SearchDomain(Construct):
         dashboards_roles: Sequence[str] = DEFAULT_DASHBOARDS_ROLES,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        disposable_data_reason: str | None = None,
         alarms: bool = False,
         alarm_topic: sns.ITopic | None = None,
         vpc: ec2.IVpc | None = None,
@@ -267,9 +269,6 @@ class SearchDomain(Construct):
         )
         _validate_size(errors, size)
         domain_subnets = _domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
-        check_disposable(
-            errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the domain's indexes"
-        )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -409,7 +408,6 @@ class SearchDomain(Construct):
             security_groups=self.security_groups or None,
         )
         self.domain.node.add_dependency(logs_policy)
-        record_reason(self.domain, disposable_data_reason)
         self._acknowledge_domain(size)
         if vpc is not None:
             self.allow_from(security.function)
@@ -520,6 +518,8 @@ class SearchDomain(Construct):
     # --- cdk-nag ---------------------------------------------------------------------------------
 
     def _acknowledge_domain(self, size: SearchDomainSize) -> None:
+        for group in self.log_groups.values():
+            acknowledge_log_group(group, encryption_reason=_LOGS_ENCRYPTION_REASON)
         acknowledge(
             self.domain,
             "AwsSolutions-OS5",
@@ -527,15 +527,25 @@ class SearchDomain(Construct):
             "IAM identities of this account granted es:ESHttp* (SigV4-signed) reach it, and fine-grained "
             "access control authorizes each request.",
         )
+        compliance.acknowledge(
+            self.domain,
+            reason="TLSSecurityPolicy is Policy-Min-TLS-1-2-PFS-2023-10: TLS 1.2 or later with "
+            "forward-secret ciphers only, stricter than the Policy-Min-TLS-1-2-2019-07 the rule lists.",
+            control_tower=["opensearch_https_required_check"],
+        )
         if self._vpc is None:
-            for rule in ("AwsSolutions-OS1", "AwsSolutions-OS3"):
-                acknowledge(
-                    self.domain,
-                    rule,
-                    "The public endpoint has no resource policy: only IAM roles granted by this construct "
-                    "can call it (SigV4), fine-grained access control authorizes each request, and "
-                    "Dashboards requires a Cognito sign-in with MFA.",
-                )
+            compliance.acknowledge(
+                self.domain,
+                reason="The public endpoint has no resource policy: only IAM roles granted by this construct "
+                "can call it (SigV4), fine-grained access control authorizes each request, and "
+                "Dashboards requires a Cognito sign-in with MFA.",
+                cdk_nag=[
+                    "AwsSolutions-OS1",
+                    "AwsSolutions-OS3",
+                    *in_packs("OpenSearchInVPCOnly", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+                ],
+                control_tower=["opensearch_in_vpc_only_check"],
+            )
         else:
             acknowledge(
                 self.domain,
@@ -552,11 +562,12 @@ class SearchDomain(Construct):
                 "SearchDomainSize.production() uses three.",
             )
         if size.availability_zones == 1:
-            acknowledge(
+            compliance.acknowledge(
                 self.domain,
-                "AwsSolutions-OS7",
-                "This size runs in one zone by the caller's choice (the dev preset); "
+                reason="This size runs in one zone by the caller's choice (the dev preset); "
                 "SearchDomainSize.production() spreads over three zones.",
+                cdk_nag=["AwsSolutions-OS7"],
+                control_tower=["opensearch_data_node_fault_tolerance_check"],
             )
 
     # --- Access ----------------------------------------------------------------------------------

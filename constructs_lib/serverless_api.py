@@ -34,8 +34,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from constructs_lib import compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
+from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
 from constructs_lib._api_schema import to_json_schema
+from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 
@@ -259,6 +262,7 @@ class ServerlessApi(Construct):
         self.access_log_group = logs.LogGroup(
             self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
         )
+        acknowledge_log_group(self.access_log_group)
         caching = cache_cluster_size is not None
         self.api = apigw.RestApi(
             self,
@@ -330,13 +334,7 @@ class ServerlessApi(Construct):
             wafv2.CfnWebACLAssociation(
                 self, "WebAclAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=web_acl_arn
             )
-        else:
-            acknowledge(
-                self.stage,
-                "AwsSolutions-APIG3",
-                "No web_acl_arn was given: stage throttling and per-route authorization protect this "
-                "API, and passing web_acl_arn associates a WAFv2 web ACL with the stage.",
-            )
+        acknowledge_rest_stage(self.stage, web_acl=bool(web_acl_arn), caching=caching)
 
         self.alarms: list[cloudwatch.Alarm] = []
         if alarm_topic is not None:
@@ -454,9 +452,14 @@ class ServerlessApi(Construct):
             request_validator=self.request_validator,
             method_responses=method_responses,
         )
+        acknowledge_invoke_permissions(added, f"{verb} {path} of this API's stage")
         if mode == AuthorizationMode.NONE:
-            for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
-                acknowledge(added, rule, str(public_reason))
+            compliance.acknowledge(
+                added,
+                reason=str(public_reason),
+                cdk_nag=["AwsSolutions-APIG4", "AwsSolutions-COG4"],
+                checkov=["CKV_AWS_59"],
+            )
         elif mode != AuthorizationMode.COGNITO:
             acknowledge(
                 added,

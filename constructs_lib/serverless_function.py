@@ -27,10 +27,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib import compliance
 from constructs_lib._bundling import stage_python_code
+from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
+from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 
 # Powertools publishes its layer from this account in every commercial region.
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
@@ -212,19 +215,61 @@ class ServerlessFunction(Construct):
                 "bundled wheels are chosen and tested for exactly that version.",
             )
         acknowledge(
-            self.function,
-            "Serverless-LambdaDLQ",
-            "Failed asynchronous events go to the on-failure destination queue, which keeps the request "
-            "and error context; a legacy DLQ on the same events would duplicate it."
-            if invoked_asynchronously
-            else "Invoked synchronously (API Gateway or an event source mapping with its own failure "
-            "destination): errors return to the caller, so there are no async events to dead-letter.",
-        )
-        acknowledge(
             self.role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
         )
+        self._acknowledge_scanners(
+            invoked_asynchronously=invoked_asynchronously,
+            in_vpc=vpc is not None,
+            concurrency_reserved=reserved_concurrent_executions is not None,
+        )
+
+    def _acknowledge_scanners(
+        self, *, invoked_asynchronously: bool, in_vpc: bool, concurrency_reserved: bool
+    ) -> None:
+        """The compliance scanners' findings that are design choices of this construct, with why."""
+        compliance.acknowledge(
+            self.function,
+            reason="Failed asynchronous events go to the on-failure destination queue, which keeps the "
+            "request and error context; a legacy DLQ on the same events would duplicate it."
+            if invoked_asynchronously
+            else "Invoked synchronously (API Gateway or an event source mapping with its own failure "
+            "destination): errors return to the caller, so there are no async events to dead-letter.",
+            cdk_nag=["Serverless-LambdaDLQ", *in_packs("LambdaDLQ", NIST_800_53_R5, HIPAA_SECURITY)],
+            checkov=["CKV_AWS_116"],
+        )
+        if not in_vpc:
+            compliance.acknowledge(
+                self.function,
+                reason="Not in a VPC: the function reaches only AWS APIs, over TLS with IAM-signed "
+                "requests, and no private network resource; pass vpc= to place it in one.",
+                cdk_nag=in_packs("LambdaInsideVPC", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+                checkov=["CKV_AWS_117"],
+                control_tower=["lambda_inside_vpc_check"],
+            )
+        if not concurrency_reserved:
+            compliance.acknowledge(
+                self.function,
+                reason="No reserved concurrency by default: a reservation both caps this function and takes "
+                "that capacity from every other function of the account; reserved_concurrent_executions "
+                "sets one.",
+                cdk_nag=in_packs("LambdaConcurrency", NIST_800_53_R5, HIPAA_SECURITY),
+                checkov=["CKV_AWS_115"],
+            )
+        compliance.acknowledge(
+            self.function,
+            reason="The environment holds resource names and settings, never secrets, and Lambda encrypts "
+            "it at rest with an AWS managed key; secrets belong in Secrets Manager.",
+            checkov=["CKV_AWS_173"],
+        )
+        compliance.acknowledge(
+            self.role,
+            reason="The grants in this role's own policy name only the resources this function uses; a "
+            "managed policy would add an attachable copy without narrowing anything.",
+            cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+        )
+        acknowledge_log_group(self.log_group)
 
     @property
     def connections(self) -> ec2.Connections:

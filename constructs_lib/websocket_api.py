@@ -29,7 +29,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib import compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
+from constructs_lib._api_scanners import acknowledge_invoke_permissions
+from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -158,6 +161,7 @@ class WebSocketApi(Construct):
         self.access_log_group = logs.LogGroup(
             self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
         )
+        acknowledge_log_group(self.access_log_group)
         self.stage = apigwv2.WebSocketStage(
             self,
             "Stage",
@@ -271,14 +275,21 @@ class WebSocketApi(Construct):
             return_response=return_response or None,
         )
         self._routes[route_key] = route
+        acknowledge_invoke_permissions(route, f"route {route_key} of this WebSocket API")
         if connect and authorizer is None:
-            acknowledge(route, "AwsSolutions-APIG4", str(public_reason))
-        elif not connect:
-            acknowledge(
+            compliance.acknowledge(
                 route,
-                "AwsSolutions-APIG4",
-                f"API Gateway accepts an authorizer only on $connect; {route_key} messages arrive on a "
-                "connection that $connect already authorized.",
+                reason=str(public_reason),
+                cdk_nag=["AwsSolutions-APIG4"],
+                control_tower=["api_gw_v2_authorization_type_configured_check"],
+            )
+        elif not connect:
+            compliance.acknowledge(
+                route,
+                reason=f"API Gateway accepts an authorizer only on $connect; {route_key} messages arrive on "
+                "a connection that $connect already authorized.",
+                cdk_nag=["AwsSolutions-APIG4"],
+                control_tower=["api_gw_v2_authorization_type_configured_check"],
             )
         return route
 

@@ -101,7 +101,11 @@ def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
     from cfnlint.api import ManualArgs, lint
 
     settings = yaml.safe_load(settings_text)
-    config = ManualArgs(regions=settings["regions"], ignore_checks=settings["ignore_checks"] or [])
+    config = ManualArgs(
+        regions=settings["regions"],
+        include_checks=settings.get("include_checks") or [],
+        ignore_checks=settings["ignore_checks"] or [],
+    )
     findings = [
         f"{match.rule.id} {match.message} ({'/'.join(str(p) for p in match.path)})"
         for match in lint(body, config=config)

@@ -51,6 +51,33 @@ def test_cloudwatch_may_use_the_key(template: Template) -> None:
     )
 
 
+def test_key_allows_grants_only_for_aws_resources(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "DenyGrantsExceptForAwsResources",
+                            "Effect": "Deny",
+                            "Principal": {"AWS": "*"},
+                            "Action": "kms:CreateGrant",
+                            "Resource": "*",
+                            "Condition": {
+                                "BoolIfExists": {
+                                    "kms:GrantIsForAWSResource": "false",
+                                    "aws:PrincipalIsAWSService": "false",
+                                }
+                            },
+                        }
+                    ]
+                )
+            }
+        },
+    )
+
+
 def test_topic_denies_insecure_transport(template: Template) -> None:
     template.has_resource_properties(
         "AWS::SNS::TopicPolicy",

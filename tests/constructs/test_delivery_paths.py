@@ -21,7 +21,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs_lib._nag import acknowledge
 from constructs_lib.alarm_topic import AlarmTopic
 from constructs_lib.composite_key_table import CompositeKeyTable
+from constructs_lib.event_bus import EventBus
 from constructs_lib.image_store import ImageStore
+from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.serverless_function import ServerlessFunction
 from tests.cdk import TEST_ENV, new_app, new_stack, synth_templates
 
@@ -60,6 +62,15 @@ def resources() -> dict[str, dict[str, Any]]:
         dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=3),
     )
     store.add_upload_subscriber(indexing)
+    bus = EventBus(stack, "Orders", alarm_topic=alarms.topic)
+    bus.add_rule("Placed", event_pattern={"source": ["app.orders"]}, targets=[processor])
+    ScheduledJob(
+        stack,
+        "Nightly",
+        function=ServerlessFunction(stack, "Job", entry=ECHO, invoked_asynchronously=True),
+        schedule="cron(0 3 * * ? *)",
+        alarm_topic=alarms.topic,
+    )
     resources: dict[str, dict[str, Any]] = synth_templates(app)["Delivery"]["Resources"]
     return resources
 
@@ -100,6 +111,8 @@ def _action_matches(statement: dict[str, Any], action: str) -> bool:
 
 
 def _resource_matches(statement: dict[str, Any], resource: Any) -> bool:
+    if "Resource" not in statement:
+        return True  # a trust policy: the resource is the role itself
     for candidate in _as_list(statement["Resource"]):
         if candidate in ("*", resource):
             return True
@@ -193,7 +206,11 @@ def test_cloudwatch_alarms_of_this_account_may_publish_to_the_alarm_topic(
     topic = _one(resources, "AWS::SNS::Topic", "AlarmsTopic")
     policy = _topic_policy(resources, topic)
     context = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": ALARM_ARN}
-    request = {"service": "cloudwatch.amazonaws.com", "action": "sns:Publish", "resource": {"Ref": topic}}
+    request: dict[str, Any] = {
+        "service": "cloudwatch.amazonaws.com",
+        "action": "sns:Publish",
+        "resource": {"Ref": topic},
+    }
     assert allowed(policy, **request, context=context)
     assert not allowed(policy, **request, context={**context, "aws:SourceAccount": OTHER_ACCOUNT})
     assert not allowed(
@@ -226,7 +243,11 @@ def test_sns_may_dead_letter_undeliverable_alarm_emails(resources: dict[str, Any
     topic = _one(resources, "AWS::SNS::Topic", "AlarmsTopic")
     queue = _one(resources, "AWS::SQS::Queue", "AlarmsUndeliveredQueue")
     policy = _queue_policy(resources, queue)
-    request = {"service": "sns.amazonaws.com", "action": "sqs:SendMessage", "resource": _arn(queue)}
+    request: dict[str, Any] = {
+        "service": "sns.amazonaws.com",
+        "action": "sqs:SendMessage",
+        "resource": _arn(queue),
+    }
     assert allowed(policy, **request, context={"aws:SourceArn": {"Ref": topic}})
     assert not allowed(policy, **request, context={"aws:SourceArn": "arn:aws:sns:us-east-1:2:other"})
 
@@ -239,7 +260,11 @@ def test_the_images_bucket_may_publish_upload_events(resources: dict[str, Any]) 
     bucket = _one(resources, "AWS::S3::Bucket", "StoreBucket")
     policy = _topic_policy(resources, topic)
     context = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": _arn(bucket)}
-    request = {"service": "s3.amazonaws.com", "action": "sns:Publish", "resource": {"Ref": topic}}
+    request: dict[str, Any] = {
+        "service": "s3.amazonaws.com",
+        "action": "sns:Publish",
+        "resource": {"Ref": topic},
+    }
     assert allowed(policy, **request, context=context)
     assert not allowed(policy, **request, context={**context, "aws:SourceArn": "arn:aws:s3:::elsewhere"})
     assert not allowed(policy, **request, context={**context, "aws:SourceAccount": OTHER_ACCOUNT})
@@ -281,7 +306,11 @@ def test_s3_logging_may_deliver_access_logs(
     policy = _bucket_policy(resources, log_bucket)
     objects = {"Fn::Join": ["", [_arn(log_bucket), f"/{log_prefix}*"]]}
     context = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": _arn(source)}
-    request = {"service": "logging.s3.amazonaws.com", "action": "s3:PutObject", "resource": objects}
+    request: dict[str, Any] = {
+        "service": "logging.s3.amazonaws.com",
+        "action": "s3:PutObject",
+        "resource": objects,
+    }
     assert allowed(policy, **request, context=context)
     assert not allowed(policy, **request, context={**context, "aws:SourceAccount": OTHER_ACCOUNT})
 
@@ -305,7 +334,11 @@ def test_sns_may_send_to_the_queue_subscriber(resources: dict[str, Any]) -> None
     topic = _one(resources, "AWS::SNS::Topic", "StoreUploadEvents")
     (queue,) = (q for q in _ids(resources, "AWS::SQS::Queue", "Indexing") if not q.startswith("IndexingDlq"))
     policy = _queue_policy(resources, queue)
-    request = {"service": "sns.amazonaws.com", "action": "sqs:SendMessage", "resource": _arn(queue)}
+    request: dict[str, Any] = {
+        "service": "sns.amazonaws.com",
+        "action": "sqs:SendMessage",
+        "resource": _arn(queue),
+    }
     assert allowed(policy, **request, context={"aws:SourceArn": {"Ref": topic}})
     assert not allowed(policy, **request, context={"aws:SourceArn": "arn:aws:sns:us-east-1:2:other"})
 
@@ -378,7 +411,7 @@ def test_the_evaluator_denies_what_no_statement_allows() -> None:
              "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         ]
     }  # fmt: skip
-    request = {"action": "sns:Publish", "resource": "arn:aws:sns:us-east-1:1:t"}
+    request: dict[str, Any] = {"action": "sns:Publish", "resource": "arn:aws:sns:us-east-1:1:t"}
     assert allowed(document, service="s3.amazonaws.com", **request, context={"aws:SourceAccount": ACCOUNT})
     assert not allowed(document, service="cloudwatch.amazonaws.com", **request, context={})
     assert not allowed(document, service="s3.amazonaws.com", **request, context={})
@@ -388,3 +421,59 @@ def test_the_evaluator_denies_what_no_statement_allows() -> None:
         **request,
         context={"aws:SourceAccount": ACCOUNT, "aws:SecureTransport": "false"},
     )
+
+
+# --- EventBridge -> rule targets and their dead-letter queues ----------------------------------
+
+
+def test_eventbridge_may_invoke_the_rule_target(resources: dict[str, Any]) -> None:
+    rule = _one(resources, "AWS::Events::Rule", "OrdersPlaced")
+    function = _one(resources, "AWS::Lambda::Function", "ProcessorFunction")
+    permissions = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert any(
+        p["FunctionName"] == _arn(function)
+        and p["SourceArn"] == _arn(rule)
+        and p["Action"] == "lambda:InvokeFunction"
+        for p in permissions
+    ), permissions
+
+
+def test_eventbridge_may_dead_letter_what_the_rule_cannot_deliver(resources: dict[str, Any]) -> None:
+    rule = _one(resources, "AWS::Events::Rule", "OrdersPlaced")
+    (target,) = resources[rule]["Properties"]["Targets"]
+    queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    policy = _queue_policy(resources, queue)
+    request: dict[str, Any] = {
+        "service": "events.amazonaws.com",
+        "action": "sqs:SendMessage",
+        "resource": _arn(queue),
+    }
+    assert allowed(policy, **request, context={"aws:SourceArn": _arn(rule)})
+    assert not allowed(policy, **request, context={"aws:SourceArn": "arn:aws:events:us-east-1:2:rule/x"})
+
+
+# --- EventBridge Scheduler -> the job's function and its dead-letter queue (with the schedule's role) ---
+
+
+def test_scheduler_may_assume_its_role_and_deliver(resources: dict[str, Any]) -> None:
+    (schedule_id,) = [name for name, r in resources.items() if r["Type"] == "AWS::Scheduler::Schedule"]
+    schedule = resources[schedule_id]["Properties"]
+    role = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    trust = resources[role]["Properties"]["AssumeRolePolicyDocument"]
+    request: dict[str, Any] = {
+        "service": "scheduler.amazonaws.com",
+        "action": "sts:AssumeRole",
+        "resource": "*",
+    }
+    group = _one(resources, "AWS::Scheduler::ScheduleGroup", "Nightly")  # Scheduler's aws:SourceArn
+    context = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": _arn(group)}
+    assert allowed(trust, **request, context=context)
+    assert not allowed(
+        trust, **request, context={**context, "aws:SourceArn": "arn:aws:scheduler:::schedule/x"}
+    )
+    assert _role_allows(resources, role, "lambda:InvokeFunction", schedule["Target"]["Arn"])
+    assert _role_allows(resources, role, "sqs:SendMessage", schedule["Target"]["DeadLetterConfig"]["Arn"])

@@ -57,13 +57,15 @@ def templates() -> dict[str, dict[str, Any]]:
     api = ServerlessFunction(options, "Api", entry=ECHO)
     store.grant_presign(api.function)
     store.grant_read_thumbnails(api.function)
-    dead_letters = sqs.Queue(options, "IndexingDlq", enforce_ssl=True)
+    # Retention explicit, as cfn-lint's I3013 asks.
+    dead_letters = sqs.Queue(options, "IndexingDlq", enforce_ssl=True, retention_period=Duration.days(14))
     for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
         acknowledge(dead_letters, rule, "The test queue's dead-letter queue; a DLQ has no DLQ.")
     queue_with_dlq = sqs.Queue(
         options,
         "Indexing",
         enforce_ssl=True,
+        retention_period=Duration.days(4),
         dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=3),
     )
     store.add_upload_subscriber(
@@ -178,7 +180,12 @@ def test_noncurrent_and_log_retention_options(options: Template) -> None:
     rules = _images_bucket(options)["LifecycleConfiguration"]["Rules"]
     assert rules[1]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
     assert _images_bucket(options, "ImagesAccessLogs")["LifecycleConfiguration"]["Rules"] == [
-        {"ExpirationInDays": 90, "Id": "ExpireAccessLogs", "Status": "Enabled"}
+        {"ExpirationInDays": 90, "Id": "ExpireAccessLogs", "Status": "Enabled"},
+        {
+            "Id": "ExpireNoncurrentAccessLogs",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 7},
+            "Status": "Enabled",
+        },
     ]
 
 
@@ -188,11 +195,34 @@ def test_access_logs_go_to_a_separate_bucket_with_its_own_retention(defaults: Te
     assert logging["DestinationBucketName"]["Ref"].startswith("ImagesAccessLogs")
     log_bucket = _images_bucket(defaults, "ImagesAccessLogs")
     assert log_bucket["LifecycleConfiguration"]["Rules"] == [
-        {"ExpirationInDays": 365, "Id": "ExpireAccessLogs", "Status": "Enabled"}
+        {"ExpirationInDays": 365, "Id": "ExpireAccessLogs", "Status": "Enabled"},
+        {
+            "Id": "ExpireNoncurrentAccessLogs",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+            "Status": "Enabled",
+        },
     ]
+    # Versioned, so a deleted or overwritten log can be recovered until its noncurrent version expires.
+    assert log_bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert log_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
     ]
+
+
+def test_topic_key_allows_grants_only_for_aws_resources(defaults: Template) -> None:
+    (key,) = [
+        k for name, k in defaults.find_resources("AWS::KMS::Key").items() if name.startswith("ImagesTopicKey")
+    ]
+    assert {
+        "Sid": "DenyGrantsExceptForAwsResources",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:CreateGrant",
+        "Resource": "*",
+        "Condition": {
+            "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+        },
+    } in key["Properties"]["KeyPolicy"]["Statement"]
 
 
 def test_stateful_resources_are_retained(defaults: Template) -> None:

@@ -1,0 +1,39 @@
+"""What the compliance scanners say about the library's log groups, acknowledged once for all of them."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import aws_logs as logs
+
+from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
+
+ONE_YEAR_DAYS = 365  # the retention Control Tower's CT.CLOUDWATCH.PR.2 asks for
+
+
+# Why the library's function and API log groups need no customer-managed key.
+SERVICE_KEY_REASON = (
+    "CloudWatch Logs encrypts this log group at rest with keys it manages, and the library writes ids, "
+    "statuses and latencies to it, never request bodies or tokens; a customer-managed key would add a "
+    "key policy for the Logs service without protecting more."
+)
+
+
+def acknowledge_log_group(log_group: logs.LogGroup, *, encryption_reason: str = SERVICE_KEY_REASON) -> None:
+    """Acknowledge service-key encryption on `log_group`, and a retention its owner set under a year."""
+    acknowledge(
+        log_group,
+        reason=encryption_reason,
+        cdk_nag=in_packs("CloudWatchLogGroupEncrypted", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+        checkov=["CKV_AWS_158"],
+        control_tower=["cloudwatch_log_group_encrypted_check"],
+    )
+    days = cast(logs.CfnLogGroup, log_group.node.default_child).retention_in_days
+    if days is not None and days < ONE_YEAR_DAYS:
+        owner = log_group.node.path.rsplit("/", 1)[0]
+        acknowledge(
+            log_group,
+            reason=f"Kept {days} days: the retention its owner chose for {owner} "
+            "(a development stage, say); the library's default keeps logs one year.",
+            control_tower=["cloudwatch_log_group_retention_period_check"],
+        )

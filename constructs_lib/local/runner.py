@@ -176,7 +176,7 @@ class LocalRunner:
         assert self._moto is not None, "the AWS endpoint starts first"
         physical = self._moto(stack, logical_id, resource_type, resource)
         self._provisioned[key] = (template, physical)
-        if resource_type in CREATED_IN_MOTO and self.context is not None:
+        if resource_type in CREATED_IN_MOTO and self.context is not None:  # not on the first start
             self._created.append(f"{stack.stack_name}/{logical_id}")
         return physical
 
@@ -188,6 +188,9 @@ class LocalRunner:
             ports = {**self._of(RestApis).ports(), **self._of(WebSocketApis).ports()}
             while self._started:
                 self._started.pop().stop()
+            # Every check in front of moto or of deliveries was put there by a service now stopped;
+            # the new services add their own (IAM's, with the new policies).
+            self.aws.checks.clear()
             self.services = [make() for make in SERVICES]
             self._start_services(ports)
             created = ", ".join(self._created) or "nothing"

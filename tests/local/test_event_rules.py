@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ from tests.local.test_event_sources import (
     Resources,
     function_arn,
 )
+from tests.local.test_schedules import FakeClock
 from tests.moto_server import moto_server
 
 IDLE = 10.0
@@ -208,11 +210,11 @@ def test_refused_deliveries_go_to_the_targets_dead_letter_queue(aws: Aws) -> Non
 
 def test_rules_that_cannot_run_are_listed() -> None:
     resources: Resources = {
-        "Nightly": {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "rate(1 day)"}},
         "Off": rule({"source": ["a"]}, State="DISABLED"),
         "Bad": rule({"source": "a"}),
+        "Never": {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "rate(0 days)"}},
     }
-    values = {"Bus": BUS, "Nightly": "Nightly", "Off": f"{BUS}|Off", "Bad": f"{BUS}|Bad"}
+    values = {"Bus": BUS, "Off": f"{BUS}|Off", "Bad": f"{BUS}|Bad", "Never": "Never"}
     router = EventRouter(
         [FakeTemplate(resources, values)],
         invoker=FakeInvoker(),
@@ -221,11 +223,77 @@ def test_rules_that_cannot_run_are_listed() -> None:
         account=ACCOUNT,
     )
     assert router.describe() == [
-        "rule default/Nightly (scheduled rule: not emulated)",
         f"rule {BUS}/Off (disabled)",
-        f"rule {BUS}/Bad (event pattern not valid)",
+        f'rule {BUS}/Bad (not valid: source must be an array of values or an object, not "a": use ["a"])',
+        "rule default/Never (not valid: schedule expression 'rate(0 days)': "
+        "the rate value '0' is not a positive whole number)",
     ]
     assert any(line.startswith("EventBridge: archives and replay") for line in router.not_emulated())
+
+
+def test_scheduled_rules_send_scheduled_events_by_the_clock(aws: Aws) -> None:
+    start = datetime(2026, 3, 4, 11, 58, tzinfo=UTC)
+    clock = FakeClock(start)
+    resources: Resources = {
+        "Every5": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "ScheduleExpression": "rate(5 minutes)",
+                "Targets": [{"Id": "T", "Arn": {"Fn::GetAtt": ["Tick", "Arn"]}}],
+            },
+        },
+        "Noon": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "ScheduleExpression": "cron(0 12 * * ? *)",
+                "Targets": [{"Id": "T", "Arn": {"Fn::GetAtt": ["Lunch", "Arn"]}, "Input": '{"lunch": true}'}],
+            },
+        },
+    }
+    values = {
+        "Every5": "Every5",
+        "Every5.Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/Every5",
+        "Noon": "Noon",
+        "Noon.Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/Noon",
+        "Tick.Arn": function_arn("Tick"),
+        "Lunch.Arn": function_arn("Lunch"),
+    }
+    invoker = FakeInvoker()
+    router = EventRouter(
+        [FakeTemplate(resources, values)],
+        invoker=invoker,
+        endpoint_url=aws.url,
+        region=REGION,
+        account=ACCOUNT,
+        retry_delays=(0.05,),
+        poll_interval=0.02,
+        clock=clock,
+    )
+    router.start()
+    try:
+        assert router.wait_idle(IDLE)
+        assert invoker.calls == []  # a rate rule's first event is one interval after it starts
+        clock.advance(minutes=2)
+        assert router.wait_idle(IDLE)
+        assert invoker.events("Lunch") == [{"lunch": True}]
+        clock.advance(minutes=3)
+        assert router.wait_idle(IDLE)
+        banner = router.describe()
+    finally:
+        router.stop()
+
+    [tick] = invoker.events("Tick")
+    assert {
+        key: tick[key] for key in ("detail-type", "source", "time", "resources", "detail", "account")
+    } == {
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": "2026-03-04T12:03:00Z",
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/Every5"],
+        "detail": {},
+        "account": ACCOUNT,
+    }
+    assert banner[0].startswith("rule default/Every5 rate(5 minutes) (UTC) -> lambda Tick")
 
 
 EVENT = {"id": "1", "detail": {"key": "a/b.png", "tags": ["x", "y"], "n": 3, "meta": {"ok": True}}}

@@ -16,14 +16,18 @@ topic receives the event; each target gets what its Input, InputPath or InputTra
 retried within the target's RetryPolicy, then sent to its DeadLetterConfig queue with EventBridge's
 attributes (RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE).
 
-Not emulated: archives and replay (events are not recorded), scheduled rules (ScheduleExpression;
-EventBridge Scheduler schedules are), rules on events AWS services emit, targets other than
-functions, queues and topics, and the bus's resource policy.
+Scheduled rules (ScheduleExpression) fire by the router's scheduler clock (`schedules`), in UTC as
+EventBridge evaluates them, a rate one interval after the run starts, each with EventBridge's
+"Scheduled Event" (source ``aws.events``, the rule in ``resources``).
+
+Not emulated: archives and replay (events are not recorded), rules on events AWS services emit,
+targets other than functions, queues and topics, and the bus's resource policy.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,11 +37,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from constructs_lib._event_patterns import compile_pattern
+from constructs_lib._schedules import parse_schedule
 from constructs_lib.local._types import TemplateView
 from constructs_lib.local.events._delivery import LOGGER, Deliveries, DeliveryPath, Sender, resolved
 from constructs_lib.local.events._targets import Target, TargetDeliveries
 from constructs_lib.local.events._threads import Inbox, Poller
 from constructs_lib.local.events.input_transform import TargetInput
+from constructs_lib.local.events.schedules import Schedules, Timer
 
 DEFAULT_BUS = "default"
 _RULE_PROPERTIES = ("Name", "EventBusName", "EventPattern", "ScheduleExpression", "State", "Targets")
@@ -60,40 +66,44 @@ class LocalRule:
     name: str
     bus: str
     arn: str
-    matches: Callable[[Any], bool]
+    matches: Callable[[Any], bool] | None  # None: a scheduled rule, fired by the clock
     targets: tuple[_RuleTarget, ...]
+    schedule: str | None = None
 
     @property
     def label(self) -> str:
         return f"rule {self.bus}/{self.name}"
 
+    def describe(self) -> str:
+        when = f" {self.schedule} (UTC)" if self.schedule else ""
+        return f"{self.label}{when} -> {', '.join(target.target.describe() for target in self.targets)}"
+
 
 class EventRules(DeliveryPath):
-    """The templates' event buses and rules with event patterns, fed by the events put on each bus."""
+    """The templates' event buses and rules, fed by the events put on each bus and, for scheduled
+    rules, by the clock of `schedules` (their events are EventBridge's "Scheduled Event")."""
 
-    def __init__(self) -> None:
+    def __init__(self, schedules: Schedules) -> None:
         super().__init__()
+        self.schedules = schedules
         self.rules: list[LocalRule] = []
         self.skipped: list[str] = []
         self._targets: TargetDeliveries | None = None
         self._account = ""
+        self._region = ""
 
     def readers(self) -> Mapping[str, Callable[[TemplateView, str, Mapping[str, Any]], None]]:
         return {"AWS::Events::Rule": self._read_rule}
 
     def describe(self) -> list[str]:
-        lines = [
-            f"{rule.label} -> {', '.join(target.target.describe() for target in rule.targets)}"
-            for rule in self.rules
-        ]
-        return lines + self.skipped
+        return [rule.describe() for rule in self.rules] + self.skipped
 
     def not_emulated(self) -> list[str]:
         if not self.rules and not self.skipped:
             return []
         return [
-            "EventBridge: archives and replay, scheduled rules (ScheduleExpression), events AWS services "
-            "emit, the bus policy, and targets other than functions, queues and topics."
+            "EventBridge: archives and replay, events AWS services emit, the bus policy, and targets "
+            "other than functions, queues and topics."
         ]
 
     def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:
@@ -101,8 +111,9 @@ class EventRules(DeliveryPath):
             return []
         self._targets = TargetDeliveries(deliveries, "event targets")
         self._account = deliveries.account
+        self._region = deliveries.region
         events = deliveries.clients["events"]
-        for bus in sorted({rule.bus for rule in self.rules}):
+        for bus in sorted({rule.bus for rule in self.rules if rule.matches is not None}):
             url, arn = deliveries.create_queue("events")
             try:
                 events.put_rule(Name=_CATCH_ALL_RULE, EventBusName=bus, EventPattern="{}", State="ENABLED")
@@ -121,19 +132,41 @@ class EventRules(DeliveryPath):
             return
         event = self._event(json.loads(body))
         ingestion = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        matched = [rule for rule in self.rules if rule.bus == bus and rule.matches(event)]
+        matched = [rule for rule in self.rules if rule.bus == bus and rule.matches and rule.matches(event)]
         if not matched:
             LOGGER.info("Event %s on bus %s matched no rule", event.get("id"), bus)
         for rule in matched:
-            for rule_target in rule.targets:
-                payload = rule_target.input.render(event, rule_arn=rule.arn, ingestion_time=ingestion)
-                self._targets.submit(
-                    rule.label,
-                    rule_target.target,
-                    _constant(payload),
-                    sender=Sender(rule_target.target.role_arn or "events.amazonaws.com", rule.arn),
-                    dead_letter_attributes={"RULE_ARN": rule.arn},
-                )
+            self._deliver(rule, event, ingestion)
+
+    def _fire(self, rule: LocalRule, scheduled: datetime) -> None:
+        """A scheduled rule's event for the time `scheduled`, to its targets."""
+        time = scheduled.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self._account,
+            "time": time,
+            "region": self._region,
+            "resources": [rule.arn],
+            "detail": {},
+        }
+        LOGGER.info("%s fired (%s)", rule.label, time)
+        self._deliver(rule, event, time)
+
+    def _deliver(self, rule: LocalRule, event: Mapping[str, Any], ingestion: str) -> None:
+        if self._targets is None:
+            return
+        for rule_target in rule.targets:
+            payload = rule_target.input.render(event, rule_arn=rule.arn, ingestion_time=ingestion)
+            self._targets.submit(
+                rule.label,
+                rule_target.target,
+                _constant(payload),
+                sender=Sender(rule_target.target.role_arn or "events.amazonaws.com", rule.arn),
+                dead_letter_attributes={"RULE_ARN": rule.arn},
+            )
 
     def _event(self, delivered: dict[str, Any]) -> dict[str, Any]:
         """The event in EventBridge's shape and key order (moto leaves out the account)."""
@@ -151,16 +184,13 @@ class EventRules(DeliveryPath):
         if str(props.get("State", "ENABLED")).upper() == "DISABLED":
             self.skipped.append(f"{label} (disabled)")
             return
-        if "EventPattern" not in props:
-            self.warn_once(f"rule-{logical_id}", "%s: scheduled rules are not emulated locally", label)
-            self.skipped.append(f"{label} (scheduled rule: not emulated)")
-            return
-        pattern = props["EventPattern"]
         try:
-            matches = compile_pattern(pattern)
+            matches = compile_pattern(props["EventPattern"]) if "EventPattern" in props else None
+            schedule = str(props["ScheduleExpression"]) if "ScheduleExpression" in props else None
+            parsed = parse_schedule(schedule) if schedule else None
         except ValueError as error:
-            self.warn_once(f"rule-{logical_id}", "%s: event pattern not valid (%s); not wired", label, error)
-            self.skipped.append(f"{label} (event pattern not valid)")
+            self.warn_once(f"rule-{logical_id}", "%s: not valid (%s); not wired", label, error)
+            self.skipped.append(f"{label} (not valid: {error})")
             return
         targets = tuple(
             _RuleTarget(
@@ -168,7 +198,10 @@ class EventRules(DeliveryPath):
             )
             for target in props.get("Targets", [])
         )
-        self.rules.append(LocalRule(name, bus, _rule_arn(template, logical_id, bus, name), matches, targets))
+        rule = LocalRule(name, bus, _rule_arn(template, logical_id, bus, name), matches, targets, schedule)
+        self.rules.append(rule)
+        if parsed is not None:
+            self.schedules.timers.append(Timer(rule.label, parsed, partial(self._fire, rule)))
 
 
 def _constant(payload: str) -> Callable[[int], str]:

@@ -67,7 +67,7 @@ class EventRouter:
             topics,
             self.asynchronous,
             SourceMappings(),
-            EventRules(),
+            EventRules(self.schedules),
             self.schedules,
         ]
         for template in templates:

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from constructs_lib._schedules import Rate, Schedule, next_fire_time, parse_schedule, zone
@@ -84,6 +85,15 @@ class LocalSchedule:
         return f"{self.label} {self.expression}{zone_text} -> {self.target.describe()}{state}{window}"
 
 
+@dataclass(frozen=True)
+class Timer:
+    """Something else the clock fires at an expression's times in UTC (an EventBridge scheduled rule)."""
+
+    label: str
+    parsed: Schedule
+    fire: Callable[[datetime], None]  # called with the scheduled time, from the clock's thread
+
+
 class Schedules(DeliveryPath):
     """The templates' schedules, fired by `clock` (the system's by default) and by `trigger`."""
 
@@ -91,6 +101,7 @@ class Schedules(DeliveryPath):
         super().__init__()
         self.clock = clock
         self.schedules: dict[str, LocalSchedule] = {}  # by "group/name"
+        self.timers: list[Timer] = []  # added by other paths before start
         self.trigger_queue: str | None = None
         self._deliveries: Deliveries | None = None
         self._targets: TargetDeliveries | None = None
@@ -115,11 +126,12 @@ class Schedules(DeliveryPath):
         return {TRIGGER_QUEUE_STATE: self.trigger_queue, "schedules": sorted(self.schedules)}
 
     def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:
-        if not self.schedules:
+        if not self.schedules and not self.timers:
             return []
         self._deliveries = deliveries
         self._targets = TargetDeliveries(deliveries, "schedule retries")
-        self.trigger_queue, _ = deliveries.create_queue("schedule-triggers")
+        if self.schedules:
+            self.trigger_queue, _ = deliveries.create_queue("schedule-triggers")
         return [_SchedulerClock(deliveries, self), self._targets]
 
     def find(self, name: str) -> LocalSchedule:
@@ -198,43 +210,70 @@ class Schedules(DeliveryPath):
         self.schedules[f"{group}/{name}"] = schedule
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """One thing the clock fires: a schedule's times, from where it counts, and what firing does."""
+
+    label: str
+    parsed: Schedule
+    time_zone: str
+    start: datetime | None
+    end: datetime | None
+    fire: Callable[[datetime], object]
+
+
 class _SchedulerClock(Poller):
-    """Fires each enabled schedule when the clock reaches its next time; takes triggers from the queue."""
+    """Fires each enabled schedule and timer when the clock reaches its next time; takes triggers."""
 
     def __init__(self, deliveries: Deliveries, schedules: Schedules) -> None:
         super().__init__(deliveries, "scheduler")
         self.schedules = schedules
         now = schedules.clock()
-        enabled = {key: schedule for key, schedule in schedules.schedules.items() if schedule.enabled}
-        # A rate without a StartDate starts now, as a new schedule does in AWS.
-        self.starts = {
-            key: schedule.start or (now if isinstance(schedule.parsed, Rate) else None)
-            for key, schedule in enabled.items()
-        }
-        self.next = {key: self._after(key, now - timedelta(microseconds=1)) for key in enabled}
+        # A Scheduler rate without a StartDate starts now, as a new schedule does; an EventBridge
+        # rule's rate counts from its creation, its first event one interval later.
+        self.entries = [
+            _Entry(
+                schedule.label,
+                schedule.parsed,
+                schedule.time_zone,
+                schedule.start or (now if isinstance(schedule.parsed, Rate) else None),
+                schedule.end,
+                partial(schedules.fire, schedule),
+            )
+            for schedule in schedules.schedules.values()
+            if schedule.enabled
+        ] + [
+            _Entry(
+                timer.label,
+                timer.parsed,
+                "UTC",
+                now + timer.parsed.interval if isinstance(timer.parsed, Rate) else None,
+                None,
+                timer.fire,
+            )
+            for timer in schedules.timers
+        ]
+        self.next = [self._after(entry, now - timedelta(microseconds=1)) for entry in self.entries]
 
-    def _after(self, key: str, moment: datetime) -> datetime | None:
-        schedule = self.schedules.schedules[key]
-        return next_fire_time(
-            schedule.parsed, moment, schedule.time_zone, start=self.starts[key], end=schedule.end
-        )
+    @staticmethod
+    def _after(entry: _Entry, moment: datetime) -> datetime | None:
+        return next_fire_time(entry.parsed, moment, entry.time_zone, start=entry.start, end=entry.end)
 
     def _cycle(self) -> bool:
         worked = self._take_triggers()
         now = self.schedules.clock()
-        for key, due in self.next.items():
+        for index, (entry, due) in enumerate(zip(self.entries, self.next, strict=True)):
             if due is None or due > now:
                 continue
-            schedule = self.schedules.schedules[key]
-            following = self._after(key, due)
+            following = self._after(entry, due)
             missed = 0
             while following is not None and following <= now:  # the runner was not running: fire once
                 missed += 1
-                following = self._after(key, following)
+                following = self._after(entry, following)
             if missed:
-                LOGGER.warning("%s: %d missed occurrences skipped", schedule.label, missed)
-            self.next[key] = following
-            self.schedules.fire(schedule, due)
+                LOGGER.warning("%s: %d missed occurrences skipped", entry.label, missed)
+            self.next[index] = following
+            entry.fire(due)
             worked = True
         self.idle = not worked
         return worked

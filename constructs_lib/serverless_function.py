@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -180,7 +180,11 @@ class ServerlessFunction(Construct):
             "Function",
             runtime=_PYTHON_RUNTIME,
             architecture=architecture,
-            code=lambda_.Code.from_asset(str(code_folder)),
+            # The staged folder is named after the hash of its inputs (see _bundling): given as the
+            # asset hash, the CDK need not read every file of the bundle again to fingerprint it.
+            code=lambda_.Code.from_asset(
+                str(code_folder), asset_hash=code_folder.name, asset_hash_type=AssetHashType.CUSTOM
+            ),
             handler=f"{module}.{function_name}",
             description=description,
             role=self.role,

@@ -34,6 +34,7 @@ from constructs import Construct
 
 from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._stream_consumers import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_ITERATOR_AGE_THRESHOLD,
@@ -65,7 +66,9 @@ class DataStream(Construct):
     Consumers (`add_consumer`) read with partial batch failures and bisection, a bounded number of
     retries and record age, and an on-failure queue. `enhanced_fan_out=True` gives a consumer its own
     read throughput (an `AWS::Kinesis::StreamConsumer`), for streams with several consumers or low
-    latency needs; it costs per consumer-shard hour.
+    latency needs; it costs per consumer-shard hour. A `removal_policy` other than RETAIN lets the
+    records go with the stack, so it needs `disposable_data_reason` (written into the stream's
+    template Metadata).
 
     Attributes: `stream`, `stream_name`, `stream_arn`, `encryption_key` (None with the AWS-managed
     key), `write_throttle_alarm` (None without alarms), `consumers`.
@@ -82,6 +85,7 @@ class DataStream(Construct):
         encryption_key: kms.IKey | None = None,
         stream_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        disposable_data_reason: str | None = None,
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         iterator_age_threshold: Duration = DEFAULT_ITERATOR_AGE_THRESHOLD,
@@ -118,6 +122,9 @@ class DataStream(Construct):
             "is the action of the stream's alarms; set alarms=True or remove it",
         )
         validate_iterator_age_threshold(errors, iterator_age_threshold)
+        check_disposable(
+            errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the stream's records"
+        )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -137,6 +144,7 @@ class DataStream(Construct):
             encryption_key=encryption_key,
             removal_policy=removal_policy,
         )
+        record_reason(self.stream, disposable_data_reason)
         if encryption_key is not None:
             acknowledge(
                 self.stream,

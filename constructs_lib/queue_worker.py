@@ -29,6 +29,7 @@ from constructs import Construct
 
 from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import DEAD_LETTER_RETENTION, dead_letter_queue
 from constructs_lib._validation import PropErrors
 from constructs_lib.serverless_function import ServerlessFunction
@@ -68,6 +69,8 @@ class QueueWorker(Construct):
     process: only those return to the queue; after `max_receive_count` receives a message moves to
     the dead-letter queue. A FIFO queue (`fifo=True`) delivers each message group in order, one batch
     at a time; `content_based_deduplication` drops a message whose body was sent in the last 5 minutes.
+    A `removal_policy` other than RETAIN lets queued messages go with the stack, so it needs
+    `disposable_data_reason` (one sentence, written into both queues' template Metadata).
 
     Attributes: `queue`, `dead_letter_queue`, `event_source`, `function`, `visibility_timeout`,
     `oldest_message_alarm` and `dead_letter_alarm` (None without alarms).
@@ -90,6 +93,7 @@ class QueueWorker(Construct):
         queue_name: str | None = None,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        disposable_data_reason: str | None = None,
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         oldest_message_age_threshold: Duration = DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD,
@@ -136,6 +140,9 @@ class QueueWorker(Construct):
             "oldest_message_age_threshold",
             "must be at least 1 minute and shorter than retention_period, or messages expire unnoticed",
         )
+        check_disposable(
+            errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the queued messages"
+        )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -175,6 +182,8 @@ class QueueWorker(Construct):
             ),
             removal_policy=removal_policy,
         )
+        record_reason(self.queue, disposable_data_reason)
+        record_reason(self.dead_letter_queue, disposable_data_reason)
         self.event_source = event_sources.SqsEventSource(
             self.queue,
             batch_size=batch_size,

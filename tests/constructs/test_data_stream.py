@@ -51,6 +51,7 @@ def built() -> dict[str, Any]:
         encryption_key=key,
         stream_name="orders",
         removal_policy=RemovalPolicy.DESTROY,
+        disposable_data_reason="Test orders: the shop replays them on a new stack.",
         alarm_topic=topic,
         iterator_age_threshold=Duration.minutes(5),
     )
@@ -254,6 +255,9 @@ def test_provisioned_named_stream_with_customer_key_and_retention(full: Template
         "KeyId": {"Fn::GetAtt": [key_id, "Arn"]},
     }
     assert stream["DeletionPolicy"] == "Delete"
+    assert stream["Metadata"]["constructs_lib:disposableDataReason"] == (
+        "Test orders: the shop replays them on a new stack."
+    )
 
 
 def test_enhanced_fan_out_consumer_options(full: Template) -> None:
@@ -354,6 +358,19 @@ def bad() -> dict[str, Any]:
             {"alarms": False, "alarm_topic": "topic"},
             "Test/Bad: alarm_topic: is the action of the stream's alarms; set alarms=True or remove it",
             id="topic-without-alarms",
+        ),
+        pytest.param(
+            {"removal_policy": RemovalPolicy.DESTROY},
+            "Test/Bad: disposable_data_reason: is required with removal_policy=DESTROY: they let the "
+            "stream's records be lost for good. If the data is disposable, say why in one sentence "
+            '(disposable_data_reason="..."); otherwise keep the defaults',
+            id="destroy-without-reason",
+        ),
+        pytest.param(
+            {"disposable_data_reason": "Nothing to keep."},
+            "Test/Bad: disposable_data_reason: is set, but every protection of the stream's records is on; "
+            "remove it",
+            id="reason-without-destroy",
         ),
         pytest.param(
             {"iterator_age_threshold": Duration.seconds(30)},

@@ -51,6 +51,7 @@ def built() -> dict[str, Any]:
         queue_name="windowed-jobs",
         encryption_key=key,
         removal_policy=RemovalPolicy.DESTROY,
+        disposable_data_reason="Test jobs: replayed from their source on a new stack.",
         alarm_topic=topic,
         oldest_message_age_threshold=Duration.minutes(5),
     )
@@ -228,6 +229,9 @@ def test_customer_key_encrypts_both_queues(full: Template) -> None:
         _, queue = _queue(full, part)
         assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [_key_id(full), "Arn"]}
         assert queue["DeletionPolicy"] == "Delete"
+        assert queue["Metadata"]["constructs_lib:disposableDataReason"] == (
+            "Test jobs: replayed from their source on a new stack."
+        )
 
 
 def _key_id(template: Template) -> str:
@@ -362,6 +366,19 @@ def bad() -> dict[str, Any]:
             {"alarms": False, "alarm_topic": "topic"},
             "Test/Bad: alarm_topic: is the action of the worker's alarms; set alarms=True or remove it",
             id="topic-without-alarms",
+        ),
+        pytest.param(
+            {"removal_policy": RemovalPolicy.DESTROY},
+            "Test/Bad: disposable_data_reason: is required with removal_policy=DESTROY: they let the queued "
+            "messages be lost for good. If the data is disposable, say why in one sentence "
+            '(disposable_data_reason="..."); otherwise keep the defaults',
+            id="destroy-without-reason",
+        ),
+        pytest.param(
+            {"disposable_data_reason": "Nothing to keep."},
+            "Test/Bad: disposable_data_reason: is set, but every protection of the queued messages is on; "
+            "remove it",
+            id="reason-without-destroy",
         ),
         pytest.param(
             {"oldest_message_age_threshold": Duration.days(5)},

@@ -24,7 +24,6 @@ from PIL import Image
 from websockets.sync.client import ClientConnection, connect
 
 from constructs_lib.local.__main__ import main
-from constructs_lib.local.events.trigger import trigger
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
 
@@ -273,7 +272,8 @@ def test_the_upload_sweep_deletes_an_abandoned_image_when_triggered(
     )
     assert requests.get(f"{api}/images/{abandoned_id}", timeout=HTTP_TIMEOUT).status_code == 200
     (sweep,) = [name for name in state["schedules"] if "UploadSweep" in name]
-    assert trigger(state, sweep) == sweep
+    # The trigger command (`make local-trigger`), told which run by its port.
+    assert main(["--cdk-out", str(runner.cdk_out), "trigger", sweep, "--port", str(runner.port)]) == 0
 
     def gone() -> bool | None:
         return requests.get(f"{api}/images/{abandoned_id}", timeout=HTTP_TIMEOUT).status_code == 404 or None

@@ -26,6 +26,7 @@ from constructs_lib.local._assembly import (
     stable_suffix,
 )
 from constructs_lib.local._provision_events import (
+    event_archive,
     event_bus,
     event_rule,
     kinesis_consumer,
@@ -50,6 +51,7 @@ CREATED_IN_MOTO = (
     "AWS::Kinesis::Stream",
     "AWS::Kinesis::StreamConsumer",
     "AWS::Events::EventBus",
+    "AWS::Events::Archive",
     "AWS::Scheduler::ScheduleGroup",
     "AWS::Scheduler::Schedule",
 )
@@ -76,6 +78,7 @@ class MotoProvisioner:
             "AWS::Kinesis::Stream": partial(kinesis_stream, self.client),
             "AWS::Kinesis::StreamConsumer": partial(kinesis_consumer, self.client),
             "AWS::Events::EventBus": partial(event_bus, self.client),
+            "AWS::Events::Archive": partial(event_archive, self.client),
             "AWS::Scheduler::ScheduleGroup": partial(schedule_group, self.client),
             "AWS::Scheduler::Schedule": partial(schedule, self.client),
         }

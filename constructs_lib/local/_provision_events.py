@@ -1,14 +1,16 @@
 """The event sources' resources in moto, named and referenced as CloudFormation does.
 
 Created in moto: Kinesis streams (on demand: moto's four shards, as a new on-demand stream has;
-provisioned: their shard count) and their enhanced fan-out consumers, EventBridge buses, Scheduler
-schedule groups and schedules (so that handlers can read them). Rules only get their name and ARN:
-the runner evaluates them itself (`events.event_rules`), and moto would fail PutEvents for a rule
-with a function target.
+provisioned: their shard count) and their enhanced fan-out consumers; EventBridge buses and
+archives (moto records the bus's events in an archive and replays them onto the bus, where the
+runner routes them again); Scheduler schedule groups and schedules (so that handlers can read
+them). Rules only get their name and ARN: the runner evaluates them itself (`events.event_rules`),
+and moto would fail PutEvents for a rule with a function target.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -68,6 +70,23 @@ def event_bus(client: Client, stack: StackTemplate, logical_id: str, properties:
     name = str(properties["Name"])
     arn = client("events").create_event_bus(Name=name)["EventBusArn"]
     return Physical(name, {"Arn": arn, "Name": name, "Policy": ""})
+
+
+def event_archive(
+    client: Client, stack: StackTemplate, logical_id: str, properties: dict[str, Any]
+) -> Physical:
+    """An archive in moto: moto records the bus's matching events in it, and replays them to the bus."""
+    name = str(properties.get("ArchiveName") or generated_name(stack.stack_name, logical_id, max_length=48))
+    request: dict[str, Any] = {"ArchiveName": name, "EventSourceArn": properties["SourceArn"]}
+    if "EventPattern" in properties:
+        pattern = properties["EventPattern"]
+        request["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+    if "RetentionDays" in properties:
+        request["RetentionDays"] = int(properties["RetentionDays"])
+    if "Description" in properties:
+        request["Description"] = properties["Description"]
+    arn = client("events").create_archive(**request)["ArchiveArn"]
+    return Physical(name, {"Arn": arn, "ArchiveName": name})
 
 
 def event_rule(stack: StackTemplate, logical_id: str, properties: dict[str, Any]) -> Physical:

@@ -8,6 +8,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -184,4 +185,26 @@ def test_the_banner_lists_the_event_sources(runner: LocalRunner) -> None:
     assert "rate(1 hour)" in banner
     assert "rule " in banner
     assert "kinesis " in banner
-    assert "EventBridge: archives and replay" in banner
+    assert "EventBridge: events AWS services emit" in banner
+
+
+def test_the_bus_archive_records_events_and_a_replay_reaches_the_rules_again(runner: LocalRunner) -> None:
+    events = boto3.client("events", endpoint_url=runner.aws_url, region_name=runner.state()["region"])
+    sent = produce(runner, events=[{"source": "test.app", "detail-type": "Ping", "detail": {"n": 2}}])
+    eventually(lambda: [p for p in payloads(runner, "Listener") if p["received"]["id"] == sent["events"][0]])
+    (archive,) = events.list_archives()["Archives"]
+    assert archive["EventCount"] >= 1
+    bus_arn = archive["EventSourceArn"]
+    archive_arn = events.describe_archive(ArchiveName=archive["ArchiveName"])["ArchiveArn"]
+    events.start_replay(
+        ReplayName="again",
+        EventSourceArn=archive_arn,
+        EventStartTime=datetime(2020, 1, 1, tzinfo=UTC),
+        EventEndTime=datetime(2100, 1, 1, tzinfo=UTC),
+        Destination={"Arn": bus_arn},
+    )
+    replayed = eventually(
+        lambda: [p["received"] for p in payloads(runner, "Listener") if p["received"].get("replay-name")]
+    )
+    assert {event["replay-name"] for event in replayed} == {"again"}
+    assert {2} <= {event["detail"]["n"] for event in replayed}

@@ -228,7 +228,7 @@ def test_rules_that_cannot_run_are_listed() -> None:
         "rule default/Never (not valid: schedule expression 'rate(0 days)': "
         "the rate value '0' is not a positive whole number)",
     ]
-    assert any(line.startswith("EventBridge: archives and replay") for line in router.not_emulated())
+    assert any(line.startswith("EventBridge: events AWS services emit") for line in router.not_emulated())
 
 
 def test_scheduled_rules_send_scheduled_events_by_the_clock(aws: Aws) -> None:

@@ -20,8 +20,12 @@ Scheduled rules (ScheduleExpression) fire by the router's scheduler clock (`sche
 EventBridge evaluates them, a rate one interval after the run starts, each with EventBridge's
 "Scheduled Event" (source ``aws.events``, the rule in ``resources``).
 
-Not emulated: archives and replay (events are not recorded), rules on events AWS services emit,
-targets other than functions, queues and topics, and the bus's resource policy.
+Archives are moto's (`_provision_events`): it records the bus's events in them (matching an
+archive's own pattern with moto's matcher) and StartReplay puts them back on the bus, where they
+reach the rules again with their ``replay-name``.
+
+Not emulated: rules on events AWS services emit, targets other than functions, queues and topics,
+and the bus's resource policy.
 """
 
 from __future__ import annotations
@@ -102,8 +106,8 @@ class EventRules(DeliveryPath):
         if not self.rules and not self.skipped:
             return []
         return [
-            "EventBridge: archives and replay, events AWS services emit, the bus policy, and targets "
-            "other than functions, queues and topics."
+            "EventBridge: events AWS services emit, the bus policy, targets other than functions, queues "
+            "and topics; archives match their own pattern with moto's matcher."
         ]
 
     def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:

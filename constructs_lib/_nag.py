@@ -18,8 +18,13 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     plugin named after the pack: aws-cdk-lib (not cdk-nag) then suppresses it, and the validation
     report lists it as acknowledged, with the reason, where ``make compliance`` counts it.
     """
+    Validations.of(construct).acknowledge(acknowledgment(rule_id, reason))
+
+
+def acknowledgment(rule_id: str, reason: str) -> Acknowledgment:
+    """The policy-validation acknowledgment of cdk-nag's `rule_id` (see `acknowledge`)."""
     pack = rule_id.split("-", 1)[0]
-    Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
+    return Acknowledgment(id=f"{pack}::{rule_id}", reason=reason)
 
 
 def acknowledge_wildcard_resource(policy: IConstruct, resource: str, reason: str) -> None:
@@ -68,6 +73,9 @@ def _flatten_cfn_reference(node: Any) -> str:  # noqa: PLR0911 - one return per 
     return json.dumps(node, separators=(",", ":"), ensure_ascii=False)
 
 
+_KMS_WILDCARD_ACTIONS = ("kms:GenerateDataKey*", "kms:ReEncrypt*")
+
+
 def acknowledge_key_grant(grantee: IGrantable, grant: str) -> None:
     """Acknowledge the KMS action wildcards of CDK's encrypt grants on `grantee`'s default policy.
 
@@ -77,10 +85,10 @@ def acknowledge_key_grant(grantee: IGrantable, grant: str) -> None:
     policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
     if policy is None:
         return
-    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Action::{action}]",
-            f"CDK's {grant}: the statement's resource is that one key, and the wildcard covers the "
-            "variants of the same operation.",
-        )
+    reason = (
+        f"CDK's {grant}: the statement's resource is that one key, and the wildcard covers the "
+        "variants of the same operation."
+    )
+    Validations.of(policy).acknowledge(
+        *(acknowledgment(f"AwsSolutions-IAM5[Action::{action}]", reason) for action in _KMS_WILDCARD_ACTIONS)
+    )

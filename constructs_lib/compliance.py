@@ -60,14 +60,16 @@ def acknowledge(
     construct's own CloudFormation resource (itself, or an L2's default child); `control_tower`
     the CfnGuardValidator rule names (``lambda_inside_vpc_check``), as its report prints them.
     """
-    _validate(construct, reason, cdk_nag, checkov, control_tower)
-    for rule in cdk_nag:
-        _nag.acknowledge(construct, rule, reason)
-    validations = Validations.of(construct)
-    for rule in control_tower:
-        validations.acknowledge(Acknowledgment(id=f"{CFN_GUARD_PLUGIN}::{rule}", reason=reason))
-    if checkov:
-        _skip_checkov(_cfn_resource(construct), checkov, reason)  # type: ignore[arg-type]
+    resource = _validate(construct, reason, cdk_nag, checkov, control_tower)
+    # One call for every rule: each jsii round trip costs about a millisecond of synth.
+    acknowledgments = [_nag.acknowledgment(rule, reason) for rule in cdk_nag]
+    acknowledgments += [
+        Acknowledgment(id=f"{CFN_GUARD_PLUGIN}::{rule}", reason=reason) for rule in control_tower
+    ]
+    if acknowledgments:
+        Validations.of(construct).acknowledge(*acknowledgments)
+    if resource is not None:
+        _skip_checkov(resource, checkov, reason)
 
 
 def in_packs(rule: str, *packs: str) -> list[str]:
@@ -81,14 +83,16 @@ def _validate(
     cdk_nag: Sequence[str],
     checkov: Sequence[str],
     control_tower: Sequence[str],
-) -> None:
-    scope = construct.node.scope
+) -> CfnResource | None:
+    """Raise for any problem; return the resource checkov's skips go on (None without checkov)."""
+    node = construct.node
+    scope = node.scope
     if not isinstance(scope, Construct):
         raise ValueError(
-            f"{construct.node.id or 'App'}: acknowledge: an app-wide acknowledgment would hide findings on "
+            f"{node.id or 'App'}: acknowledge: an app-wide acknowledgment would hide findings on "
             "every resource; acknowledge on the resource the finding concerns"
         )
-    errors = PropErrors(scope, construct.node.id)
+    errors = PropErrors(scope, node.id)
     errors.check(
         bool(reason.strip()),
         "acknowledge.reason",
@@ -118,14 +122,15 @@ def _validate(
             f"'{rule}' is not a CfnGuardValidator rule name; use the name its report prints "
             "(e.g. 's3_bucket_versioning_enabled_check' for CT.S3.PR.11)",
         )
-    if checkov:
-        errors.check(
-            _cfn_resource(construct) is not None,
+    resource = _cfn_resource(construct) if checkov else None
+    if checkov and resource is None:
+        errors.add(
             "acknowledge.checkov",
-            f"{construct.node.path} has no CloudFormation resource of its own (it is neither one nor "
+            f"{node.path} has no CloudFormation resource of its own (it is neither one nor "
             "has a default child); acknowledge checkov findings on the resource itself",
         )
     errors.raise_if_any()
+    return resource
 
 
 def _cfn_resource(construct: IConstruct) -> CfnResource | None:

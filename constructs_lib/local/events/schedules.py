@@ -117,7 +117,9 @@ class Schedules(DeliveryPath):
             return []
         return [
             "EventBridge Scheduler: flexible time windows (a schedule fires at the window's start), "
-            "targets other than functions, queues and topics (universal aws-sdk targets), and KMS keys."
+            "targets other than functions, queues and topics (universal aws-sdk targets), KMS keys, and "
+            "schedules created or changed through the API while running (moto keeps them; the template's "
+            "fire)."
         ]
 
     def state(self) -> dict[str, Any]:

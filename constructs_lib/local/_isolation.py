@@ -65,7 +65,10 @@ def distributions(root: str, *, all_extras: bool = False) -> set[str]:
 def site_directory(names: Iterable[str]) -> Path:
     """A folder holding links to exactly these installed distributions (packages, modules, metadata)."""
     chosen = sorted(set(names))
-    directory = _SITE_ROOT / hashlib.sha256("\n".join(chosen).encode()).hexdigest()[:16]
+    # Named after the exact installation (versions and places): an upgrade gets a folder of its own.
+    installed = [f"{name}=={importlib.metadata.version(name)}" for name in chosen]
+    installed.append(sysconfig.get_paths()["purelib"])
+    directory = _SITE_ROOT / hashlib.sha256("\n".join(installed).encode()).hexdigest()[:16]
     with _lock:
         if directory.is_dir():
             return directory

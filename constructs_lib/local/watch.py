@@ -130,7 +130,12 @@ class Watcher:
         self._seen = snapshot
         sources = self._sources()
         touched = {source for source in sources for path in changed if path.is_relative_to(source)}
-        if all(any(path.is_relative_to(source) for source in sources) for path in changed):
+        # A new requirement must be installed into the asset: only a synth does that.
+        code_only = all(
+            path.name != "requirements.txt" and any(path.is_relative_to(source) for source in sources)
+            for path in changed
+        )
+        if code_only:
             self._reload_code(touched)
         else:
             self._reload_app(changed)

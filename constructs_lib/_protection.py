@@ -1,7 +1,8 @@
 """Giving up a stateful construct's data protections takes a written reason: `disposable_data_reason`.
 
-Every construct that keeps data (CompositeKeyTable, ImageStore, SearchDomain, UserDirectory, and
-AlarmTopic's key, whose loss makes its messages unreadable) keeps it by default: RETAIN, and for
+Every construct that keeps data (CompositeKeyTable, ImageStore, SearchDomain, UserDirectory,
+QueueWorker's queues, DataStream's stream, and AlarmTopic's key, whose loss makes its messages
+unreadable) keeps it by default: RETAIN, and for
 tables point-in-time recovery and deletion protection. Switching any of that off is valid for data
 that can be thrown away (a dev stage, a cache, test fixtures), so it is allowed, but only with
 ``disposable_data_reason="..."`` on the construct: one sentence saying why the data is disposable.

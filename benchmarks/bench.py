@@ -72,7 +72,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="samples per measurement (default 5)")
     parser.add_argument(
-        "--test-runs", type=int, default=2, help="samples of make test / make synth (default 2)"
+        "--test-runs", type=int, default=1, help="samples of make test / make synth (default 1)"
     )
     parser.add_argument(
         "--quick", action="store_true", help="2 samples, 1 of the slow jobs: checks the harness"
@@ -90,7 +90,7 @@ def main() -> None:
     jobs: dict[str, tuple[str, Callable[[], Section]]] = {
         "overhead": ("1. Library overhead at synth", lambda: synth.library_overhead(runs)),
         "growth": ("2. Synth growth", lambda: synth.synth_growth(slow_runs)),
-        "api": ("3. API latency, cold and warm", lambda: api.api_latency(runs, assembly)),
+        "api": ("3. API latency, cold and warm", lambda: api.api_latency(slow_runs, assembly)),
         "fanout": ("4. WebSocket fan-out", lambda: fanout.notifier_fan_out(slow_runs)),
         "thumbnails": ("5. Thumbnails", lambda: media.thumbnails(runs, assembly)),
         "indexing": ("6. Search indexing", lambda: indexing.search_indexing(runs)),

@@ -116,11 +116,11 @@ def synth_growth(runs: int, repeats: Sequence[int] = GROWTH_REPEATS) -> Section:
         "library_r2": round(library_r2, 4),
         "baseline_r2": round(baseline_r2, 4),
     }
+    if baseline_slope <= 0:
+        # Noise swamped the baseline's growth (a loaded machine, too few samples): no ratio to give.
+        section.notes.append(f"baseline slope {baseline_slope:.4f} s per repetition is not positive")
+    ratio = library_slope / baseline_slope if baseline_slope > 0 else float("inf")
     section.budgets.append(
-        Budget(
-            "2. synth growth, slope per repetition (library / CfnResource baseline)",
-            library_slope / baseline_slope,
-            GROWTH_BUDGET,
-        )
+        Budget("2. synth growth, slope per repetition (library / CfnResource baseline)", ratio, GROWTH_BUDGET)
     )
     return section

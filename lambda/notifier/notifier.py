@@ -4,11 +4,13 @@ For every S3 ObjectCreated record under the upload prefix it sends ``{"imageId":
 to every connection stored in the WebSocket API's connections table, through the API
 Gateway management API. A connection that is gone (HTTP 410) is deleted from the table.
 
-Fan-out: posts run on a bounded pool of threads (NOTIFY_CONCURRENCY, default 20), sharing
+Fan-out: posts run on a bounded pool of threads (NOTIFY_CONCURRENCY, default 16), sharing
 one management API client whose connection pool has exactly that many connections, and all
 threads together start at most NOTIFY_MAX_POSTS_PER_SECOND posts per second (default 1,000).
-A post mostly waits on the network, so 20 in flight notify 10,000 connections in about
-10 s when each post takes 20 ms, within the function's 30 s timeout. The rate cap exists
+A post mostly waits on the network, so 16 in flight notify 10,000 connections in about
+12.5 s when each post takes 20 ms, within the function's 30 s timeout. Each post also costs
+about a millisecond of CPU (signing, serializing, parsing), which is why the function gets a
+full vCPU (1,769 MB in app.py) and why more threads would not help without more CPU. The rate cap exists
 because API Gateway's account-level request quota (10,000 per second by default, per
 region) is shared by every API of the account: 1,000 per second leaves nine tenths of it
 to the REST API's users. Within the function rather than through a queue: one event, one
@@ -55,7 +57,7 @@ from constructs_lib.runtime.tracing import traced_on_first_call
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-DEFAULT_CONCURRENCY = 20  # posts in flight: 10,000 connections x 20 ms / 20 = 10 s of a 30 s timeout
+DEFAULT_CONCURRENCY = 16  # posts in flight: 10,000 connections x 20 ms / 16 = 12.5 s of a 30 s timeout
 DEFAULT_MAX_POSTS_PER_SECOND = 1000  # a tenth of API Gateway's default account-level quota per region
 # Posts not started when less than this is left would risk the timeout (retries, slow answers).
 STOP_BEFORE_TIMEOUT_MS = 5_000

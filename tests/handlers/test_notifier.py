@@ -296,7 +296,7 @@ def test_rate_limiter_with_no_cap_never_sleeps() -> None:
 def test_fan_out_settings_default_and_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOTIFY_CONCURRENCY", raising=False)
     monkeypatch.delenv("NOTIFY_MAX_POSTS_PER_SECOND", raising=False)
-    assert notifier.FanOut.from_environment() == notifier.FanOut(concurrency=20, max_posts_per_second=1000)
+    assert notifier.FanOut.from_environment() == notifier.FanOut(concurrency=16, max_posts_per_second=1000)
 
     monkeypatch.setenv("NOTIFY_CONCURRENCY", "64")
     monkeypatch.setenv("NOTIFY_MAX_POSTS_PER_SECOND", "250")

@@ -134,10 +134,16 @@ def _validate(
 
 
 def _cfn_resource(construct: IConstruct) -> CfnResource | None:
-    if CfnResource.is_cfn_resource(construct):
-        return construct  # type: ignore[return-value]
+    # isinstance answers without a jsii round trip for every L1 and L2 class Python has loaded;
+    # CfnResource.is_cfn_resource (a call to Node.js) decides only the rest.
+    if isinstance(construct, CfnResource):
+        return construct
     child = construct.node.default_child
-    return child if child is not None and CfnResource.is_cfn_resource(child) else None  # type: ignore[return-value]
+    if child is None:
+        return construct if CfnResource.is_cfn_resource(construct) else None  # type: ignore[return-value]
+    if isinstance(child, CfnResource) or CfnResource.is_cfn_resource(child):
+        return child  # type: ignore[return-value]
+    return None
 
 
 def _skip_checkov(resource: CfnResource, checks: Sequence[str], reason: str) -> None:

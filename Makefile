@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token local-trigger docs docs-serve clean
+.PHONY: help bootstrap synth test compliance compliance-tests compliance-gate lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token local-trigger docs docs-serve clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,10 +33,24 @@ test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, ha
 RUNTIME_TESTS := tests/handlers tests/runtime tests/local tests/test_docs.py
 
 pytest-cdk:
-	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(RUNTIME_TESTS))
+	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(RUNTIME_TESTS) $(COMPLIANCE_TESTS))
 
 pytest-runtime: lint typecheck
 	pytest $(PYTEST_ARGS) $(RUNTIME_TESTS)
+
+# The compliance gate (scripts/compliance.py) over the reference app's dev and prod stages, beside its own
+# test (a seeded finding per scanner fails it). Two synths with every policy-validation plugin plus checkov
+# cost more than `make test`'s budget, so CI (.ci/run) runs this target after `make test`.
+COMPLIANCE_TESTS := tests/test_compliance_gate.py
+
+compliance: bootstrap  ## checkov, Control Tower guard rules, cdk-nag NIST/HIPAA/PCI, cfn-lint over dev and prod
+	@$(MAKE) --no-print-directory -j2 --output-sync=target compliance-gate compliance-tests
+
+compliance-gate:
+	python scripts/compliance.py $(COMPLIANCE_ARGS)
+
+compliance-tests:
+	pytest -q -p no:cacheprovider $(COMPLIANCE_TESTS)
 
 lint:
 	ruff check .

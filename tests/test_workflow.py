@@ -49,6 +49,13 @@ def test_workflow_runs_make_test_and_posts_make_diff_on_pull_requests() -> None:
     assert "GITHUB_STEP_SUMMARY" in runs
 
 
+def test_workflow_runs_the_compliance_gate_beside_the_tests() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = [step.get("run", "") for step in workflow["jobs"]["compliance"]["steps"]]
+    assert "make compliance" in steps
+    assert "needs" not in workflow["jobs"]["compliance"]
+
+
 def test_workflow_publishes_the_docs_from_main_apart_from_the_tests() -> None:
     workflow = yaml.safe_load(WORKFLOW.read_text())
     pages = workflow["jobs"]["pages"]

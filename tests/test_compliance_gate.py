@@ -1,0 +1,151 @@
+"""`make compliance` fails on what it must: a seeded finding in each scanner, a reasonless acknowledgment,
+a template a scanner cannot parse. One small single-stack app, synthesized once with every plugin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import aws_s3 as s3
+
+from constructs_lib.serverless_function import ServerlessFunction
+from scripts.compliance import (
+    CFN_LINT,
+    CHECKOV,
+    PLUGINS,
+    Result,
+    ensure_checkov,
+    exit_status,
+    read_validation_report,
+    report,
+    run_cfn_lint,
+    run_checkov,
+    synth_with_plugins,
+)
+from tests.cdk import CDK_CONTEXT, new_stack
+
+ECHO = Path(__file__).resolve().parent / "fixtures" / "echo_function"
+
+# The five scanners the gate exists for, by the names its table prints.
+SCANNERS = (
+    CHECKOV,
+    PLUGINS["cdk-validator-cfnguard"],
+    PLUGINS["NIST.800.53.R5"],
+    PLUGINS["HIPAA.Security"],
+    PLUGINS["PCI.DSS.321"],
+)
+COMPLIANCE_PLUGINS = ("cdk-validator-cfnguard", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("seeded")
+    app = App(
+        context={**CDK_CONTEXT, "aws:cdk:version-reporting": False},
+        outdir=str(outdir),
+        builtin_cloud_formation_validation=False,
+    )
+    stack = new_stack(app, "Seeded")
+    # Acknowledged by the library for every scanner (not in a VPC, no reserved concurrency, ...).
+    ServerlessFunction(stack, "Acknowledged", entry=ECHO)
+    # The seeded violation: a bucket without versioning, access logs or a KMS key.
+    careless = s3.Bucket(stack, "Careless", enforce_ssl=True)
+    # Acknowledgments without a reason, written past constructs_lib.acknowledge (which refuses them).
+    Validations.of(careless).acknowledge(
+        Acknowledgment(id="NIST.800.53.R5::NIST.800.53.R5-S3BucketReplicationEnabled", reason="")
+    )
+    careless.node.default_child.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_18", "comment": ""}]})  # type: ignore[union-attr]
+    assert synth_with_plugins(app, outdir) is None  # findings fail the validation, not the synth itself
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template cut short: no scanner can parse it."""
+    broken = tmp_path_factory.mktemp("broken") / "Broken.template.json"
+    broken.write_text('{"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": ')
+    return broken
+
+
+@pytest.fixture(scope="module")
+def results(outdir: Path, broken: Path) -> dict[str, Result]:
+    # One checkov run (its start-up is the cost): the seeded template and one it cannot parse.
+    checkov = run_checkov(ensure_checkov(), [outdir / "Seeded.template.json", broken], "seeded")
+    plugins = read_validation_report(outdir, "seeded", COMPLIANCE_PLUGINS)
+    return {result.scanner: result for result in (checkov, *plugins)}
+
+
+@pytest.mark.parametrize("scanner", SCANNERS)
+def test_each_scanner_fails_the_gate_on_the_seeded_bucket(results: dict[str, Result], scanner: str) -> None:
+    result = results[scanner]
+    assert any("Careless" in finding for finding in result.unacknowledged), result.unacknowledged
+    assert not result.ok
+    assert exit_status([result]) == 1
+
+
+@pytest.mark.parametrize("scanner", SCANNERS)
+def test_the_library_acknowledgments_count_as_acknowledged(results: dict[str, Result], scanner: str) -> None:
+    result = results[scanner]
+    on_queue = [finding for finding in result.acknowledged if "Acknowledged" in finding]
+    assert on_queue, result.acknowledged
+    assert not any("Acknowledged" in finding for finding in result.unacknowledged)
+
+
+def test_an_acknowledgment_without_a_reason_is_a_problem(results: dict[str, Result]) -> None:
+    # Both aws-cdk-lib and checkov apply an acknowledgment without a reason: the gate must refuse it.
+    nist = results[PLUGINS["NIST.800.53.R5"]]
+    assert any(
+        p.startswith(
+            "acknowledged without a reason: NIST.800.53.R5-S3BucketReplicationEnabled on Seeded/Careless"
+        )
+        for p in nist.problems
+    ), nist.problems
+    assert not nist.ok
+    checkov = results[CHECKOV]
+    assert any(p.startswith("skipped without a comment: CKV_AWS_18") for p in checkov.problems), (
+        checkov.problems
+    )
+
+
+def test_a_template_checkov_cannot_parse_is_a_problem(results: dict[str, Result]) -> None:
+    assert any("Broken.template.json" in problem for problem in results[CHECKOV].problems), results[CHECKOV]
+
+
+def test_cfn_lint_fails_the_gate_on_an_error_and_on_an_unparsable_template(
+    outdir: Path, broken: Path, tmp_path: Path
+) -> None:
+    template = json.loads((outdir / "Seeded.template.json").read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Properties"]["MemorySize"] = "lots"
+    seeded = tmp_path / "Seeded.template.json"
+    seeded.write_text(json.dumps(template))
+    result = run_cfn_lint([seeded, broken], "seeded")
+    assert result.scanner == CFN_LINT
+    assert any(finding.startswith("E3012") and "Seeded" in finding for finding in result.unacknowledged), (
+        result
+    )
+    assert any("Broken.template.json" in problem for problem in result.problems), result
+    assert exit_status([result]) == 1
+
+
+def test_a_plugin_that_did_not_report_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "validation-report.json").write_text(json.dumps({"pluginReports": []}))
+    missing = read_validation_report(tmp_path, "empty", COMPLIANCE_PLUGINS)
+    assert all(result.problems and not result.ok for result in missing)
+    (tmp_path / "synth-error.txt").write_text("the app could not be built: ValueError: ...")
+    failed = read_validation_report(tmp_path, "empty", COMPLIANCE_PLUGINS)
+    assert all("the app could not be built" in result.problems[0] for result in failed)
+
+
+def test_the_report_is_one_table_and_a_verdict(results: dict[str, Result]) -> None:
+    text = report(list(results.values()))
+    header, _rule, *rows = text.splitlines()[: 2 + len(results)]
+    assert header.split(" | ")[0].strip() == "scanner"
+    assert [row.split(" | ")[0].strip() for row in rows] == list(results)
+    assert text.endswith("compliance FAILED: unacknowledged findings or problems above")
+    clean = [Result(CHECKOV, "dev", acknowledged=["CKV_AWS_117 on a function: a reason"])]
+    assert report(clean).endswith("compliance passed")
+    assert exit_status(clean) == 0

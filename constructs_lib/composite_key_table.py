@@ -336,6 +336,19 @@ class CompositeKeyTable(Construct):
         self.grant_read_data(grantee)
         return self.grant_write_data(grantee)
 
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Exactly these item actions (``"dynamodb:PutItem"``, ...) on the table, not its indexes, for a
+        handler that makes only those calls (`make local`'s IAM report lists each function's calls);
+        with the table's key, if any, to encrypt and decrypt.
+        """
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=self._arns(with_indexes=False)
+        )
+        if self.encryption_key is not None:
+            self.encryption_key.grant_encrypt_decrypt(grantee)
+            self._acknowledge_key_grant(grantee)
+        return grant
+
     def grant_stream_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read the table's stream (describe, shard iterators, records)."""
         return self.table.grant_stream_read(grantee)

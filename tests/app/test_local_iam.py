@@ -80,9 +80,11 @@ def report_of(runner: LocalRunner) -> dict[str, Any]:
 def remove_put_item(stack: str, template: dict[str, Any]) -> None:
     """GroupsWrite loses dynamodb:PutItem on the groups table."""
     if stack == "ImageSharingApi-dev":
-        for statement in statements_of(template, "GroupsWriteServiceRoleDefaultPolicy"):
-            if "dynamodb:PutItem" in statement["Action"]:
+        statements = statements_of(template, "GroupsWriteServiceRoleDefaultPolicy")
+        for statement in statements:
+            if isinstance(statement["Action"], list) and "dynamodb:PutItem" in statement["Action"]:
                 statement["Action"].remove("dynamodb:PutItem")
+        statements[:] = [s for s in statements if s["Action"] not in ("dynamodb:PutItem", [])]
 
 
 def create_group(runner: LocalRunner) -> requests.Response:

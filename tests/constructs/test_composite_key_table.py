@@ -897,3 +897,21 @@ def test_invalid_consumer_options_raise(
 
 def _literal(message: str) -> str:
     return re.escape(message)
+
+
+def test_grant_gives_exactly_the_named_actions_on_the_table_not_its_indexes() -> None:
+    stack = new_stack(new_app(), "Exact")
+    table = CompositeKeyTable(
+        stack,
+        "Table",
+        partition_key=_key("id"),
+        global_indexes=[GlobalIndex("by-name", _key("name"))],
+    )
+    writer = ServerlessFunction(stack, "Writer", entry=ECHO)
+    table.grant(writer.function, "dynamodb:PutItem", "dynamodb:DeleteItem")
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    (writer_policy,) = [policy for name, policy in policies.items() if name.startswith("Writer")]
+    statements = writer_policy["Properties"]["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in statements if "dynamodb" in str(s["Action"])]
+    assert sorted(statement["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    assert statement["Resource"]["Fn::GetAtt"][1] == "Arn"  # the table only: no index, no wildcard

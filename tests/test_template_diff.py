@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.diff import main
+from constructs_lib.diff import main, read_templates
 from constructs_lib.diff._checks import DISPOSABLE_REASON_KEY
 from tests.cdk import ROOT
 
@@ -454,6 +454,27 @@ def test_no_cli_is_exit_2_with_the_fix(tmp_path: Path) -> None:
     assert result.stderr == (
         f"constructs-lib-diff: error: no aws-cdk CLI in //node_modules (or above) or in {sys.prefix}: "
         "install the pinned CLI with `python -m constructs_lib.toolchain`\n"
+    )
+
+
+def test_stacks_in_a_stage_are_named_after_it(tmp_path: Path) -> None:
+    base = _write(tmp_path / "base", {"Top": {}})
+    _write(base / "assembly-Prod", {"ProdData": {"Table": _table()}})
+    assert sorted(read_templates(base)) == ["Prod/ProdData", "Top"]
+
+
+def test_a_missing_head_directory_is_exit_2(tmp_path: Path) -> None:
+    base = _write(tmp_path / "base", {"S": {}})
+    result = subprocess.run(
+        [sys.executable, "-m", "constructs_lib.diff", "--base", str(base), "--head", str(tmp_path / "nope")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert (
+        result.stderr == f"constructs-lib-diff: error: {tmp_path / 'nope'} is not a directory of templates\n"
     )
 
 

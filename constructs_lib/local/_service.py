@@ -74,8 +74,9 @@ class ServiceContext:
     not_run: dict[str, str] = field(default_factory=dict)
     delivery_checks: list[DeliveryCheck] = field(default_factory=list)
     app_directory: Path | None = None  # the folder holding the app (and its cdk.out)
-    # Ports to serve APIs on again, by "Stack/Name" (a re-provisioned run keeps its URLs).
-    ports: dict[str, int] = field(default_factory=dict)
+    # Ports to serve APIs on again, by service name then "Stack/ApiName" (a re-provisioned run keeps its
+    # URLs; a REST and a WebSocket API may share a name).
+    ports: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class LocalService(Protocol):

@@ -130,7 +130,7 @@ class LocalRunner:
                 self._watch()
             return self
 
-    def _start_services(self, ports: dict[str, int]) -> None:
+    def _start_services(self, ports: dict[str, dict[str, int]]) -> None:
         """Read the assembly, provision what is new, start every service, publish the state."""
         self.not_run.clear()
         self._created = []
@@ -185,7 +185,10 @@ class LocalRunner:
         changed ones are created, and every service restarts (the APIs on their ports). Says what it did.
         """
         with self._lifecycle:
-            ports = {**self._of(RestApis).ports(), **self._of(WebSocketApis).ports()}
+            ports = {
+                RestApis.name: self._of(RestApis).ports(),
+                WebSocketApis.name: self._of(WebSocketApis).ports(),
+            }
             while self._started:
                 self._started.pop().stop()
             # Every check in front of moto or of deliveries was put there by a service now stopped;

@@ -167,3 +167,32 @@ def test_an_edited_app_is_re_synthesized_and_re_provisioned_keeping_unchanged_da
     assert again["queue"] == first["queue"]
     messages = sqs(watching).receive_message(QueueUrl=first["queue"]).get("Messages", [])
     assert [message["Body"] for message in messages] == ["kept"]
+
+
+def test_re_provisioning_serves_each_api_on_its_port_again_even_when_a_rest_and_a_websocket_api_share_a_name(
+    app: Path,
+) -> None:
+    resources = template("Jobs")["Resources"]
+    resources["Rest"] = {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "Api"}}
+    resources["RestStage"] = {
+        "Type": "AWS::ApiGateway::Stage",
+        "Properties": {"RestApiId": {"Ref": "Rest"}, "StageName": "dev"},
+    }
+    resources["Socket"] = {
+        "Type": "AWS::ApiGatewayV2::Api",
+        "Properties": {
+            "Name": "Api",
+            "ProtocolType": "WEBSOCKET",
+            "RouteSelectionExpression": "$request.body.action",
+        },
+    }
+    resources["SocketStage"] = {
+        "Type": "AWS::ApiGatewayV2::Stage",
+        "Properties": {"ApiId": {"Ref": "Socket"}, "StageName": "dev"},
+    }
+    write_assembly(app / "cdk.out", app / "src" / "hello", {"Resources": resources})
+    options = RunnerOptions(port=0, websocket_port=0, iam="off")
+    with LocalRunner(app / "cdk.out", options, output=io.StringIO()) as runner:
+        before = (dict(runner.rest_apis), dict(runner.websocket_apis))
+        assert runner.reprovision().startswith("created nothing; kept the other resources and their data")
+        assert (runner.rest_apis, runner.websocket_apis) == before

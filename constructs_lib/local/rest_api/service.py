@@ -36,7 +36,7 @@ class RestApis:
                 name = f"{stack.stack_name}/{gateway.name}"
                 if name in self.gateways:  # two APIs of one name: tell them apart by logical id
                     name = f"{stack.stack_name}/{logical_id}"
-                server = serve(gateway, host, context.ports.get(name, port))
+                server = serve(gateway, host, context.ports.get(self.name, {}).get(name, port))
                 port = port + 1 if port else 0
                 self._servers.start(server, f"rest-{logical_id}")
                 url = f"http://{host}:{server.server_address[1]}"

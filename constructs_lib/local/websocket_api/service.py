@@ -41,7 +41,7 @@ class WebSocketApis:
                     stack, logical_id, invoker=context.invoker, region=context.region, account=context.account
                 )
                 name = f"{stack.stack_name}/{gateway.name}"
-                url = gateway.start(host, context.ports.get(name, port))
+                url = gateway.start(host, context.ports.get(self.name, {}).get(name, port))
                 port = port + 1 if port else 0
                 self.gateways[name] = gateway
                 management = serve_management_api(gateway, host, 0, context.aws)

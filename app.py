@@ -284,6 +284,9 @@ class ApiStack(Stack):
             "notifier/notifier",
             "Tells open WebSocket connections about each upload",
             {**store.runtime_environment, **self.websocket.handler_environment},
+            # One full vCPU: each post costs about 1 ms of CPU (signing, parsing), and 16 in flight
+            # at 20 ms each keep most of one busy (see lambda/notifier and docs/performance.md).
+            memory_size=1769,
             timeout=Duration.seconds(30),
             invoked_asynchronously=True,
         )
@@ -345,19 +348,25 @@ class ApiStack(Stack):
         )
 
 
+def _cdk_json_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return context
+
+
 def _default_to_cdk_json_context(app: App) -> None:
     """Run as ``python app.py`` (without the CDK CLI), take the context the CLI would pass from cdk.json."""
     if app.node.try_get_context("image-sharing") is not None:
         return
-    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
-    for key, value in context.items():
+    for key, value in _cdk_json_context().items():
         if app.node.try_get_context(key) is None:
             app.node.set_context(key, value)
 
 
 def build_app(app: App | None = None) -> App:
     """Build every stack of the reference app into `app` (a new App by default), with cdk-nag."""
-    app = app or App()
+    # A new App takes cdk.json's context as its defaults (the CLI's context still wins): one jsii
+    # call, where setting ~90 keys one by one took ~370 of the app's synth.
+    app = app or App(context=_cdk_json_context())
     _default_to_cdk_json_context(app)
     settings = Settings.from_context(app)
     data = DataStack(app, f"ImageSharingData-{settings.stage}", settings=settings)

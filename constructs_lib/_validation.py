@@ -6,23 +6,27 @@ the construct path, the prop and the fix.
 
 from __future__ import annotations
 
-from constructs import Construct
+from constructs import IConstruct
 
 
 class PropErrors:
     """Accumulates prop problems for one construct and raises a single ValueError."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: IConstruct, construct_id: str | None = None) -> None:
+        """Problems with the props of `construct_id`, about to be created in `scope`; without
+        `construct_id`, problems with a call on `scope` itself, a construct that exists."""
         self._scope = scope
         self._construct_id = construct_id
         self._problems: list[str] = []
 
     @property
     def _path(self) -> str:
-        # The construct does not exist yet when props are validated, so build its path by hand.
         # Read only when raising: two jsii calls per construct otherwise spent on valid props.
-        parent = self._scope.node.path
-        return f"{parent}/{self._construct_id}" if parent else self._construct_id
+        # A construct being validated does not exist yet, so its path is built by hand.
+        path = self._scope.node.path
+        if self._construct_id is None:
+            return path
+        return f"{path}/{self._construct_id}" if path else self._construct_id
 
     def add(self, prop: str, problem: str) -> None:
         """Record that `prop` is wrong; `problem` says what is wrong and how to fix it."""

@@ -92,7 +92,7 @@ def _validate(
             f"{node.id or 'App'}: acknowledge: an app-wide acknowledgment would hide findings on "
             "every resource; acknowledge on the resource the finding concerns"
         )
-    errors = PropErrors(scope, node.id)
+    errors = PropErrors(construct)
     errors.check(
         bool(reason.strip()),
         "acknowledge.reason",

@@ -112,8 +112,8 @@ class Watcher:
         while not self._stopping.wait(self._interval):
             try:
                 self._look()
-            except Exception:  # a failed reload is logged; the run keeps serving and watching
-                log.exception("Watch: the reload failed; the run goes on as it was")
+            except Exception:  # logged; the run keeps watching, and the next change retries
+                log.exception("Watch: the reload failed; what it stopped stays stopped until the next change")
 
     def _look(self) -> None:
         snapshot = self._snapshot()

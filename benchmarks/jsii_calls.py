@@ -63,7 +63,7 @@ def main() -> None:
     process._NodeProcess.send = counted  # type: ignore[method-assign]
     wall: dict[str, float] = {}
     start = time.perf_counter()
-    import aws_cdk  # noqa: PLC0415
+    import aws_cdk  # noqa: F401, PLC0415 -- timed apart from the app and the library
 
     wall["import aws_cdk"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -72,7 +72,7 @@ def main() -> None:
     wall["import app.py and the library"] = time.perf_counter() - start
     phase = "build"
     start = time.perf_counter()
-    built = app.build_app(aws_cdk.App())
+    built = app.build_app()  # as `python app.py` runs it: a new App with cdk.json's context
     wall["build the stacks"] = time.perf_counter() - start
     phase = "synth"
     start = time.perf_counter()

@@ -45,6 +45,8 @@ def synth(app_dir: Path, outdir: Path, *, cli: Path, app: str | None) -> dict[st
     command = [str(cli / "bin" / "cdk"), "synth", "--quiet", "--output", str(outdir)]
     if app:
         command += ["--app", app]
+    # Progress on stderr (a synth takes seconds to minutes); stdout stays the diff alone.
+    print(f"{PROG}: synthesizing {app_dir}", file=sys.stderr, flush=True)
     result = subprocess.run(command, cwd=app_dir, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         log = (result.stdout + result.stderr).strip().splitlines()[-SYNTH_LOG_LINES:]

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from constructs_lib.local.iam.calls import Access
 from constructs_lib.local.iam.conditions import Context
@@ -64,10 +65,13 @@ class Outcome:
 
 @dataclass
 class Usage:
-    """What one principal did during the run (for the report)."""
+    """What one principal did during the run (for the report): each distinct access once, so a long
+    run's memory grows with the resources it touches, not with its requests."""
 
-    allowed: list[tuple[str, str, str]] = field(default_factory=list)  # action, resource, statement label
-    denied: list[dict[str, str]] = field(default_factory=list)
+    allowed: set[tuple[str, str, str]] = field(default_factory=set)  # action, resource, statement label
+    denied: dict[tuple[str, str, str], dict[str, Any]] = field(
+        default_factory=dict
+    )  # by caller, action, resource
 
 
 class Authorizer:
@@ -84,7 +88,6 @@ class Authorizer:
         self.usage: dict[str, Usage] = {}
         self._credentials: dict[str, Principal] = {}
         self._resolvers: list[Callable[[str], Principal | None]] = []
-        self._logged: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
 
     # What the app has ------------------------------------------------------------------------
@@ -200,22 +203,21 @@ class Authorizer:
             usage = self.usage.setdefault(principal.arn, Usage())
             if decision.allowed:
                 label = decision.statement.label if decision.statement else ""
-                usage.allowed.append((decision.action, decision.resource, label))
+                usage.allowed.add((decision.action, decision.resource, label))
+                return
+            key = (who, decision.action, decision.resource)
+            if key in usage.denied:
+                usage.denied[key]["count"] += 1
                 return
             would_allow = self.would_allow(principal, decision)
-            usage.denied.append(
-                {
-                    "caller": who,
-                    "action": decision.action,
-                    "resource": decision.resource,
-                    "reason": decision.reason,
-                    "wouldAllow": would_allow,
-                }
-            )
-            key = (who, decision.action, decision.resource)
-            if key in self._logged:
-                return
-            self._logged.add(key)
+            usage.denied[key] = {
+                "caller": who,
+                "action": decision.action,
+                "resource": decision.resource,
+                "reason": decision.reason,
+                "wouldAllow": would_allow,
+                "count": 1,
+            }
         verb = "denied" if self.mode == Mode.ENFORCE else "would be denied (report mode)"
         log.warning(
             "IAM %s: %s %s on %s %s; %s",

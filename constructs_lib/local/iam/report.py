@@ -30,7 +30,7 @@ def _grants(role: Role) -> Iterator[tuple[Statement, str, str]]:
 
 def function_report(authorizer: Authorizer, caller: str, role: Role) -> dict[str, Any]:
     usage = authorizer.usage.get(role.arn)
-    used = usage.allowed if usage else []
+    used = sorted(usage.allowed) if usage else []
     unused: list[dict[str, str]] = []
     service_only: list[dict[str, str]] = []
     for statement, action, resource in _grants(role):
@@ -47,7 +47,7 @@ def function_report(authorizer: Authorizer, caller: str, role: Role) -> dict[str
         "used": sorted({f"{action} {resource}" for action, resource, _ in used}),
         "grantedButUnused": unused,
         "notExercisedLocally": service_only,
-        "denied": list(usage.denied) if usage else [],
+        "denied": list(usage.denied.values()) if usage else [],
         "unknownManagedPolicies": list(role.unknown_policies),
     }
 
@@ -60,7 +60,7 @@ def least_privilege_report(authorizer: Authorizer) -> dict[str, Any]:
     }
     known = {role.arn for role in authorizer.roles_by_caller().values()}
     others = {
-        principal: usage.denied
+        principal: list(usage.denied.values())
         for principal, usage in sorted(authorizer.usage.items())
         if principal not in known and usage.denied
     }

@@ -178,3 +178,22 @@ def test_report_mode_lets_the_call_through_and_reports_it(
     report = report_of(runner)
     assert report["mode"] == "report"
     assert [entry["action"] for entry in report["functions"]["GroupsWrite"]["denied"]] == ["dynamodb:PutItem"]
+
+
+def test_an_alarm_whose_topic_policy_refuses_cloudwatch_is_reported_at_start(
+    runner_on: Callable[..., LocalRunner], caplog: pytest.LogCaptureFixture
+) -> None:
+    def remove_cloudwatch_publish(stack: str, template: dict[str, Any]) -> None:
+        if stack == "ImageSharingData-dev":
+            statements = statements_of(template, "AlarmsTopicPolicy")
+            statements[:] = [s for s in statements if s.get("Sid") != "AllowCloudWatchAlarmsToPublish"]
+
+    with caplog.at_level(logging.WARNING, logger="constructs_lib.local.iam"):
+        runner = runner_on(remove_cloudwatch_publish)
+    refusals = [record.getMessage() for record in caplog.records if "could not notify" in record.getMessage()]
+    assert refusals  # alarms do not run locally: their deliveries are decided when the run starts
+    assert all("because no resource-based policy allows the sns:Publish action" in line for line in refusals)
+    report = report_of(runner)
+    assert {denied["action"] for denied in report["otherDenials"]["cloudwatch.amazonaws.com"]} == {
+        "sns:Publish"
+    }

@@ -82,6 +82,31 @@ class IamEnforcement:
         context.aws.checks.append(self.check_request)
         context.delivery_checks.append(self.check_delivery)
         context.invoker = ApiGatewayInvoker(context.invoker, self)
+        for stack in context.assembly.stacks:
+            self._check_alarm_actions(stack)
+
+    def _check_alarm_actions(self, stack: TemplateView) -> None:
+        """Alarms do not run locally, so whether each could notify its topics is decided at start."""
+        assert self._context is not None
+        for logical_id, resource in stack.resources_of_type("AWS::CloudWatch::Alarm").items():
+            properties = stack.resolve(resource.get("Properties", {}))
+            region, account = self._context.region, self._context.account
+            alarm = f"arn:aws:cloudwatch:{region}:{account}:alarm:{stack.ref(logical_id)}"
+            actions = [*properties.get("AlarmActions", []), *properties.get("OKActions", [])]
+            for topic in sorted(
+                {str(action) for action in actions if str(action).startswith("arn:aws:sns:")}
+            ):
+                refusal = self.check_delivery(
+                    DeliveryRequest("cloudwatch.amazonaws.com", "sns:Publish", topic, alarm)
+                )
+                if refusal is not None:
+                    log.warning(
+                        "IAM: alarm %s/%s could not notify %s in AWS (alarms do not run locally): %s",
+                        stack.stack_name,
+                        logical_id,
+                        topic,
+                        refusal,
+                    )
 
     def stop(self) -> None:
         if self.authorizer is None or self.report is not None:

@@ -171,7 +171,9 @@ def _comparable(response: dict[str, Any]) -> Any:
         if isinstance(value, list):
             return [blank(v) for v in value]
         if key.endswith("Url") and isinstance(value, str):
-            return value.split("?")[0]
+            url = value.split("?")[0]
+            # A created image's URLs end in its new id.
+            return url.rsplit("/", 1)[0] + "/<new>" if response["statusCode"] == 201 else url
         if key in ("id", "imageId", "timestamp") and response["statusCode"] == 201:
             return "<new>"
         return value

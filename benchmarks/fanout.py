@@ -188,10 +188,14 @@ def notifier_fan_out(runs: int) -> Section:
             results.append(result)
             row.samples.append(result["seconds"])
     expected_gone = len(range(0, CONNECTIONS, GONE_EVERY))
-    complete = all(
+    # The worst run's connections neither notified nor removed, by the endpoint's and the table's counts.
+    missed = max(
+        (CONNECTIONS - expected_gone - r["endpoint"]["delivered"])
+        + (r["connections_left"] - (CONNECTIONS - expected_gone))
+        for r in results
+    )
+    complete = missed == 0 and all(
         r["outcome"] == {"sent": CONNECTIONS - expected_gone, "failed": 0, "removed": expected_gone}
-        and r["connections_left"] == CONNECTIONS - expected_gone
-        and r["endpoint"]["delivered"] == CONNECTIONS - expected_gone
         for r in results
     )
     concurrency = results[0]["concurrency"]
@@ -207,7 +211,7 @@ def notifier_fan_out(runs: int) -> Section:
         "runs": results,
     }
     section.budgets += [
-        Budget("4. fan-out: connections not notified nor removed", 0 if complete else 1, 0),
+        Budget("4. fan-out: connections neither notified nor removed (worst run)", missed, 0),
         Budget(
             "4. fan-out: time / the function's 30 s timeout", max(row.samples) / FUNCTION_TIMEOUT_SECONDS, 1.0
         ),

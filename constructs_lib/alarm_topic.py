@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib._keys import deny_grants_except_for_aws_resources
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
@@ -34,6 +35,10 @@ class AlarmTopic(Construct):
 
     Pass `topic` as the `alarm_topic` of the library's constructs. Attributes: `topic`, `key`,
     `dead_letter_queue` (None without subscribers).
+
+    A `removal_policy` other than RETAIN schedules the key's deletion with the stack, after which
+    nothing encrypted with it can be read: it needs `disposable_data_reason` (one sentence, written
+    into the key's template Metadata).
     """
 
     def __init__(
@@ -43,8 +48,15 @@ class AlarmTopic(Construct):
         *,
         email_addresses: Sequence[str] = (),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        disposable_data_reason: str | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        check_disposable(
+            errors,
+            weakened_removal_policy(removal_policy),
+            disposable_data_reason,
+            "the key and what it encrypts",
+        )
         for index, address in enumerate(email_addresses):
             errors.check(
                 bool(_EMAIL.match(address)),
@@ -61,6 +73,7 @@ class AlarmTopic(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
+        record_reason(self.key, disposable_data_reason)
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",

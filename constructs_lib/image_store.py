@@ -38,6 +38,7 @@ from constructs_lib._image_store_scanners import (
 )
 from constructs_lib._keys import deny_grants_except_for_aws_resources
 from constructs_lib._nag import acknowledge_wildcard_resource
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
@@ -202,6 +203,10 @@ class ImageStore(Construct):
     Attributes: `bucket`, `thumbnail_bucket` (the images bucket unless
     `separate_thumbnail_bucket`), `log_bucket`, `topic`, `topic_key`, `presign_role`,
     `allowed_content_types`, `runtime_environment`, `content_type_environment`.
+
+    Protections: the buckets are versioned and RETAINed. A `removal_policy` other than RETAIN lets
+    the images go with the stack, so it needs `disposable_data_reason`: one sentence saying why the
+    images are disposable (written into the buckets' template Metadata).
     """
 
     def __init__(
@@ -223,8 +228,12 @@ class ImageStore(Construct):
         noncurrent_version_retention: Duration = DEFAULT_NONCURRENT_VERSION_RETENTION,
         access_log_retention: Duration = DEFAULT_ACCESS_LOG_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        disposable_data_reason: str | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        check_disposable(
+            errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the stored images"
+        )
         _validate(
             errors,
             upload_prefix=upload_prefix,
@@ -291,6 +300,7 @@ class ImageStore(Construct):
         self.bucket = self._private_bucket(
             "Bucket", cors, noncurrent_version_retention, removal_policy, log_prefix="images/"
         )
+        record_reason(self.bucket, disposable_data_reason)
         acknowledge_image_bucket(
             self.bucket, kms_encrypted=encryption_key is not None, has_upload_events=True
         )
@@ -318,6 +328,7 @@ class ImageStore(Construct):
             acknowledge_image_bucket(
                 self.thumbnail_bucket, kms_encrypted=encryption_key is not None, has_upload_events=False
             )
+            record_reason(self.thumbnail_bucket, disposable_data_reason)
 
         self.presign_role = self._presign_role(allow_presigned_downloads)
         acknowledge_presign_role(self.presign_role)

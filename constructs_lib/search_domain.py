@@ -40,6 +40,7 @@ from constructs_lib import compliance
 from constructs_lib._cognito import strong_password_policy
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
+from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -201,9 +202,13 @@ class SearchDomain(Construct):
     `authenticated_role`, `cognito_service_role`, `master_role` (the role-mapping function's
     role), `log_groups` (by log type), `dashboards_url`, `endpoint` (``https://host``), `alarms`,
     `security_groups` (empty without a VPC), `connections` (only in a VPC).
+
+    Protections: a `removal_policy` other than RETAIN deletes the indexes with the stack, so it needs
+    `disposable_data_reason`: one sentence saying why they are disposable (for instance, rebuilt
+    from the tables by the indexers); it is written into the domain's template Metadata.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0915 - built in the order CloudFormation needs; helpers hold the detail
         self,
         scope: Construct,
         construct_id: str,
@@ -217,6 +222,7 @@ class SearchDomain(Construct):
         dashboards_roles: Sequence[str] = DEFAULT_DASHBOARDS_ROLES,
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        disposable_data_reason: str | None = None,
         alarms: bool = False,
         alarm_topic: sns.ITopic | None = None,
         vpc: ec2.IVpc | None = None,
@@ -269,6 +275,9 @@ class SearchDomain(Construct):
         )
         _validate_size(errors, size)
         domain_subnets = _domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
+        check_disposable(
+            errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the domain's indexes"
+        )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -408,6 +417,7 @@ class SearchDomain(Construct):
             security_groups=self.security_groups or None,
         )
         self.domain.node.add_dependency(logs_policy)
+        record_reason(self.domain, disposable_data_reason)
         self._acknowledge_domain(size)
         if vpc is not None:
             self.allow_from(security.function)

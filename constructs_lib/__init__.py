@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from constructs_lib.serverless_function import ServerlessFunction
     from constructs_lib.user_directory import UserDirectory
     from constructs_lib.websocket_api import WebSocketApi
+    from constructs_lib.workflow import Workflow, lambda_task
 
 # Each public name and the module that defines it.
 _MODULES = {
@@ -55,6 +56,8 @@ _MODULES = {
     "ServerlessFunction": "serverless_function",
     "UserDirectory": "user_directory",
     "WebSocketApi": "websocket_api",
+    "Workflow": "workflow",
+    "lambda_task": "workflow",
 }
 
 __all__ = [
@@ -78,8 +81,10 @@ __all__ = [
     "StreamConsumer",
     "UserDirectory",
     "WebSocketApi",
+    "Workflow",
     "acknowledge",
     "add_nag_checks",
+    "lambda_task",
 ]
 
 

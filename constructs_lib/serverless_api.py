@@ -36,6 +36,15 @@ from constructs import Construct
 
 from constructs_lib import compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
+from constructs_lib._api_cors import (
+    HTTP_METHODS,
+    cors_environment,
+    gateway_cors_headers,
+    preflight,
+    validate_cors,
+)
+from constructs_lib._api_integrations import JSON_CONTENT_TYPE, lambda_mapped_integration
+from constructs_lib._api_paths import route_id, validate_path
 from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
 from constructs_lib._api_schema import to_json_schema
 from constructs_lib._logs import acknowledge_log_group
@@ -64,11 +73,7 @@ DEFAULT_SERVER_ERROR_RATE_THRESHOLD = 0.01
 DEFAULT_LATENCY_P99_THRESHOLD = Duration.seconds(3)
 ALARM_PERIOD = Duration.minutes(5)
 CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
-JSON_CONTENT_TYPE = "application/json"
 
-_PATH_PART = re.compile(r"^(?:[A-Za-z0-9._~-]+|\{([A-Za-z_][A-Za-z0-9_-]*)(\+?)\})$")
-_ORIGIN = re.compile(r"^https?://[^/\s]+$")
 # Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
 _ACCESS_LOG_FIELDS = {
     **REQUEST_LOG_FIELDS,
@@ -190,7 +195,7 @@ class ServerlessApi(Construct):
             "set endpoint_type=EndpointType.PRIVATE or drop vpc_endpoints",
         )
         if cors is not None:
-            _validate_cors(errors, cors)
+            validate_cors(errors, cors)
         errors.check(
             bool(STAGE_NAME_PATTERN.match(stage_name)),
             "stage_name",
@@ -274,7 +279,7 @@ class ServerlessApi(Construct):
             ),
             policy=_private_api_policy(vpc_endpoints) if private else None,
             cloud_watch_role=cloud_watch_role,
-            default_cors_preflight_options=_preflight(cors) if cors else None,
+            default_cors_preflight_options=preflight(cors) if cors else None,
             domain_name=apigw.DomainNameOptions(
                 domain_name=domain_name,
                 certificate=certificate,
@@ -320,14 +325,14 @@ class ServerlessApi(Construct):
                 "groups, which is exactly what this AWS managed policy grants.",
             )
 
-        self.cors_environment: dict[str, str] = _cors_environment(cors) if cors else {}
+        self.cors_environment: dict[str, str] = cors_environment(cors) if cors else {}
         if cors:
             for response_type, name in (
                 (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
                 (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
             ):
                 self.api.add_gateway_response(
-                    name, type=response_type, response_headers=_gateway_cors_headers(cors)
+                    name, type=response_type, response_headers=gateway_cors_headers(cors)
                 )
 
         if web_acl_arn:
@@ -380,7 +385,7 @@ class ServerlessApi(Construct):
             "method",
             "OPTIONS is the CORS preflight, which this API already answers on every resource",
         )
-        path_parameters = _validate_path(errors, path)
+        path_parameters = validate_path(errors, path)
         errors.check(
             (verb, path) not in self._routes,
             "method",
@@ -422,7 +427,7 @@ class ServerlessApi(Construct):
         if schema is not None:
             model = apigw.Model(
                 self,
-                f"{_route_id(verb, path)}Model",
+                f"{route_id(verb, path)}Model",
                 rest_api=self.api,
                 content_type=JSON_CONTENT_TYPE,
                 description=f"Request body of {verb} {path}",
@@ -438,7 +443,9 @@ class ServerlessApi(Construct):
         integration, method_responses = (
             (apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False), None)
             if proxy
-            else self._mapped_integration(function, request_templates or {}, response_templates or {})
+            else lambda_mapped_integration(
+                function, self._cors, request_templates or {}, response_templates or {}
+            )
         )
         added = resource.add_method(
             verb,
@@ -550,40 +557,6 @@ class ServerlessApi(Construct):
         self._authorizers[mode] = authorizer
         return authorizer
 
-    def _mapped_integration(
-        self,
-        function: lambda_.IFunction,
-        request_templates: Mapping[str, str],
-        response_templates: Mapping[str, str],
-    ) -> tuple[apigw.Integration, list[apigw.MethodResponse]]:
-        """A non-proxy Lambda integration; CORS headers are added by VTL so they match the origin."""
-        cors_prefix = _cors_response_vtl(self._cors) if self._cors else ""
-        success = {
-            content_type: cors_prefix + template
-            for content_type, template in (
-                response_templates or {JSON_CONTENT_TYPE: "$input.json('$')"}
-            ).items()
-        }
-        failure = {JSON_CONTENT_TYPE: cors_prefix + '{"message": "Internal server error"}'}
-        integration = apigw.LambdaIntegration(
-            function,
-            proxy=False,
-            allow_test_invoke=False,
-            request_templates=dict(request_templates) or None,
-            # Content types without a template are refused (415) instead of passed through unmapped.
-            passthrough_behavior=apigw.PassthroughBehavior.NEVER
-            if request_templates
-            else apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
-            integration_responses=[
-                apigw.IntegrationResponse(status_code="200", response_templates=success),
-                # A Lambda error otherwise falls through to the default 200 with the error as body.
-                apigw.IntegrationResponse(
-                    status_code="500", selection_pattern=".+", response_templates=failure
-                ),
-            ],
-        )
-        return integration, [apigw.MethodResponse(status_code="200"), apigw.MethodResponse(status_code="500")]
-
     def _add_alarms(self, topic: sns.ITopic, error_rate: float, latency: Duration) -> None:
         action = cloudwatch_actions.SnsAction(topic)
         server_errors = cloudwatch.Alarm(
@@ -633,77 +606,6 @@ def _missing_authorizer(mode: AuthorizationMode) -> str:
     return f"{mode.name} authorization needs an authorizer; pass {needed} to ServerlessApi"
 
 
-def _validate_cors(errors: PropErrors, cors: CorsPolicy) -> None:
-    origins = list(cors.allow_origins)
-    errors.check(
-        bool(origins), "cors.allow_origins", "list at least one origin, e.g. 'https://app.example.com'"
-    )
-    if "*" in origins:
-        errors.check(
-            not cors.allow_credentials,
-            "cors.allow_origins",
-            "'*' cannot be combined with allow_credentials=True (browsers reject it and it would "
-            "expose every user's responses to any site); list the exact origins",
-        )
-        errors.check(
-            len(origins) == 1, "cors.allow_origins", "'*' already allows every origin; list it alone"
-        )
-    for origin in origins:
-        errors.check(
-            origin == "*" or bool(_ORIGIN.match(origin)),
-            "cors.allow_origins",
-            f"'{origin}' is not an origin; use scheme://host[:port] with no path or trailing slash",
-        )
-    for verb in cors.allow_methods:
-        errors.check(
-            verb in HTTP_METHODS, "cors.allow_methods", f"'{verb}' is not one of {', '.join(HTTP_METHODS)}"
-        )
-
-
-def _validate_path(errors: PropErrors, path: str) -> list[str]:
-    """Problems with a resource path like ``/groups/{id}/images``; returns its parameter names."""
-    if path == "/":
-        return []
-    parts = path.split("/")
-    if not path.startswith("/") or path.endswith("/") or "" in parts[1:]:
-        errors.add(
-            "path",
-            f"'{path}' is not a resource path; write it as '/' or '/part/{{param}}' with no empty "
-            "parts and no trailing slash",
-        )
-        return []
-    names: list[str] = []
-    for index, part in enumerate(parts[1:], start=1):
-        match = _PATH_PART.match(part)
-        if match is None:
-            errors.add(
-                "path",
-                f"'{part}' in '{path}' is not a valid path part; use letters, digits, '.', '_', '~', '-' "
-                "or a parameter like {id}",
-            )
-            continue
-        name, greedy = match.group(1), match.group(2)
-        if name is None:
-            continue
-        errors.check(
-            not greedy or index == len(parts) - 1,
-            "path",
-            f"the greedy parameter {{{name}+}} in '{path}' must be the last part",
-        )
-        errors.check(
-            name not in names,
-            "path",
-            f"parameter '{name}' appears twice in '{path}'; give each path parameter its own name",
-        )
-        names.append(name)
-    return names
-
-
-def _route_id(verb: str, path: str) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", path)
-    return verb.title() + ("".join(word[:1].upper() + word[1:] for word in words) or "Root")
-
-
 def _private_api_policy(vpc_endpoints: Sequence[ec2.IVpcEndpoint]) -> iam.PolicyDocument:
     endpoint_ids = [endpoint.vpc_endpoint_id for endpoint in vpc_endpoints]
     return iam.PolicyDocument(
@@ -726,59 +628,3 @@ def _private_api_policy(vpc_endpoints: Sequence[ec2.IVpcEndpoint]) -> iam.Policy
             ),
         ]
     )
-
-
-def _preflight(cors: CorsPolicy) -> apigw.CorsOptions:
-    return apigw.CorsOptions(
-        allow_origins=list(cors.allow_origins),
-        allow_methods=list(cors.allow_methods),
-        allow_headers=list(cors.allow_headers),
-        allow_credentials=cors.allow_credentials,
-        max_age=cors.max_age,
-    )
-
-
-def _gateway_cors_headers(cors: CorsPolicy) -> dict[str, str]:
-    """Headers for API Gateway's own error responses (values are mapping expressions)."""
-    origins = list(cors.allow_origins)
-    headers = {
-        # Gateway responses cannot pick from a list: one origin is returned as is, several echo
-        # the request's Origin (these responses carry only API Gateway's own error messages).
-        "Access-Control-Allow-Origin": f"'{origins[0]}'"
-        if len(origins) == 1
-        else "method.request.header.Origin",
-        "Access-Control-Allow-Headers": f"'{','.join(cors.allow_headers)}'",
-        "Access-Control-Allow-Methods": f"'{','.join(cors.allow_methods)}'",
-    }
-    if cors.allow_credentials:
-        headers["Access-Control-Allow-Credentials"] = "'true'"
-    if len(origins) > 1:
-        headers["Vary"] = "'Origin'"
-    return headers
-
-
-def _cors_response_vtl(cors: CorsPolicy) -> str:
-    """VTL that sets CORS headers on a mapped (non-proxy) response for an allowed Origin only."""
-    lines = ['#set($origin = $input.params().header.get("Origin"))']
-    if "*" in cors.allow_origins:
-        lines.append("#set($context.responseOverride.header.Access-Control-Allow-Origin = '*')")
-    else:
-        condition = " || ".join(f'$origin == "{origin}"' for origin in cors.allow_origins)
-        lines += [
-            f"#if({condition})",
-            "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)",
-            "#set($context.responseOverride.header.Vary = 'Origin')",
-        ]
-        if cors.allow_credentials:
-            lines.append("#set($context.responseOverride.header.Access-Control-Allow-Credentials = 'true')")
-        lines.append("#end")
-    return "\n".join(lines) + "\n"
-
-
-def _cors_environment(cors: CorsPolicy) -> dict[str, str]:
-    return {
-        "CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
-        "CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
-        "CORS_ALLOW_CREDENTIALS": "true" if cors.allow_credentials else "false",
-        "CORS_MAX_AGE": str(int(cors.max_age.to_seconds())),
-    }

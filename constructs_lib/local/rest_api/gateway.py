@@ -35,6 +35,7 @@ from constructs_lib.local.rest_api._model import (
     media_type,
     parameter,
 )
+from constructs_lib.local.rest_api._validation_messages import validation_error_string
 from constructs_lib.local.rest_api.authorizers import Authorizers
 from constructs_lib.local.rest_api.proxy import proxy_event, proxy_result
 from constructs_lib.local.rest_api.responses import gateway_response, mock, service_headers
@@ -126,10 +127,10 @@ class RestApiGateway:
             raise GatewayError(
                 "BAD_REQUEST_BODY", "Invalid request body", validation_error=f"[{error}]"
             ) from None
-        problems = [error.message for error in validator.iter_errors(document)]
+        problems = list(validator.iter_errors(document))
         if problems:
             raise GatewayError(
-                "BAD_REQUEST_BODY", "Invalid request body", validation_error=f"[{', '.join(problems)}]"
+                "BAD_REQUEST_BODY", "Invalid request body", validation_error=validation_error_string(problems)
             )
 
     def _integrate(self, call: Call, method: Method) -> HttpResponse:

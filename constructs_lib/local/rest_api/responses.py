@@ -69,7 +69,8 @@ def gateway_response(api: ApiDefinition, call: Call, error: GatewayError) -> Htt
         "context.error.message": error.message or "",
         "context.error.messageString": json.dumps(error.message),
         "context.error.responseType": error.response_type,
-        "context.error.validationErrorString": error.validation_error,
+        # Substituted JSON-escaped (its quotes as \"), so a template can quote it inside a JSON string.
+        "context.error.validationErrorString": json.dumps(error.validation_error)[1:-1],
         "context.requestId": call.request_id,
         "context.extendedRequestId": call.extended_request_id,
         "context.apiId": api.api_id,

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from constructs_lib._api_cors import cors_response_vtl
 from constructs_lib._nag import acknowledge
+from constructs_lib._validation import PropErrors
 
 if TYPE_CHECKING:
     from constructs_lib.serverless_api import CorsPolicy
@@ -31,10 +32,11 @@ INTERNAL_ERROR = '{"message": "Internal server error"}'
 # A JSON string's content, escaped for a JSON string: `escapeJavaScript` also escapes ' as \',
 # which JSON does not allow, so that one is undone.
 _ESCAPE = '$util.escapeJavaScript({value}).replaceAll("\\\\\'", "\'")'
-# Who called, as the route's authorization knows them.
+# Who called, as the route's authorization (an AuthorizationMode value) knows them.
 CALLER_EXPRESSIONS = {
     "COGNITO_USER_POOLS": "$context.authorizer.claims.sub",
-    "CUSTOM": "$context.authorizer.principalId",
+    "TOKEN": "$context.authorizer.principalId",
+    "REQUEST": "$context.authorizer.principalId",
     "AWS_IAM": "$context.identity.userArn",
 }
 ERROR_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -77,7 +79,7 @@ def workflow_integration(
     workflow: Workflow,
     *,
     cors: CorsPolicy | None,
-    authorization_type: str,
+    authorization: str,
     body: bool,
     path_parameters: Sequence[str],
     query_parameters: Sequence[str],
@@ -106,7 +108,7 @@ def workflow_integration(
     cors_prefix = cors_response_vtl(cors) if cors else ""
     request = start_request_template(
         workflow.state_machine_arn,
-        caller=CALLER_EXPRESSIONS.get(authorization_type),
+        caller=CALLER_EXPRESSIONS.get(authorization),
         body=body,
         path_parameters=path_parameters,
         query_parameters=query_parameters,
@@ -139,6 +141,28 @@ def workflow_integration(
     )
     statuses = sorted({success_status, "500", *(str(status) for status in error_statuses.values())})
     return integration, [apigw.MethodResponse(status_code=status) for status in statuses]
+
+
+def check_workflow_route(errors: PropErrors, *, express: bool, error_statuses: Mapping[str, int]) -> None:
+    """Record what is wrong with a workflow route's `error_statuses`."""
+    errors.check(
+        express or not error_statuses,
+        "error_statuses",
+        "only an Express workflow answers with its result; a Standard one answers 202 when it "
+        "starts, so its errors cannot choose the status (use express=True or remove error_statuses)",
+    )
+    for error, status in error_statuses.items():
+        errors.check(
+            bool(ERROR_NAME.match(error)) and not error.startswith("States."),
+            "error_statuses",
+            f"'{error}' is not an error name a Fail state or a task of yours raises (1-128 letters, digits, "
+            "'_', '.' or '-', not a States.* error)",
+        )
+        errors.check(
+            400 <= status <= 599,
+            "error_statuses",
+            f"{status} for '{error}' is not an error status; use 400-599",
+        )
 
 
 def _json_string(value: str) -> str:

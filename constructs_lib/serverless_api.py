@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -43,13 +43,21 @@ from constructs_lib._api_cors import (
     preflight,
     validate_cors,
 )
-from constructs_lib._api_integrations import JSON_CONTENT_TYPE, lambda_mapped_integration
+from constructs_lib._api_integrations import (
+    JSON_CONTENT_TYPE,
+    check_workflow_route,
+    lambda_mapped_integration,
+    workflow_integration,
+)
 from constructs_lib._api_paths import route_id, validate_path
 from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
 from constructs_lib._api_schema import to_json_schema
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
+
+if TYPE_CHECKING:
+    from constructs_lib.workflow import Workflow
 
 DEFAULT_STAGE_NAME = "dev"
 # Per stage, far below the account's 10,000 requests/s: one runaway client cannot starve the
@@ -117,6 +125,16 @@ class CorsPolicy:
     allow_headers: Sequence[str] = DEFAULT_CORS_HEADERS
     allow_credentials: bool = False
     max_age: Duration = DEFAULT_CORS_MAX_AGE
+
+
+@dataclass(frozen=True)
+class _Route:
+    """A validated route, as its integration needs it."""
+
+    verb: str
+    path: str
+    mode: AuthorizationMode
+    path_parameters: list[str]
 
 
 class ServerlessApi(Construct):
@@ -376,9 +394,108 @@ class ServerlessApi(Construct):
         body; path parameters, `required_query_parameters` and `required_headers` are required.
         The request validator checks body and parameters before the function runs.
         """
+
+        def integrate(_route: _Route) -> tuple[apigw.Integration, list[apigw.MethodResponse] | None]:
+            if request_templates is None and response_templates is None:
+                return apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False), None
+            return lambda_mapped_integration(
+                function, self._cors, request_templates or {}, response_templates or {}
+            )
+
+        return self._add_method(
+            "add_route",
+            method,
+            path,
+            integrate,
+            authorization=authorization,
+            public_reason=public_reason,
+            authorization_scopes=authorization_scopes,
+            api_key_required=api_key_required,
+            request_schema=request_schema,
+            required_query_parameters=required_query_parameters,
+            required_headers=required_headers,
+        )
+
+    def add_workflow_route(
+        self,
+        method: str,
+        path: str,
+        workflow: Workflow,
+        *,
+        authorization: AuthorizationMode | None = None,
+        public_reason: str | None = None,
+        authorization_scopes: Sequence[str] = (),
+        api_key_required: bool = False,
+        request_schema: Mapping[str, Any] | None = None,
+        required_query_parameters: Sequence[str] = (),
+        required_headers: Sequence[str] = (),
+        error_statuses: Mapping[str, int] | None = None,
+    ) -> apigw.Method:
+        """Route `method` on `path` to Step Functions itself, starting `workflow` (no function in between).
+
+        A Standard workflow is started with StartExecution and the route answers 202
+        ``{"executionId": "<execution ARN>"}``; an Express workflow runs with StartSyncExecution
+        and the route answers 200 with its output, or, when it failed with an error named in
+        `error_statuses` (e.g. ``{"GroupNotFound": 404}``), that status and ``{"message": <cause>}``;
+        any other failure is a 500 ``{"message": "Internal server error"}`` with the CORS headers.
+        The execution input is ``{"body": <the JSON body, with request_schema>, "path": {...},
+        "query": {<required_query_parameters>}, "caller": "<the Cognito sub, the Lambda authorizer's
+        principalId or the IAM caller's ARN>"}``. API Gateway starts it with a role of its own that
+        may start only this workflow. Validation and authorization are those of `add_route`.
+        """
+        statuses = dict(error_statuses or {})
+
+        def check(errors: PropErrors) -> None:
+            check_workflow_route(errors, express=workflow.express, error_statuses=statuses)
+
+        def integrate(route: _Route) -> tuple[apigw.Integration, list[apigw.MethodResponse] | None]:
+            return workflow_integration(
+                self,
+                route_id(route.verb, route.path),
+                workflow,
+                cors=self._cors,
+                authorization=route.mode.value,
+                body=request_schema is not None,
+                path_parameters=route.path_parameters,
+                query_parameters=list(required_query_parameters),
+                error_statuses=statuses,
+            )
+
+        return self._add_method(
+            "add_workflow_route",
+            method,
+            path,
+            integrate,
+            check=check,
+            authorization=authorization,
+            public_reason=public_reason,
+            authorization_scopes=authorization_scopes,
+            api_key_required=api_key_required,
+            request_schema=request_schema,
+            required_query_parameters=required_query_parameters,
+            required_headers=required_headers,
+        )
+
+    def _add_method(
+        self,
+        call: str,
+        method: str,
+        path: str,
+        integrate: Callable[[_Route], tuple[apigw.Integration, list[apigw.MethodResponse] | None]],
+        *,
+        check: Callable[[PropErrors], None] | None = None,
+        authorization: AuthorizationMode | None,
+        public_reason: str | None,
+        authorization_scopes: Sequence[str],
+        api_key_required: bool,
+        request_schema: Mapping[str, Any] | None,
+        required_query_parameters: Sequence[str],
+        required_headers: Sequence[str],
+    ) -> apigw.Method:
+        """The route's validation, model, parameters, authorizer and acknowledgments, around `integrate`."""
         verb = method.upper()
         mode = authorization or self._default_authorization
-        errors = PropErrors(self, f"add_route({verb} {path})")
+        errors = PropErrors(self, f"{call}({verb} {path})")
         errors.check(verb in HTTP_METHODS, "method", f"'{method}' is not one of {', '.join(HTTP_METHODS)}")
         errors.check(
             not (verb == "OPTIONS" and self._cors is not None),
@@ -419,6 +536,8 @@ class ServerlessApi(Construct):
             schema, problems = to_json_schema(request_schema)
             for problem in problems:
                 errors.add("request_schema", problem)
+        if check is not None:
+            check(errors)
         errors.raise_if_any()
         self._routes.add((verb, path))
 
@@ -439,14 +558,7 @@ class ServerlessApi(Construct):
             **{f"method.request.querystring.{name}": True for name in required_query_parameters},
             **{f"method.request.header.{name}": True for name in required_headers},
         }
-        proxy = request_templates is None and response_templates is None
-        integration, method_responses = (
-            (apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False), None)
-            if proxy
-            else lambda_mapped_integration(
-                function, self._cors, request_templates or {}, response_templates or {}
-            )
-        )
+        integration, method_responses = integrate(_Route(verb, path, mode, path_parameters))
         added = resource.add_method(
             verb,
             integration,

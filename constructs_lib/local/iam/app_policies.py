@@ -205,6 +205,11 @@ def _resource_policies(  # noqa: PLR0912 -- one block per resource policy type
             resources.keys[str(stack.resolve({"Fn::GetAtt": [logical_id, attribute]}))] = str(
                 properties["KmsMasterKeyId"]
             )
+    for logical_id, resource in stack.resources_of_type("AWS::Kinesis::Stream").items():
+        encryption = stack.resolve(resource.get("Properties", {})).get("StreamEncryption", {})
+        key = str(encryption.get("KeyId", ""))
+        if encryption.get("EncryptionType") == "KMS" and key and not key.startswith("alias/aws/"):
+            resources.keys[str(stack.resolve({"Fn::GetAtt": [logical_id, "Arn"]}))] = key
     for logical_id, resource in stack.resources_of_type("AWS::S3::Bucket").items():
         properties = stack.resolve(resource.get("Properties", {}))
         for rule in properties.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", []):

@@ -20,8 +20,9 @@ each with a test in tests/local/iam/test_special_cases.py:
 - Scheduler ``CreateSchedule`` / ``UpdateSchedule``: ``iam:PassRole`` on the target's role too.
 - STS ``GetCallerIdentity`` needs no permission.
 - KMS on the caller's behalf (`on_behalf`): publishing to an SNS topic, sending to or receiving from
-  an SQS queue, or writing and reading S3 objects encrypted with a customer managed key also needs
-  ``kms:GenerateDataKey`` / ``kms:Decrypt`` on the key for the caller, with ``kms:ViaService``.
+  an SQS queue, writing to a Kinesis stream, or writing and reading S3 objects encrypted with a
+  customer managed key also needs ``kms:GenerateDataKey`` / ``kms:Decrypt`` on the key for the
+  caller, with ``kms:ViaService``.
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ _KMS_ON_BEHALF: Mapping[tuple[str, str], Sequence[str]] = {
     ("sqs", "sqs:ReceiveMessage"): ("kms:Decrypt",),
     ("s3", "s3:PutObject"): ("kms:GenerateDataKey",),
     ("s3", "s3:GetObject"): ("kms:Decrypt",),
+    ("kinesis", "kinesis:PutRecord"): ("kms:GenerateDataKey",),
+    ("kinesis", "kinesis:PutRecords"): ("kms:GenerateDataKey",),
 }
 
 

@@ -277,9 +277,12 @@ def test_get_caller_identity_needs_no_permission() -> None:
     assert mapped("sts", "get_caller_identity") == []
 
 
+STREAM = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks"
+
+
 class EncryptedTopic:
     def encryption_key(self, resource_arn: str) -> str | None:
-        return KEY if resource_arn in (TOPIC, QUEUE) else None
+        return KEY if resource_arn in (TOPIC, QUEUE, STREAM) else None
 
     def key_arn(self, key_id: str) -> str:
         return key_id
@@ -302,3 +305,14 @@ def test_kms_calls_made_on_the_callers_behalf_by_sns_and_sqs() -> None:
         call_of("sns", "publish", TopicArn=TOPIC.replace("Upload", "Other"), Message="m"), EncryptedTopic()
     )
     assert [a.action for a in plain] == ["sns:Publish"]
+
+
+def test_writing_to_an_encrypted_stream_needs_its_key() -> None:
+    put = accesses(
+        call_of("kinesis", "put_record", StreamName="clicks", Data=b"x", PartitionKey="p"), EncryptedTopic()
+    )
+    assert [(a.action, a.resource) for a in put] == [
+        ("kinesis:PutRecord", STREAM),
+        ("kms:GenerateDataKey", KEY),
+    ]
+    assert put[1].context["kms:ViaService"] == f"kinesis.{REGION}.amazonaws.com"

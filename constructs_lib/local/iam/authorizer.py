@@ -86,7 +86,6 @@ class Authorizer:
         self.bucket_policies: dict[str, list[Statement]] = {}  # bucket name -> statements
         self.callers: dict[str, str] = {}  # role ARN -> the functions that run as it (for messages)
         self.usage: dict[str, Usage] = {}
-        self._credentials: dict[str, Principal] = {}
         self._resolvers: list[Callable[[str], Principal | None]] = []
         self._lock = threading.Lock()
 
@@ -103,24 +102,14 @@ class Authorizer:
     def add_bucket_policy(self, bucket: str, statements: Iterable[Statement]) -> None:
         self.bucket_policies.setdefault(bucket, []).extend(statements)
 
-    def credentials_for(self, role_arn: str, caller: str) -> tuple[str, str]:
-        """Distinct fake credentials (access key, secret) for `caller` (a function) running as the role."""
-        role = self.roles[role_arn]
-        key = f"ASIALOCAL{len(self._credentials):011d}"
-        self._credentials[key] = role.principal(self.account, caller)
-        self.callers.setdefault(role_arn, caller)
-        return key, f"local-secret-{len(self._credentials)}"
-
     def add_resolver(self, resolver: Callable[[str], Principal | None]) -> None:
-        """Another source of credentials (moto's assumed-role sessions): access key -> principal."""
+        """A source of credentials (moto's assumed-role sessions): access key -> principal."""
         self._resolvers.append(resolver)
 
     def principal_for(self, access_key: str | None) -> Principal | None:
         """The principal these credentials belong to; None for credentials the app never handed out."""
         if access_key is None:
             return Principal("anonymous", "*", self.account)
-        if access_key in self._credentials:
-            return self._credentials[access_key]
         for resolver in self._resolvers:
             found = resolver(access_key)
             if found is not None:

@@ -201,11 +201,15 @@ def test_resource_policies_are_found_for_their_resources(authorizer: Authorizer)
     assert authorizer.resource_policy(TABLE) is None
 
 
-def test_each_caller_gets_its_own_credentials_that_act_as_its_role(authorizer: Authorizer) -> None:
-    key, _ = authorizer.credentials_for(ROLE, "Notes")
-    other, _ = authorizer.credentials_for(OTHER_ROLE, "Writer")
-    assert key != other
-    principal = authorizer.principal_for(key)
+def test_credentials_act_as_the_role_their_resolver_names(authorizer: Authorizer) -> None:
+    sessions = {"ASIANOTES": (ROLE, "Notes"), "ASIAWRITER": (OTHER_ROLE, "Writer")}
+
+    def resolve(access_key: str) -> Principal | None:
+        role, session = sessions.get(access_key, ("", ""))
+        return authorizer.role_principal(role, session)
+
+    authorizer.add_resolver(resolve)
+    principal = authorizer.principal_for("ASIANOTES")
     assert principal is not None
     assert (principal.arn, principal.session_arn) == (
         ROLE,

@@ -240,9 +240,12 @@ def _seconds(value: float, unit: str) -> str:
 def benchmark_tables(latest: dict[str, Any]) -> str:
     """Markdown tables of one ``make bench`` result, as ``benchmarks/bench.py`` writes it."""
     machine = latest.get("machine", {})
+    load = machine.get("load_average")
+    conditions = f", load average {load[0]:.1f}" if load else ""
+    conditions += " (a `--quick` run: checks the harness, not the budgets)" if latest.get("quick") else ""
     lines = [
         f"Run `{latest.get('timestamp', '?')}` on {machine.get('cpus', '?')} cores, "
-        f"Python {machine.get('python', '?')} (`benchmarks/results/latest.json`).",
+        f"Python {machine.get('python', '?')}{conditions} (`benchmarks/results/latest.json`).",
         "",
         "| Measurement | Median | Min | Max | Samples |",
         "| --- | --- | --- | --- | --- |",
@@ -271,7 +274,38 @@ def benchmark_tables(latest: dict[str, Any]) -> str:
     memory = latest.get("peak_synth_memory_bytes")
     if memory:
         lines += ["", f"Peak memory of `python app.py` with its jsii process: {memory / 2**20:.0f} MiB."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _bench_details(latest)) + "\n"
+
+
+def _bench_details(latest: dict[str, Any]) -> list[str]:
+    """The jsii calls per construct, the growth slopes and the fan-out run, when the result has them."""
+    lines: list[str] = []
+    calls = latest.get("jsii_calls")
+    if calls:
+        phases = ", ".join(f"{figures['calls']} while {phase}" for phase, figures in calls["phases"].items())
+        lines += ["", f"jsii calls of the reference app: {phases}.", ""]
+        lines += ["| Construct | Instances | jsii calls | Per instance |", "| --- | --- | --- | --- |"]
+        for name, figures in calls["constructs"].items():
+            per = figures["calls"] / max(figures["instances"], 1)
+            lines.append(f"| `{name}` | {figures['instances']} | {figures['calls']} | {per:.0f} |")
+    growth = latest.get("growth")
+    if growth:
+        lines += [
+            "",
+            f"Synth growth per repetition: library {growth['library_seconds_per_repeat'] * 1000:.0f} ms, "
+            f"CfnResource baseline {growth['baseline_seconds_per_repeat'] * 1000:.0f} ms "
+            f"(R² {growth['library_r2']:.3f} and {growth['baseline_r2']:.3f}).",
+        ]
+    fan_out = latest.get("fan_out")
+    if fan_out:
+        complete = "yes" if fan_out["every_connection_notified_or_removed"] else "**no**"
+        lines += [
+            "",
+            f"Fan-out: {fan_out['connections']:,} connections, {fan_out['concurrency']} posts in flight, "
+            f"at most {fan_out['max_posts_per_second']:g} posts/s; bound {fan_out['bound_seconds']:.1f} s; "
+            f"every connection notified or removed: {complete}.",
+        ]
+    return lines
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:

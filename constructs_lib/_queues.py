@@ -11,6 +11,9 @@ from constructs_lib.compliance import acknowledge
 
 # SQS's maximum: the longest time anyone has to notice and replay a failed event.
 DEAD_LETTER_RETENTION = Duration.days(14)
+# Metadata key (in the cloud assembly, not the template) under which a dead-letter queue records what it
+# holds: ServiceDashboard draws every queue that has it, with its replay command.
+DEAD_LETTER_METADATA = "constructs_lib:dead-letter-queue"
 
 
 def dead_letter_queue(
@@ -44,6 +47,7 @@ def dead_letter_queue(
         fifo=fifo or None,
         redrive_allow_policy=redrive_allow_policy,
     )
+    queue.node.add_metadata(DEAD_LETTER_METADATA, holds)
     acknowledge(
         queue,
         reason=f"This queue is the dead-letter queue of {holds}; a DLQ has no DLQ of its own.",

@@ -10,7 +10,7 @@ and, for a queue it created, any message in that queue.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 
@@ -149,6 +149,19 @@ class ConsumerAlarms:
     enabled: bool
     topic: sns.ITopic | None
     iterator_age_threshold: Duration
+    settings: AlarmSettings | None = None
+
+
+# Each consumer's alarms by name, with their defaults: a consumer behind may catch up (warning, in
+# milliseconds, per minute); a failed batch waits for a person (critical). No data means no records.
+CONSUMER_ALARMS = {
+    "iterator_age": AlarmDefault(
+        threshold=Duration.minutes(15).to_milliseconds(),
+        level=AlarmLevel.WARNING,
+        duration_unit="milliseconds",
+    ),
+    "consumer_dead_letter": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+}
 
 
 def add_lossless_consumer(
@@ -197,6 +210,9 @@ def add_lossless_consumer(
             description=f"{scope.node.path}: the stream consumer is {threshold.to_human_string()} or more "
             "behind: look for failing batches or raise parallelization_factor.",
             topic=alarms.topic,
+            name="iterator_age",
+            settings=alarms.settings,
+            default=replace(CONSUMER_ALARMS["iterator_age"], threshold=threshold.to_milliseconds()),
         )
         if created_queue is not None:
             dead_letter_alarm = threshold_alarm(
@@ -207,6 +223,9 @@ def add_lossless_consumer(
                 description=f"{scope.node.path}: stream records failed processing; replay them from the "
                 f"stream within {replay_window} using the pointers in the queue.",
                 topic=alarms.topic,
+                name="consumer_dead_letter",
+                settings=alarms.settings,
+                default=CONSUMER_ALARMS["consumer_dead_letter"],
             )
     return StreamConsumer(
         function=function,

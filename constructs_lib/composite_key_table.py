@@ -30,10 +30,18 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._alarms import (
+    ALARM_PERIOD,
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._nag import acknowledge_key_grant
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._stream_consumers import (
+    CONSUMER_ALARMS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_ITERATOR_AGE_THRESHOLD,
     DEFAULT_MAX_RECORD_AGE,
@@ -139,6 +147,15 @@ class LocalIndex:
     non_key_attributes: Sequence[str] = ()
 
 
+# The alarms by name, with their defaults (`alarm_settings` changes them): throttled requests are
+# retried by the SDKs (warning); DynamoDB's own errors need a look (critical). No data, no requests.
+ALARMS = {
+    "throttle": AlarmDefault(threshold=1, level=AlarmLevel.WARNING),
+    "system_errors": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+    **CONSUMER_ALARMS,
+}
+
+
 class CompositeKeyTable(Construct):
     """A DynamoDB table with a composite key, secondary indexes, an optional stream and safe consumers.
 
@@ -160,7 +177,12 @@ class CompositeKeyTable(Construct):
 
     Attributes: `table` (the `TableV2`), `table_name`, `table_arn`, `table_stream_arn` and
     `stream_view_type` (None without a stream), `partition_key` and `sort_key`, `encryption_key`,
-    `throttle_alarm` and `system_errors_alarm` (None without alarms), `stream_consumers`.
+    `throttle_alarm` and `system_errors_alarm` (None without alarms or turned off), `stream_consumers`.
+
+    Alarms (`alarm_settings` changes them by name; `ALARMS` holds the defaults): ``throttle``
+    (warning: one read or write throttle event in 5 minutes), ``system_errors`` (critical: one
+    DynamoDB 500 in 5 minutes), and per stream consumer ``iterator_age`` (warning, milliseconds)
+    and ``consumer_dead_letter`` (critical). Missing data is healthy: no requests, no throttles.
     """
 
     def __init__(
@@ -190,6 +212,7 @@ class CompositeKeyTable(Construct):
         alarms: bool = False,
         alarm_topic: sns.ITopic | None = None,
         iterator_age_threshold: Duration = DEFAULT_ITERATOR_AGE_THRESHOLD,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         stream_view = dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if stream is True else (stream or None)
         errors = PropErrors(scope, construct_id)
@@ -211,6 +234,9 @@ class CompositeKeyTable(Construct):
             alarm_topic=alarm_topic,
             iterator_age_threshold=iterator_age_threshold,
         )
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the table's"
+        )
         weakened = [
             *([] if point_in_time_recovery else ["point_in_time_recovery=False"]),
             *([] if deletion_protection else ["deletion_protection=False"]),
@@ -226,6 +252,7 @@ class CompositeKeyTable(Construct):
         self.sort_key = sort_key
         self._removal_policy = removal_policy
         self._alarm_topic = alarm_topic
+        self._alarm_settings = alarm_settings
         self._iterator_age_threshold = iterator_age_threshold
         self.stream_consumers: list[StreamConsumer] = []
 
@@ -276,6 +303,7 @@ class CompositeKeyTable(Construct):
         if alarms:
             self.throttle_alarm = self._alarm(
                 "ThrottleAlarm",
+                "throttle",
                 cloudwatch.MathExpression(
                     expression="reads + writes",
                     using_metrics={
@@ -291,6 +319,7 @@ class CompositeKeyTable(Construct):
             )
             self.system_errors_alarm = self._alarm(
                 "SystemErrorsAlarm",
+                "system_errors",
                 self.table.metric_system_errors_for_operations(
                     operations=list(_SYSTEM_ERROR_OPERATIONS), period=ALARM_PERIOD
                 ),
@@ -441,17 +470,27 @@ class CompositeKeyTable(Construct):
             on_failure_queue=on_failure_queue,
             holds="a DynamoDB stream consumer's failed records",
             removal_policy=self._removal_policy,
-            alarms=ConsumerAlarms(self._alarms, self._alarm_topic, self._iterator_age_threshold),
+            alarms=ConsumerAlarms(
+                self._alarms, self._alarm_topic, self._iterator_age_threshold, self._alarm_settings
+            ),
             replay_window="24 hours",
         )
         self.stream_consumers.append(consumer)
         return consumer
 
     def _alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str
-    ) -> cloudwatch.Alarm:
+        self, construct_id: str, name: str, metric: cloudwatch.IMetric, *, threshold: float, description: str
+    ) -> cloudwatch.Alarm | None:
         return threshold_alarm(
-            self, construct_id, metric, threshold=threshold, description=description, topic=self._alarm_topic
+            self,
+            construct_id,
+            metric,
+            threshold=threshold,
+            description=description,
+            topic=self._alarm_topic,
+            name=name,
+            settings=self._alarm_settings,
+            default=ALARMS[name],
         )
 
 

@@ -32,10 +32,18 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._alarms import (
+    ALARM_PERIOD,
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._stream_consumers import (
+    CONSUMER_ALARMS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_ITERATOR_AGE_THRESHOLD,
     DEFAULT_MAX_RECORD_AGE,
@@ -59,6 +67,13 @@ MAX_SHARD_COUNT = 500  # the default shard quota per account and region in most 
 MAX_FAN_OUT_CONSUMERS = 20  # Kinesis's limit of enhanced fan-out consumers per stream
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
+# The alarms by name, with their defaults (`alarm_settings` changes them): throttled writes are retried
+# by producers (warning); the consumers' alarms are CONSUMER_ALARMS. No data means no traffic.
+ALARMS = {
+    "write_throttle": AlarmDefault(threshold=1, level=AlarmLevel.WARNING),
+    **CONSUMER_ALARMS,
+}
+
 
 class DataStream(Construct):
     """A Kinesis data stream whose Lambda consumers lose no record.
@@ -71,7 +86,12 @@ class DataStream(Construct):
     template Metadata).
 
     Attributes: `stream`, `stream_name`, `stream_arn`, `encryption_key` (None with the AWS-managed
-    key), `write_throttle_alarm` (None without alarms), `consumers`.
+    key), `write_throttle_alarm` (None without alarms or turned off), `consumers`.
+
+    Alarms (`alarm_settings` changes them by name; `ALARMS` holds the defaults): ``write_throttle``
+    (warning: one throttled write in 5 minutes), and per consumer ``iterator_age`` (warning: the
+    consumer is `iterator_age_threshold` behind, in milliseconds) and ``consumer_dead_letter``
+    (critical: a failed batch's pointers wait in its on-failure queue). Missing data is healthy.
     """
 
     def __init__(
@@ -89,6 +109,7 @@ class DataStream(Construct):
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         iterator_age_threshold: Duration = DEFAULT_ITERATOR_AGE_THRESHOLD,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
         if stream_mode == kinesis.StreamMode.PROVISIONED:
@@ -121,6 +142,9 @@ class DataStream(Construct):
             "alarm_topic",
             "is the action of the stream's alarms; set alarms=True or remove it",
         )
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the stream's"
+        )
         validate_iterator_age_threshold(errors, iterator_age_threshold)
         check_disposable(
             errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the stream's records"
@@ -131,7 +155,7 @@ class DataStream(Construct):
         self.encryption_key = encryption_key
         self._retention = retention_period
         self._removal_policy = removal_policy
-        self._alarms = ConsumerAlarms(alarms, alarm_topic, iterator_age_threshold)
+        self._alarms = ConsumerAlarms(alarms, alarm_topic, iterator_age_threshold, alarm_settings)
         self.consumers: list[StreamConsumer] = []
         self.stream = kinesis.Stream(
             self,
@@ -164,6 +188,9 @@ class DataStream(Construct):
                 description=f"{self.node.path}: Kinesis throttled writes: producers must retry; spread "
                 "partition keys, or add shards to a provisioned stream.",
                 topic=alarm_topic,
+                name="write_throttle",
+                settings=alarm_settings,
+                default=ALARMS["write_throttle"],
             )
 
     @property

@@ -32,7 +32,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib import _event_patterns
-from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._alarms import (
+    ALARM_PERIOD,
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 from constructs_lib.queue_worker import QueueWorker
@@ -63,6 +70,13 @@ _ENVELOPE_FIELDS = {
 
 Target = ServerlessFunction | QueueWorker | sqs.IQueue
 
+# Each rule's alarms by name, with their defaults (`alarm_settings` changes them): an event EventBridge
+# gave up on waits for a person (critical). No data means no events failed.
+ALARMS = {
+    "failed_invocations": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+    "dead_letter": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+}
+
 
 @dataclass(frozen=True)
 class EventRule:
@@ -85,6 +99,11 @@ class EventBus(Construct):
     Producers get `grant_put_events`.
 
     Attributes: `event_bus`, `event_bus_name`, `event_bus_arn`, `archive` (None without one), `rules`.
+
+    Alarms per rule (`alarm_settings` changes them by name; `ALARMS` holds the defaults):
+    ``failed_invocations`` (critical: EventBridge gave up delivering an event in 5 minutes) and
+    ``dead_letter`` (critical: an event waits in a target's dead-letter queue). Missing data is
+    healthy: no events, no failures.
     """
 
     def __init__(
@@ -97,6 +116,7 @@ class EventBus(Construct):
         archive_retention: Duration | None = DEFAULT_ARCHIVE_RETENTION,
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
         if event_bus_name is not None and not Token.is_unresolved(event_bus_name):
@@ -118,11 +138,15 @@ class EventBus(Construct):
             "alarm_topic",
             "is the action of the bus's alarms; set alarms=True or remove it",
         )
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the bus's"
+        )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
         self._alarms = alarms
         self._alarm_topic = alarm_topic
+        self._alarm_settings = alarm_settings
         self.rules: dict[str, EventRule] = {}
         self.event_bus = events.EventBus(self, "Bus", event_bus_name=event_bus_name, description=description)
         self.archive: events.Archive | None = None
@@ -233,6 +257,9 @@ class EventBus(Construct):
                 description=f"{scope.node.path}: EventBridge failed to deliver events to a target for good; "
                 "they are in the rule's dead-letter queues.",
                 topic=self._alarm_topic,
+                name="failed_invocations",
+                settings=self._alarm_settings,
+                default=ALARMS["failed_invocations"],
             )
             dead_letters = threshold_alarm(
                 scope,
@@ -250,6 +277,9 @@ class EventBus(Construct):
                 description=f"{scope.node.path}: events could not be delivered; fix the target, then replay "
                 "them from the archive or the dead-letter queues within 14 days.",
                 topic=self._alarm_topic,
+                name="dead_letter",
+                settings=self._alarm_settings,
+                default=ALARMS["dead_letter"],
             )
         result = EventRule(rule, queues, failed, dead_letters)
         self.rules[rule_id] = result

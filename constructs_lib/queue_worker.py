@@ -17,6 +17,7 @@ advice); alarms on, RETAIN on stack deletion (queued messages are data).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -28,7 +29,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib import compliance
-from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._alarms import (
+    ALARM_PERIOD,
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import DEAD_LETTER_RETENTION, dead_letter_queue
@@ -57,6 +65,14 @@ MAX_RECEIVE_COUNT = 1000  # SQS's limit
 # A worker takes seconds per message: a message waiting 15 minutes means the worker is failing,
 # throttled or too slow, with days of retention left to act.
 DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD = Duration.minutes(15)
+# The alarms by name, with their defaults (`alarm_settings` changes them). A late message may still be
+# worked off (warning); a dead-lettered one waits for a person (critical). No data means no messages.
+ALARMS = {
+    "oldest_message": AlarmDefault(
+        threshold=DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD.to_seconds(), level=AlarmLevel.WARNING
+    ),
+    "dead_letter": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+}
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _FIFO_SUFFIX = ".fifo"
 _MAX_GENERATED_NAME = 80 - len(_FIFO_SUFFIX)
@@ -74,7 +90,12 @@ class QueueWorker(Construct):
     `disposable_data_reason` (one sentence, written into both queues' template Metadata).
 
     Attributes: `queue`, `dead_letter_queue`, `event_source`, `function`, `visibility_timeout`,
-    `oldest_message_alarm` and `dead_letter_alarm` (None without alarms).
+    `oldest_message_alarm` and `dead_letter_alarm` (None without alarms or turned off).
+
+    Alarms (`alarm_settings` changes them by name; `ALARMS` holds the defaults):
+    ``oldest_message`` (warning: a message has waited `oldest_message_age_threshold`, in seconds;
+    missing data healthy) and ``dead_letter`` (critical: one message or more in the dead-letter
+    queue; missing data healthy).
     """
 
     def __init__(
@@ -98,6 +119,7 @@ class QueueWorker(Construct):
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
         oldest_message_age_threshold: Duration = DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         function_timeout = function.function.timeout or Duration.seconds(3)  # Lambda's default
         required_visibility = Duration.seconds(
@@ -133,6 +155,9 @@ class QueueWorker(Construct):
             alarms or alarm_topic is None,
             "alarm_topic",
             "is the action of the worker's alarms; set alarms=True or remove it",
+        )
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the worker's"
         )
         errors.check(
             Duration.minutes(1).to_seconds()
@@ -220,6 +245,11 @@ class QueueWorker(Construct):
                 f"{oldest_message_age_threshold.to_human_string()} or more: the worker is failing, "
                 "throttled or too slow; look at its errors and concurrency.",
                 topic=alarm_topic,
+                name="oldest_message",
+                settings=alarm_settings,
+                default=replace(
+                    ALARMS["oldest_message"], threshold=oldest_message_age_threshold.to_seconds()
+                ),
             )
             self.dead_letter_alarm = threshold_alarm(
                 self,
@@ -229,6 +259,9 @@ class QueueWorker(Construct):
                 description=f"{self.node.path}: messages failed {max_receive_count} times and were "
                 "dead-lettered; fix the cause, then redrive them to the queue within 14 days.",
                 topic=alarm_topic,
+                name="dead_letter",
+                settings=alarm_settings,
+                default=ALARMS["dead_letter"],
             )
 
     @property

@@ -32,7 +32,14 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import _schedules
-from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._alarms import (
+    ALARM_PERIOD,
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
@@ -48,6 +55,13 @@ MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.minutes(1), Duration.hours(24)  # Schedu
 MAX_FLEXIBLE_WINDOW = Duration.hours(24)  # Scheduler's limit (1440 minutes)
 MAX_DESCRIPTION_LENGTH = 512
 
+# The alarms by name, with their defaults (`alarm_settings` changes them): a failed run is retried
+# (warning); a dead-lettered run waits for a person (critical). No data means no run failed.
+ALARMS = {
+    "failed_runs": AlarmDefault(threshold=1, level=AlarmLevel.WARNING),
+    "dead_letter": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+}
+
 
 class ScheduledJob(Construct):
     """Runs a `ServerlessFunction` on a rate, cron or one-time schedule.
@@ -59,7 +73,11 @@ class ScheduledJob(Construct):
     `enabled=False` pauses the job without deleting it.
 
     Attributes: `schedule`, `schedule_group`, `role` (the one Scheduler assumes), `dead_letter_queue`,
-    `function`, `failed_runs_alarm` and `dead_letter_alarm` (None without alarms).
+    `function`, `failed_runs_alarm` and `dead_letter_alarm` (None without alarms or turned off).
+
+    Alarms (`alarm_settings` changes them by name; `ALARMS` holds the defaults): ``failed_runs``
+    (warning: a run failed in 5 minutes; Lambda retries it) and ``dead_letter`` (critical: a run is
+    in this job's or the function's dead-letter queue). Missing data is healthy: no run, no failure.
     """
 
     def __init__(
@@ -78,6 +96,7 @@ class ScheduledJob(Construct):
         enabled: bool = True,
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
         try:
@@ -119,6 +138,9 @@ class ScheduledJob(Construct):
             alarms or alarm_topic is None,
             "alarm_topic",
             "is the action of the job's alarms; set alarms=True or remove it",
+        )
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the job's"
         )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
@@ -195,6 +217,9 @@ class ScheduledJob(Construct):
                 description=f"{self.node.path}: a run of the job failed; Lambda retries it, then sends it "
                 "to the function's dead-letter queue. Look at the function's logs.",
                 topic=alarm_topic,
+                name="failed_runs",
+                settings=alarm_settings,
+                default=ALARMS["failed_runs"],
             )
             assert function.dead_letter_queue is not None  # validated above
             self.dead_letter_alarm = threshold_alarm(
@@ -214,6 +239,9 @@ class ScheduledJob(Construct):
                 "(this job's queue) or they failed every retry (the function's queue). Fix the cause, "
                 "then run the job again.",
                 topic=alarm_topic,
+                name="dead_letter",
+                settings=alarm_settings,
+                default=ALARMS["dead_letter"],
             )
 
     @property

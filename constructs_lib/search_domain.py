@@ -20,14 +20,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
 import jsii
 from aws_cdk import CfnOutput, CustomResource, Duration, IStableAnyProducer, Lazy, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -37,6 +36,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import compliance
+from constructs_lib._alarms import (
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._cognito import strong_password_policy
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
@@ -73,6 +79,36 @@ _ALARM_PERIOD = Duration.minutes(5)
 _FREE_STORAGE_FRACTION = 0.25  # AWS recommends alarming at 25 % of a node's storage left
 _CPU_THRESHOLD = 80  # percent, sustained 15 minutes: AWS's recommended alarm
 _JVM_THRESHOLD = 95  # percent: above 95 % OpenSearch starts rejecting requests (AWS guidance)
+_GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+# Missing data is MISSING (the alarm keeps its state) for the domain's health metrics, which a live
+# domain publishes every minute; ClusterRed alone treats it as breaching: a domain that stops
+# publishing it is down.
+_MISSING = cloudwatch.TreatMissingData.MISSING
+# The alarms by name, with their defaults (`alarm_settings` changes them; free_storage's threshold is
+# 25 % of a node's volume, in MB). Data at risk or writes failing is critical; a degraded but working
+# cluster (yellow, CPU, JVM pressure, a failed snapshot) is a warning.
+ALARMS = {
+    "cluster_red": AlarmDefault(
+        threshold=1, treat_missing_data=cloudwatch.TreatMissingData.BREACHING, level=AlarmLevel.CRITICAL
+    ),
+    "cluster_yellow": AlarmDefault(
+        threshold=1, evaluation_periods=5, treat_missing_data=_MISSING, level=AlarmLevel.WARNING
+    ),
+    "free_storage": AlarmDefault(
+        threshold=0,
+        treat_missing_data=_MISSING,
+        level=AlarmLevel.CRITICAL,
+        comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+    ),
+    "index_writes_blocked": AlarmDefault(threshold=1, treat_missing_data=_MISSING, level=AlarmLevel.CRITICAL),
+    "cpu": AlarmDefault(
+        threshold=_CPU_THRESHOLD, evaluation_periods=3, treat_missing_data=_MISSING, level=AlarmLevel.WARNING
+    ),
+    "jvm_memory_pressure": AlarmDefault(
+        threshold=_JVM_THRESHOLD, evaluation_periods=3, treat_missing_data=_MISSING, level=AlarmLevel.WARNING
+    ),
+    "snapshot_failure": AlarmDefault(threshold=1, treat_missing_data=_MISSING, level=AlarmLevel.WARNING),
+}
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COGNITO_RESERVED = ("aws", "amazon", "cognito")
@@ -203,6 +239,11 @@ class SearchDomain(Construct):
     role), `log_groups` (by log type), `dashboards_url`, `endpoint` (``https://host``), `alarms`,
     `security_groups` (empty without a VPC), `connections` (only in a VPC).
 
+    Alarms (`alarms=True`; `alarm_settings` changes them by name; `ALARMS` holds the defaults):
+    ``cluster_red``, ``free_storage`` (25 % of a node's volume, in MB) and ``index_writes_blocked``
+    (critical); ``cluster_yellow``, ``cpu``, ``jvm_memory_pressure`` and ``snapshot_failure``
+    (warning). Missing data keeps the alarm's state, except for ``cluster_red``, where it breaches.
+
     Protections: a `removal_policy` other than RETAIN deletes the indexes with the stack, so it needs
     `disposable_data_reason`: one sentence saying why they are disposable (for instance, rebuilt
     from the tables by the indexers); it is written into the domain's template Metadata.
@@ -225,6 +266,7 @@ class SearchDomain(Construct):
         disposable_data_reason: str | None = None,
         alarms: bool = False,
         alarm_topic: sns.ITopic | None = None,
+        alarm_settings: AlarmSettings | None = None,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] = (),
@@ -272,6 +314,9 @@ class SearchDomain(Construct):
             alarms or alarm_topic is None,
             "alarm_topic",
             "is the action of the domain's alarms; set alarms=True or remove it",
+        )
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the domain's"
         )
         _validate_size(errors, size)
         domain_subnets = _domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
@@ -469,7 +514,7 @@ class SearchDomain(Construct):
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         if alarms:
-            self._add_alarms(alarm_topic)
+            self._add_alarms(alarm_topic, alarm_settings)
 
     def _security_groups(
         self, vpc: ec2.IVpc | None, given: Sequence[ec2.ISecurityGroup]
@@ -755,86 +800,76 @@ class SearchDomain(Construct):
 
     # --- Alarms ----------------------------------------------------------------------------------
 
-    def _add_alarms(self, topic: sns.ITopic | None) -> None:
+    def _add_alarms(self, topic: sns.ITopic | None, settings: AlarmSettings | None) -> None:
         free_storage_mb = self.size.volume_size_gib * 1024 * _FREE_STORAGE_FRACTION
-        specs: list[tuple[str, cloudwatch.Metric, float, int, cloudwatch.ComparisonOperator, str]] = [
+        specs: list[tuple[str, str, cloudwatch.Metric, float, str]] = [
             (
                 "ClusterRed",
+                "cluster_red",
                 self.domain.metric_cluster_status_red(period=Duration.minutes(1), statistic="Maximum"),
                 1,
-                1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 "at least one primary shard is unassigned: searches miss data and writes fail",
             ),
             (
                 "ClusterYellow",
+                "cluster_yellow",
                 self.domain.metric_cluster_status_yellow(period=Duration.minutes(1), statistic="Maximum"),
                 1,
-                5,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 "replica shards are unassigned: one more node failure loses data (a one-node domain is "
                 "always yellow unless its indexes have no replicas)",
             ),
             (
                 "FreeStorage",
+                "free_storage",
                 self.domain.metric_free_storage_space(period=Duration.minutes(1), statistic="Minimum"),
                 free_storage_mb,
-                1,
-                cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
                 "a node has 25 % or less of its storage left: grow the volumes or delete indexes",
             ),
             (
                 "IndexWritesBlocked",
+                "index_writes_blocked",
                 self.domain.metric_cluster_index_writes_blocked(period=_ALARM_PERIOD, statistic="Maximum"),
                 1,
-                1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 "the cluster blocks writes (storage or memory pressure): the indexer is failing",
             ),
             (
                 "Cpu",
+                "cpu",
                 self.domain.metric_cpu_utilization(period=_ALARM_PERIOD, statistic="Maximum"),
                 _CPU_THRESHOLD,
-                3,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 "data node CPU has been 80 % or more for 15 minutes: scale up or out",
             ),
             (
                 "JvmMemoryPressure",
+                "jvm_memory_pressure",
                 self.domain.metric_jvm_memory_pressure(period=_ALARM_PERIOD, statistic="Maximum"),
                 _JVM_THRESHOLD,
-                3,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 "JVM memory pressure is 95 % or more: requests will be rejected; scale up",
             ),
             (
                 "SnapshotFailure",
+                "snapshot_failure",
                 self.domain.metric_automated_snapshot_failure(
                     period=Duration.minutes(1), statistic="Maximum"
                 ),
                 1,
-                1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 "an automated snapshot failed: the domain has no recent backup",
             ),
         ]
-        for name, metric, threshold, periods, comparison, problem in specs:
-            alarm = cloudwatch.Alarm(
+        for name, key, metric, threshold, problem in specs:
+            alarm = threshold_alarm(
                 self,
                 f"{name}Alarm",
-                metric=metric,
+                metric,
                 threshold=threshold,
-                evaluation_periods=periods,
-                comparison_operator=comparison,
-                # A domain that stops publishing ClusterStatus.red (every minute) is down: alarm on it.
-                treat_missing_data=cloudwatch.TreatMissingData.BREACHING
-                if name == "ClusterRed"
-                else cloudwatch.TreatMissingData.MISSING,
-                alarm_description=f"{self.node.path}: {problem}.",
+                description=f"{self.node.path}: {problem}.",
+                topic=topic,
+                name=key,
+                settings=settings,
+                default=replace(ALARMS[key], threshold=threshold),
             )
-            if topic is not None:
-                alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-            self.alarms[name] = alarm
+            if alarm is not None:
+                self.alarms[name] = alarm
 
 
 def _domain_subnets(

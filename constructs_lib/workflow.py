@@ -28,7 +28,14 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from constructs_lib import compliance
-from constructs_lib._alarms import ALARM_PERIOD, threshold_alarm
+from constructs_lib._alarms import (
+    ALARM_PERIOD,
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
@@ -95,6 +102,17 @@ def lambda_task(
     return task
 
 
+# The alarms by name, with their defaults (`alarm_settings` changes them): a failed or timed-out
+# execution needs a person (critical); aborts are usually deliberate and throttles are retried
+# (warning). No data means no executions.
+ALARMS = {
+    "failed": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+    "timed_out": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
+    "aborted": AlarmDefault(threshold=1, level=AlarmLevel.WARNING),
+    "throttled": AlarmDefault(threshold=1, level=AlarmLevel.WARNING),
+}
+
+
 class Workflow(Construct):
     """A state machine running `definition` (a chain of aws-cdk-lib's `aws_stepfunctions` states).
 
@@ -105,7 +123,11 @@ class Workflow(Construct):
     customer-managed key, whose policy is given the statements Step Functions and CloudWatch Logs need.
 
     Attributes: `state_machine`, `role`, `log_group`, `express`, `encryption_key`, `alarms`
-    (by name: failed, timed_out, aborted, throttled), `state_machine_arn`.
+    (by name: failed, timed_out, aborted, throttled; an alarm turned off is absent), `state_machine_arn`.
+
+    Alarms (`alarm_settings` changes them by name; `ALARMS` holds the defaults): ``failed`` and
+    ``timed_out`` (critical: an execution failed or timed out in 5 minutes), ``aborted`` and, for
+    Express, ``throttled`` (warning). Missing data is healthy: no executions, no failures.
     """
 
     def __init__(
@@ -125,6 +147,7 @@ class Workflow(Construct):
         encryption_key: kms.IKey | None = None,
         alarms: bool = True,
         alarm_topic: sns.ITopic | None = None,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
         limit = MAX_EXPRESS_TIMEOUT if express else MAX_STANDARD_TIMEOUT
@@ -152,9 +175,13 @@ class Workflow(Construct):
             "alarm_topic",
             "is the action of the workflow's alarms; set alarms=True or remove it",
         )
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the workflow's"
+        )
         super().__init__(scope, construct_id)
 
         self.express = express
+        self._alarm_settings = alarm_settings
         self.encryption_key = encryption_key
         self.log_group = logs.LogGroup(
             self,
@@ -319,14 +346,19 @@ class Workflow(Construct):
             )
         where = "its log group" if self.express else "its execution history and log group"
         for key, construct_id, metric, what in metrics:
-            self.alarms[key] = threshold_alarm(
+            alarm = threshold_alarm(
                 self,
                 construct_id,
                 metric,
                 threshold=1,
                 description=f"{path}: an execution {what}; look at {where} for the state and the cause.",
                 topic=topic,
+                name=key,
+                settings=self._alarm_settings,
+                default=ALARMS[key],
             )
+            if alarm is not None:
+                self.alarms[key] = alarm
 
 
 def _allow_logs_to_use_key(key: kms.IKey, log_group: logs.LogGroup) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
+from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -29,6 +29,12 @@ from constructs import Construct
 
 from constructs_lib import compliance
 from constructs_lib._bundling import stage_python_code
+from constructs_lib._function_validation import (
+    DESCRIPTION_MAX_LENGTH,
+    check_environment,
+    check_handler,
+    check_whole_seconds,
+)
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
@@ -66,20 +72,22 @@ _PYTHON_VERSION = "3.13"
 class ServerlessFunction(Construct):
     """A Python Lambda function with secure, observable defaults.
 
-    `entry` is the folder holding the handler module (``handler.py`` with a ``handler``
-    function by default). Set `include_runtime_helpers` when the handler imports
-    ``constructs_lib.runtime``; a ``requirements.txt`` in the folder is installed into the
-    asset for the function's architecture. Set `invoked_asynchronously` for functions that
-    S3, SNS or EventBridge invoke: failed events then go to `dead_letter_queue`.
+        `entry` is the folder holding the handler module (``handler.py`` with a ``handler``
+        function by default). Set `include_runtime_helpers` when the handler imports
+        ``constructs_lib.runtime``; a ``requirements.txt`` in the folder is installed into the
+        asset for the function's architecture. Set `invoked_asynchronously` for functions that
+        S3, SNS or EventBridge invoke: failed events then go to `dead_letter_queue`, after
+    `async_retry_attempts` retries (default 2) within `async_max_event_age` (default 6 hours); both
+    apply only to asynchronous invocations.
 
-    Set `vpc` to reach private resources: the function joins `vpc_subnets` (default: the private
-    subnets with egress) with `security_groups` (default: one new group allowing no inbound and only
-    outbound HTTPS on TCP 443, which is what AWS APIs and VPC endpoints need; DNS through the VPC
-    resolver is not filtered by security groups). Open more with ``connections.allow_to(...)``.
+        Set `vpc` to reach private resources: the function joins `vpc_subnets` (default: the private
+        subnets with egress) with `security_groups` (default: one new group allowing no inbound and only
+        outbound HTTPS on TCP 443, which is what AWS APIs and VPC endpoints need; DNS through the VPC
+        resolver is not filtered by security groups). Open more with ``connections.allow_to(...)``.
 
-    Attributes: `function` (the L2 `Function`), `role`, `log_group`, `dead_letter_queue` (None
-    for synchronously invoked functions), `security_groups` (empty without a VPC) and
-    `connections` (only in a VPC).
+        Attributes: `function` (the L2 `Function`), `role`, `log_group`, `dead_letter_queue` (None
+        for synchronously invoked functions), `security_groups` (empty without a VPC) and
+        `connections` (only in a VPC).
     """
 
     def __init__(
@@ -101,8 +109,8 @@ class ServerlessFunction(Construct):
         include_runtime_helpers: bool = False,
         powertools_layer_version: int = POWERTOOLS_LAYER_VERSION,
         invoked_asynchronously: bool = False,
-        async_retry_attempts: int = DEFAULT_ASYNC_RETRY_ATTEMPTS,
-        async_max_event_age: Duration = DEFAULT_ASYNC_MAX_EVENT_AGE,
+        async_retry_attempts: int | None = None,
+        async_max_event_age: Duration | None = None,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] = (),
@@ -112,25 +120,65 @@ class ServerlessFunction(Construct):
         errors.check(
             log_level in _LOG_LEVELS, "log_level", f"'{log_level}' is not one of {', '.join(_LOG_LEVELS)}"
         )
+        # Lambda quotas: 128 MB to 10,240 MB in 1-MB increments; timeout 900 seconds (15 minutes), in
+        # whole seconds (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
         errors.check(
-            128 <= memory_size <= 10240, "memory_size", f"{memory_size} MB is outside Lambda's 128-10240 MB"
+            memory_size == int(memory_size) and 128 <= memory_size <= 10240,
+            "memory_size",
+            f"{memory_size} MB is outside Lambda's 128-10240 MB (whole MB)",
         )
-        errors.check(1 <= timeout.to_seconds() <= 900, "timeout", "must be between 1 second and 15 minutes")
+        check_whole_seconds(errors, "timeout", timeout)
+        errors.check(
+            1000 <= timeout.to_milliseconds() <= 900_000, "timeout", "must be between 1 second and 15 minutes"
+        )
         errors.check(
             reserved_concurrent_executions is None or reserved_concurrent_executions >= 0,
             "reserved_concurrent_executions",
             "must be 0 (disabled) or more; leave it unset for the account's unreserved pool",
         )
+        # PutFunctionEventInvokeConfig: MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600
+        # (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html).
         errors.check(
-            0 <= async_retry_attempts <= 2, "async_retry_attempts", "Lambda allows 0, 1 or 2 retries"
+            async_retry_attempts is None or 0 <= async_retry_attempts <= 2,
+            "async_retry_attempts",
+            "Lambda allows 0, 1 or 2 retries",
         )
+        if async_max_event_age is not None:
+            check_whole_seconds(errors, "async_max_event_age", async_max_event_age)
+            errors.check(
+                60_000 <= async_max_event_age.to_milliseconds() <= 21_600_000,
+                "async_max_event_age",
+                "Lambda allows 1 minute to 6 hours",
+            )
+        for prop, value in (
+            ("async_retry_attempts", async_retry_attempts),
+            ("async_max_event_age", async_max_event_age),
+        ):
+            errors.check(
+                value is None or invoked_asynchronously,
+                prop,
+                "applies only to asynchronous invocations and would be ignored; "
+                "set invoked_asynchronously=True or remove it",
+            )
         errors.check(
-            60 <= async_max_event_age.to_seconds() <= 21600,
-            "async_max_event_age",
-            "Lambda allows 1 minute to 6 hours",
+            description is None
+            or Token.is_unresolved(description)
+            or len(description) <= DESCRIPTION_MAX_LENGTH,
+            "description",
+            f"is {len(description or '')} characters, over Lambda's {DESCRIPTION_MAX_LENGTH}; shorten it",
         )
+        errors.check(powertools_layer_version >= 1, "powertools_layer_version", "layer versions start at 1")
         errors.check(
             Path(entry).is_dir(), "entry", f"'{entry}' is not a folder; point it at the handler's folder"
+        )
+        check_handler(errors, Path(entry), handler)
+        check_environment(
+            errors,
+            {
+                "POWERTOOLS_SERVICE_NAME": service_name or construct_id,
+                "LOG_LEVEL": log_level,
+                **(environment or {}),
+            },
         )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
@@ -203,8 +251,14 @@ class ServerlessFunction(Construct):
                 **(environment or {}),
             },
             on_failure=on_failure,
-            retry_attempts=async_retry_attempts if invoked_asynchronously else None,
-            max_event_age=async_max_event_age if invoked_asynchronously else None,
+            retry_attempts=(
+                (DEFAULT_ASYNC_RETRY_ATTEMPTS if async_retry_attempts is None else async_retry_attempts)
+                if invoked_asynchronously
+                else None
+            ),
+            max_event_age=(async_max_event_age or DEFAULT_ASYNC_MAX_EVENT_AGE)
+            if invoked_asynchronously
+            else None,
             vpc=vpc,
             vpc_subnets=(vpc_subnets or DEFAULT_VPC_SUBNETS) if vpc is not None else None,
             security_groups=self.security_groups or None,

@@ -382,3 +382,134 @@ def test_invalid_vpc_placement_raises(props: Callable[[Stack], dict[str, Any]], 
     stack = new_stack(new_app())
     with pytest.raises(ValueError, match=re.escape(message)):
         ServerlessFunction(stack, "Bad", entry=ECHO, **props(stack))
+
+
+def _entry(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("files", "handler", "message"),
+    [
+        (
+            {"handler.py": "def handler(event, context): ...\n"},
+            "app.main",
+            "handler: module 'app' is not in '{entry}' (no app.py); Lambda would fail every invocation with "
+            "Runtime.ImportModuleError: point handler at a module of the entry folder",
+        ),
+        (
+            {"app.py": "def handle(event, context): ...\n"},
+            "app.main",
+            "handler: 'main' is not defined at the top level of {entry}/app.py; Lambda would fail every "
+            "invocation with Runtime.HandlerNotFound: define it or name the function that handles events",
+        ),
+        (
+            {"pkg/jobs.py": "def main(event, context): ...\n"},
+            "pkg.tasks.main",
+            "handler: module 'pkg.tasks' is not in '{entry}' (no pkg/tasks.py)",
+        ),
+        (
+            {"app.py": "def main(event, context)\n"},
+            "app.main",
+            "handler: {entry}/app.py does not parse as Python (expected ':'",
+        ),
+        (
+            {"handler.py": ""},
+            "handler",
+            "handler: 'handler' is not '<module>.<function>' (Python identifiers, at most 128 "
+            "characters), e.g. 'handler.handler' for def handler() in handler.py",
+        ),
+    ],
+    ids=["no-module", "no-function", "no-submodule", "syntax-error", "not-dotted"],
+)
+def test_handler_must_exist_in_the_entry(
+    tmp_path: Path, files: dict[str, str], handler: str, message: str
+) -> None:
+    entry = _entry(tmp_path, files)
+    stack = new_stack(new_app())
+    with pytest.raises(ValueError, match=re.escape("Test/Bad: " + message.format(entry=entry))):
+        ServerlessFunction(stack, "Bad", entry=entry, handler=handler)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from api_common import api\nhandler = api.handler\n",  # assigned, as lambda/api's modules do
+        "async def handler(event, context): ...\n",
+        "try:\n    from fast import handler\nexcept ImportError:\n    from slow import handler\n",
+        "from somewhere import *\n",  # cannot tell: not rejected
+        "def __getattr__(name): ...\n",
+    ],
+    ids=["assigned", "async", "conditional-import", "star-import", "module-getattr"],
+)
+def test_handler_defined_in_any_top_level_way_is_accepted(tmp_path: Path, source: str) -> None:
+    entry = _entry(tmp_path, {"app.py": source})
+    ServerlessFunction(new_stack(new_app()), "Good", entry=entry, handler="app.handler")
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {"async_retry_attempts": 0},
+            "Test/Bad: async_retry_attempts: applies only to asynchronous invocations and would be ignored; "
+            "set invoked_asynchronously=True or remove it",
+        ),
+        (
+            {"async_max_event_age": Duration.hours(1)},
+            "Test/Bad: async_max_event_age: applies only to asynchronous invocations and would be ignored; "
+            "set invoked_asynchronously=True or remove it",
+        ),
+        (
+            {"timeout": Duration.millis(1500)},
+            "Test/Bad: timeout: 1500 ms is not a whole number of seconds; round it",
+        ),
+        (
+            {"invoked_asynchronously": True, "async_max_event_age": Duration.millis(90_500)},
+            "Test/Bad: async_max_event_age: 90500 ms is not a whole number of seconds; round it",
+        ),
+        (
+            {"memory_size": 256.5},
+            "Test/Bad: memory_size: 256.5 MB is outside Lambda's 128-10240 MB (whole MB)",
+        ),
+        (
+            {"description": "x" * 257},
+            "Test/Bad: description: is 257 characters, over Lambda's 256; shorten it",
+        ),
+        (
+            {"environment": {"AWS_REGION": "eu-west-1"}},
+            "Test/Bad: environment: key 'AWS_REGION' is reserved by Lambda, which sets it itself; "
+            "use another name",
+        ),
+        (
+            {"environment": {"1ST": "x"}},
+            "Test/Bad: environment: key '1ST' is not a valid name; start with a letter and use letters, "
+            "digits and underscores (at least 2 characters)",
+        ),
+        (
+            {"environment": {"BIG": "x" * 4096}},
+            "Test/Bad: environment: the variables take 4138 bytes, over Lambda's 4096 bytes (4 KB) for all "
+            "keys and values; keep large settings in SSM Parameter Store or S3",
+        ),
+        ({"powertools_layer_version": 0}, "Test/Bad: powertools_layer_version: layer versions start at 1"),
+    ],
+    ids=[
+        "retries-without-async",
+        "event-age-without-async",
+        "fractional-timeout",
+        "fractional-event-age",
+        "fractional-memory",
+        "long-description",
+        "reserved-variable",
+        "invalid-variable-name",
+        "environment-over-4kb",
+        "layer-version",
+    ],
+)
+def test_props_lambda_would_refuse_raise(props: dict[str, Any], message: str) -> None:
+    stack = new_stack(new_app())
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ServerlessFunction(stack, "Bad", entry=ECHO, **props)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -45,6 +47,7 @@ ROUTES: dict[str, tuple[str, str, str, dict[str, str], dict[str, str] | None]] =
         None,
     ),
     "GET /images/{imageId}": ("images_read", "GET", "/images/{imageId}", {"imageId": IMAGE_ID}, None),
+    "GET /images?q=": ("search", "GET", "/images", {}, None),
     "POST /groups/{groupId}/images": (
         "images_write",
         "POST",
@@ -53,6 +56,8 @@ ROUTES: dict[str, tuple[str, str, str, dict[str, str], dict[str, str] | None]] =
         {"title": "Beach"},
     ),
 }
+SEARCH_ROUTE = "GET /images?q="
+SEARCH_QUERY = {"q": "image"}
 ENVIRONMENT = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -71,6 +76,7 @@ ENVIRONMENT = {
     "IMAGE_STORE_UPLOAD_URL_TTL": "300",
     "IMAGE_STORE_DOWNLOAD_URL_TTL": "900",
     "IMAGE_STORE_PRESIGN_ROLE_ARN": "arn:aws:iam::123456789012:role/presign",
+    "SEARCH_INDEX": "images",
     "CORS_ALLOW_ORIGINS": "https://app.example.com",
     "POWERTOOLS_SERVICE_NAME": "image-sharing",
     "POWERTOOLS_METRICS_NAMESPACE": "ImageSharing",
@@ -100,8 +106,10 @@ def _event(route: str) -> dict[str, Any]:
         "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
+        "queryStringParameters": SEARCH_QUERY if route == SEARCH_ROUTE else None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in SEARCH_QUERY.items()}
+        if route == SEARCH_ROUTE
+        else None,
         "pathParameters": parameters or None,
         "stageVariables": None,
         "requestContext": context,
@@ -152,14 +160,62 @@ def _seed(endpoint: str) -> None:
         "timestamp": "2026-01-01T00:00:00.000000Z",
     }
     dynamodb.put_item(TableName="groups", Item={k: {"S": v} for k, v in group.items()})
-    for number in range(5):
-        image_id = IMAGE_ID if number == 0 else str(uuid.UUID(int=number))
+    for number, image_id, stamp in _seeded_images():
         image = {"groupId": GROUP_ID, "imageId": image_id, "title": f"Image {number}", "userId": USER["sub"]}
-        image["timestamp"] = f"2026-01-01T00:00:0{number}.000000Z"
+        image["timestamp"] = stamp
         dynamodb.put_item(TableName="images", Item={k: {"S": v} for k, v in image.items()})
     s3 = session.client("s3", endpoint_url=endpoint)
     for bucket in ("images", "thumbnails"):
         s3.create_bucket(Bucket=bucket)
+
+
+def serve_search(port_file: Path) -> None:
+    """OpenSearch's ``_search`` for the search route: the seeded images as hits, highlighted."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415
+
+    hits = [
+        {
+            "_id": image_id,
+            "_source": {
+                "groupId": GROUP_ID,
+                "imageId": image_id,
+                "title": f"Image {number}",
+                "timestamp": stamp,
+            },
+            "highlight": {"title": [f"<em>Image</em> {number}"]},
+        }
+        for number, image_id, stamp in _seeded_images()
+    ]
+    reply = json.dumps({"took": 1, "hits": {"total": {"value": len(hits)}, "hits": hits}}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silent."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_file.write_text(str(server.server_address[1]))
+    server.serve_forever()
+
+
+def _seeded_images() -> list[tuple[int, str, str]]:
+    return [
+        (
+            number,
+            IMAGE_ID if number == 0 else str(uuid.UUID(int=number)),
+            f"2026-01-01T00:00:0{number}.000000Z",
+        )
+        for number in range(5)
+    ]
 
 
 def _comparable(response: dict[str, Any]) -> Any:
@@ -229,46 +285,56 @@ def api_latency(runs: int, assembly: Path) -> Section:
     del assembly  # the environment is the app's, with moto's names: see ENVIRONMENT
     section = Section()
     answers_differ = []
-    with moto_server() as endpoint:
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as work:
         _seed(endpoint)
-        for route in ROUTES:
-            results: dict[str, list[dict[str, Any]]] = {"app": [], "minimal": []}
+        port_file = Path(work, "port")
+        search = subprocess.Popen([PYTHON, "-m", "benchmarks.api", "serve", str(port_file)], cwd=ROOT)
+        while not port_file.exists() or not port_file.read_text():
+            time.sleep(0.05)
+        search_endpoint = f"http://127.0.0.1:{int(port_file.read_text())}"
+        try:
+            for route in ROUTES:
+                results: dict[str, list[dict[str, Any]]] = {"app": [], "minimal": []}
 
-            def sample(
-                side: str, route: str = route, results: dict[str, list[dict[str, Any]]] = results
-            ) -> float:
-                result = run_json(
-                    [PYTHON, "-m", "benchmarks.api", side, route], env={"AWS_ENDPOINT_URL": endpoint}
-                )
-                results[side].append(result)
-                return float(result["cold"])
-
-            alternate(runs, lambda: sample("app"), lambda: sample("minimal"))
-            if results["app"][0]["answer"] != results["minimal"][0]["answer"]:
-                answers_differ.append(route)
-            rows = {}
-            for side, label in (("app", "app handler"), ("minimal", "minimal boto3 handler")):
-                for figure in ("cold", "warm_p50", "warm_p99"):
-                    # Warm requests take milliseconds: shown in ms (the docs page rounds seconds to 0.01).
-                    unit, scale = ("s", 1.0) if figure == "cold" else ("ms", 1000.0)
-                    rows[side, figure] = Row(
-                        f"api {route}: {label}, {figure.replace('_', ' ')}",
-                        unit,
-                        [round(r[figure] * scale, 3) for r in results[side]],
+                def sample(
+                    side: str, route: str = route, results: dict[str, list[dict[str, Any]]] = results
+                ) -> float:
+                    result = run_json(
+                        [PYTHON, "-m", "benchmarks.api", side, route],
+                        env={"AWS_ENDPOINT_URL": endpoint, "SEARCH_DOMAIN_ENDPOINT": search_endpoint},
                     )
-            section.rows += list(rows.values())
-            section.budgets += [
-                Budget(
-                    f"3. {route} cold (app / minimal)",
-                    rows["app", "cold"].median / rows["minimal", "cold"].median,
-                    COLD_BUDGET,
-                ),
-                Budget(
-                    f"3. {route} warm p50 (app / minimal)",
-                    rows["app", "warm_p50"].median / rows["minimal", "warm_p50"].median,
-                    WARM_BUDGET,
-                ),
-            ]
+                    results[side].append(result)
+                    return float(result["cold"])
+
+                alternate(runs, lambda: sample("app"), lambda: sample("minimal"))
+                if results["app"][0]["answer"] != results["minimal"][0]["answer"]:
+                    answers_differ.append(route)
+                rows = {}
+                for side, label in (("app", "app handler"), ("minimal", "minimal boto3 handler")):
+                    for figure in ("cold", "warm_p50", "warm_p99"):
+                        # Warm requests take milliseconds: shown in ms (the docs page rounds seconds to 0.01).
+                        unit, scale = ("s", 1.0) if figure == "cold" else ("ms", 1000.0)
+                        rows[side, figure] = Row(
+                            f"api {route}: {label}, {figure.replace('_', ' ')}",
+                            unit,
+                            [round(r[figure] * scale, 3) for r in results[side]],
+                        )
+                section.rows += list(rows.values())
+                section.budgets += [
+                    Budget(
+                        f"3. {route} cold (app / minimal)",
+                        rows["app", "cold"].median / rows["minimal", "cold"].median,
+                        COLD_BUDGET,
+                    ),
+                    Budget(
+                        f"3. {route} warm p50 (app / minimal)",
+                        rows["app", "warm_p50"].median / rows["minimal", "warm_p50"].median,
+                        WARM_BUDGET,
+                    ),
+                ]
+        finally:
+            search.terminate()
+            search.wait()
     section.details["api_answers_differ"] = answers_differ
     if answers_differ:
         section.notes.append(
@@ -278,4 +344,7 @@ def api_latency(runs: int, assembly: Path) -> Section:
 
 
 if __name__ == "__main__":
-    run(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "serve":
+        serve_search(Path(sys.argv[2]))
+    else:
+        run(sys.argv[1], sys.argv[2])

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from constructs_lib._alarms import AlarmLevel, AlarmSetting, AlarmSettings
     from constructs_lib._stream_consumers import StreamConsumer
     from constructs_lib.alarm_topic import AlarmTopic
     from constructs_lib.checks import add_nag_checks
@@ -23,17 +24,22 @@ if TYPE_CHECKING:
     from constructs_lib.data_stream import DataStream
     from constructs_lib.event_bus import EventBus, EventRule
     from constructs_lib.image_store import ImageStore
+    from constructs_lib.jwt_authorizer import JwtAuthorizer
     from constructs_lib.queue_worker import QueueWorker
     from constructs_lib.scheduled_job import ScheduledJob
     from constructs_lib.search_domain import SearchDomain, SearchDomainSize
     from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, ServerlessApi
     from constructs_lib.serverless_function import ServerlessFunction
+    from constructs_lib.service_dashboard import ServiceDashboard
     from constructs_lib.user_directory import UserDirectory
     from constructs_lib.websocket_api import WebSocketApi
     from constructs_lib.workflow import Workflow, lambda_task
 
 # Each public name and the module that defines it.
 _MODULES = {
+    "AlarmLevel": "_alarms",  # every construct's alarm_settings
+    "AlarmSetting": "_alarms",
+    "AlarmSettings": "_alarms",
     "AlarmTopic": "alarm_topic",
     "add_nag_checks": "checks",
     "acknowledge": "compliance",
@@ -46,6 +52,7 @@ _MODULES = {
     "EventBus": "event_bus",
     "EventRule": "event_bus",
     "ImageStore": "image_store",
+    "JwtAuthorizer": "jwt_authorizer",
     "QueueWorker": "queue_worker",
     "ScheduledJob": "scheduled_job",
     "SearchDomain": "search_domain",
@@ -54,6 +61,7 @@ _MODULES = {
     "CorsPolicy": "serverless_api",
     "ServerlessApi": "serverless_api",
     "ServerlessFunction": "serverless_function",
+    "ServiceDashboard": "service_dashboard",
     "UserDirectory": "user_directory",
     "WebSocketApi": "websocket_api",
     "Workflow": "workflow",
@@ -61,6 +69,9 @@ _MODULES = {
 }
 
 __all__ = [
+    "AlarmLevel",
+    "AlarmSetting",
+    "AlarmSettings",
     "AlarmTopic",
     "AuthorizationMode",
     "AutoscaledCapacity",
@@ -71,6 +82,7 @@ __all__ = [
     "EventRule",
     "GlobalIndex",
     "ImageStore",
+    "JwtAuthorizer",
     "LocalIndex",
     "QueueWorker",
     "ScheduledJob",
@@ -78,6 +90,7 @@ __all__ = [
     "SearchDomainSize",
     "ServerlessApi",
     "ServerlessFunction",
+    "ServiceDashboard",
     "StreamConsumer",
     "UserDirectory",
     "WebSocketApi",

@@ -1,4 +1,4 @@
-"""ServerlessApi's authorizers: Cognito user pools and Lambda TOKEN and REQUEST authorizers.
+"""ServerlessApi's authorizers: Cognito user pools, Lambda TOKEN and REQUEST authorizers, a JwtAuthorizer.
 
 Each is created on first use by a route (an authorizer no method uses fails the synth). Modes are
 `AuthorizationMode` members, read by their `value`, so this module needs no import of
@@ -16,12 +16,15 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from constructs_lib.jwt_authorizer import TOKEN_VALIDATION_EXPRESSION, JwtAuthorizer
+
 if TYPE_CHECKING:
     from constructs_lib.serverless_api import AuthorizationMode
 
 _COGNITO = "COGNITO_USER_POOLS"
 _TOKEN = "TOKEN"  # noqa: S105 - a mode, not a secret
 _REQUEST = "REQUEST"
+_JWT = "JWT"
 # By AuthorizationMode value.
 AUTHORIZATION_TYPES = {
     "NONE": apigw.AuthorizationType.NONE,
@@ -29,8 +32,14 @@ AUTHORIZATION_TYPES = {
     _COGNITO: apigw.AuthorizationType.COGNITO,
     _TOKEN: apigw.AuthorizationType.CUSTOM,
     _REQUEST: apigw.AuthorizationType.CUSTOM,
+    _JWT: apigw.AuthorizationType.CUSTOM,
 }
-_NEEDED_PROP = {_COGNITO: "user_pools", _TOKEN: "token_authorizer", _REQUEST: "request_authorizer"}
+_NEEDED_PROP = {
+    _COGNITO: "user_pools",
+    _TOKEN: "token_authorizer",
+    _REQUEST: "request_authorizer",
+    _JWT: "jwt_authorizer",
+}
 
 
 def missing_authorizer(mode: AuthorizationMode) -> str:
@@ -50,6 +59,7 @@ class Authorizers:
         token_identity_source: str,
         request_function: lambda_.IFunction | None,
         request_identity_sources: Sequence[str],
+        jwt_authorizer: JwtAuthorizer | None = None,
         cache_ttl: Duration,
     ) -> None:
         self._scope = scope
@@ -58,6 +68,7 @@ class Authorizers:
         self._token_identity_source = token_identity_source
         self._request_function = request_function
         self._request_identity_sources = list(request_identity_sources)
+        self._jwt = jwt_authorizer
         self._cache_ttl = cache_ttl
         self._created: dict[str, apigw.IAuthorizer] = {}
 
@@ -67,6 +78,7 @@ class Authorizers:
             _COGNITO: bool(self._user_pools),
             _TOKEN: self._token_function is not None,
             _REQUEST: self._request_function is not None,
+            _JWT: self._jwt is not None,
         }.get(mode.value, True)
 
     def get(self, mode: AuthorizationMode) -> apigw.IAuthorizer | None:
@@ -91,13 +103,25 @@ class Authorizers:
                 identity_source=self._token_identity_source,
                 results_cache_ttl=self._cache_ttl,
             )
-        else:
+        elif kind == _REQUEST:
             assert self._request_function is not None  # the route checked it
             authorizer = apigw.RequestAuthorizer(
                 self._scope,
                 "RequestAuthorizer",
                 handler=self._request_function,
                 identity_sources=self._request_identity_sources,
+                results_cache_ttl=self._cache_ttl,
+            )
+        else:
+            assert self._jwt is not None  # the route checked it
+            # A TOKEN authorizer: API Gateway caches its decision per token for the TTL, and answers
+            # 401 itself, without invoking the function, to a header that is not a JWT.
+            authorizer = apigw.TokenAuthorizer(
+                self._scope,
+                "JwtAuthorizer",
+                handler=self._jwt.function.function,
+                identity_source=apigw.IdentitySource.header("Authorization"),
+                validation_regex=TOKEN_VALIDATION_EXPRESSION,
                 results_cache_ttl=self._cache_ttl,
             )
         self._created[kind] = authorizer

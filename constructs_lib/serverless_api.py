@@ -3,8 +3,10 @@
 Creates: one `RestApi` with a deployment and a named stage, a JSON access-log group, one request
 validator (body and parameters), and per route a Lambda integration, optionally a request model;
 with CORS, an OPTIONS preflight on every resource and CORS headers on the DEFAULT_4XX and
-DEFAULT_5XX gateway responses; on demand authorizers (Cognito user pools, Lambda token or request),
-usage plans with API keys, a custom domain, a WAF association and alarms.
+DEFAULT_5XX gateway responses; BAD_REQUEST_BODY and BAD_REQUEST_PARAMETERS responses that carry the
+validator's explanation; on demand authorizers (Cognito user pools, Lambda token or request, a
+JwtAuthorizer for any OIDC provider), usage plans with API keys, a custom domain, a WAF association
+and alarms.
 
 Defaults: regional endpoint; stage `dev` with JSON access logs kept for one year, X-Ray tracing,
 method metrics, INFO execution logs and throttling at 100 requests/s (burst 200); routes authorized
@@ -16,15 +18,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack, assertions
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -34,7 +35,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from constructs_lib import compliance
+from constructs_lib import _openapi, compliance
+from constructs_lib._alarms import (
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
+from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers, missing_authorizer
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_cors import (
     HTTP_METHODS,
@@ -43,6 +52,7 @@ from constructs_lib._api_cors import (
     preflight,
     validate_cors,
 )
+from constructs_lib._api_errors import VALIDATION_RESPONSE_TEMPLATES
 from constructs_lib._api_integrations import (
     JSON_CONTENT_TYPE,
     check_workflow_route,
@@ -52,9 +62,17 @@ from constructs_lib._api_integrations import (
 from constructs_lib._api_paths import route_id, validate_path
 from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
 from constructs_lib._api_schema import to_json_schema
+from constructs_lib._api_validation import (
+    check_authorizer_props,
+    check_custom_domain,
+    check_sibling_parameters,
+    check_stage_props,
+    check_usage_plan,
+)
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
+from constructs_lib.jwt_authorizer import JwtAuthorizer
 
 if TYPE_CHECKING:
     from constructs_lib.workflow import Workflow
@@ -80,6 +98,21 @@ DEFAULT_CACHE_TTL = Duration.minutes(5)  # API Gateway's own default when cachin
 DEFAULT_SERVER_ERROR_RATE_THRESHOLD = 0.01
 DEFAULT_LATENCY_P99_THRESHOLD = Duration.seconds(3)
 ALARM_PERIOD = Duration.minutes(5)
+# The alarms by name, with their defaults (`alarm_settings` changes them): in 2 of 3 five-minute periods,
+# 5XX is critical (requests fail), latency a warning (they succeed, slowly). No requests is healthy.
+_API_ALARM = AlarmDefault(
+    threshold=0,
+    evaluation_periods=3,
+    datapoints_to_alarm=2,
+    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    duration_unit="milliseconds",
+)
+ALARMS = {
+    "server_error_rate": replace(_API_ALARM, threshold=DEFAULT_SERVER_ERROR_RATE_THRESHOLD),
+    "latency_p99": replace(
+        _API_ALARM, threshold=DEFAULT_LATENCY_P99_THRESHOLD.to_milliseconds(), level=AlarmLevel.WARNING
+    ),
+}
 CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 
 # Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
@@ -114,6 +147,7 @@ class AuthorizationMode(Enum):
     # A Lambda authorizer given the Authorization header (`token_authorizer`); a mode, not a secret.
     TOKEN = "TOKEN"  # noqa: S105
     REQUEST = "REQUEST"  # Lambda authorizer given headers, query and context (`request_authorizer`)
+    JWT = "JWT"  # a bearer token of any OIDC identity provider, checked by `jwt_authorizer`
 
 
 @dataclass(frozen=True)
@@ -153,7 +187,8 @@ class ServerlessApi(Construct):
     the handlers answer only the listed origins.
 
     Routes come from `add_route`. Authorizers are created on first use: pass `user_pools` for
-    `AuthorizationMode.COGNITO`, `token_authorizer` for TOKEN, `request_authorizer` for REQUEST.
+    `AuthorizationMode.COGNITO`, `token_authorizer` for TOKEN, `request_authorizer` for REQUEST,
+    `jwt_authorizer` (a `JwtAuthorizer`: Auth0, Okta, Entra ID, Google...) for JWT.
     `default_authorization` (IAM) applies to routes that do not name a mode.
 
     The stage logs execution at INFO and writes access logs, which API Gateway can only do once
@@ -164,6 +199,11 @@ class ServerlessApi(Construct):
 
     Attributes: `api` (the `RestApi`), `stage`, `url`, `access_log_group`, `request_validator`,
     `cors_environment`, `alarms`, and `domain` (the custom `DomainName`, or None).
+
+    Alarms (with `alarm_topic`; `alarm_settings` changes them by name; `ALARMS` holds the defaults):
+    ``server_error_rate`` (critical: more than `server_error_rate_threshold` of requests fail with
+    5XX) and ``latency_p99`` (warning: p99 over `latency_p99_threshold`, in milliseconds), each in 2
+    of 3 five-minute periods. Missing data is healthy: no requests, nothing failed.
     """
 
     def __init__(
@@ -180,6 +220,7 @@ class ServerlessApi(Construct):
         token_identity_source: str = DEFAULT_IDENTITY_SOURCE,
         request_authorizer: lambda_.IFunction | None = None,
         request_identity_sources: Sequence[str] = (DEFAULT_IDENTITY_SOURCE,),
+        jwt_authorizer: JwtAuthorizer | None = None,
         authorizer_cache_ttl: Duration = DEFAULT_AUTHORIZER_CACHE_TTL,
         api_name: str | None = None,
         description: str | None = None,
@@ -197,8 +238,12 @@ class ServerlessApi(Construct):
         alarm_topic: sns.ITopic | None = None,
         server_error_rate_threshold: float = DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
         latency_p99_threshold: Duration = DEFAULT_LATENCY_P99_THRESHOLD,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=True, topic=alarm_topic, what="the API's"
+        )
         private = endpoint_type == apigw.EndpointType.PRIVATE
         errors.check(
             not private or bool(vpc_endpoints),
@@ -230,11 +275,12 @@ class ServerlessApi(Construct):
             AuthorizationMode.COGNITO: bool(user_pools),
             AuthorizationMode.TOKEN: token_authorizer is not None,
             AuthorizationMode.REQUEST: request_authorizer is not None,
+            AuthorizationMode.JWT: jwt_authorizer is not None,
         }
         errors.check(
             authorizers_given.get(default_authorization, True),
             "default_authorization",
-            _missing_authorizer(default_authorization),
+            missing_authorizer(default_authorization),
         )
         errors.check(
             default_authorization != AuthorizationMode.NONE,
@@ -268,18 +314,46 @@ class ServerlessApi(Construct):
             "server_error_rate_threshold",
             f"{server_error_rate_threshold} is a fraction of requests; use a value between 0 and 1",
         )
+        # What API Gateway refuses at deployment or aws-cdk-lib throws through jsii (issue #18).
+        check_custom_domain(
+            errors,
+            scope,
+            endpoint_type=endpoint_type,
+            domain_name=domain_name,
+            certificate=certificate,
+            base_path=base_path,
+        )
+        check_authorizer_props(
+            errors,
+            token_authorizer=token_authorizer,
+            token_identity_source=token_identity_source,
+            request_authorizer=request_authorizer,
+            request_identity_sources=request_identity_sources,
+            authorizer_cache_ttl=authorizer_cache_ttl,
+        )
+        check_stage_props(
+            errors,
+            scope,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+            cache_ttl=cache_ttl,
+            web_acl_arn=web_acl_arn,
+        )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
         self._cors = cors
         self._default_authorization = default_authorization
-        self._user_pools = list(user_pools)
-        self._token_authorizer_function = token_authorizer
-        self._token_identity_source = token_identity_source
-        self._request_authorizer_function = request_authorizer
-        self._request_identity_sources = list(request_identity_sources)
-        self._authorizer_cache_ttl = authorizer_cache_ttl
-        self._authorizers: dict[AuthorizationMode, apigw.IAuthorizer] = {}
+        self._authorizers = Authorizers(
+            self,
+            user_pools=user_pools,
+            token_function=token_authorizer,
+            token_identity_source=token_identity_source,
+            request_function=request_authorizer,
+            request_identity_sources=request_identity_sources,
+            jwt_authorizer=jwt_authorizer,
+            cache_ttl=authorizer_cache_ttl,
+        )
         self._routes: set[tuple[str, str]] = set()
 
         self.access_log_group = logs.LogGroup(
@@ -352,6 +426,17 @@ class ServerlessApi(Construct):
                 self.api.add_gateway_response(
                     name, type=response_type, response_headers=gateway_cors_headers(cors)
                 )
+        # A rejected body or parameter set says what was wrong, in the {"message"} shape of every error.
+        for response_type, name, key in (
+            (apigw.ResponseType.BAD_REQUEST_BODY, "BadRequestBody", "BAD_REQUEST_BODY"),
+            (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "BadRequestParameters", "BAD_REQUEST_PARAMETERS"),
+        ):
+            self.api.add_gateway_response(
+                name,
+                type=response_type,
+                response_headers=gateway_cors_headers(cors) if cors else None,
+                templates={JSON_CONTENT_TYPE: VALIDATION_RESPONSE_TEMPLATES[key]},
+            )
 
         if web_acl_arn:
             wafv2.CfnWebACLAssociation(
@@ -360,13 +445,33 @@ class ServerlessApi(Construct):
         acknowledge_rest_stage(self.stage, web_acl=bool(web_acl_arn), caching=caching)
 
         self.alarms: list[cloudwatch.Alarm] = []
-        if alarm_topic is not None:
-            self._add_alarms(alarm_topic, server_error_rate_threshold, latency_p99_threshold)
+        if alarm_topic is not None or (alarm_settings is not None and alarm_settings.topics):
+            self._add_alarms(alarm_topic, alarm_settings, server_error_rate_threshold, latency_p99_threshold)
 
     @property
     def url(self) -> str:
         """The stage's invoke URL (also the stack output `Endpoint`)."""
         return self.api.url
+
+    def openapi_document(self, *, title: str | None = None, version: str = "1.0.0") -> dict[str, Any]:
+        """The OpenAPI 3.0 document of this API, read from its stack's synthesized template.
+
+        Every route (CORS preflights included) with its path, query and header parameters, request
+        models as schema components, security schemes (``cognito``, ``jwt`` as OpenID Connect,
+        ``lambdaAuthorizer``, ``sigv4``, ``apiKey``) and the ``{"message"}`` error responses.
+        It synthesizes the stack's app (seconds): call it once every route is added, from a
+        script or a test (`make openapi` writes the reference app's).
+        """
+        stack = Stack.of(self)
+        template = assertions.Template.from_stack(stack).to_json()
+        cfn_api = self.api.node.default_child
+        assert isinstance(cfn_api, apigw.CfnRestApi)
+        return _openapi.openapi_document(
+            template,
+            api_logical_id=stack.get_logical_id(cfn_api),
+            title=title or self.node.path,
+            version=version,
+        )
 
     def add_route(
         self,
@@ -503,6 +608,7 @@ class ServerlessApi(Construct):
             "OPTIONS is the CORS preflight, which this API already answers on every resource",
         )
         path_parameters = validate_path(errors, path)
+        check_sibling_parameters(errors, path, (routed for _verb, routed in self._routes))
         errors.check(
             (verb, path) not in self._routes,
             "method",
@@ -519,11 +625,12 @@ class ServerlessApi(Construct):
             "public_reason",
             f"only public routes take a reason; this one is authorized with {mode.name}",
         )
-        errors.check(self._has_authorizer(mode), "authorization", _missing_authorizer(mode))
+        errors.check(self._authorizers.available(mode), "authorization", missing_authorizer(mode))
         errors.check(
             not authorization_scopes or mode == AuthorizationMode.COGNITO,
             "authorization_scopes",
-            "OAuth scopes apply to COGNITO authorization only",
+            "OAuth scopes apply to COGNITO authorization only (a JwtAuthorizer checks its required_scopes "
+            "on every route)",
         )
         for name in (*required_query_parameters, *required_headers):
             errors.check(
@@ -562,8 +669,8 @@ class ServerlessApi(Construct):
         added = resource.add_method(
             verb,
             integration,
-            authorization_type=_AUTHORIZATION_TYPES[mode],
-            authorizer=self._authorizer(mode),
+            authorization_type=AUTHORIZATION_TYPES[mode.value],
+            authorizer=self._authorizers.get(mode),
             authorization_scopes=list(authorization_scopes) or None,
             api_key_required=api_key_required,
             request_models=request_models,
@@ -615,6 +722,7 @@ class ServerlessApi(Construct):
             "of the steady rate",
         )
         errors.check(quota_limit is None or quota_limit > 0, "quota_limit", "must be more than 0 requests")
+        check_usage_plan(errors, rate_limit=rate_limit, burst_limit=burst_limit, quota_limit=quota_limit)
         errors.raise_if_any()
         return self.api.add_usage_plan(
             construct_id,
@@ -629,93 +737,33 @@ class ServerlessApi(Construct):
         usage_plan.add_api_key(key)
         return key
 
-    def _has_authorizer(self, mode: AuthorizationMode) -> bool:
-        return {
-            AuthorizationMode.COGNITO: bool(self._user_pools),
-            AuthorizationMode.TOKEN: self._token_authorizer_function is not None,
-            AuthorizationMode.REQUEST: self._request_authorizer_function is not None,
-        }.get(mode, True)
-
-    def _authorizer(self, mode: AuthorizationMode) -> apigw.IAuthorizer | None:
-        """The mode's authorizer, created on first use (an authorizer no method uses fails synth)."""
-        if mode in (AuthorizationMode.NONE, AuthorizationMode.IAM) or mode in self._authorizers:
-            return self._authorizers.get(mode)
-        authorizer: apigw.IAuthorizer
-        if mode == AuthorizationMode.COGNITO:
-            authorizer = apigw.CognitoUserPoolsAuthorizer(
-                self,
-                "CognitoAuthorizer",
-                cognito_user_pools=self._user_pools,
-                results_cache_ttl=self._authorizer_cache_ttl,
-            )
-        elif mode == AuthorizationMode.TOKEN:
-            assert self._token_authorizer_function is not None  # add_route checked it
-            authorizer = apigw.TokenAuthorizer(
-                self,
-                "TokenAuthorizer",
-                handler=self._token_authorizer_function,
-                identity_source=self._token_identity_source,
-                results_cache_ttl=self._authorizer_cache_ttl,
-            )
-        else:
-            assert self._request_authorizer_function is not None  # add_route checked it
-            authorizer = apigw.RequestAuthorizer(
-                self,
-                "RequestAuthorizer",
-                handler=self._request_authorizer_function,
-                identity_sources=self._request_identity_sources,
-                results_cache_ttl=self._authorizer_cache_ttl,
-            )
-        self._authorizers[mode] = authorizer
-        return authorizer
-
-    def _add_alarms(self, topic: sns.ITopic, error_rate: float, latency: Duration) -> None:
-        action = cloudwatch_actions.SnsAction(topic)
-        server_errors = cloudwatch.Alarm(
+    def _add_alarms(
+        self, topic: sns.ITopic | None, settings: AlarmSettings | None, error_rate: float, latency: Duration
+    ) -> None:
+        server_errors = threshold_alarm(
             self,
             "ServerErrorRateAlarm",
-            alarm_description=f"More than {error_rate:.1%} of requests to {self.node.path} fail with 5XX.",
-            metric=self.stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
+            self.stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
             threshold=error_rate,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description=f"More than {error_rate:.1%} of requests to {self.node.path} fail with 5XX.",
+            topic=topic,
+            name="server_error_rate",
+            settings=settings,
+            default=replace(ALARMS["server_error_rate"], threshold=error_rate),
         )
-        slow = cloudwatch.Alarm(
+        slow = threshold_alarm(
             self,
             "LatencyP99Alarm",
-            alarm_description=f"The slowest 1 % of requests to {self.node.path} take over "
-            f"{latency.to_milliseconds():.0f} ms.",
-            metric=self.stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
+            self.stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
             threshold=latency.to_milliseconds(),
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description=f"The slowest 1 % of requests to {self.node.path} take over "
+            f"{latency.to_milliseconds():.0f} ms.",
+            topic=topic,
+            name="latency_p99",
+            settings=settings,
+            default=replace(ALARMS["latency_p99"], threshold=latency.to_milliseconds()),
         )
-        for alarm in (server_errors, slow):
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-            self.alarms.append(alarm)
-
-
-_AUTHORIZATION_TYPES = {
-    AuthorizationMode.NONE: apigw.AuthorizationType.NONE,
-    AuthorizationMode.IAM: apigw.AuthorizationType.IAM,
-    AuthorizationMode.COGNITO: apigw.AuthorizationType.COGNITO,
-    AuthorizationMode.TOKEN: apigw.AuthorizationType.CUSTOM,
-    AuthorizationMode.REQUEST: apigw.AuthorizationType.CUSTOM,
-}
-
-
-def _missing_authorizer(mode: AuthorizationMode) -> str:
-    needed = {
-        AuthorizationMode.COGNITO: "user_pools",
-        AuthorizationMode.TOKEN: "token_authorizer",
-        AuthorizationMode.REQUEST: "request_authorizer",
-    }.get(mode, "")
-    return f"{mode.name} authorization needs an authorizer; pass {needed} to ServerlessApi"
+        self.alarms += [alarm for alarm in (server_errors, slow) if alarm is not None]
 
 
 def _private_api_policy(vpc_endpoints: Sequence[ec2.IVpcEndpoint]) -> iam.PolicyDocument:

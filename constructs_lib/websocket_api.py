@@ -36,6 +36,7 @@ from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
+from constructs_lib.jwt_authorizer import JwtAuthorizer
 
 DEFAULT_STAGE_NAME = "dev"
 # Per stage, like ServerlessApi: one chatty client cannot use up the account's shared quota.
@@ -208,14 +209,17 @@ class WebSocketApi(Construct):
         route_key: str,
         handler: lambda_.IFunction,
         *,
-        authorizer: lambda_.IFunction | None = None,
+        authorizer: lambda_.IFunction | JwtAuthorizer | None = None,
         identity_sources: Sequence[str] = DEFAULT_CONNECT_IDENTITY_SOURCES,
         public_reason: str | None = None,
         return_response: bool = False,
     ) -> apigwv2.WebSocketRoute:
         """Route `route_key` to `handler` through a Lambda integration and return the route.
 
-        `authorizer` (``$connect`` only) is a Lambda request authorizer reading `identity_sources`.
+        `authorizer` (``$connect`` only) is a Lambda request authorizer reading `identity_sources`,
+        or a `JwtAuthorizer`, which reads the token from its `token_query_parameter` (a browser
+        cannot set headers on the handshake, so the token travels in the URL, where proxies and
+        access logs may record it: use short-lived access tokens).
         A ``$connect`` route without one is open to anyone who knows the URL: say why in
         `public_reason` (it becomes the cdk-nag acknowledgment). `return_response` sends the
         handler's return value back to the client (two-way route).
@@ -264,13 +268,21 @@ class WebSocketApi(Construct):
         errors.raise_if_any()
 
         route_id = _route_id(route_key)
+        authorizer_function = (
+            authorizer.function.function if isinstance(authorizer, JwtAuthorizer) else authorizer
+        )
+        if (
+            isinstance(authorizer, JwtAuthorizer)
+            and tuple(identity_sources) == DEFAULT_CONNECT_IDENTITY_SOURCES
+        ):
+            identity_sources = (f"route.request.querystring.{authorizer.token_query_parameter}",)
         route = self.api.add_route(
             route_key,
             integration=integrations.WebSocketLambdaIntegration(f"{route_id}Integration", handler),
             authorizer=authorizers.WebSocketLambdaAuthorizer(
-                "ConnectAuthorizer", authorizer, identity_source=list(identity_sources)
+                "ConnectAuthorizer", authorizer_function, identity_source=list(identity_sources)
             )
-            if authorizer is not None
+            if authorizer_function is not None
             else None,
             return_response=return_response or None,
         )

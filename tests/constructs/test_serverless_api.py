@@ -362,7 +362,7 @@ def test_gateway_error_responses_carry_cors_headers(regional: Template, response
 
 def test_several_origins_echo_the_request_origin_with_credentials(edge: Template) -> None:
     responses = edge.find_resources("AWS::ApiGateway::GatewayResponse")
-    assert len(responses) == 2
+    assert len(responses) == 4  # DEFAULT_4XX, DEFAULT_5XX, BAD_REQUEST_BODY, BAD_REQUEST_PARAMETERS
     for response in responses.values():
         assert response["Properties"]["ResponseParameters"] == {
             "gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.Origin",
@@ -377,8 +377,13 @@ def test_several_origins_echo_the_request_origin_with_credentials(edge: Template
     assert f'$origin == "{OTHER_ORIGIN}"' in template
 
 
-def test_no_cors_means_no_preflight_and_no_gateway_responses(private: Template) -> None:
-    private.resource_count_is("AWS::ApiGateway::GatewayResponse", 0)
+def test_no_cors_means_no_preflight_and_no_cors_headers(private: Template) -> None:
+    responses = private.find_resources("AWS::ApiGateway::GatewayResponse")
+    assert sorted(response["Properties"]["ResponseType"] for response in responses.values()) == [
+        "BAD_REQUEST_BODY",
+        "BAD_REQUEST_PARAMETERS",
+    ]
+    assert all("ResponseParameters" not in response["Properties"] for response in responses.values())
     private.resource_properties_count_is("AWS::ApiGateway::Method", {"HttpMethod": "OPTIONS"}, 0)
 
 

@@ -1,0 +1,165 @@
+"""JwtAuthorizer: a Lambda authorizer for the tokens of any OpenID Connect identity provider.
+
+Creates: one `ServerlessFunction` running the library's own authorizer code
+(``constructs_lib/functions/jwt_authorizer``, joserfc bundled into its asset): it verifies RS256
+and ES256 tokens against the issuer's published keys (its discovery document's JWKS, cached per
+container, refreshed on an unknown key id at most every 30 s), checks ``exp``/``nbf`` with
+`leeway`, ``iss``, ``aud`` and `required_scopes`, and hands the claims to handlers as strings
+(``requestContext.authorizer.<claim>``).
+
+Use it as `ServerlessApi(jwt_authorizer=..., default_authorization=AuthorizationMode.JWT)` (the
+token in the Authorization header, with or without ``Bearer``) and as the ``$connect`` authorizer
+of a `WebSocketApi` (the token in the `token_query_parameter` query parameter: a browser cannot set
+headers on a WebSocket handshake). One JwtAuthorizer can serve both.
+
+Defaults: 60 s of clock skew; query parameter ``token``; the function's defaults (arm64, 256 MB,
+logs for a year) with a 5 s timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aws_cdk import Annotations, Duration, Token
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from constructs_lib._validation import PropErrors
+from constructs_lib.serverless_function import DEFAULT_LOG_RETENTION, ServerlessFunction
+
+ENTRY = Path(__file__).resolve().parent / "functions" / "jwt_authorizer"
+# Clock skew between the issuer and Lambda; RFC 7519 suggests "a few minutes" at most.
+DEFAULT_LEEWAY = Duration.seconds(60)
+MAX_LEEWAY = Duration.minutes(5)
+DEFAULT_TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 - a parameter name, not a secret
+# API Gateway waits at most 10 s for an authorizer; a cold fetch of the keys takes well under 1 s.
+DEFAULT_TIMEOUT = Duration.seconds(5)
+# A compact JWS, with or without the Bearer scheme: anything else is refused by API Gateway
+# itself with a 401, without invoking the function.
+TOKEN_VALIDATION_EXPRESSION = r"^([Bb]earer )?[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]*$"  # noqa: S105
+_NAME = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+
+class JwtAuthorizer(Construct):
+    """Verifies bearer tokens of one OIDC issuer (Auth0, Okta, Entra ID, Google, Cognito...).
+
+    `issuer` is the issuer identifier exactly as tokens carry it in ``iss`` (Auth0's ends in
+    "/", Okta's does not); its discovery document must be at
+    ``<issuer>/.well-known/openid-configuration``. `audiences`: a token must name at least one
+    in ``aud``. `required_scopes`: a token must carry every one (``scope`` or ``scp``), else the
+    caller gets 403. Missing, forged, expired or foreign tokens get 401.
+
+    Attributes: `function` (the `ServerlessFunction`), `issuer`, `audiences`, `required_scopes`,
+    `token_query_parameter`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        issuer: str,
+        audiences: Sequence[str],
+        required_scopes: Sequence[str] = (),
+        leeway: Duration = DEFAULT_LEEWAY,
+        token_query_parameter: str = DEFAULT_TOKEN_QUERY_PARAMETER,
+        timeout: Duration = DEFAULT_TIMEOUT,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+    ) -> None:
+        errors = PropErrors(scope, construct_id)
+        loopback = _validate_issuer(errors, issuer)
+        errors.check(
+            bool(audiences),
+            "audiences",
+            "name at least one audience (the API identifier or client id your tokens carry in 'aud'); "
+            "without one, tokens minted for any other application of the issuer would be accepted",
+        )
+        for audience in audiences:
+            errors.check(
+                bool(audience.strip()) and "," not in audience,
+                "audiences",
+                f"'{audience}' is not an audience; give non-empty values without commas",
+            )
+        for required in required_scopes:
+            errors.check(
+                bool(required) and not any(character.isspace() for character in required),
+                "required_scopes",
+                f"'{required}' is not a scope; scopes are single words such as 'images:read'",
+            )
+        errors.check(
+            0 <= leeway.to_seconds() <= MAX_LEEWAY.to_seconds(),
+            "leeway",
+            "must be between 0 and 5 minutes; a larger skew would keep expired tokens working",
+        )
+        errors.check(
+            bool(_NAME.match(token_query_parameter)),
+            "token_query_parameter",
+            f"'{token_query_parameter}' is not a query parameter name (letters, digits, '.', '_', '~', '-')",
+        )
+        errors.check(
+            1 <= timeout.to_seconds() <= 10,
+            "timeout",
+            "must be between 1 and 10 seconds; API Gateway waits at most 10 s for an authorizer",
+        )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+
+        self.issuer = issuer
+        self.audiences = list(audiences)
+        self.required_scopes = list(required_scopes)
+        self.token_query_parameter = token_query_parameter
+        if loopback:
+            Annotations.of(self).add_warning_v2(
+                "constructs-lib:jwt-loopback-issuer",
+                f"issuer {issuer} is on this machine: fine for make local and tests, but deployed, "
+                "the authorizer cannot reach it and refuses every token",
+            )
+        self.function = ServerlessFunction(
+            self,
+            "Function",
+            entry=ENTRY,
+            handler="handler.handler",
+            description=f"Verifies tokens of {issuer} for API Gateway",
+            timeout=timeout,
+            log_retention=log_retention,
+            environment={
+                "JWT_ISSUER": issuer,
+                "JWT_AUDIENCES": ",".join(self.audiences),
+                "JWT_REQUIRED_SCOPES": " ".join(self.required_scopes),
+                "JWT_LEEWAY_SECONDS": str(int(leeway.to_seconds())),
+                "JWT_TOKEN_QUERY_PARAMETER": token_query_parameter,
+            },
+        )
+
+
+def _validate_issuer(errors: PropErrors, issuer: str) -> bool:
+    """Problems with `issuer`; True when it is an http:// URL on this machine (local runs, tests)."""
+    if Token.is_unresolved(issuer):
+        return False  # e.g. a user pool's provider URL: resolved at deployment
+    parts = urlsplit(issuer)
+    loopback = parts.scheme == "http" and _is_loopback(parts.hostname or "")
+    errors.check(
+        (parts.scheme == "https" or loopback) and bool(parts.hostname),
+        "issuer",
+        f"'{issuer}' must be an https:// URL: the keys that verify every token are fetched from it "
+        "(http:// is accepted only on 127.0.0.1 or localhost, for local runs and tests)",
+    )
+    errors.check(
+        not parts.query and not parts.fragment,
+        "issuer",
+        f"'{issuer}' has a query or fragment; an OIDC issuer identifier has neither",
+    )
+    return loopback
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

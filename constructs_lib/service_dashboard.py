@@ -1,0 +1,222 @@
+"""ServiceDashboard: one CloudWatch dashboard per service, drawn from the library's constructs.
+
+Creates: one `Dashboard`. `add(*constructs)` adds constructs (and everything the library created
+inside them); `add_all(scope)` adds every construct of the library in a stack, a stage or a whole
+app (the construct tree is walked), so an app gets its dashboard in one line.
+
+What it draws: first the alarms' state in alarm-status widgets (critical alarms, then warnings);
+then per construct the graphs an engineer checks first (`_dashboard_panels.PANELS`: APIs' requests,
+4XX/5XX and latency p50/p90/p99 per stage; WebSocket connections and messages; each function's
+invocations, errors, throttles, duration p99, concurrency and async event age; tables' capacity,
+throttles and latency; consumers' iterator age and queues' oldest message; the search domain's
+health; workflows' executions); every alarm as a horizontal annotation on the graph of its metric
+(or on a graph of its own when no panel draws that metric); last, every dead-letter queue's depth,
+with a text widget giving each queue's replay command (`python -m constructs_lib.ops redrive`).
+
+Defaults: the dashboard is named after the stack (`dashboard_name` to choose); graphs of 1-minute
+metrics; 6 x 6 widgets, four to a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct, IConstruct
+
+from constructs_lib._alarms import LEVEL_METADATA
+from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for
+from constructs_lib._queues import DEAD_LETTER_METADATA
+from constructs_lib._validation import PropErrors
+
+WIDGET_WIDTH = 6  # four graphs to a row of CloudWatch's 24 columns
+WIDGET_HEIGHT = 6
+ROW_WIDTH = 24
+# The command the DLQ text widget shows (docs/operations.md#replaying-failed-events).
+REDRIVE_COMMAND = "python -m constructs_lib.ops redrive"
+
+
+@dataclass
+class _AlarmOnGraph:
+    alarm: cloudwatch.Alarm
+    level: str
+    placed: bool = False
+
+
+class ServiceDashboard(Construct):
+    """A CloudWatch dashboard of the library's constructs, their alarms and dead-letter queues.
+
+    Attributes: `dashboard` (the L2 `Dashboard`), `alarms` (every alarm on it), `dead_letter_queues`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, dashboard_name: str | None = None) -> None:
+        errors = PropErrors(scope, construct_id)
+        if dashboard_name is not None:
+            errors.check(
+                0 < len(dashboard_name) <= 255 and all(c.isalnum() or c in "-_" for c in dashboard_name),
+                "dashboard_name",
+                f"'{dashboard_name}' must be 1-255 characters of A-Z, a-z, 0-9, '-' and '_'",
+            )
+        errors.raise_if_any()
+        super().__init__(scope, construct_id)
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name,
+            default_interval=None,
+            period_override=cloudwatch.PeriodOverride.AUTO,
+        )
+        self.alarms: list[cloudwatch.Alarm] = []
+        self.dead_letter_queues: list[sqs.IQueue] = []
+
+    def add_all(self, scope: IConstruct) -> None:
+        """Add every construct of the library under `scope` (a stack, a stage or the app)."""
+        self.add(scope)
+
+    def add(self, *constructs: IConstruct) -> None:
+        """Add `constructs`, everything the library created inside them, and all their alarms."""
+        panels: list[tuple[int, int, Panel]] = []
+        alarms: list[_AlarmOnGraph] = []
+        queues: list[tuple[sqs.Queue, str]] = []
+        seen: set[str] = set()
+        for root in constructs:
+            for node in root.node.find_all():
+                path = node.node.path
+                if path in seen or node is self:
+                    continue
+                seen.add(path)
+                if isinstance(node, cloudwatch.Alarm):
+                    alarms.append(_AlarmOnGraph(node, _level(node)))
+                elif isinstance(node, sqs.Queue):
+                    holds = _metadata(node, DEAD_LETTER_METADATA)
+                    if holds is not None:
+                        queues.append((node, holds))
+                else:
+                    found = panel_for(node)
+                    if found is not None:
+                        panels.append((found[0], len(panels), found[1]))
+        alarms.sort(key=lambda item: item.level != "critical")
+        self._add_status(alarms)
+        for _, _, panel in sorted(panels, key=lambda item: (item[0], item[1])):
+            self._add_panel(panel, alarms)
+        self._add_dead_letter_queues(queues, alarms)
+        unplaced = [
+            Graph(_alarm_title(item.alarm), [item.alarm.metric]) for item in alarms if not item.placed
+        ]
+        if unplaced:
+            self._add_panel(Panel("Other alarms", unplaced), alarms)
+        self.alarms += [item.alarm for item in alarms]
+
+    # --- Widgets -----------------------------------------------------------------------------------
+
+    def _add_status(self, alarms: list[_AlarmOnGraph]) -> None:
+        for level in ("critical", "warning"):
+            chosen = [item.alarm for item in alarms if item.level == level]
+            if chosen:
+                self.dashboard.add_widgets(
+                    cloudwatch.AlarmStatusWidget(
+                        title=f"{level.capitalize()} alarms ({len(chosen)})",
+                        alarms=chosen,
+                        width=ROW_WIDTH,
+                        height=max(2, 1 + (len(chosen) + 3) // 4),
+                    )
+                )
+
+    def _add_panel(self, panel: Panel, alarms: list[_AlarmOnGraph]) -> None:
+        widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.TextWidget(markdown=f"### {panel.heading}", width=ROW_WIDTH, height=1)
+        ]
+        for graph in panel.graphs:
+            keys = {_metric_key(metric) for metric in [*graph.left, *graph.right]}
+            annotations = []
+            for item in alarms:
+                if not item.placed and _metric_key(item.alarm.metric) in keys:
+                    annotations.append(item.alarm.to_annotation())
+                    item.placed = True
+            widgets.append(_graph_widget(graph.title, graph.left, graph.right, annotations))
+        # The construct's alarms on metrics no graph of the panel draws (sums over several metrics,
+        # say): each on a graph of its own metric, beside the construct's other graphs.
+        for item in alarms:
+            if not item.placed and panel.owner and item.alarm.node.path.startswith(f"{panel.owner}/"):
+                widgets.append(
+                    _graph_widget(
+                        f"Alarm {item.alarm.node.id}", [item.alarm.metric], [], [item.alarm.to_annotation()]
+                    )
+                )
+                item.placed = True
+        self.dashboard.add_widgets(*widgets)
+
+    def _add_dead_letter_queues(
+        self, queues: list[tuple[sqs.Queue, str]], alarms: list[_AlarmOnGraph]
+    ) -> None:
+        if not queues:
+            return
+        self.dead_letter_queues += [queue for queue, _ in queues]
+        depth = [
+            queue.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=GRAPH_PERIOD, label=queue.node.path
+            )
+            for queue, _ in queues
+        ]
+        self._add_panel(Panel("Dead-letter queues", [Graph("Messages waiting", depth)]), alarms)
+        lines = [
+            "Replay a queue's messages once its cause is fixed (docs/operations.md, Replay):",
+            "",
+            "| Queue | Holds | Replay |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {queue.queue_name} | {holds} | `{REDRIVE_COMMAND} {queue.queue_name}` |"
+            for queue, holds in queues
+        ]
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown="\n".join(lines), width=ROW_WIDTH, height=2 + len(queues))
+        )
+
+
+def _graph_widget(
+    title: str,
+    left: Sequence[cloudwatch.IMetric],
+    right: Sequence[cloudwatch.IMetric],
+    annotations: list[cloudwatch.HorizontalAnnotation],
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=list(left),
+        right=list(right) or None,
+        left_annotations=annotations or None,
+        width=WIDGET_WIDTH,
+        height=WIDGET_HEIGHT,
+        period=GRAPH_PERIOD,
+    )
+
+
+def _metadata(node: IConstruct, key: str) -> str | None:
+    for entry in node.node.metadata:
+        if entry.type == key:
+            return str(entry.data)
+    return None
+
+
+def _level(alarm: cloudwatch.Alarm) -> str:
+    return _metadata(alarm, LEVEL_METADATA) or "critical"
+
+
+def _alarm_title(alarm: cloudwatch.Alarm) -> str:
+    return f"Alarm {alarm.node.path}"
+
+
+def _metric_key(metric: cloudwatch.IMetric) -> tuple[object, ...]:
+    """What identifies the data a metric draws: namespace, name and dimensions, or the expression."""
+    config = metric.to_metric_config()
+    if config.metric_stat is not None:
+        stat = config.metric_stat
+        dimensions = tuple(sorted((d.name, str(d.value)) for d in stat.dimensions or ()))
+        return (stat.namespace, stat.metric_name, dimensions)
+    if config.math_expression is not None:
+        expression = config.math_expression
+        using = tuple(sorted((name, _metric_key(m)) for name, m in expression.using_metrics.items()))
+        return ("expression", expression.expression, using)
+    return ("unknown", id(metric))

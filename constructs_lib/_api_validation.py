@@ -1,0 +1,225 @@
+"""ServerlessApi's checks of what API Gateway refuses at deployment, or aws-cdk-lib throws through jsii.
+
+Each check names the limit it enforces and its source. Values that are tokens are checked only
+when concrete.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
+from constructs import Construct
+
+from constructs_lib._validation import PropErrors
+
+# AWS::ApiGateway::Authorizer AuthorizerResultTtlInSeconds and the stage's CacheTtlInSeconds:
+# "The maximum value is 3600" (CloudFormation resource specification); aws-cdk-lib throws beyond it
+# for Lambda authorizers ("resultsCacheTtl must not be greater than 3600 seconds").
+MAX_CACHE_TTL_SECONDS = 3600
+# API Gateway authorizer identity sources (Authorizer identitySource): request headers, query
+# strings, stage variables or $context variables; a TOKEN authorizer reads one header.
+# https://docs.aws.amazon.com/apigateway/latest/api/API_CreateAuthorizer.html
+REQUEST_IDENTITY_SOURCE = re.compile(
+    r"(method\.request\.(header|querystring)\.[A-Za-z0-9._~-]+|stageVariables\.[A-Za-z0-9_]+|context\.[A-Za-z0-9._]+)"
+)
+TOKEN_IDENTITY_SOURCE = re.compile(r"method\.request\.header\.[A-Za-z0-9._~-]+")
+# aws-cdk-lib BasePathMapping: "A base path may only contain letters, numbers, and one of
+# "$-_.+!*'()"", and DomainName refuses multi-level base paths in its mapping.
+BASE_PATH = re.compile(r"[A-Za-z0-9$_.+!*'()-]+")
+# A host name (RFC 1123 labels of 1-63 characters, at most 253 in all), lowercase: aws-cdk-lib's
+# DomainName throws on uppercase; API Gateway accepts one leading wildcard label
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-custom-domains.html).
+DOMAIN_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# A WAF web ACL associated with a REST API stage is a regional (not CLOUDFRONT) WAFv2 web ACL
+# in the API's region (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-control-access-aws-waf.html).
+REGIONAL_WEB_ACL_ARN = re.compile(r"arn:aws[a-z-]*:wafv2:([a-z0-9-]+):\d{12}:regional/webacl/.+")
+# Edge-optimized custom domains: "You must request or import a certificate for your edge-optimized
+# custom domain name in the US East (N. Virginia) - us-east-1 Region"; regional ones "must use a
+# certificate that's in the same AWS Region as your API" (API Gateway developer guide,
+# how-to-edge-optimized-custom-domain-name.html and apigateway-regional-api-custom-domain-create.html).
+EDGE_CERTIFICATE_REGION = "us-east-1"
+
+
+def _concrete(value: object) -> bool:
+    return value is not None and not Token.is_unresolved(value)
+
+
+def check_whole_seconds(errors: PropErrors, prop: str, duration: Duration, maximum: int) -> None:
+    """A TTL API Gateway takes in whole seconds, 0 to `maximum`."""
+    millis = duration.to_milliseconds()
+    if Token.is_unresolved(millis):
+        return
+    errors.check(
+        millis % 1000 == 0 and 0 <= millis <= maximum * 1000,
+        prop,
+        f"{millis / 1000:g} s is not a whole number of seconds from 0 to {maximum} (API Gateway's "
+        f"maximum, {maximum // 60} minutes); use Duration.seconds(0) to Duration.seconds({maximum})",
+    )
+
+
+def certificate_region(certificate: acm.ICertificate) -> str | None:
+    """The region of a certificate whose ARN is concrete, e.g. from `Certificate.from_certificate_arn`."""
+    arn = certificate.certificate_arn
+    if not _concrete(arn):
+        return None
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 5 and parts[2] == "acm" and parts[3] else None
+
+
+def check_custom_domain(
+    errors: PropErrors,
+    scope: Construct,
+    *,
+    endpoint_type: apigw.EndpointType,
+    domain_name: str | None,
+    certificate: acm.ICertificate | None,
+    base_path: str | None,
+) -> None:
+    """The domain name's syntax, the certificate's region for the endpoint type, the base path's syntax."""
+    if _concrete(domain_name):
+        assert domain_name is not None
+        labels = domain_name.split(".")
+        if labels and labels[0] == "*":
+            labels = labels[1:]  # one leading wildcard label
+        errors.check(
+            len(domain_name) <= 253 and len(labels) >= 2 and all(DOMAIN_LABEL.fullmatch(x) for x in labels),
+            "domain_name",
+            f"'{domain_name}' is not a lowercase host name (labels of letters, digits and inner hyphens, "
+            "at most 63 characters each, like api.example.com); write it in lowercase",
+        )
+    if certificate is not None:
+        region = certificate_region(certificate)
+        if endpoint_type == apigw.EndpointType.EDGE:
+            errors.check(
+                region in (None, EDGE_CERTIFICATE_REGION),
+                "certificate",
+                f"an EDGE API's custom domain is served by CloudFront, which takes certificates from "
+                f"{EDGE_CERTIFICATE_REGION} only, and this one is in {region}; request or import the "
+                f"certificate in {EDGE_CERTIFICATE_REGION}, or use endpoint_type=EndpointType.REGIONAL",
+            )
+        elif endpoint_type == apigw.EndpointType.REGIONAL:
+            stack_region = Stack.of(scope).region
+            errors.check(
+                region is None or not _concrete(stack_region) or region == stack_region,
+                "certificate",
+                f"a REGIONAL API's custom domain needs a certificate in the API's region {stack_region}, "
+                f"and this one is in {region}; request or import the certificate in {stack_region}",
+            )
+    if _concrete(base_path):
+        assert base_path is not None
+        errors.check(
+            bool(BASE_PATH.fullmatch(base_path)),
+            "base_path",
+            f"'{base_path}' is not a base path: one segment of letters, digits and $-_.+!*'() without "
+            "slashes, like 'v1'",
+        )
+
+
+def check_authorizer_props(
+    errors: PropErrors,
+    *,
+    token_authorizer: object | None,
+    token_identity_source: str,
+    request_authorizer: object | None,
+    request_identity_sources: Sequence[str],
+    authorizer_cache_ttl: Duration,
+) -> None:
+    """Identity sources API Gateway accepts and a cache TTL within its hour."""
+    check_whole_seconds(errors, "authorizer_cache_ttl", authorizer_cache_ttl, MAX_CACHE_TTL_SECONDS)
+    if token_authorizer is not None and _concrete(token_identity_source):
+        errors.check(
+            bool(TOKEN_IDENTITY_SOURCE.fullmatch(token_identity_source)),
+            "token_identity_source",
+            f"'{token_identity_source}' is not a header; a TOKEN authorizer reads one request header, "
+            "written method.request.header.<Name>",
+        )
+    if request_authorizer is None:
+        return
+    caching = Token.is_unresolved(authorizer_cache_ttl.to_milliseconds()) or (
+        authorizer_cache_ttl.to_milliseconds() > 0
+    )
+    errors.check(
+        bool(request_identity_sources) or not caching,
+        "request_identity_sources",
+        "is empty, and a REQUEST authorizer whose decisions are cached (authorizer_cache_ttl) keys its "
+        "cache on them; name at least one, e.g. 'method.request.header.Authorization', or set "
+        "authorizer_cache_ttl=Duration.seconds(0)",
+    )
+    for source in request_identity_sources:
+        if _concrete(source):
+            errors.check(
+                bool(REQUEST_IDENTITY_SOURCE.fullmatch(source)),
+                "request_identity_sources",
+                f"'{source}' is not an identity source; write method.request.header.<Name>, "
+                "method.request.querystring.<name>, stageVariables.<name> or context.<name>",
+            )
+
+
+def check_stage_props(
+    errors: PropErrors,
+    scope: Construct,
+    *,
+    throttling_rate_limit: float,
+    throttling_burst_limit: int,
+    cache_ttl: Duration,
+    web_acl_arn: str | None,
+) -> None:
+    """Stage settings: an integer burst (aws-cdk-lib throws otherwise), the cache TTL, the web ACL's scope."""
+    errors.check(
+        throttling_burst_limit == int(throttling_burst_limit),
+        "throttling_burst_limit",
+        f"{throttling_burst_limit} is not a whole number of requests",
+    )
+    check_whole_seconds(errors, "cache_ttl", cache_ttl, MAX_CACHE_TTL_SECONDS)
+    if _concrete(web_acl_arn):
+        assert web_acl_arn is not None
+        match = REGIONAL_WEB_ACL_ARN.fullmatch(web_acl_arn)
+        stack_region = Stack.of(scope).region
+        errors.check(
+            match is not None and (not _concrete(stack_region) or match.group(1) == stack_region),
+            "web_acl_arn",
+            f"'{web_acl_arn}' is not a regional WAFv2 web ACL in the API's region {stack_region} "
+            "(arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>); a REST API stage takes a "
+            "REGIONAL web ACL of its own region, never a CLOUDFRONT one",
+        )
+
+
+def check_usage_plan(
+    errors: PropErrors, *, rate_limit: float, burst_limit: int, quota_limit: int | None
+) -> None:
+    """Integers where API Gateway (and aws-cdk-lib's validateInteger) wants them."""
+    errors.check(
+        burst_limit == int(burst_limit), "burst_limit", f"{burst_limit} is not a whole number of requests"
+    )
+    errors.check(
+        quota_limit is None or quota_limit == int(quota_limit),
+        "quota_limit",
+        f"{quota_limit} is not a whole number of requests",
+    )
+
+
+def check_sibling_parameters(errors: PropErrors, path: str, routed_paths: Iterable[str]) -> None:
+    """API Gateway allows one variable path part per parent: `/items/{id}` and `/items/{itemId}/tags` clash.
+
+    CreateResource refuses the second with "A sibling ({id}) of this resource already has a variable
+    path part -- only one is allowed"; aws-cdk-lib creates both, so the deployment fails.
+    """
+    parts = path.strip("/").split("/")
+    for routed in set(routed_paths):
+        others = routed.strip("/").split("/")
+        for index, (part, other) in enumerate(zip(parts, others, strict=False)):
+            if part != other:
+                if part.startswith("{") and other.startswith("{"):
+                    parent = "/" + "/".join(parts[:index])
+                    errors.add(
+                        "path",
+                        f"'{part}' in '{path}' and '{other}' in '{routed}' are two variable parts under "
+                        f"'{parent}', and API Gateway allows one per parent; use the same parameter "
+                        f"name ({other}) in both paths",
+                    )
+                    return
+                break

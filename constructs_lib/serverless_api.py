@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,6 @@ from aws_cdk import Duration, RemovalPolicy, Stack, assertions
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -37,6 +36,13 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from constructs_lib import _openapi, compliance
+from constructs_lib._alarms import (
+    AlarmDefault,
+    AlarmLevel,
+    AlarmSettings,
+    check_alarm_settings,
+    threshold_alarm,
+)
 from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers, missing_authorizer
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_cors import (
@@ -56,6 +62,13 @@ from constructs_lib._api_integrations import (
 from constructs_lib._api_paths import route_id, validate_path
 from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
 from constructs_lib._api_schema import to_json_schema
+from constructs_lib._api_validation import (
+    check_authorizer_props,
+    check_custom_domain,
+    check_sibling_parameters,
+    check_stage_props,
+    check_usage_plan,
+)
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
@@ -85,6 +98,21 @@ DEFAULT_CACHE_TTL = Duration.minutes(5)  # API Gateway's own default when cachin
 DEFAULT_SERVER_ERROR_RATE_THRESHOLD = 0.01
 DEFAULT_LATENCY_P99_THRESHOLD = Duration.seconds(3)
 ALARM_PERIOD = Duration.minutes(5)
+# The alarms by name, with their defaults (`alarm_settings` changes them): in 2 of 3 five-minute periods,
+# 5XX is critical (requests fail), latency a warning (they succeed, slowly). No requests is healthy.
+_API_ALARM = AlarmDefault(
+    threshold=0,
+    evaluation_periods=3,
+    datapoints_to_alarm=2,
+    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    duration_unit="milliseconds",
+)
+ALARMS = {
+    "server_error_rate": replace(_API_ALARM, threshold=DEFAULT_SERVER_ERROR_RATE_THRESHOLD),
+    "latency_p99": replace(
+        _API_ALARM, threshold=DEFAULT_LATENCY_P99_THRESHOLD.to_milliseconds(), level=AlarmLevel.WARNING
+    ),
+}
 CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 
 # Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
@@ -171,6 +199,11 @@ class ServerlessApi(Construct):
 
     Attributes: `api` (the `RestApi`), `stage`, `url`, `access_log_group`, `request_validator`,
     `cors_environment`, `alarms`, and `domain` (the custom `DomainName`, or None).
+
+    Alarms (with `alarm_topic`; `alarm_settings` changes them by name; `ALARMS` holds the defaults):
+    ``server_error_rate`` (critical: more than `server_error_rate_threshold` of requests fail with
+    5XX) and ``latency_p99`` (warning: p99 over `latency_p99_threshold`, in milliseconds), each in 2
+    of 3 five-minute periods. Missing data is healthy: no requests, nothing failed.
     """
 
     def __init__(
@@ -205,8 +238,12 @@ class ServerlessApi(Construct):
         alarm_topic: sns.ITopic | None = None,
         server_error_rate_threshold: float = DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
         latency_p99_threshold: Duration = DEFAULT_LATENCY_P99_THRESHOLD,
+        alarm_settings: AlarmSettings | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
+        check_alarm_settings(
+            errors, alarm_settings, ALARMS, alarms_on=True, topic=alarm_topic, what="the API's"
+        )
         private = endpoint_type == apigw.EndpointType.PRIVATE
         errors.check(
             not private or bool(vpc_endpoints),
@@ -276,6 +313,31 @@ class ServerlessApi(Construct):
             0 < server_error_rate_threshold < 1,
             "server_error_rate_threshold",
             f"{server_error_rate_threshold} is a fraction of requests; use a value between 0 and 1",
+        )
+        # What API Gateway refuses at deployment or aws-cdk-lib throws through jsii (issue #18).
+        check_custom_domain(
+            errors,
+            scope,
+            endpoint_type=endpoint_type,
+            domain_name=domain_name,
+            certificate=certificate,
+            base_path=base_path,
+        )
+        check_authorizer_props(
+            errors,
+            token_authorizer=token_authorizer,
+            token_identity_source=token_identity_source,
+            request_authorizer=request_authorizer,
+            request_identity_sources=request_identity_sources,
+            authorizer_cache_ttl=authorizer_cache_ttl,
+        )
+        check_stage_props(
+            errors,
+            scope,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+            cache_ttl=cache_ttl,
+            web_acl_arn=web_acl_arn,
         )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
@@ -383,8 +445,8 @@ class ServerlessApi(Construct):
         acknowledge_rest_stage(self.stage, web_acl=bool(web_acl_arn), caching=caching)
 
         self.alarms: list[cloudwatch.Alarm] = []
-        if alarm_topic is not None:
-            self._add_alarms(alarm_topic, server_error_rate_threshold, latency_p99_threshold)
+        if alarm_topic is not None or (alarm_settings is not None and alarm_settings.topics):
+            self._add_alarms(alarm_topic, alarm_settings, server_error_rate_threshold, latency_p99_threshold)
 
     @property
     def url(self) -> str:
@@ -546,6 +608,7 @@ class ServerlessApi(Construct):
             "OPTIONS is the CORS preflight, which this API already answers on every resource",
         )
         path_parameters = validate_path(errors, path)
+        check_sibling_parameters(errors, path, (routed for _verb, routed in self._routes))
         errors.check(
             (verb, path) not in self._routes,
             "method",
@@ -659,6 +722,7 @@ class ServerlessApi(Construct):
             "of the steady rate",
         )
         errors.check(quota_limit is None or quota_limit > 0, "quota_limit", "must be more than 0 requests")
+        check_usage_plan(errors, rate_limit=rate_limit, burst_limit=burst_limit, quota_limit=quota_limit)
         errors.raise_if_any()
         return self.api.add_usage_plan(
             construct_id,
@@ -673,35 +737,33 @@ class ServerlessApi(Construct):
         usage_plan.add_api_key(key)
         return key
 
-    def _add_alarms(self, topic: sns.ITopic, error_rate: float, latency: Duration) -> None:
-        action = cloudwatch_actions.SnsAction(topic)
-        server_errors = cloudwatch.Alarm(
+    def _add_alarms(
+        self, topic: sns.ITopic | None, settings: AlarmSettings | None, error_rate: float, latency: Duration
+    ) -> None:
+        server_errors = threshold_alarm(
             self,
             "ServerErrorRateAlarm",
-            alarm_description=f"More than {error_rate:.1%} of requests to {self.node.path} fail with 5XX.",
-            metric=self.stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
+            self.stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
             threshold=error_rate,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description=f"More than {error_rate:.1%} of requests to {self.node.path} fail with 5XX.",
+            topic=topic,
+            name="server_error_rate",
+            settings=settings,
+            default=replace(ALARMS["server_error_rate"], threshold=error_rate),
         )
-        slow = cloudwatch.Alarm(
+        slow = threshold_alarm(
             self,
             "LatencyP99Alarm",
-            alarm_description=f"The slowest 1 % of requests to {self.node.path} take over "
-            f"{latency.to_milliseconds():.0f} ms.",
-            metric=self.stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
+            self.stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
             threshold=latency.to_milliseconds(),
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description=f"The slowest 1 % of requests to {self.node.path} take over "
+            f"{latency.to_milliseconds():.0f} ms.",
+            topic=topic,
+            name="latency_p99",
+            settings=settings,
+            default=replace(ALARMS["latency_p99"], threshold=latency.to_milliseconds()),
         )
-        for alarm in (server_errors, slow):
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-            self.alarms.append(alarm)
+        self.alarms += [alarm for alarm in (server_errors, slow) if alarm is not None]
 
 
 def _private_api_policy(vpc_endpoints: Sequence[ec2.IVpcEndpoint]) -> iam.PolicyDocument:

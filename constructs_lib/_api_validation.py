@@ -209,7 +209,7 @@ def check_sibling_parameters(errors: PropErrors, path: str, routed_paths: Iterab
     path part -- only one is allowed"; aws-cdk-lib creates both, so the deployment fails.
     """
     parts = path.strip("/").split("/")
-    for routed in set(routed_paths):
+    for routed in sorted(set(routed_paths)):  # sorted: the same message on every run
         others = routed.strip("/").split("/")
         for index, (part, other) in enumerate(zip(parts, others, strict=False)):
             if part != other:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -34,6 +34,7 @@ from constructs_lib._function_validation import (
     check_environment,
     check_handler,
     check_whole_seconds,
+    is_unresolved_text,
 )
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
@@ -162,8 +163,8 @@ class ServerlessFunction(Construct):
             )
         errors.check(
             description is None
-            or Token.is_unresolved(description)
-            or len(description) <= DESCRIPTION_MAX_LENGTH,
+            or len(description) <= DESCRIPTION_MAX_LENGTH
+            or is_unresolved_text(description),
             "description",
             f"is {len(description or '')} characters, over Lambda's {DESCRIPTION_MAX_LENGTH}; shorten it",
         )

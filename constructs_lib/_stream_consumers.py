@@ -9,7 +9,7 @@ and, for a queue it created, any message in that queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -162,6 +162,39 @@ CONSUMER_ALARMS = {
     ),
     "consumer_dead_letter": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
 }
+
+
+def check_new_consumer(
+    errors: PropErrors,
+    prop: str,
+    owner: Construct,
+    *,
+    consumers: Sequence[StreamConsumer],
+    function: lambda_.IFunction,
+    consumer_id: str | None,
+    what: str,
+) -> None:
+    """The function is not already a consumer, and `consumer_id` names no existing construct.
+
+    Lambda keeps one event source mapping per function and stream (CreateEventSourceMapping answers
+    ResourceConflictException for a second), and aws-cdk-lib names the mapping after the stream, so
+    it throws through jsii on the second one; a reused `consumer_id` collides the same way.
+    """
+    path = function.node.path
+    errors.check(
+        all(consumer.function.node.path != path for consumer in consumers),
+        f"{prop}.function",
+        f"'{path}' already consumes {what}, and Lambda allows one event source mapping per function and "
+        "stream; add each function once",
+    )
+    if consumer_id is not None:
+        scope: Construct = owner if Stack.of(function) is Stack.of(owner) else Stack.of(function)
+        child = consumer_id if scope is owner else f"{Names.unique_id(owner)}{consumer_id}"
+        errors.check(
+            scope.node.try_find_child(child) is None,
+            f"{prop}.consumer_id",
+            f"'{consumer_id}' is already used by another consumer of {what}; give each consumer its own id",
+        )
 
 
 def add_lossless_consumer(

@@ -50,6 +50,7 @@ from constructs_lib._stream_consumers import (
     ConsumerOptions,
     StreamConsumer,
     add_lossless_consumer,
+    check_new_consumer,
     validate_iterator_age_threshold,
 )
 from constructs_lib._validation import PropErrors
@@ -454,6 +455,15 @@ class CompositeKeyTable(Construct):
             bool(names) and not unknown and len(set(names)) == len(names),
             f"{prop}.event_names",
             f"{names} must be distinct values of {', '.join(_EVENT_NAMES)} (at least one)",
+        )
+        check_new_consumer(
+            errors,
+            prop,
+            self,
+            consumers=self.stream_consumers,
+            function=function,
+            consumer_id=consumer_id,
+            what="this table's stream",
         )
         errors.raise_if_any()
 

@@ -53,6 +53,7 @@ from constructs_lib._stream_consumers import (
     EventSource,
     StreamConsumer,
     add_lossless_consumer,
+    check_new_consumer,
     validate_iterator_age_threshold,
 )
 from constructs_lib._validation import PropErrors
@@ -255,6 +256,16 @@ class DataStream(Construct):
             "add_consumer.enhanced_fan_out",
             f"the stream already has {MAX_FAN_OUT_CONSUMERS} enhanced fan-out consumers, Kinesis's limit; "
             "read through the shared throughput instead",
+        )
+        check_new_consumer(
+            errors,
+            "add_consumer",
+            self,
+            # Through enhanced fan-out each consumer is a source of its own: one function may read several.
+            consumers=[] if enhanced_fan_out else [c for c in self.consumers if c.fan_out_consumer is None],
+            function=function,
+            consumer_id=consumer_id,
+            what="this stream",
         )
         errors.raise_if_any()
 

@@ -328,6 +328,11 @@ def _api_source_arn(event: Mapping[str, Any], region: str, account: str) -> str 
     context = event.get("requestContext") if isinstance(event, Mapping) else None
     if not isinstance(context, Mapping) or "apiId" not in context or "stage" not in context:
         return None
+    if "methodArn" in event:
+        # A Lambda authorizer's event (REQUEST type carries the request context too): API Gateway
+        # invokes it as .../authorizers/<authorizer id>, which the event does not name, so it is not
+        # checked here, like TOKEN authorizers, whose events have no request context.
+        return None
     base = f"arn:aws:execute-api:{region}:{account}:{context['apiId']}/{context['stage']}"
     if "routeKey" in context and "httpMethod" not in context:  # WebSocket: the route
         return f"{base}/{context['routeKey']}"

@@ -152,11 +152,11 @@ class Authorizers:
             )
             raise configuration_error
         try:
-            principal_id, statements, context = _authorizer_result(invocation.payload)
+            principal_id, statements, context = authorizer_result(invocation.payload)
         except ValueError as error:
             LOG.error("REST API %s: authorizer %s returned %s", self.api.name, authorizer.name, error)
             raise configuration_error from None
-        decision = _policy_decision(statements, method_arn)
+        decision = policy_decision(statements, method_arn)
         if decision == "Deny":
             raise GatewayError(
                 "ACCESS_DENIED", "User is not authorized to access this resource with an explicit deny"
@@ -211,7 +211,7 @@ def _claim_text(name: str, value: Any) -> str:
     return str(value)
 
 
-def _authorizer_result(payload: Any) -> tuple[str, list[Mapping[str, Any]], dict[str, Any]]:
+def authorizer_result(payload: Any) -> tuple[str, list[Mapping[str, Any]], dict[str, Any]]:
     """principalId, policy statements and context of a Lambda authorizer's output; ValueError if malformed."""
     if not isinstance(payload, dict):
         raise ValueError(f"{type(payload).__name__} instead of an object")
@@ -236,7 +236,7 @@ def _authorizer_result(payload: Any) -> tuple[str, list[Mapping[str, Any]], dict
     return principal_id, statements, texts
 
 
-def _policy_decision(statements: Sequence[Mapping[str, Any]], method_arn: str) -> str | None:
+def policy_decision(statements: Sequence[Mapping[str, Any]], method_arn: str) -> str | None:
     """``Deny`` if a statement denies execute-api:Invoke on the method ARN, ``Allow`` if one allows it."""
     effects = set()
     for statement in statements:

@@ -4,7 +4,8 @@ Clients connect to ``ws://host:port/<stage>``. ``$connect`` runs its integration
 completes and refuses the connection unless it answers 2xx; each message is routed by the API's route
 selection expression (``$request.body.action``) to its route or ``$default``, and a two-way route
 (one with a route response) sends its integration's response ``body`` back; closing runs
-``$disconnect``. A route whose function cannot be invoked answers as API Gateway does: ``500`` to
+``$disconnect``. A ``$connect`` Lambda authorizer runs first (see `authorizer`). A route whose
+function cannot be invoked answers as API Gateway does: ``500`` to
 ``$connect``, an "Internal server error" message otherwise. Functions reach the connection management
 API (``POST|GET|DELETE /<stage>/@connections/<id>``) at a second, plain HTTP port, which answers 410
 GoneException for a connection that is closed, so handlers' cleanup runs as in AWS.
@@ -33,6 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Request, Response
 
 from constructs_lib.local._types import Invocation, Invoker, TemplateView
+from constructs_lib.local.websocket_api.authorizer import connect_authorizer
 
 log = logging.getLogger("constructs_lib.local")
 
@@ -51,6 +53,7 @@ class _Connection:
     user_agent: str
     connected_at: float
     last_active_at: float
+    authorizer: dict[str, Any] | None = None  # the $connect authorizer's principalId and context
 
 
 class WebSocketGateway:
@@ -73,6 +76,7 @@ class WebSocketGateway:
             for stage in template.resources_of_type("AWS::ApiGatewayV2::Stage").values()
             if template.resolve(stage["Properties"]["ApiId"]) == self.api_id
         ]
+        self.connect_authorizer = connect_authorizer(template, self.api_id)
         self.routes, self.two_way_routes = self._routes()
         self.connections: dict[str, _Connection] = {}
         self._lock = threading.Lock()
@@ -106,7 +110,7 @@ class WebSocketGateway:
                 continue
             route_key = str(properties["RouteKey"])
             authorization = properties.get("AuthorizationType", "NONE")
-            if authorization != "NONE":
+            if authorization != "NONE" and not (route_key == "$connect" and self.connect_authorizer):
                 log.warning(
                     "WebSocket route %s of %s uses %s authorization, which is not emulated: every connection "
                     "is let through",
@@ -213,6 +217,13 @@ class WebSocketGateway:
             now,
             now,
         )
+        if self.connect_authorizer is not None:
+            refusal = await self._authorize(record, stage, request)
+            if refusal is not None:
+                log.info(
+                    "WebSocket $connect of %s refused by its authorizer with %s", self.name, refusal.value
+                )
+                return connection.respond(refusal, f"{refusal.phrase}\n")
         if "$connect" in self.routes:
             event = self._event("$connect", "CONNECT", record, stage, request=request)
             invocation = await self._invoke("$connect", event)
@@ -224,6 +235,27 @@ class WebSocketGateway:
         # Registered by _session, which runs only once the handshake succeeded.
         connection.local_record = record  # type: ignore[attr-defined]
         return None
+
+    async def _authorize(self, record: _Connection, stage: str, request: Request) -> HTTPStatus | None:
+        """Run the $connect authorizer: None to go on (its context kept on `record`), else the refusal."""
+        authorizer = self.connect_authorizer
+        assert authorizer is not None and self._executor is not None
+        method_arn = f"arn:aws:execute-api:{self.region}:{self.account}:{self.api_id}/{stage}/$connect"
+        event = authorizer.event(
+            self._event("$connect", "CONNECT", record, stage, request=request), method_arn
+        )
+        if event is None:
+            return HTTPStatus.UNAUTHORIZED
+        try:
+            invocation = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.invoker.invoke, authorizer.function_arn, event
+            )
+        except Exception as error:
+            log.error("WebSocket authorizer %s of %s could not run: %s", authorizer.name, self.name, error)
+            return HTTPStatus.INTERNAL_SERVER_ERROR
+        refusal, context = authorizer.decide(invocation, method_arn)
+        record.authorizer = context or None
+        return refusal
 
     async def _session(self, connection: ServerConnection) -> None:
         record: _Connection = connection.local_record  # type: ignore[attr-defined]
@@ -331,6 +363,8 @@ class WebSocketGateway:
         }
         if event_type == "MESSAGE":
             context["messageId"] = _request_id()
+        if record.authorizer is not None:
+            context["authorizer"] = dict(record.authorizer)
         event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
         if request is not None:
             event["headers"] = {}

@@ -47,6 +47,7 @@ from constructs_lib._cognito import strong_password_policy
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
+from constructs_lib._search_domain_validation import check_cluster
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -319,6 +320,7 @@ class SearchDomain(Construct):
             errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the domain's"
         )
         _validate_size(errors, size)
+        check_cluster(errors, size)  # what OpenSearch or aws-cdk-lib would refuse (issue #18)
         domain_subnets = _domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
         check_disposable(
             errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the domain's indexes"

@@ -1,0 +1,80 @@
+"""SearchDomain's checks of what OpenSearch Service refuses at deployment, or aws-cdk-lib throws through jsii.
+
+The construct always stores data on gp3 EBS volumes, encrypts at rest and turns on fine-grained
+access control, so instance types that cannot do those are refused here, with the prop's name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from constructs_lib._validation import PropErrors
+
+if TYPE_CHECKING:
+    from constructs_lib.search_domain import SearchDomainSize
+
+# OpenSearch names instance types <family>.<size>.search (ClusterConfig InstanceType's valid values,
+# https://docs.aws.amazon.com/opensearch-service/latest/APIReference/API_ClusterConfig.html);
+# aws-cdk-lib throws 'Master, data and UltraWarm node instance types must end with ".search"'.
+INSTANCE_TYPE = re.compile(r"([a-z][a-z0-9-]*)\.([a-z0-9]+)\.search")
+# Families with instance storage only: aws-cdk-lib's Domain throws "do not support EBS storage
+# volumes" for them (its unSupportEbsInstanceType list, aws-cdk-lib 2.275).
+NO_EBS_FAMILIES = ("i3", "r6gd", "i4g", "i4i", "i8g", "im4gn", "r7gd", "r8gd", "oi2")
+# Families without encryption at rest, which fine-grained access control requires: aws-cdk-lib
+# throws "do not support encryption of data at rest" (OpenSearch developer guide, encryption-at-rest).
+NO_ENCRYPTION_FAMILIES = ("m3", "r3", "t2")
+# "DedicatedMasterCount: ... must be greater than 2 and not 4, otherwise you receive a validation
+# exception" (API_ClusterConfig, as above).
+REFUSED_MASTER_COUNT = 4
+# Largest gp3 volume per node of the burstable types (OpenSearch developer guide, EBS volume size
+# quotas, limits.html#ebsresource); other types allow far more, up to the 16384 GiB checked already.
+MAX_VOLUME_GIB = {"t3.small.search": 100, "t3.medium.search": 200}
+
+
+def check_cluster(errors: PropErrors, size: SearchDomainSize) -> None:
+    """Instance types OpenSearch and this construct's storage and encryption accept; master count; volume."""
+    types = [("size.data_node_instance_type", size.data_node_instance_type)]
+    if size.master_node_instance_type is not None:
+        types.append(("size.master_node_instance_type", size.master_node_instance_type))
+    for prop, instance_type in types:
+        match = INSTANCE_TYPE.fullmatch(instance_type)
+        if match is None:
+            errors.add(
+                prop,
+                f"'{instance_type}' is not an OpenSearch instance type; they are named "
+                f"<family>.<size>.search, e.g. '{_suggest(instance_type)}'",
+            )
+            continue
+        family = match.group(1)
+        errors.check(
+            family not in NO_EBS_FAMILIES,
+            prop,
+            f"{instance_type} has instance storage only, and this domain stores data on gp3 EBS volumes; "
+            "use an EBS-backed type such as r6g.large.search or m6g.large.search",
+        )
+        errors.check(
+            family not in NO_ENCRYPTION_FAMILIES,
+            prop,
+            f"{instance_type} cannot encrypt data at rest, which this domain always does (fine-grained "
+            "access control needs it); use a current generation type such as t3.small.search or "
+            "r6g.large.search",
+        )
+    errors.check(
+        size.master_nodes != REFUSED_MASTER_COUNT,
+        "size.master_nodes",
+        "OpenSearch refuses 4 dedicated master nodes (a quorum of 3 out of 4 tolerates no more failures "
+        "than 3 nodes); use 3 or 5",
+    )
+    largest = MAX_VOLUME_GIB.get(size.data_node_instance_type)
+    errors.check(
+        largest is None or size.volume_size_gib <= largest,
+        "size.volume_size_gib",
+        f"{size.volume_size_gib} GiB is more than {size.data_node_instance_type} takes ({largest} GiB per "
+        "node); use a smaller volume or a larger instance type",
+    )
+
+
+def _suggest(instance_type: str) -> str:
+    parts = instance_type.removesuffix(".search").split(".")
+    return f"{parts[0]}.{parts[1]}.search" if len(parts) == 2 and all(parts) else "r6g.large.search"

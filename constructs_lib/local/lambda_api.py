@@ -1,0 +1,158 @@
+"""LambdaApi: the local run's functions behind Lambda's own API, for scripts and ``constructs_lib.ops``.
+
+Serves the parts of the Lambda API (2015-03-31) that operating an app needs, so the same boto3 code
+works against AWS and against ``make local``: ``Invoke`` (RequestResponse: the function runs in its
+worker and the answer says ``X-Amz-Function-Error`` when it failed; Event: accepted with 202 and run
+in the background), ``ListFunctions`` and ``GetFunctionConfiguration`` (name, ARN and each function's
+DeadLetterConfig, read from the templates). The endpoint's URL is ``lambdaApi`` in the run's state file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from constructs_lib.local._servers import HttpServers
+from constructs_lib.local._service import ServiceContext
+from constructs_lib.local._types import Invocation, function_arn
+
+LOGGER = logging.getLogger(__name__)
+STATE_KEY = "lambdaApi"
+_PREFIX = "/2015-03-31/functions"
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    """What ListFunctions says about one function."""
+
+    name: str
+    arn: str
+    dead_letter_arn: str | None = None
+
+    def configuration(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"FunctionName": self.name, "FunctionArn": self.arn}
+        if self.dead_letter_arn:
+            result["DeadLetterConfig"] = {"TargetArn": self.dead_letter_arn}
+        return result
+
+
+Invoke = Callable[[str, Mapping[str, Any]], Invocation]
+
+
+def lambda_server(host: str, functions: list[LocalFunction], invoke: Invoke) -> ThreadingHTTPServer:
+    """An HTTP server on `host` (a free port) answering Lambda API calls for `functions`."""
+    by_name = {function.name: function for function in functions}
+    by_name.update({function.arn: function for function in functions})
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            LOGGER.debug(format, *args)
+
+        def _answer(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+            data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _function(self, path: str) -> LocalFunction | None:
+            parts = path.split("/")  # "", "2015-03-31", "functions", name, ...
+            name = urllib.parse.unquote(parts[3]) if len(parts) > 3 else ""
+            unqualified = ":".join(name.split(":")[:7]) if name.startswith("arn:") else name.split(":")[0]
+            function = by_name.get(unqualified)
+            if function is None:
+                self._answer(
+                    404,
+                    {"Type": "User", "message": f"Function not found: {name}"},
+                    {"X-Amzn-ErrorType": "ResourceNotFoundException"},
+                )
+            return function
+
+        def do_GET(self) -> None:
+            path = urllib.parse.urlparse(self.path).path.rstrip("/")
+            if path == _PREFIX:
+                self._answer(200, {"Functions": [function.configuration() for function in functions]})
+            elif path.startswith(f"{_PREFIX}/") and path.endswith("/configuration"):
+                function = self._function(path)
+                if function is not None:
+                    self._answer(200, function.configuration())
+            else:
+                self._answer(404, {"message": f"not served locally: GET {path}"})
+
+        def do_POST(self) -> None:
+            path = urllib.parse.urlparse(self.path).path
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if not (path.startswith(f"{_PREFIX}/") and path.endswith("/invocations")):
+                self._answer(404, {"message": f"not served locally: POST {path}"})
+                return
+            function = self._function(path)
+            if function is None:
+                return
+            try:
+                event = json.loads(body or b"{}")
+            except ValueError:
+                self._answer(400, {"Type": "User", "message": "Could not parse request body into json"})
+                return
+            if self.headers.get("X-Amz-Invocation-Type") == "Event":
+                threading.Thread(target=invoke, args=(function.arn, event), daemon=True).start()
+                self._answer(202, b"")
+                return
+            invocation = invoke(function.arn, event)
+            headers = {"X-Amz-Executed-Version": "$LATEST", "X-Amzn-RequestId": invocation.request_id}
+            if invocation.error is not None:
+                headers["X-Amz-Function-Error"] = "Unhandled"
+                payload: Any = {
+                    "errorMessage": invocation.error.message,
+                    "errorType": invocation.error.error_type,
+                    "stackTrace": list(invocation.error.trace),
+                }
+            else:
+                payload = invocation.payload
+            self._answer(200, payload, headers)
+
+    return ThreadingHTTPServer((host, 0), Handler)
+
+
+class LambdaApi:
+    """The local run's Lambda API endpoint (after Functions: it invokes them)."""
+
+    name = "lambda-api"
+
+    def __init__(self) -> None:
+        self._servers = HttpServers()
+        self.url = ""
+
+    def start(self, context: ServiceContext) -> None:
+        functions = []
+        for stack in context.assembly.stacks:
+            for logical_id, resource in stack.resources_of_type("AWS::Lambda::Function").items():
+                name = stack.ref(logical_id)
+                target = stack.resolve(resource.get("Properties", {}).get("DeadLetterConfig", {})).get(
+                    "TargetArn"
+                )
+                arn = function_arn(context.region, context.account, name)
+                functions.append(LocalFunction(name, arn, target if isinstance(target, str) else None))
+        server = lambda_server(context.options.host, functions, context.invoker.invoke)
+        self._servers.start(server, "lambda-api")
+        self.url = f"http://{context.options.host}:{server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._servers.stop()
+
+    def banner(self) -> list[str]:
+        return [f"Lambda API (Invoke, ListFunctions): {self.url}"] if self.url else []
+
+    def state(self) -> dict[str, Any]:
+        return {STATE_KEY: self.url} if self.url else {}
+
+    def not_emulated(self) -> list[str]:
+        return ["Lambda API: only Invoke, ListFunctions and GetFunctionConfiguration are served."]

@@ -35,6 +35,7 @@ from constructs_lib.local.events.router import EventRouter
 from constructs_lib.local.events.service import Events
 from constructs_lib.local.functions import Functions
 from constructs_lib.local.iam.service import IamEnforcement
+from constructs_lib.local.lambda_api import LambdaApi
 from constructs_lib.local.opensearch import OpenSearchDomains
 from constructs_lib.local.rest_api.gateway import RestApiGateway
 from constructs_lib.local.rest_api.service import RestApis
@@ -77,6 +78,7 @@ SERVICES: tuple[Callable[[], LocalService], ...] = (
     WebSocketApis,
     OpenSearchDomains,
     Functions,
+    LambdaApi,  # after Functions: it invokes them for scripts (constructs_lib.ops redrive)
     Events,
     UserPools,
 )

@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test compliance compliance-tests compliance-gate lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token local-trigger docs docs-serve clean
+.PHONY: help bootstrap synth test compliance compliance-tests compliance-gate lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token local-trigger redrive docs docs-serve clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, ha
 # `make test` keeps both cores busy: the tests that synthesize (one jsii Node.js process) run beside
 # ruff, mypy and the tests that never import the CDK (handlers, runtime helpers, the local runner).
 # The docs' strict build (tests/test_docs.py) runs here too: it never starts jsii.
-RUNTIME_TESTS := tests/handlers tests/runtime tests/local tests/test_docs.py
+RUNTIME_TESTS := tests/handlers tests/runtime tests/local tests/ops tests/test_docs.py
 
 pytest-cdk:
 	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(RUNTIME_TESTS) $(COMPLIANCE_TESTS))
@@ -86,6 +86,9 @@ local-token: bootstrap  ## Print an ID token for EMAIL from the running `make lo
 
 local-trigger: bootstrap  ## Fire SCHEDULE (name or group/name) of the running `make local` now (TRIGGER_ARGS="--port 4005")
 	@$(if $(SCHEDULE),,$(error give the schedule, e.g. make local-trigger SCHEDULE=Sweep))python -m constructs_lib.local trigger "$(SCHEDULE)" $(TRIGGER_ARGS)
+
+redrive: bootstrap  ## Re-drive dead-letter queue QUEUE's failed events to their source (REDRIVE_ARGS="--local", "--yes")
+	@$(if $(QUEUE),,$(error give the dead-letter queue, e.g. make redrive QUEUE=my-dlq))python -m constructs_lib.ops redrive "$(QUEUE)" $(REDRIVE_ARGS)
 
 # The docs site (mkdocs.yml): strict, offline. Material's notice about its successor is not a build problem.
 DOCS_ADDR ?= 127.0.0.1:8000

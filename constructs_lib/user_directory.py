@@ -13,7 +13,9 @@ protection on and RETAIN, since the pool holds the users.
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from urllib.parse import urlsplit
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Token
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
@@ -24,6 +26,9 @@ from constructs_lib._validation import PropErrors
 
 DEFAULT_TOKEN_VALIDITY = Duration.hours(1)  # short-lived bearer tokens; refresh tokens renew them
 DEFAULT_REFRESH_TOKEN_VALIDITY = Duration.days(30)
+# CreateUserPoolClient: CallbackURLs and LogoutURLs hold at most 100 items of 1-1024 characters.
+MAX_REDIRECT_URLS = 100
+MAX_REDIRECT_URL_LENGTH = 1024
 
 
 class UserDirectory(Construct):
@@ -65,26 +70,38 @@ class UserDirectory(Construct):
             "password_min_length",
             f"{password_min_length} is outside Cognito's 8-99; use 12 or more",
         )
-        for name, validity in (
-            ("id_token_validity", id_token_validity),
-            ("access_token_validity", access_token_validity),
-        ):
+        # Milliseconds, never to_seconds()/to_minutes(): those throw through jsii on a fraction.
+        id_ms, access_ms, refresh_ms = (
+            id_token_validity.to_milliseconds(),
+            access_token_validity.to_milliseconds(),
+            refresh_token_validity.to_milliseconds(),
+        )
+        for name, millis in (("id_token_validity", id_ms), ("access_token_validity", access_ms)):
             errors.check(
-                300 <= validity.to_seconds() <= 86400,
+                300_000 <= millis <= 86_400_000,
                 name,
                 "Cognito allows 5 minutes to 1 day; keep bearer tokens short-lived",
             )
         errors.check(
-            3600 <= refresh_token_validity.to_seconds() <= 10 * 365 * 86400,
+            3_600_000 <= refresh_ms <= 10 * 365 * 86_400_000,
             "refresh_token_validity",
             "Cognito allows 1 hour to 10 years",
         )
         errors.check(
-            refresh_token_validity.to_seconds()
-            > max(id_token_validity.to_seconds(), access_token_validity.to_seconds()),
+            refresh_ms > max(id_ms, access_ms),
             "refresh_token_validity",
             "must be longer than the ID and access token validity",
         )
+        # aws-cdk-lib writes the validities in whole minutes (CfnUserPoolClient TokenValidityUnits) and
+        # throws through jsii on a fraction of one.
+        for name, millis in (
+            ("id_token_validity", id_ms),
+            ("access_token_validity", access_ms),
+            ("refresh_token_validity", refresh_ms),
+        ):
+            errors.check(
+                millis % 60_000 == 0, name, f"{millis / 60_000:g} minutes is not a whole number of minutes"
+            )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -164,6 +181,47 @@ def _check_oauth(errors: PropErrors, oauth: cognito.OAuthSettings) -> None:
         "oauth.flows",
         "client_credentials needs a client secret, which this public client does not have",
     )
+    for prop, urls in (
+        ("oauth.callback_urls", oauth.callback_urls),
+        ("oauth.logout_urls", oauth.logout_urls),
+    ):
+        errors.check(
+            len(urls or ()) <= MAX_REDIRECT_URLS,
+            prop,
+            f"{len(urls or ())} URLs exceed Cognito's {MAX_REDIRECT_URLS} per app client",
+        )
+        for url in urls or ():
+            problem = _redirect_url_problem(url)
+            if problem:
+                errors.add(prop, f"'{url}' {problem}")
+    default = oauth.default_redirect_uri
+    errors.check(
+        default is None or default in (oauth.callback_urls or ()),
+        "oauth.default_redirect_uri",
+        f"'{default}' is not one of callback_urls; add it there or choose one of them",
+    )
+
+
+def _redirect_url_problem(url: str) -> str | None:
+    """Why Cognito refuses `url` as a callback or sign-out URL, or None.
+
+    CreateUserPoolClient CallbackURLs: "must be an absolute URI ... must not include a fragment
+    component ... Amazon Cognito requires HTTPS over HTTP except for http://localhost for testing
+    purposes only. App callback URLs such as myapp://example are also supported"; 1-1024 characters
+    (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html).
+    """
+    if "Token[" in url and Token.is_unresolved(url):  # a plain string needs no jsii round trip
+        return None
+    parsed = urlsplit(url)
+    if not parsed.scheme or not (parsed.netloc or parsed.path):
+        return "is not an absolute URL; write it with its scheme, like https://app.example.com/callback"
+    if len(url) > MAX_REDIRECT_URL_LENGTH:
+        return f"is longer than Cognito's {MAX_REDIRECT_URL_LENGTH} characters"
+    if parsed.fragment or url.endswith("#"):
+        return "has a fragment (#...), which Cognito refuses in redirect URLs; remove it"
+    if parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1"):
+        return "uses http, which Cognito allows only for localhost; use https"
+    return None
 
 
 def _code_grant_only(oauth: cognito.OAuthSettings) -> cognito.OAuthSettings:

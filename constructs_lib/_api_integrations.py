@@ -211,10 +211,15 @@ STARTED_RESPONSE_TEMPLATE = "\n".join(
 
 def sync_response_template(error_statuses: Mapping[str, int]) -> str:
     """VTL for StartSyncExecution's answer: the output when it succeeded; a failed execution whose
-    error is in `error_statuses` answers that status with its cause as message; otherwise 500."""
+    error is in `error_statuses` answers that status with its cause as message (a Lambda task's
+    cause is its error document: only its errorMessage is shown, never the stack trace); else 500."""
     lines = [
         "#set($status = $input.path('$.status'))",
         "#set($error = $input.path('$.error'))",
+        "#set($cause = \"$!input.path('$.cause')\")",
+        '#if($cause.startsWith("{") && $cause.contains("errorMessage"))',
+        "#set($cause = $util.parseJson($cause).errorMessage)",
+        "#end",
         '#if($status == "SUCCEEDED")',
         "$input.path('$.output')",
     ]
@@ -222,7 +227,7 @@ def sync_response_template(error_statuses: Mapping[str, int]) -> str:
         lines += [
             f'#elseif($status == "FAILED" && $error == "{error}")',
             f"#set($context.responseOverride.status = {status})",
-            '{"message": "' + _json_string("$input.path('$.cause')") + '"}',
+            '{"message": "' + _json_string("$cause") + '"}',
         ]
     lines += ["#else", "#set($context.responseOverride.status = 500)", INTERNAL_ERROR, "#end"]
     return "\n".join(lines)

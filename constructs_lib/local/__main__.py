@@ -1,8 +1,9 @@
-"""``python -m constructs_lib.local``: run a synthesized app locally, get an ID token, or fire a schedule.
+"""``python -m constructs_lib.local``: run an app locally, get an ID token, fire a schedule, list executions.
 
 python -m constructs_lib.local [run] [--cdk-out cdk.out] [--port 4000] [--websocket-port 4100] [--watch]
 python -m constructs_lib.local token [--cdk-out cdk.out] --email you@example.com [--user-pool ID] [--port N]
 python -m constructs_lib.local trigger [--cdk-out cdk.out] SCHEDULE [--port N]
+python -m constructs_lib.local executions [--cdk-out cdk.out] [--workflow Stack/Id] [--history ARN] [--port N]
 
 --port 0 and --websocket-port 0 pick free ports. While it serves, a run writes its URLs (each REST
 API's with its stage, each WebSocket API's, the AWS endpoint's) to cdk.out/local-runner-<port>.json.
@@ -28,6 +29,13 @@ from constructs_lib.local._assembly import AssemblyError
 from constructs_lib.local._hints import DEFAULT_PORT
 from constructs_lib.local.events.trigger import trigger
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token, read_state
+from constructs_lib.local.stepfunctions.executions import (
+    describe,
+    execution_lines,
+    executions,
+    history,
+    history_lines,
+)
 
 DEFAULT_WEBSOCKET_PORT = 4100
 
@@ -50,11 +58,15 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         "trigger", help="fire an EventBridge Scheduler schedule of the running app now"
     )
     fire.add_argument("schedule", help="the schedule's name, or group/name")
+    listing = commands.add_parser("executions", help="list the running app's workflow executions")
+    listing.add_argument("--workflow", help="only the state machines whose Stack/LogicalId starts with this")
+    listing.add_argument("--history", metavar="EXECUTION_ARN", help="print this execution's history instead")
     # Options go before or after the command; a command's own copy only overrides when given.
-    for command, defaults in ((parser, True), (run, False), (token, False), (fire, False)):
+    for command, defaults in ((parser, True), (run, False), (token, False), (fire, False), (listing, False)):
         _option(command, defaults, "--cdk-out", type=Path, default=Path("cdk.out"), help="the cloud assembly")
-    # --port names the run for token and trigger (when several runs of one app are active); no default there.
-    for command, defaults in ((parser, True), (run, False), (token, False), (fire, False)):
+    # --port names the run for token, trigger and executions (when several runs of one app are active);
+    # no default there.
+    for command, defaults in ((parser, True), (run, False), (token, False), (fire, False), (listing, False)):
         _option(
             command, defaults, "--port", type=int, default=None, help="first REST API's port (0: free; 4000)"
         )
@@ -86,7 +98,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
             help="enforce the app's IAM policies (default), only log what they deny, or check nothing",
         )
     arguments = parser.parse_args(argv)
-    if arguments.command not in ("token", "trigger") and arguments.port is None:
+    if arguments.command not in ("token", "trigger", "executions") and arguments.port is None:
         arguments.port = DEFAULT_PORT
     return arguments
 
@@ -110,7 +122,25 @@ def _trigger(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _executions(arguments: argparse.Namespace) -> int:
+    try:
+        state = read_state(arguments.cdk_out, arguments.port)
+        if arguments.history:
+            arn = arguments.history
+            lines = history_lines(describe(state, arn), history(state, arn))
+        else:
+            lines = execution_lines(executions(state, arguments.workflow))
+    except (FileNotFoundError, ValueError, LookupError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: the local run in {arguments.cdk_out} is not reachable ({error})", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 -- one return per command
     arguments = _arguments(sys.argv[1:] if argv is None else argv)
     if arguments.command == "token":
         try:
@@ -129,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments.command == "trigger":
         return _trigger(arguments)
+    if arguments.command == "executions":
+        return _executions(arguments)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr
     )

@@ -282,6 +282,12 @@ def named_only(  # noqa: PLR0911 -- one return per resource type CloudFormation 
                 "RoleId": f"AROA{stable_suffix(stack.stack_name, logical_id)}",
             },
         )
+    if resource_type == "AWS::StepFunctions::StateMachine":
+        name = stack.resolve(properties.get("StateMachineName")) or generated_name(
+            stack.stack_name, logical_id
+        )
+        arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+        return Physical(arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": "INITIAL"})
     if resource_type == "AWS::Logs::LogGroup":
         name = stack.resolve(properties.get("LogGroupName")) or generated_name(stack.stack_name, logical_id)
         return Physical(name, {"Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"})

@@ -39,6 +39,7 @@ from constructs_lib.local.lambda_api import LambdaApi
 from constructs_lib.local.opensearch import OpenSearchDomains
 from constructs_lib.local.rest_api.gateway import RestApiGateway
 from constructs_lib.local.rest_api.service import RestApis
+from constructs_lib.local.stepfunctions.service import Workflows
 from constructs_lib.local.watch import Watcher, run_synth, synth_command
 from constructs_lib.local.websocket_api import WebSocketApis
 
@@ -79,6 +80,7 @@ SERVICES: tuple[Callable[[], LocalService], ...] = (
     OpenSearchDomains,
     Functions,
     LambdaApi,  # after Functions: it invokes them for scripts (constructs_lib.ops redrive)
+    Workflows,  # after Functions: its executions invoke them
     Events,
     UserPools,
 )

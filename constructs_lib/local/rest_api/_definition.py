@@ -25,6 +25,7 @@ from constructs_lib.local.rest_api._model import (
     Resource,
     is_static,
 )
+from constructs_lib.local.rest_api.aws_integration import action_of
 from constructs_lib.local.rest_api.responses import render_template
 
 _LAMBDA_URI = re.compile(r"arn:aws[\w-]*:apigateway:[^:]+:lambda:path/2015-03-31/functions/(.+)/invocations")
@@ -211,7 +212,12 @@ class _Loader:
                 str(properties.get("RequestValidatorId")), (False, False)
             )
             integration = self._resolved(
-                raw.get("Integration", {}), "Type", "Uri", "RequestTemplates", "IntegrationResponses"
+                raw.get("Integration", {}),
+                "Type",
+                "Uri",
+                "Credentials",
+                "RequestTemplates",
+                "IntegrationResponses",
             )
             method = Method(
                 http_method=verb,
@@ -318,7 +324,7 @@ class _Loader:
                             self.name,
                             route,
                         )
-        elif method.function_arn is None:
+        elif method.function_arn is None and action_of(method.integration) is None:
             LOG.warning(
                 "REST API %s: %s has a %s integration, which is not emulated locally: it answers 500",
                 self.name,

@@ -7,8 +7,9 @@ validators with their models), integrated (Lambda proxy, `proxy`; MOCK, `respons
 with the API's gateway responses on every error the gateway itself answers (`responses`).
 
 Not emulated, each with a warning at start-up: IAM authorization (requests pass), API key values
-and usage plans, integrations other than Lambda proxy and MOCK, and mapping template constructs
-beyond the ones CDK emits. Authorizer results are not cached (every request is authorized).
+and usage plans, integrations other than Lambda proxy, MOCK and AWS service integrations with a JSON
+protocol (`aws_integration`: Step Functions), and mapping template constructs beyond the ones CDK
+emits in non-proxy Lambda integrations. Authorizer results are not cached (every request is authorized).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from constructs_lib.local.rest_api._model import (
 )
 from constructs_lib.local.rest_api._validation_messages import validation_error_string
 from constructs_lib.local.rest_api.authorizers import Authorizers
+from constructs_lib.local.rest_api.aws_integration import AwsIntegrations, action_of
 from constructs_lib.local.rest_api.proxy import proxy_event, proxy_result
 from constructs_lib.local.rest_api.responses import gateway_response, mock, service_headers
 from constructs_lib.local.rest_api.routing import route, walk
@@ -54,13 +56,16 @@ class RestApiGateway:
         jwks: Callable[[str], Mapping[str, Any]],
         region: str,
         account: str,
+        aws_integrations: AwsIntegrations | None = None,
     ) -> None:
-        """Read the API `rest_api_id` (a logical id) of `template`; `jwks` gives a user pool's JWKS."""
+        """Read the API `rest_api_id` (a logical id) of `template`; `jwks` gives a user pool's JWKS;
+        `aws_integrations` serves AWS service integrations (Step Functions) against moto."""
         self.api = load_api(template, rest_api_id, region=region, account=account)
         self.api_id = self.api.api_id
         self.name = self.api.name
         self.stage_names = list(self.api.stages)
         self._invoker = invoker
+        self._aws_integrations = aws_integrations
         self._authorizers = Authorizers(self.api, jwks=jwks, invoke=self._invoke)
 
     def routes(self) -> list[tuple[str, str, str]]:
@@ -136,6 +141,8 @@ class RestApiGateway:
     def _integrate(self, call: Call, method: Method) -> HttpResponse:
         if method.integration_type == "MOCK":
             return mock(call, method)
+        if self._aws_integrations is not None and action_of(method.integration) is not None:
+            return self._aws_integrations.integrate(self.api, call, method)
         if method.function_arn is None:
             raise GatewayError(
                 "API_CONFIGURATION_ERROR",

@@ -7,6 +7,8 @@ from typing import Any
 from constructs_lib.local._assembly import AWS_URL_SUFFIX
 from constructs_lib.local._servers import HttpServers, execute_api_url
 from constructs_lib.local._service import ServiceContext
+from constructs_lib.local._sessions import RoleSessions
+from constructs_lib.local.rest_api.aws_integration import AwsIntegrations
 from constructs_lib.local.rest_api.gateway import RestApiGateway
 from constructs_lib.local.rest_api.server import serve
 
@@ -23,6 +25,9 @@ class RestApis:
 
     def start(self, context: ServiceContext) -> None:
         host, port = context.options.host, context.options.port
+        # AWS service integrations call moto as their credentials role (API Gateway's session).
+        sessions = RoleSessions(context.aws.url, context.region, "apigateway")
+        integrations = AwsIntegrations(context.aws.url, context.region, sessions.session_for)
         for stack in context.assembly.stacks:
             for logical_id in stack.resources_of_type("AWS::ApiGateway::RestApi"):
                 gateway = RestApiGateway(
@@ -32,6 +37,7 @@ class RestApis:
                     jwks=context.jwks,
                     region=context.region,
                     account=context.account,
+                    aws_integrations=integrations,
                 )
                 name = f"{stack.stack_name}/{gateway.name}"
                 if name in self.gateways:  # two APIs of one name: tell them apart by logical id

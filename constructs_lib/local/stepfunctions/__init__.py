@@ -1,0 +1,1 @@
+"""Step Functions workflows of the app, run locally (`service.Workflows`), and their executions listed."""

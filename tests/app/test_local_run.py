@@ -139,7 +139,9 @@ def test_the_authorizer_and_validator_reject_before_the_handler_runs(
     invalid = post(f"{api}/groups", {"name": "a", "description": "b", "admin": True}, token)
     assert (unsigned.status_code, unsigned.json()) == (401, {"message": "Unauthorized"})
     assert (forged.status_code, forged.json()) == (401, {"message": "Unauthorized"})
-    assert (invalid.status_code, invalid.json()) == (400, {"message": "Invalid request body"})
+    # The validator's explanation, in API Gateway's words (ServerlessApi's BAD_REQUEST_BODY response).
+    explanation = '[object instance has properties which are not allowed by the schema: ["admin"]]'
+    assert (invalid.status_code, invalid.json()) == (400, {"message": f"Invalid request body: {explanation}"})
     for rejected in (unsigned, forged, invalid):
         assert rejected.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert invocations_of(runner, "GroupsWrite") == before

@@ -124,10 +124,19 @@ class WebSocketApi(Construct):
             f"{throttling_burst_limit} is below throttling_rate_limit {throttling_rate_limit}; "
             "the burst must hold at least one second of the steady rate",
         )
+        # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18).
+        ttl_ms = connection_ttl.to_milliseconds()
         errors.check(
-            MIN_CONNECTION_TTL.to_seconds() <= connection_ttl.to_seconds() <= MAX_CONNECTION_TTL.to_seconds(),
+            MIN_CONNECTION_TTL.to_milliseconds() <= ttl_ms <= MAX_CONNECTION_TTL.to_milliseconds(),
             "connection_ttl",
             "must be between 1 minute and 7 days; connections live at most 2 hours",
+        )
+        errors.check(ttl_ms % 1000 == 0, "connection_ttl", f"{ttl_ms} ms is not a whole number of seconds")
+        # AWS::ApiGatewayV2::Stage RouteSettings ThrottlingBurstLimit is an Integer.
+        errors.check(
+            throttling_burst_limit == int(throttling_burst_limit),
+            "throttling_burst_limit",
+            f"{throttling_burst_limit} is not a whole number of messages",
         )
         errors.check(
             route_selection_expression.startswith("$request.body."),

@@ -172,10 +172,15 @@ class Api:
 
 
 def current_user_id(api: Api) -> str:
-    """The caller's Cognito `sub`, from the claims API Gateway's authorizer verified; else 401."""
+    """The caller's `sub`, from the claims API Gateway's authorizer verified; else 401.
+
+    The Cognito authorizer passes them at ``requestContext.authorizer.claims``; a Lambda authorizer
+    (the library's JwtAuthorizer) can pass only flat values, so its claims are the authorizer's
+    context itself, ``requestContext.authorizer.sub``.
+    """
     request_context = api.current_event.raw_event.get("requestContext")
     authorizer = request_context.get("authorizer") if isinstance(request_context, dict) else None
-    claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
+    claims = authorizer.get("claims", authorizer) if isinstance(authorizer, dict) else None
     sub = claims.get("sub") if isinstance(claims, dict) else None
     if not isinstance(sub, str) or not sub:
         raise ApiError(401, "Unauthorized")

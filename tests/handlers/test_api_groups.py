@@ -150,6 +150,17 @@ def test_create_group_without_a_caller_is_401(claims: dict[str, str]) -> None:
     assert (response.status, response.body) == (401, {"message": "Unauthorized"})
 
 
+def test_create_group_as_a_jwt_authorizers_caller() -> None:
+    """A Lambda authorizer (JwtAuthorizer) passes the claims as its flat context, not under "claims"."""
+    event = api_event(
+        "POST", "/groups", headers={"Origin": ORIGIN}, body=json.dumps({"name": "n", "description": "d"})
+    )
+    event["requestContext"]["authorizer"] = {"principalId": "auth0|42", "sub": "auth0|42", "scope": "a b"}
+    response = invoke(groups_write, event)
+    assert response.status == 201
+    assert response.body["newItem"]["userId"] == "auth0|42"
+
+
 def test_create_group_without_an_authorizer_is_401() -> None:
     event = api_event("POST", "/groups", body=json.dumps({"name": "n", "description": "d"}))
     response = invoke(groups_write, event)

@@ -84,6 +84,7 @@ def workflow_integration(
     path_parameters: Sequence[str],
     query_parameters: Sequence[str],
     error_statuses: Mapping[str, int],
+    success_status: int | None = None,
 ) -> tuple[apigw.Integration, list[apigw.MethodResponse]]:
     """An AWS integration starting `workflow` with the route's request as input (see the module doc)."""
     role = iam.Role(
@@ -113,9 +114,11 @@ def workflow_integration(
         path_parameters=path_parameters,
         query_parameters=query_parameters,
     )
-    success_status = "200" if workflow.express else "202"
+    status = success_status or (200 if workflow.express else 202)
     success = cors_prefix + (
-        sync_response_template(error_statuses) if workflow.express else STARTED_RESPONSE_TEMPLATE
+        sync_response_template(error_statuses, status)
+        if workflow.express
+        else started_response_template(status)
     )
     integration = apigw.AwsIntegration(
         service="states",
@@ -128,7 +131,7 @@ def workflow_integration(
             passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
             integration_responses=[
                 apigw.IntegrationResponse(
-                    status_code=success_status, response_templates={JSON_CONTENT_TYPE: success}
+                    status_code=str(status), response_templates={JSON_CONTENT_TYPE: success}
                 ),
                 # Step Functions refused (throttled, limits, a misconfigured role): JSON, never its own body.
                 apigw.IntegrationResponse(
@@ -139,12 +142,19 @@ def workflow_integration(
             ],
         ),
     )
-    statuses = sorted({success_status, "500", *(str(status) for status in error_statuses.values())})
-    return integration, [apigw.MethodResponse(status_code=status) for status in statuses]
+    statuses = sorted({str(status), "500", *(str(error_status) for error_status in error_statuses.values())})
+    return integration, [apigw.MethodResponse(status_code=code) for code in statuses]
 
 
-def check_workflow_route(errors: PropErrors, *, express: bool, error_statuses: Mapping[str, int]) -> None:
-    """Record what is wrong with a workflow route's `error_statuses`."""
+def check_workflow_route(
+    errors: PropErrors, *, express: bool, error_statuses: Mapping[str, int], success_status: int | None = None
+) -> None:
+    """Record what is wrong with a workflow route's `error_statuses` and `success_status`."""
+    errors.check(
+        success_status is None or 200 <= success_status <= 299,
+        "success_status",
+        f"{success_status} is not a success status; use 200-299",
+    )
     errors.check(
         express or not error_statuses,
         "error_statuses",
@@ -201,15 +211,17 @@ def start_request_template(
     return f'{{"stateMachineArn": "{state_machine_arn}", "input": "{execution_input}"}}'
 
 
-STARTED_RESPONSE_TEMPLATE = "\n".join(
-    [
-        "#set($context.responseOverride.status = 202)",
-        '{"executionId": "$util.escapeJavaScript($input.path(\'$.executionArn\'))"}',
-    ]
-)
+def started_response_template(status: int) -> str:
+    """VTL for StartExecution's answer: `status` and the execution's id (its ARN)."""
+    return "\n".join(
+        [
+            f"#set($context.responseOverride.status = {status})",
+            '{"executionId": "$util.escapeJavaScript($input.path(\'$.executionArn\'))"}',
+        ]
+    )
 
 
-def sync_response_template(error_statuses: Mapping[str, int]) -> str:
+def sync_response_template(error_statuses: Mapping[str, int], success_status: int = 200) -> str:
     """VTL for StartSyncExecution's answer: the output when it succeeded; a failed execution whose
     error is in `error_statuses` answers that status with its cause as message (a Lambda task's
     cause is its error document: only its errorMessage is shown, never the stack trace); else 500."""
@@ -221,6 +233,7 @@ def sync_response_template(error_statuses: Mapping[str, int]) -> str:
         "#set($cause = $util.parseJson($cause).errorMessage)",
         "#end",
         '#if($status == "SUCCEEDED")',
+        f"#set($context.responseOverride.status = {success_status})",
         "$input.path('$.output')",
     ]
     for error, status in sorted(error_statuses.items()):

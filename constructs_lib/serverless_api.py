@@ -535,6 +535,7 @@ class ServerlessApi(Construct):
         required_query_parameters: Sequence[str] = (),
         required_headers: Sequence[str] = (),
         error_statuses: Mapping[str, int] | None = None,
+        success_status: int | None = None,
     ) -> apigw.Method:
         """Route `method` on `path` to Step Functions itself, starting `workflow` (no function in between).
 
@@ -543,6 +544,8 @@ class ServerlessApi(Construct):
         and the route answers 200 with its output, or, when it failed with an error named in
         `error_statuses` (e.g. ``{"GroupNotFound": 404}``), that status and ``{"message": <cause>}``;
         any other failure is a 500 ``{"message": "Internal server error"}`` with the CORS headers.
+        `success_status` (2XX) replaces the 202 or 200 (an Express workflow that starts a longer one
+        answers 202 with what it started, say).
         The execution input is ``{"body": <the JSON body, with request_schema>, "path": {...},
         "query": {<required_query_parameters>}, "caller": "<the Cognito sub, the Lambda authorizer's
         principalId or the IAM caller's ARN>"}``. API Gateway starts it with a role of its own that
@@ -551,7 +554,9 @@ class ServerlessApi(Construct):
         statuses = dict(error_statuses or {})
 
         def check(errors: PropErrors) -> None:
-            check_workflow_route(errors, express=workflow.express, error_statuses=statuses)
+            check_workflow_route(
+                errors, express=workflow.express, error_statuses=statuses, success_status=success_status
+            )
 
         def integrate(route: _Route) -> tuple[apigw.Integration, list[apigw.MethodResponse] | None]:
             return workflow_integration(
@@ -564,6 +569,7 @@ class ServerlessApi(Construct):
                 path_parameters=route.path_parameters,
                 query_parameters=list(required_query_parameters),
                 error_statuses=statuses,
+                success_status=success_status,
             )
 
         return self._add_method(

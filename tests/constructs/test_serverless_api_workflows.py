@@ -129,7 +129,10 @@ def test_express_route_runs_synchronously_and_maps_errors(template: Template) ->
     (answer, failed) = method["Integration"]["IntegrationResponses"]
     assert answer["StatusCode"] == "200"
     vtl = answer["ResponseTemplates"]["application/json"]
-    assert "#if($status == \"SUCCEEDED\")\n$input.path('$.output')" in vtl
+    assert (
+        "#if($status == \"SUCCEEDED\")\n#set($context.responseOverride.status = 200)\n$input.path('$.output')"
+        in vtl
+    )
     assert (
         '#elseif($status == "FAILED" && $error == "NotFound")\n#set($context.responseOverride.status = 404)'
         in vtl
@@ -201,6 +204,14 @@ def test_invalid_workflow_route(
     with pytest.raises(ValueError) as raised:
         bad["api"].add_workflow_route("POST", "/things", bad[workflow], error_statuses=statuses)
     assert str(raised.value) == message
+
+
+def test_success_status_must_be_2xx(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError) as raised:
+        bad["api"].add_workflow_route("PUT", "/moved", bad["express"], success_status=302)
+    assert str(raised.value) == (
+        "Bad/Api/add_workflow_route(PUT /moved): success_status: 302 is not a success status; use 200-299"
+    )
 
 
 def test_route_errors_are_those_of_add_route(bad: dict[str, Any]) -> None:

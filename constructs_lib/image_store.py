@@ -255,6 +255,7 @@ class ImageStore(Construct):
         self.allowed_content_types = tuple(allowed_content_types)
         self._encryption_key = encryption_key
         self._subscriber_count = 0
+        self._subscribers: set[str] = set()  # construct paths of the targets of add_upload_subscriber
 
         self.log_bucket = s3.Bucket(
             self,
@@ -551,6 +552,17 @@ class ImageStore(Construct):
                 "pass a function (e.g. ServerlessFunction.function) or a queue",
             )
             errors.raise_if_any()
+        # aws-cdk-lib names a subscription after the topic, under its subscriber: a second one of the
+        # same target would throw through jsii ("already exists under the scope"), and SNS would
+        # deliver every event twice anyway (issue #18).
+        if target.node.path in self._subscribers:
+            errors = PropErrors(self.node.scope, self.node.id)  # type: ignore[arg-type]
+            errors.add(
+                "add_upload_subscriber.target",
+                f"'{target.node.path}' already receives this store's upload events; subscribe it once",
+            )
+            errors.raise_if_any()
+        self._subscribers.add(target.node.path)
         self._subscriber_count += 1
         subscriber_queue = dead_letter_queue(
             self,

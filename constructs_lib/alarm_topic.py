@@ -63,6 +63,12 @@ class AlarmTopic(Construct):
                 f"email_addresses[{index}]",
                 f"'{address}' is not an email address like oncall@example.com",
             )
+            # aws-cdk-lib names each subscription after its address and throws through jsii on a repeat.
+            errors.check(
+                address not in email_addresses[:index],
+                f"email_addresses[{index}]",
+                f"'{address}' is listed twice; list each address once",
+            )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 

@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test compliance compliance-tests compliance-gate lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram local local-token local-trigger redrive docs docs-serve clean
+.PHONY: help bootstrap synth test compliance compliance-tests compliance-gate lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram openapi local local-token local-trigger redrive docs docs-serve clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -75,8 +75,12 @@ diff: bootstrap  ## Per-stack template diff against BASE (default: merge base wi
 bench: bootstrap  ## Every performance budget, measured (BENCH_ARGS="--quick", "--only fanout", "--skip tests")
 	python -m benchmarks.bench $(BENCH_ARGS)
 
-diagram: bootstrap  ## Regenerate the reference app page's architecture diagram from the synthesized app
+diagram: bootstrap  ## Regenerate the architecture diagram and the dashboard layout picture from the synthesized app
 	CDK_VALIDATION=false python -m scripts.architecture_diagram
+	CDK_VALIDATION=false python -m scripts.dashboard_layout
+
+openapi: bootstrap  ## Write the reference app's OpenAPI 3.0 document (openapi/image-sharing.json) from the synthesized app
+	CDK_VALIDATION=false python -m scripts.openapi_document
 
 local: synth  ## Run the app on 127.0.0.1 without Docker or AWS, reloading on edits (LOCAL_ARGS="--port 4000 --iam report")
 	python -m constructs_lib.local run --watch $(LOCAL_ARGS)

@@ -6,7 +6,8 @@ Stacks (per stage, e.g. ``-c stage=prod``):
   tables, the image store, the alarm topic.
 - ``ImageSharingSearch-<stage>`` (stateful, termination protection): the OpenSearch domain and
   the indexer fed from the images table stream.
-- ``ImageSharingApi-<stage>`` (stateless): the REST and WebSocket APIs and every function.
+- ``ImageSharingApi-<stage>`` (stateless): the REST and WebSocket APIs, every function, and the
+  stage's CloudWatch dashboard (every construct and alarm of the three stacks).
   Redeploying or deleting it never touches data.
 
 Settings per stage come from the ``image-sharing`` context in cdk.json (see the README).
@@ -23,6 +24,8 @@ from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from constructs_lib import (
@@ -37,9 +40,12 @@ from constructs_lib import (
     SearchDomainSize,
     ServerlessApi,
     ServerlessFunction,
+    ServiceDashboard,
     UserDirectory,
     WebSocketApi,
+    Workflow,
     add_nag_checks,
+    lambda_task,
 )
 
 LAMBDA = Path(__file__).resolve().parent / "lambda"
@@ -52,6 +58,11 @@ SEARCH_INDEX = "images"
 # Hourly: an abandoned image item disappears within an hour of its deadline (the upload URL's
 # lifetime plus a grace), and a scan of the images table once an hour costs little.
 UPLOAD_SWEEP_SCHEDULE = "rate(1 hour)"
+# A group's images are deleted four batches (of 25) at a time: the tables and buckets take it easily,
+# and a group of thousands of images is gone in minutes.
+GROUP_DELETION_CONCURRENCY = 4
+# The route waits for the authorizing workflow: within API Gateway's 29 s integration timeout.
+GROUP_DELETION_REQUEST_TIMEOUT = Duration.seconds(25)
 _UPLOAD_SWEEP_ENVIRONMENT = ("IMAGE_STORE_BUCKET", "IMAGE_STORE_UPLOAD_PREFIX", "IMAGE_STORE_UPLOAD_URL_TTL")
 
 
@@ -323,6 +334,103 @@ class ApiStack(Stack):
             description="Deletes image items whose upload never arrived",
             alarm_topic=data.alarms.topic,
         )
+        self.group_deletion, self.group_deletion_request = self._group_deletion(data, images_environment)
+
+    def _group_deletion(self, data: DataStack, environment: dict[str, str]) -> tuple[Workflow, Workflow]:
+        """The deletion workflow (Standard) and the workflow the route runs to authorize and start it
+        (Express); their tasks are in lambda/api/group_deletion.py."""
+        store = data.image_store
+        module = "api/group_deletion"
+        authorize = self._function(
+            "GroupDeletionAuthorize",
+            module,
+            "Checks the caller owns the group",
+            environment,
+            entry_point="authorize_handler",
+        )
+        data.groups.grant(authorize.function, "dynamodb:GetItem")
+        lister = self._function(
+            "GroupImagesList",
+            module,
+            "Lists a page of a group's images",
+            environment,
+            entry_point="list_images_handler",
+        )
+        data.images.grant(lister.function, "dynamodb:Query")
+        deleter = self._function(
+            "GroupImagesDelete",
+            module,
+            "Deletes images: uploads, thumbnails, items",
+            environment,
+            entry_point="delete_images_handler",
+        )
+        data.images.grant(deleter.function, "dynamodb:DeleteItem")
+        iam.Grant.add_to_principal(
+            grantee=deleter.function,
+            actions=["s3:DeleteObject"],
+            resource_arns=[
+                store.bucket.arn_for_objects(f"{store.upload_prefix}*"),
+                store.thumbnail_bucket.arn_for_objects(f"{store.thumbnail_prefix}*"),
+            ],
+        )
+        remover = self._function(
+            "GroupDelete", module, "Deletes a group's item", environment, entry_point="delete_group_handler"
+        )
+        data.groups.grant(remover.function, "dynamodb:DeleteItem")
+
+        page = lambda_task(self, "ListGroupImages", lister)
+        batches = sfn.Map(
+            self,
+            "DeleteImageBatches",
+            items_path="$.batches",
+            item_selector={"images.$": "$$.Map.Item.Value"},
+            max_concurrency=GROUP_DELETION_CONCURRENCY,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        batches.item_processor(lambda_task(self, "DeleteImageBatch", deleter))
+        remove_group = lambda_task(
+            self, "DeleteGroupItem", remover, payload=sfn.TaskInput.from_object({"groupId.$": "$.groupId"})
+        )
+        deletion = Workflow(
+            self,
+            "GroupDeletion",
+            comment="Deletes every image of a group in batches, then the group",
+            definition=page.next(batches).next(
+                sfn.Choice(self, "MoreImages?")
+                .when(sfn.Condition.is_not_null("$.nextKey"), page)
+                .otherwise(remove_group)
+            ),
+            log_retention=self._log_retention,
+            alarm_topic=data.alarms.topic,
+        )
+        start = tasks.StepFunctionsStartExecution(
+            self,
+            "StartGroupDeletion",
+            state_machine=deletion.state_machine,
+            input=sfn.TaskInput.from_object({"groupId.$": "$.groupId"}),
+            result_selector={"executionId.$": "$.ExecutionArn"},
+        )
+        request = Workflow(
+            self,
+            "GroupDeletionRequest",
+            express=True,
+            comment="Authorizes a group's deletion and starts it",
+            definition=lambda_task(self, "AuthorizeGroupDeletion", authorize).next(start),
+            timeout=GROUP_DELETION_REQUEST_TIMEOUT,
+            log_retention=self._log_retention,
+            # Its failed executions are the callers' 403 and 404: the API's 5XX alarm covers the rest.
+            alarms=False,
+        )
+        # DELETE /groups/{groupId} is Step Functions itself: the Express workflow answers 404 or 403
+        # synchronously, else starts the deletion and answers 202 with its execution id.
+        self.api.add_workflow_route(
+            "DELETE",
+            "/groups/{groupId}",
+            request,
+            error_statuses={"GroupNotFound": 404, "NotOwner": 403},
+            success_status=202,
+        )
+        return deletion, request
 
     def _function(
         self,
@@ -330,15 +438,16 @@ class ApiStack(Stack):
         module: str,
         description: str,
         environment: dict[str, str],
+        entry_point: str = "handler",
         **options: Any,
     ) -> ServerlessFunction:
-        """A function whose handler is `handler` in ``lambda/<module>.py``, with the app's settings."""
+        """A function whose handler is `entry_point` in ``lambda/<module>.py``, with the app's settings."""
         folder, _, name = module.partition("/")
         return ServerlessFunction(
             self,
             construct_id,
             entry=LAMBDA / folder,
-            handler=f"{name}.handler",
+            handler=f"{name}.{entry_point}",
             description=description,
             service_name=SERVICE,
             include_runtime_helpers=True,
@@ -371,7 +480,9 @@ def build_app(app: App | None = None) -> App:
     settings = Settings.from_context(app)
     data = DataStack(app, f"ImageSharingData-{settings.stage}", settings=settings)
     search = SearchStack(app, f"ImageSharingSearch-{settings.stage}", settings=settings, data=data)
-    ApiStack(app, f"ImageSharingApi-{settings.stage}", settings=settings, data=data, search=search)
+    api = ApiStack(app, f"ImageSharingApi-{settings.stage}", settings=settings, data=data, search=search)
+    # One dashboard per stage, in the stateless stack: every construct and alarm of the three stacks.
+    ServiceDashboard(api, "Dashboard", dashboard_name=f"{SERVICE}-{settings.stage}").add_all(app)
     add_nag_checks(app)
     return app
 

@@ -121,12 +121,23 @@ class QueueWorker(Construct):
         oldest_message_age_threshold: Duration = DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD,
         alarm_settings: AlarmSettings | None = None,
     ) -> None:
+        errors = PropErrors(scope, construct_id)
+        # SQS and Lambda take these in whole seconds, and to_seconds() throws through jsii on a
+        # fraction of one, so the checks below could not even run: report fractions first (issue #18).
+        for prop, duration in (
+            ("max_batching_window", max_batching_window),
+            ("visibility_timeout", visibility_timeout),
+            ("retention_period", retention_period),
+            ("oldest_message_age_threshold", oldest_message_age_threshold),
+        ):
+            millis = duration.to_milliseconds() if duration is not None else 0
+            errors.check(millis % 1000 == 0, prop, f"{millis} ms is not a whole number of seconds")
+        errors.raise_if_any()
         function_timeout = function.function.timeout or Duration.seconds(3)  # Lambda's default
         required_visibility = Duration.seconds(
             VISIBILITY_TIMEOUT_FACTOR * function_timeout.to_seconds()
             + (max_batching_window.to_seconds() if max_batching_window else 0)
         )
-        errors = PropErrors(scope, construct_id)
         _validate_batching(errors, batch_size, max_batching_window, max_concurrency, fifo=fifo)
         _validate_queue(
             errors,

@@ -55,6 +55,7 @@ MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.minutes(1), Duration.hours(24)  # EventB
 MAX_TARGETS = 5  # EventBridge's limit per rule
 _BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
 _RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+MAX_DESCRIPTION_LENGTH = 512  # AWS::Events::EventBus and AWS::Events::Rule Description
 # The top-level fields of an EventBridge event, and their names in CDK's EventPattern.
 _ENVELOPE_FIELDS = {
     "source": "source",
@@ -126,6 +127,20 @@ class EventBus(Construct):
                 f"'{event_bus_name}' must be 1-256 characters of A-Z, a-z, 0-9, '.', '_', '-' and '/', "
                 "and not 'default'",
             )
+            # aws-cdk-lib throws through jsii on a '/': only partner event buses (aws.partner/...) have one.
+            errors.check(
+                "/" not in event_bus_name,
+                "event_bus_name",
+                f"'{event_bus_name}' contains '/', which only partner event buses' names have; "
+                "use letters, digits, '.', '_' and '-'",
+            )
+        # AWS::Events::EventBus and AWS::Events::Rule Description: at most 512 characters.
+        errors.check(
+            description is None or len(description) <= MAX_DESCRIPTION_LENGTH,
+            "description",
+            f"is {len(description or '')} characters, over EventBridge's {MAX_DESCRIPTION_LENGTH}; "
+            "shorten it",
+        )
         if archive_retention is not None:
             days = archive_retention.to_days(integral=False)
             errors.check(
@@ -211,10 +226,22 @@ class EventBus(Construct):
             "retry_attempts",
             f"{retry_attempts} is outside 0-{MAX_RETRY_ATTEMPTS}, EventBridge's limits",
         )
+        # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18), and
+        # the target's MaximumEventAgeInSeconds is an integer.
+        event_age_ms = max_event_age.to_milliseconds()
         errors.check(
-            MIN_EVENT_AGE.to_seconds() <= max_event_age.to_seconds() <= MAX_EVENT_AGE.to_seconds(),
+            MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
             "max_event_age",
             "must be between 1 minute and 24 hours, EventBridge's limits",
+        )
+        errors.check(
+            event_age_ms % 1000 == 0, "max_event_age", f"{event_age_ms} ms is not a whole number of seconds"
+        )
+        errors.check(
+            description is None or len(description) <= MAX_DESCRIPTION_LENGTH,
+            "description",
+            f"is {len(description or '')} characters, over EventBridge's {MAX_DESCRIPTION_LENGTH}; "
+            "shorten it",
         )
         errors.raise_if_any()
 

@@ -124,10 +124,16 @@ class ScheduledJob(Construct):
             "retry_attempts",
             f"{retry_attempts} is outside 0-{MAX_RETRY_ATTEMPTS}, Scheduler's limits",
         )
+        # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18), and
+        # Scheduler's MaximumEventAgeInSeconds is an integer.
+        event_age_ms = max_event_age.to_milliseconds()
         errors.check(
-            MIN_EVENT_AGE.to_seconds() <= max_event_age.to_seconds() <= MAX_EVENT_AGE.to_seconds(),
+            MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
             "max_event_age",
             "must be between 1 minute and 24 hours, Scheduler's limits",
+        )
+        errors.check(
+            event_age_ms % 1000 == 0, "max_event_age", f"{event_age_ms} ms is not a whole number of seconds"
         )
         errors.check(
             description is None or len(description) <= MAX_DESCRIPTION_LENGTH,

@@ -365,14 +365,7 @@ class ApiStack(Stack):
             entry_point="delete_images_handler",
         )
         data.images.grant(deleter.function, "dynamodb:DeleteItem")
-        iam.Grant.add_to_principal(
-            grantee=deleter.function,
-            actions=["s3:DeleteObject"],
-            resource_arns=[
-                store.bucket.arn_for_objects(f"{store.upload_prefix}*"),
-                store.thumbnail_bucket.arn_for_objects(f"{store.thumbnail_prefix}*"),
-            ],
-        )
+        store.grant_delete_images(deleter.function)
         remover = self._function(
             "GroupDelete", module, "Deletes a group's item", environment, entry_point="delete_group_handler"
         )

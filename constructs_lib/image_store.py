@@ -509,6 +509,28 @@ class ImageStore(Construct):
             grantee, self.thumbnail_bucket, self.thumbnail_prefix, "s3:GetObject", write=False
         )
 
+    def grant_delete_images(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:DeleteObject on the upload prefix and the thumbnail prefix: deleting images' files
+        (no key grant: deleting reads and writes no data)."""
+        objects = [
+            self.bucket.arn_for_objects(f"{self.upload_prefix}*"),
+            self.thumbnail_bucket.arn_for_objects(f"{self.thumbnail_prefix}*"),
+        ]
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:DeleteObject"], resource_arns=objects
+        )
+        principal = grantee.grant_principal
+        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+        if policy is not None:
+            for resource, prefix in zip(objects, (self.upload_prefix, self.thumbnail_prefix), strict=True):
+                acknowledge_wildcard_resource(
+                    policy,
+                    resource,
+                    f"Object keys are known only at run time; s3:DeleteObject is limited to keys under "
+                    f"'{prefix}'.",
+                )
+        return grant
+
     def _grant_objects(
         self, grantee: iam.IGrantable, bucket: s3.Bucket, prefix: str, action: str, *, write: bool
     ) -> iam.Grant:

@@ -84,6 +84,11 @@ def get_group(group_id: str) -> dict[str, str] | None:
     return _strings(reply["Item"], GROUP_FIELDS) if "Item" in reply else None
 
 
+def delete_group(group_id: str) -> None:
+    """Delete the group's item (nothing happens when it is already gone)."""
+    dynamodb().delete_item(TableName=os.environ["GROUPS_TABLE"], Key=_attributes({"id": group_id}))
+
+
 def list_groups(*, limit: int, start_key: Mapping[str, str] | None) -> Page:
     request: dict[str, Any] = {"TableName": os.environ["GROUPS_TABLE"], "Limit": limit}
     if start_key:

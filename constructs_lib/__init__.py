@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from constructs_lib._alarms import AlarmLevel, AlarmSetting, AlarmSettings
+    from constructs_lib._deployment import DeploymentPreference
     from constructs_lib._stream_consumers import StreamConsumer
     from constructs_lib.alarm_topic import AlarmTopic
     from constructs_lib.checks import add_nag_checks
@@ -49,6 +50,7 @@ _MODULES = {
     "LocalIndex": "composite_key_table",
     "StreamConsumer": "_stream_consumers",  # what CompositeKeyTable and DataStream consumers return
     "DataStream": "data_stream",
+    "DeploymentPreference": "_deployment",  # ServerlessFunction's deployment
     "EventBus": "event_bus",
     "EventRule": "event_bus",
     "ImageStore": "image_store",
@@ -78,6 +80,7 @@ __all__ = [
     "CompositeKeyTable",
     "CorsPolicy",
     "DataStream",
+    "DeploymentPreference",
     "EventBus",
     "EventRule",
     "GlobalIndex",

@@ -25,6 +25,7 @@ from constructs import Construct
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
+from constructs_lib.serverless_function import invocation_target
 
 # Lambda's default of 100 records per batch keeps one invocation well inside its timeout.
 DEFAULT_BATCH_SIZE = 100
@@ -96,9 +97,19 @@ class ConsumerOptions:
             f"{prop}.batch_size",
             f"{self.batch_size} is outside 1-{max_batch_size}",
         )
+        # Milliseconds: to_seconds() throws through jsii on a fraction of a second, and Lambda takes
+        # MaximumBatchingWindowInSeconds and MaximumRecordAgeInSeconds as integers (issue #18).
+        for option, duration in (
+            ("max_batching_window", self.max_batching_window),
+            ("max_record_age", self.max_record_age),
+        ):
+            millis = duration.to_milliseconds() if duration is not None else 0
+            errors.check(
+                millis % 1000 == 0, f"{prop}.{option}", f"{millis} ms is not a whole number of seconds"
+            )
         errors.check(
             self.max_batching_window is None
-            or self.max_batching_window.to_seconds() <= MAX_BATCHING_WINDOW.to_seconds(),
+            or self.max_batching_window.to_milliseconds() <= MAX_BATCHING_WINDOW.to_milliseconds(),
             f"{prop}.max_batching_window",
             "Lambda waits at most 5 minutes to fill a batch",
         )
@@ -109,7 +120,9 @@ class ConsumerOptions:
             "blocking its shard",
         )
         errors.check(
-            MIN_RECORD_AGE.to_seconds() <= self.max_record_age.to_seconds() <= max_record_age.to_seconds(),
+            MIN_RECORD_AGE.to_milliseconds()
+            <= self.max_record_age.to_milliseconds()
+            <= max_record_age.to_milliseconds(),
             f"{prop}.max_record_age",
             f"must be between 1 minute and {max_record_age_text}",
         )
@@ -136,7 +149,7 @@ class ConsumerOptions:
 
 def validate_iterator_age_threshold(errors: PropErrors, threshold: Duration) -> None:
     errors.check(
-        threshold.to_seconds() >= MIN_ITERATOR_AGE_THRESHOLD.to_seconds(),
+        threshold.to_milliseconds() >= MIN_ITERATOR_AGE_THRESHOLD.to_milliseconds(),
         "iterator_age_threshold",
         "must be at least 1 minute: a consumer is always a few seconds behind",
     )
@@ -229,7 +242,8 @@ def add_lossless_consumer(
         on_failure_queue = created_queue
 
     event_source = source(on_failure_queue)
-    function.add_event_source(event_source)
+    # A ServerlessFunction's live alias, when it has one: a rollback then rolls the consumer back too.
+    invocation_target(function).add_event_source(event_source)
 
     iterator_age_alarm: cloudwatch.Alarm | None = None
     dead_letter_alarm: cloudwatch.Alarm | None = None

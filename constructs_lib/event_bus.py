@@ -349,7 +349,7 @@ def _rule_target(
     # permission, the target queue's policy statement and the dead-letter queue's.
     if isinstance(target, ServerlessFunction):
         return events_targets.LambdaFunction(
-            target.function,
+            target.invocation_target,
             dead_letter_queue=dead_letters,
             retry_attempts=retry_attempts,
             max_event_age=max_event_age,

@@ -41,6 +41,7 @@ from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
+from constructs_lib.serverless_function import invocation_target
 
 DEFAULT_UPLOAD_URL_TTL = Duration.seconds(300)  # long enough for a phone upload, short enough to leak little
 DEFAULT_DOWNLOAD_URL_TTL = Duration.hours(1)  # an open page keeps showing its images for a session
@@ -593,8 +594,9 @@ class ImageStore(Construct):
         )
         subscription: sns.ITopicSubscription
         if is_function:
+            target = invocation_target(target)  # type: ignore[arg-type]
             subscription = subscriptions.LambdaSubscription(
-                target,  # type: ignore[arg-type]
+                target,
                 dead_letter_queue=subscriber_queue,
                 filter_policy_with_message_body=filter_policy,
             )

@@ -236,9 +236,10 @@ class QueueWorker(Construct):
             max_concurrency=max_concurrency,
             report_batch_item_failures=True,
         )
-        self.function.add_event_source(self.event_source)
+        target = function.invocation_target  # the live alias with a gradual deployment
+        target.add_event_source(self.event_source)
         acknowledge(
-            self.function.node.find_child(f"SqsEventSource:{Names.node_unique_id(self.queue.node)}"),
+            target.node.find_child(f"SqsEventSource:{Names.node_unique_id(self.queue.node)}"),
             "Serverless-LambdaEventSourceMappingDestination",
             "Lambda takes no on-failure destination for SQS: a message the function fails returns to the "
             "queue, whose redrive policy moves it to the dead-letter queue after max_receive_count receives.",

@@ -171,10 +171,11 @@ class ScheduledJob(Construct):
                 },
             ),
         )
-        # Exactly this function (unqualified: its latest version) and this queue; no CDK grant, whose
-        # invoke grant would add every version and alias (`<arn>:*`).
+        # Exactly what runs (the function's live alias with a gradual deployment, else the unqualified
+        # function) and this queue; no CDK grant, whose invoke grant would add every version and alias.
+        invoked = function.invocation_target
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[invoked.function_arn])
         )
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
@@ -186,7 +187,7 @@ class ScheduledJob(Construct):
             cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
         )
         target = _InvokeFunction(
-            function_arn=self.function.function_arn,
+            function_arn=invoked.function_arn,
             role=self.role,
             dead_letter_arn=self.dead_letter_queue.queue_arn,
             retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(

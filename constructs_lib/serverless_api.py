@@ -73,6 +73,7 @@ from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.jwt_authorizer import JwtAuthorizer
+from constructs_lib.serverless_function import invocation_target
 
 if TYPE_CHECKING:
     from constructs_lib.workflow import Workflow
@@ -501,10 +502,11 @@ class ServerlessApi(Construct):
         """
 
         def integrate(_route: _Route) -> tuple[apigw.Integration, list[apigw.MethodResponse] | None]:
+            target = invocation_target(function)  # a ServerlessFunction's live alias, when it has one
             if request_templates is None and response_templates is None:
-                return apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False), None
+                return apigw.LambdaIntegration(target, proxy=True, allow_test_invoke=False), None
             return lambda_mapped_integration(
-                function, self._cors, request_templates or {}, response_templates or {}
+                target, self._cors, request_templates or {}, response_templates or {}
             )
 
         return self._add_method(

@@ -10,7 +10,9 @@ the stack's region; JSON logs at INFO kept for one year; X-Ray active tracing;
 POWERTOOLS_SERVICE_NAME and LOG_LEVEL set; 256 MB and 10 s; code staged locally without
 Docker (the handler folder, optional runtime helpers, and the folder's requirements.txt
 installed for the function's architecture); no VPC. In a VPC: its private subnets with egress,
-and a security group that allows only outbound HTTPS.
+and a security group that allows only outbound HTTPS. Deployed all at once; with a canary or linear
+`deployment`, also a version per change, a `live` alias and a CodeDeploy deployment group that rolls
+the alias back on alarms (see constructs_lib/_deployment.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -29,6 +33,7 @@ from constructs import Construct
 
 from constructs_lib import compliance
 from constructs_lib._bundling import stage_python_code
+from constructs_lib._deployment import DeploymentPreference, check_deployment, gradual_deployment
 from constructs_lib._function_validation import (
     DESCRIPTION_MAX_LENGTH,
     check_environment,
@@ -86,9 +91,18 @@ class ServerlessFunction(Construct):
         outbound HTTPS on TCP 443, which is what AWS APIs and VPC endpoints need; DNS through the VPC
         resolver is not filtered by security groups). Open more with ``connections.allow_to(...)``.
 
+        `deployment` (default all at once) with ``DeploymentPreference.canary(percent, minutes)`` or
+        ``.linear(percent, every_minutes)``: each change publishes a version, the `alias` ('live')
+        points at it and a CodeDeploy `deployment_group` shifts its traffic, rolling back on
+        `deployment_error_alarm` (the alias's errors) and on `deployment_alarms` (or
+        `add_deployment_alarm`); `pre_traffic_hook`/`post_traffic_hook` run before and after the shift.
+        `provisioned_concurrency` keeps that many environments of the alias initialized;
+        `snap_start` restores them from a snapshot of the published version instead.
+
         Attributes: `function` (the L2 `Function`), `role`, `log_group`, `dead_letter_queue` (None
-        for synchronously invoked functions), `security_groups` (empty without a VPC) and
-        `connections` (only in a VPC).
+        for synchronously invoked functions), `security_groups` (empty without a VPC),
+        `connections` (only in a VPC), `alias`, `deployment_group` and `deployment_error_alarm`
+        (None when deployed all at once) and `invocation_target` (what every trigger invokes).
     """
 
     def __init__(
@@ -115,9 +129,25 @@ class ServerlessFunction(Construct):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] = (),
+        deployment: DeploymentPreference | None = None,
+        deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
+        pre_traffic_hook: ServerlessFunction | lambda_.IFunction | None = None,
+        post_traffic_hook: ServerlessFunction | lambda_.IFunction | None = None,
+        provisioned_concurrency: int | None = None,
+        snap_start: bool = False,
     ) -> None:
         errors = PropErrors(scope, construct_id)
         validate_vpc_placement(errors, vpc, vpc_subnets, security_groups)
+        deployment = deployment or DeploymentPreference.all_at_once()
+        check_deployment(
+            errors,
+            deployment,
+            deployment_alarms=deployment_alarms,
+            hooks=(("pre_traffic_hook", pre_traffic_hook), ("post_traffic_hook", post_traffic_hook)),
+            provisioned_concurrency=provisioned_concurrency,
+            snap_start=snap_start,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+        )
         errors.check(
             log_level in _LOG_LEVELS, "log_level", f"'{log_level}' is not one of {', '.join(_LOG_LEVELS)}"
         )
@@ -224,6 +254,14 @@ class ServerlessFunction(Construct):
             f"{powertools_layer_version}",
         )
         module, _, function_name = handler.rpartition(".")
+        retry_attempts, max_event_age = (
+            (
+                DEFAULT_ASYNC_RETRY_ATTEMPTS if async_retry_attempts is None else async_retry_attempts,
+                async_max_event_age or DEFAULT_ASYNC_MAX_EVENT_AGE,
+            )
+            if invoked_asynchronously
+            else (None, None)
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -252,18 +290,34 @@ class ServerlessFunction(Construct):
                 **(environment or {}),
             },
             on_failure=on_failure,
-            retry_attempts=(
-                (DEFAULT_ASYNC_RETRY_ATTEMPTS if async_retry_attempts is None else async_retry_attempts)
-                if invoked_asynchronously
-                else None
-            ),
-            max_event_age=(async_max_event_age or DEFAULT_ASYNC_MAX_EVENT_AGE)
-            if invoked_asynchronously
-            else None,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
             vpc=vpc,
             vpc_subnets=(vpc_subnets or DEFAULT_VPC_SUBNETS) if vpc is not None else None,
             security_groups=self.security_groups or None,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
         )
+        gradual = (
+            gradual_deployment(
+                self,
+                self.function,
+                deployment,
+                deployment_alarms=deployment_alarms,
+                pre_traffic_hook=_as_function(pre_traffic_hook),
+                post_traffic_hook=_as_function(post_traffic_hook),
+                provisioned_concurrency=provisioned_concurrency,
+                on_failure=on_failure,
+                retry_attempts=retry_attempts,
+                max_event_age=max_event_age,
+            )
+            if deployment.gradual
+            else None
+        )
+        self.alias: lambda_.Alias | None = gradual.alias if gradual else None
+        self.deployment_group: codedeploy.LambdaDeploymentGroup | None = (
+            gradual.deployment_group if gradual else None
+        )
+        self.deployment_error_alarm: cloudwatch.Alarm | None = gradual.error_alarm if gradual else None
         if vpc is not None:
             self._allow_network_interfaces()
         for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
@@ -342,6 +396,22 @@ class ServerlessFunction(Construct):
         """Add an environment variable to the function."""
         self.function.add_environment(key, value)
 
+    @property
+    def invocation_target(self) -> lambda_.IFunction:
+        """What API routes, subscriptions, event sources, rules and schedules invoke: the `live` alias
+        with a gradual deployment (so a rollback really rolls every caller back), else the function."""
+        return self.alias if self.alias is not None else self.function
+
+    def add_deployment_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """Roll a deployment back also when `alarm` fires during the traffic shift (e.g. an API's 5XX
+        alarm). Only with a gradual `deployment`."""
+        if self.deployment_group is None:
+            errors = PropErrors(self)
+            errors.add("add_deployment_alarm", "needs a gradual deployment; set deployment=canary or linear")
+            errors.raise_if_any()
+            return
+        self.deployment_group.add_alarm(alarm)
+
     def _https_only_security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
             self,
@@ -372,6 +442,22 @@ class ServerlessFunction(Construct):
             "actions, whose interface ids are only known at run time; DescribeNetworkInterfaces and "
             "DescribeSubnets support no resource-level permissions (as AWSLambdaVPCAccessExecutionRole).",
         )
+
+
+def invocation_target(function: ServerlessFunction | lambda_.IFunction) -> lambda_.IFunction:
+    """What a construct given `function` should invoke: a `ServerlessFunction`'s (or its L2
+    `Function`'s) `invocation_target`, so a function passed as ``fn.function`` still gets the alias;
+    any other function as it is."""
+    if isinstance(function, ServerlessFunction):
+        return function.invocation_target
+    owner = function.node.scope
+    if isinstance(owner, ServerlessFunction) and function is owner.function:
+        return owner.invocation_target
+    return function
+
+
+def _as_function(function: ServerlessFunction | lambda_.IFunction | None) -> lambda_.IFunction | None:
+    return function.function if isinstance(function, ServerlessFunction) else function
 
 
 def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:

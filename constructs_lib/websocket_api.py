@@ -37,6 +37,7 @@ from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.jwt_authorizer import JwtAuthorizer
+from constructs_lib.serverless_function import invocation_target
 
 DEFAULT_STAGE_NAME = "dev"
 # Per stage, like ServerlessApi: one chatty client cannot use up the account's shared quota.
@@ -287,7 +288,9 @@ class WebSocketApi(Construct):
             identity_sources = (f"route.request.querystring.{authorizer.token_query_parameter}",)
         route = self.api.add_route(
             route_key,
-            integration=integrations.WebSocketLambdaIntegration(f"{route_id}Integration", handler),
+            integration=integrations.WebSocketLambdaIntegration(
+                f"{route_id}Integration", invocation_target(handler)
+            ),
             authorizer=authorizers.WebSocketLambdaAuthorizer(
                 "ConnectAuthorizer", authorizer_function, identity_source=list(identity_sources)
             )

@@ -83,7 +83,7 @@ def lambda_task(
     task = tasks.LambdaInvoke(
         scope,
         construct_id,
-        lambda_function=function.function,
+        lambda_function=function.invocation_target,
         payload=payload,
         payload_response_only=True,
         retry_on_service_exceptions=False,  # replaced by the retry below, which adds throttling and jitter

@@ -9,7 +9,7 @@ import re
 from itertools import count
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -115,3 +115,32 @@ def test_one_function_may_read_a_data_stream_through_several_fan_out_consumers(a
     stream.add_consumer(function, enhanced_fan_out=True, consumer_id="Faster")
     with pytest.raises(ValueError, match=re.escape("add_consumer.consumer_id: 'Fast' is already used")):
         stream.add_consumer(_function(stack, "Other"), enhanced_fan_out=True, consumer_id="Fast")
+
+
+@pytest.mark.parametrize(
+    ("option", "duration"),
+    [("max_batching_window", Duration.millis(1500)), ("max_record_age", Duration.millis(3_600_500))],
+)
+def test_consumer_durations_in_fractions_of_a_second_raise(app: App, option: str, duration: Duration) -> None:
+    stack = _stack(app)
+    table = _table(stack)
+    millis = int(duration.to_milliseconds())
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"{stack.node.path}/Table: add_stream_consumer.{option}: {millis} ms is not a whole number "
+            "of seconds"
+        ),
+    ):
+        table.add_stream_consumer(_function(stack), **{option: duration})
+    stream = DataStream(stack, "Stream")
+    with pytest.raises(
+        ValueError, match=re.escape(f"add_consumer.{option}: {millis} ms is not a whole number")
+    ):
+        stream.add_consumer(_function(stack, "Other"), **{option: duration})
+
+
+def test_iterator_age_threshold_in_a_fraction_of_a_second_is_judged_without_jsii(app: App) -> None:
+    stack = _stack(app)
+    with pytest.raises(ValueError, match=re.escape("iterator_age_threshold: must be at least 1 minute")):
+        DataStream(stack, "Stream", iterator_age_threshold=Duration.millis(59_500))

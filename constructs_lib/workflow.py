@@ -14,6 +14,7 @@ or five minutes (Express, its maximum).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,6 +62,7 @@ DEFAULT_TASK_MAX_ATTEMPTS = 6
 DEFAULT_TASK_BACKOFF_RATE = 2.0
 DEFAULT_TASK_MAX_DELAY = Duration.seconds(60)
 _TERMINAL_TYPES = ("Succeed", "Fail")
+_STATE_MACHINE_NAME = re.compile(r"[A-Za-z0-9+!@.()\-=_']{1,80}")
 # Integration patterns an Express workflow cannot use: it cannot wait for a job or a callback.
 _WAITING_SUFFIXES = (".sync", ".sync:2", ".waitForTaskToken")
 
@@ -152,13 +154,29 @@ class Workflow(Construct):
         errors = PropErrors(scope, construct_id)
         limit = MAX_EXPRESS_TIMEOUT if express else MAX_STANDARD_TIMEOUT
         chosen_timeout = timeout or (MAX_EXPRESS_TIMEOUT if express else DEFAULT_STANDARD_TIMEOUT)
-        seconds = chosen_timeout.to_seconds()
+        # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18).
+        millis = chosen_timeout.to_milliseconds()
+        seconds = millis / 1000
         errors.check(
             0 < seconds <= limit.to_seconds(),
             "timeout",
             f"{seconds:g} s is outside what {'an Express' if express else 'a Standard'} workflow allows "
             f"(1 s to {limit.to_human_string()})"
             + ("; use a Standard workflow (express=False) for longer runs" if express else ""),
+        )
+        errors.check(millis % 1000 == 0, "timeout", f"{millis} ms is not a whole number of seconds")
+        # aws-cdk-lib throws through jsii outside 1-80 characters of this pattern (StateMachine's
+        # validateStateMachineName, after CreateStateMachine's name rules).
+        name_ok = (
+            state_machine_name is None
+            or "Token[" in state_machine_name
+            or bool(_STATE_MACHINE_NAME.fullmatch(state_machine_name))
+        )
+        errors.check(
+            name_ok,
+            "state_machine_name",
+            f"'{state_machine_name}' must be 1-80 characters of letters, digits and +!@.()-=_'; "
+            "or leave it unset for a generated name",
         )
         errors.check(
             log_retention != logs.RetentionDays.INFINITE,
@@ -206,9 +224,11 @@ class Workflow(Construct):
             "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             state_machine_type=sfn.StateMachineType.EXPRESS if express else sfn.StateMachineType.STANDARD,
-            state_machine_name=state_machine_name,
+            # Definition problems are reported with the props' (below), so the state machine is built
+            # even when a prop is wrong: with values aws-cdk-lib accepts, since nothing of it deploys.
+            state_machine_name=state_machine_name if name_ok else None,
             comment=comment,
-            timeout=chosen_timeout,
+            timeout=chosen_timeout if millis % 1000 == 0 else Duration.seconds(round(seconds)),
             tracing_enabled=tracing,
             logs=sfn.LogOptions(
                 destination=self.log_group,

@@ -7,6 +7,7 @@ counts the requests for each, and signs tokens with RS256 or ES256 keys it holds
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -33,12 +34,7 @@ class OidcProvider:
         self.add_key("ec-1", "ES256")
 
     def add_key(self, kid: str, algorithm: str, *, publish: bool = True) -> None:
-        key: RSAKey | ECKey = (
-            RSAKey.generate_key(2048, {"kid": kid, "use": "sig", "alg": "RS256"})
-            if algorithm == "RS256"
-            else ECKey.generate_key("P-256", {"kid": kid, "use": "sig", "alg": "ES256"})
-        )
-        (self.published if publish else self.unpublished)[kid] = key
+        (self.published if publish else self.unpublished)[kid] = _key(kid, algorithm)
 
     def discovery(self) -> dict[str, Any]:
         return {
@@ -67,6 +63,14 @@ class OidcProvider:
         return jwt.encode({"alg": algorithm, "kid": kid}, payload, key, algorithms=[algorithm])
 
 
+@functools.cache
+def _key(kid: str, algorithm: str) -> RSAKey | ECKey:
+    """A key pair per kid, generated once per test process (an RSA key takes a fraction of a second)."""
+    if algorithm == "RS256":
+        return RSAKey.generate_key(2048, {"kid": kid, "use": "sig", "alg": "RS256"})
+    return ECKey.generate_key("P-256", {"kid": kid, "use": "sig", "alg": "ES256"})
+
+
 @contextmanager
 def oidc_provider() -> Iterator[OidcProvider]:
     provider: OidcProvider | None = None
@@ -89,7 +93,7 @@ def oidc_provider() -> Iterator[OidcProvider]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     provider = OidcProvider(server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield provider

@@ -8,7 +8,9 @@ from typing import Any
 import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk.aws_iam import IGrantable
-from constructs import Construct, IConstruct, IValidation
+from constructs import IConstruct, IValidation
+
+from constructs_lib._grants import default_policy
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
@@ -81,8 +83,7 @@ def acknowledge_key_grant(grantee: IGrantable, grant: str) -> None:
 
     `grant` names the grant and its key, e.g. "send grant for the KMS-encrypted queue of Stack/Jobs".
     """
-    principal = grantee.grant_principal
-    policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+    policy = default_policy(grantee)
     if policy is None:
         return
     reason = (

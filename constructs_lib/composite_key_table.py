@@ -362,9 +362,8 @@ class CompositeKeyTable(Construct):
         return grant
 
     def grant_read_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read and write items in the table and its indexes."""
-        self.grant_read_data(grantee)
-        return self.grant_write_data(grantee)
+        """Read and write items in the table and its indexes; the returned grant holds both."""
+        return self.grant_read_data(grantee).combine(self.grant_write_data(grantee))
 
     def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
         """Exactly these item actions (``"dynamodb:PutItem"``, ...) on the table, not its indexes, for a

@@ -29,6 +29,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
+from constructs_lib._grants import default_policy, principal_in_another_stack
 from constructs_lib._image_store_scanners import (
     acknowledge_image_bucket,
     acknowledge_log_bucket,
@@ -471,10 +472,11 @@ class ImageStore(Construct):
         principal = grantee.grant_principal
         trust = self.presign_role.assume_role_policy
         assert trust is not None
-        if isinstance(principal, Construct) and Stack.of(principal).node.path != Stack.of(self).node.path:
+        foreign = principal_in_another_stack(grantee, self)
+        if foreign is not None:
             if not isinstance(principal, iam.Role):
                 raise ValueError(
-                    f"{self.node.path}: grant_presign: {principal.node.path} is in another stack and is "
+                    f"{self.node.path}: grant_presign: {foreign.node.path} is in another stack and is "
                     "not a role this app creates, so it cannot carry the trust tag; grant a function's "
                     "role, or a grantee in this stack"
                 )
@@ -520,8 +522,7 @@ class ImageStore(Construct):
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=["s3:DeleteObject"], resource_arns=objects
         )
-        principal = grantee.grant_principal
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+        policy = default_policy(grantee)
         if policy is not None:
             for resource, prefix in zip(objects, (self.upload_prefix, self.thumbnail_prefix), strict=True):
                 acknowledge_wildcard_resource(
@@ -542,8 +543,7 @@ class ImageStore(Construct):
                 self._encryption_key.grant(grantee, "kms:GenerateDataKey")
             else:
                 self._encryption_key.grant_decrypt(grantee)
-        principal = grantee.grant_principal
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+        policy = default_policy(grantee)
         if policy is not None:
             acknowledge_wildcard_resource(
                 policy,

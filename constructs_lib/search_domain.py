@@ -44,8 +44,9 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._cognito import strong_password_policy
+from constructs_lib._grants import principal_in_another_stack
 from constructs_lib._logs import acknowledge_log_group
-from constructs_lib._nag import acknowledge
+from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._search_domain_validation import check_cluster
 from constructs_lib._validation import PropErrors
@@ -468,9 +469,6 @@ class SearchDomain(Construct):
         self._acknowledge_domain(size)
         if vpc is not None:
             self.allow_from(security.function)
-        stack = Stack.of(self)
-        # cdk-nag names findings by the domain's logical id, e.g. <SearchDomain62FD613E.Arn>.
-        self._arn_finding = f"<{stack.resolve(stack.get_logical_id(self.domain.node.default_child))}.Arn>"  # type: ignore[arg-type]
 
         self.endpoint = f"https://{self.domain.domain_endpoint}"
         self.dashboards_url = f"{self.endpoint}/_dashboards/"
@@ -507,9 +505,9 @@ class SearchDomain(Construct):
         # In a VPC also on the domain's security groups, whose rules let the function reach the domain.
         security_config.node.add_dependency(self.domain, *self.security_groups)
         for path in ("roles", "rolesmapping"):
-            acknowledge(
+            acknowledge_wildcard_resource(
                 security.role.node.find_child("DefaultPolicy"),
-                f"AwsSolutions-IAM5[Resource::{self._arn_finding}/_plugins/_security/api/{path}/*]",
+                f"{self.domain.domain_arn}/_plugins/_security/api/{path}/*",
                 f"The domain's master user creates and deletes security {path} by name under this API path; "
                 "the names are only known when index_table and grant_search are called.",
             )
@@ -685,9 +683,9 @@ class SearchDomain(Construct):
                 f"{self.domain.domain_arn}/{index_name}/_count",
             ],
         )
-        principal = grantee.grant_principal
         reader = _security_role(index_name, SEARCH_INDEX_ACTIONS, SEARCH_CLUSTER_ACTIONS)
-        if isinstance(principal, Construct) and Stack.of(principal).node.path != Stack.of(self).node.path:
+        principal = principal_in_another_stack(grantee, self)
+        if principal is not None:
             role_name = f"search-reader-{index_name}-{Names.unique_id(principal)[-8:].lower()}"
             access = CustomResource(
                 Stack.of(principal),
@@ -791,9 +789,9 @@ class SearchDomain(Construct):
         table.add_stream_consumer(
             indexer.function, batch_size=batch_size, max_batching_window=max_batching_window
         )
-        acknowledge(
+        acknowledge_wildcard_resource(
             indexer.role.node.find_child("DefaultPolicy"),
-            f"AwsSolutions-IAM5[Resource::{self._arn_finding}/{index_name}/*]",
+            f"{self.domain.domain_arn}/{index_name}/*",
             f"Document paths under index {index_name} (/_doc/<id>, /_bulk) are only known at run time; "
             "the grant stops at this one index.",
         )

@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import jsii
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -32,8 +31,9 @@ from constructs import Construct
 from constructs_lib import compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_scanners import acknowledge_invoke_permissions
+from constructs_lib._grants import default_policy
 from constructs_lib._logs import acknowledge_log_group
-from constructs_lib._nag import acknowledge
+from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.jwt_authorizer import JwtAuthorizer
@@ -320,15 +320,13 @@ class WebSocketApi(Construct):
     def grant_manage_connections(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow `grantee` to post to, read and delete connections of this API's stage only."""
         grant = self.stage.grant_management_api_access(grantee)
-        principal = grantee.grant_principal
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, iam.Role) else None
+        policy = default_policy(grantee)
         if policy is not None:
-            stack = Stack.of(self)
             for statement in grant.principal_statements:
                 for resource in statement.resources:
-                    acknowledge(
+                    acknowledge_wildcard_resource(
                         policy,
-                        f"AwsSolutions-IAM5[Resource::{_nag_rendering(stack.resolve(resource))}]",
+                        resource,
                         "Connection ids are only known at run time: the wildcard covers the connections "
                         f"of stage {self.stage.stage_name} of {self.node.path} and nothing else.",
                     )
@@ -349,20 +347,6 @@ class _AccessLogSettings:
     @property
     def format(self) -> apigw.AccessLogFormat:
         return apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS))
-
-
-def _nag_rendering(resolved: Any) -> str:
-    """A resolved ARN as cdk-nag prints it in finding ids: Refs as <LogicalId>, GetAtts as <Id.Attr>."""
-    if isinstance(resolved, str):
-        return resolved
-    if isinstance(resolved, dict) and "Fn::Join" in resolved:
-        separator, parts = resolved["Fn::Join"]
-        return str(separator).join(_nag_rendering(part) for part in parts)
-    if isinstance(resolved, dict) and "Ref" in resolved:
-        return f"<{resolved['Ref']}>"
-    if isinstance(resolved, dict) and "Fn::GetAtt" in resolved:
-        return f"<{'.'.join(resolved['Fn::GetAtt'])}>"
-    return json.dumps(resolved)
 
 
 def _route_id(route_key: str) -> str:

@@ -26,6 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 from constructs_lib.local.__main__ import main
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
+from constructs_lib.local.stepfunctions.executions import executions, history
 
 ORIGIN = "http://localhost:3000"  # the dev stage's allowed origin (cdk.json)
 HTTP_TIMEOUT = 30  # seconds: a cold worker imports its handler on the first request
@@ -288,3 +289,68 @@ def test_the_upload_sweep_deletes_an_abandoned_image_when_triggered(
     assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}
     used = {action for usage in iam.authorizer.usage.values() for action, _, _ in usage.allowed}
     assert {"lambda:InvokeFunction", "s3:ListBucket", "dynamodb:DeleteItem"} <= used
+
+
+def _delete(url: str, token: str) -> requests.Response:
+    return requests.delete(url, headers={"Origin": ORIGIN, "Authorization": token}, timeout=HTTP_TIMEOUT)
+
+
+def _objects_named_after(runner: LocalRunner, image_ids: list[str]) -> list[str]:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=runner.aws.url,
+        region_name=runner.region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    keys = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        for item in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
+            keys += [item["Key"] for image_id in image_ids if image_id in item["Key"]]
+    return keys
+
+
+def test_deleting_a_group_removes_every_image_and_only_its_owner_may(
+    runner: LocalRunner, api: str, token: str
+) -> None:
+    group = post(f"{api}/groups", {"name": "Pier", "description": "To be deleted"}, token).json()["newItem"]
+    image_ids = []
+    for title in ("Gull", "Buoy"):
+        created = post(f"{api}/groups/{group['id']}/images", {"title": title}, token).json()
+        image_ids.append(created["newItem"]["imageId"])
+        put = requests.put(
+            created["uploadUrl"],
+            data=jpeg((300, 200)),
+            headers={"Content-Type": "image/jpeg"},
+            timeout=HTTP_TIMEOUT,
+        )
+        assert put.status_code == 200, put.text
+    # Both uploads and both thumbnails exist before the deletion.
+    eventually(lambda: True if len(_objects_named_after(runner, image_ids)) == 4 else None)
+
+    stranger = create_user_token(runner.state(), "bo@example.com")
+    refused = _delete(f"{api}/groups/{group['id']}", stranger)
+    assert refused.status_code == 403, refused.text
+    assert refused.json() == {"message": "Only the group's owner may delete it"}
+    assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN
+    unknown = _delete(f"{api}/groups/{uuid.uuid4()}", token)
+    assert (unknown.status_code, unknown.json()) == (404, {"message": "Group not found"})
+    assert requests.delete(f"{api}/groups/{group['id']}", timeout=HTTP_TIMEOUT).status_code == 401
+
+    accepted = _delete(f"{api}/groups/{group['id']}", token)
+    assert accepted.status_code == 202, accepted.text
+    execution_id = accepted.json()["executionId"]
+    assert ":execution:" in execution_id
+
+    def group_gone() -> bool | None:
+        found = requests.get(f"{api}/groups/{group['id']}", timeout=HTTP_TIMEOUT)
+        return True if found.status_code == 404 else None
+
+    eventually(group_gone)
+    assert _objects_named_after(runner, image_ids) == []  # uploads and thumbnails
+    for image_id in image_ids:
+        assert requests.get(f"{api}/images/{image_id}", timeout=HTTP_TIMEOUT).status_code == 404
+    (execution,) = [item for item in executions(runner.state()) if item["executionArn"] == execution_id]
+    assert execution["status"] == "SUCCEEDED"
+    events = {event["type"] for event in history(runner.state(), execution_id)}
+    assert {"MapStateEntered", "ChoiceStateEntered", "ExecutionSucceeded"} <= events

@@ -155,7 +155,7 @@ class Workflows:
                 access_key, secret, token = (
                     self._sessions.session_for(role) if role else (RUNNER_ACCESS_KEY, "local", None)
                 )
-                self._clients[key] = boto3.client(
+                client = boto3.client(
                     service,
                     endpoint_url=self._context.aws.url,
                     region_name=region,
@@ -164,6 +164,7 @@ class Workflows:
                     aws_session_token=token,
                     config=_CLIENT_CONFIG,
                 )
+                self._clients[key] = _SdkCased(client) if service == "stepfunctions" else client
             return self._clients[key]
 
     # Requests answered in moto's place ---------------------------------------------------------
@@ -256,6 +257,35 @@ class Workflows:
         if execution.cause is not None:
             answer["cause"] = execution.cause
         return AwsResponse(200, [("Content-Type", _JSON)], json.dumps(answer).encode())
+
+
+class _SdkCased:
+    """A Step Functions client taking and giving the field names of Step Functions' own integration.
+
+    A state names the fields of its ``states:startExecution`` call as AWS's SDK reference does
+    (``StateMachineArn``, ``Input``) and reads ``ExecutionArn`` from the result, while botocore's
+    Step Functions model spells them ``stateMachineArn`` and ``executionArn``: moto's interpreter
+    passes them through unchanged, so this client converts the first letter both ways.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(self._client, name)
+        if not callable(operation):
+            return operation
+
+        def call(**parameters: Any) -> Any:
+            result = operation(**{key[:1].lower() + key[1:]: value for key, value in parameters.items()})
+            if not isinstance(result, dict):
+                return result
+            return {
+                key[:1].upper() + key[1:] if key != "ResponseMetadata" else key: value
+                for key, value in result.items()
+            }
+
+        return call
 
 
 def _create(backend: Any, spec: StateMachineSpec) -> None:

@@ -73,8 +73,8 @@ def delete_images(images: list[dict[str, str]]) -> dict[str, int]:
         )
         failed = reply.get("Errors", [])
         if failed:
-            first = failed[0]
-            raise RuntimeError(f"S3 could not delete {len(failed)} objects, e.g. {first['Key']}: {first['Code']}")
+            example = f"{failed[0]['Key']}: {failed[0]['Code']}"
+            raise RuntimeError(f"S3 could not delete {len(failed)} objects, e.g. {example}")
     deleted = sum(repository.delete_image(image) for image in images)
     return {"deleted": deleted}
 

@@ -98,8 +98,9 @@ def test_keys_are_re_read_after_their_maximum_age(provider: OidcProvider, clock:
 @pytest.mark.parametrize(
     ("case", "claims"),
     [
-        ("expired", {"exp": int(time.time()) - authorizer.LEEWAY_SECONDS - 60}),
-        ("not yet valid", {"nbf": int(time.time()) + authorizer.LEEWAY_SECONDS + 60}),
+        # exp and nbf: seconds from now, when the test runs
+        ("expired", {"exp": -authorizer.LEEWAY_SECONDS - 60}),
+        ("not yet valid", {"nbf": authorizer.LEEWAY_SECONDS + 60}),
         ("wrong audience", {"aud": "https://someone-else.example.com"}),
         ("wrong issuer", {"iss": "https://evil.example.com/"}),
         ("no expiry", {"exp": None}),
@@ -109,7 +110,12 @@ def test_keys_are_re_read_after_their_maximum_age(provider: OidcProvider, clock:
 def test_token_failing_a_claim_check_is_unauthorized(
     provider: OidcProvider, clock: Clock, case: str, claims: dict[str, Any]
 ) -> None:
-    assert _answer(_verifier(provider, clock), provider.token(**claims)) == "Unauthorized", case
+    now = int(time.time())
+    timed = {
+        name: now + value if name in ("exp", "nbf") and value is not None else value
+        for name, value in claims.items()
+    }
+    assert _answer(_verifier(provider, clock), provider.token(**timed)) == "Unauthorized", case
 
 
 def test_expiry_and_not_before_allow_small_clock_skew(provider: OidcProvider, clock: Clock) -> None:

@@ -32,7 +32,51 @@ REFUSED_MASTER_COUNT = 4
 MAX_VOLUME_GIB = {"t3.small.search": 100, "t3.medium.search": 200}
 
 
-def check_cluster(errors: PropErrors, size: SearchDomainSize) -> None:
+def check_size(errors: PropErrors, size: SearchDomainSize) -> None:
+    """Everything wrong with a domain's size: its shape, then what OpenSearch or aws-cdk-lib would refuse."""
+    _check_shape(errors, size)
+    _check_cluster(errors, size)
+
+
+def _check_shape(errors: PropErrors, size: SearchDomainSize) -> None:
+    errors.check(size.data_nodes >= 1, "size.data_nodes", "must be at least 1")
+    errors.check(
+        size.availability_zones in (1, 2, 3),
+        "size.availability_zones",
+        f"{size.availability_zones} is not 1 (no zone awareness), 2 or 3",
+    )
+    if size.availability_zones in (2, 3):
+        errors.check(
+            size.data_nodes % size.availability_zones == 0,
+            "size.data_nodes",
+            f"{size.data_nodes} nodes cannot spread evenly over {size.availability_zones} zones; "
+            f"use a multiple of {size.availability_zones}",
+        )
+    errors.check(
+        size.master_nodes == 0 or size.master_nodes >= 3,
+        "size.master_nodes",
+        f"{size.master_nodes} dedicated masters cannot keep a quorum after losing one; use 0 or at least 3",
+    )
+    errors.check(
+        (size.master_nodes == 0) == (size.master_node_instance_type is None),
+        "size.master_node_instance_type",
+        "set it exactly when master_nodes is more than 0",
+    )
+    errors.check(10 <= size.volume_size_gib <= 16384, "size.volume_size_gib", "must be 10-16384 GiB of gp3")
+    if size.multi_az_with_standby:
+        errors.check(
+            size.availability_zones == 3 and size.master_nodes >= 3,
+            "size.multi_az_with_standby",
+            "needs availability_zones=3 and at least 3 master_nodes; set those or turn standby off",
+        )
+        errors.check(
+            not size.data_node_instance_type.startswith(("t2.", "t3.")),
+            "size.multi_az_with_standby",
+            f"is not available on burstable {size.data_node_instance_type}; use e.g. r6g.large.search",
+        )
+
+
+def _check_cluster(errors: PropErrors, size: SearchDomainSize) -> None:
     """Instance types OpenSearch and this construct's storage and encryption accept; master count; volume."""
     types = [("size.data_node_instance_type", size.data_node_instance_type)]
     if size.master_node_instance_type is not None:

@@ -48,7 +48,7 @@ from constructs_lib._grants import principal_in_another_stack
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
-from constructs_lib._search_domain_validation import check_cluster
+from constructs_lib._search_domain_validation import check_size
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -179,44 +179,6 @@ def _engine_version_tuple(version: opensearch.EngineVersion) -> tuple[str, tuple
     return engine, tuple(int(part) for part in number.split(".") if part.isdigit())
 
 
-def _validate_size(errors: PropErrors, size: SearchDomainSize) -> None:
-    errors.check(size.data_nodes >= 1, "size.data_nodes", "must be at least 1")
-    errors.check(
-        size.availability_zones in (1, 2, 3),
-        "size.availability_zones",
-        f"{size.availability_zones} is not 1 (no zone awareness), 2 or 3",
-    )
-    if size.availability_zones in (2, 3):
-        errors.check(
-            size.data_nodes % size.availability_zones == 0,
-            "size.data_nodes",
-            f"{size.data_nodes} nodes cannot spread evenly over {size.availability_zones} zones; "
-            f"use a multiple of {size.availability_zones}",
-        )
-    errors.check(
-        size.master_nodes == 0 or size.master_nodes >= 3,
-        "size.master_nodes",
-        f"{size.master_nodes} dedicated masters cannot keep a quorum after losing one; use 0 or at least 3",
-    )
-    errors.check(
-        (size.master_nodes == 0) == (size.master_node_instance_type is None),
-        "size.master_node_instance_type",
-        "set it exactly when master_nodes is more than 0",
-    )
-    errors.check(10 <= size.volume_size_gib <= 16384, "size.volume_size_gib", "must be 10-16384 GiB of gp3")
-    if size.multi_az_with_standby:
-        errors.check(
-            size.availability_zones == 3 and size.master_nodes >= 3,
-            "size.multi_az_with_standby",
-            "needs availability_zones=3 and at least 3 master_nodes; set those or turn standby off",
-        )
-        errors.check(
-            not size.data_node_instance_type.startswith(("t2.", "t3.")),
-            "size.multi_az_with_standby",
-            f"is not available on burstable {size.data_node_instance_type}; use e.g. r6g.large.search",
-        )
-
-
 class SearchDomain(Construct):
     """An OpenSearch domain behind IAM and fine-grained access control, with Cognito Dashboards.
 
@@ -320,8 +282,7 @@ class SearchDomain(Construct):
         check_alarm_settings(
             errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the domain's"
         )
-        _validate_size(errors, size)
-        check_cluster(errors, size)  # what OpenSearch or aws-cdk-lib would refuse (issue #18)
+        check_size(errors, size)
         domain_subnets = _domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
         check_disposable(
             errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the domain's indexes"

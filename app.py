@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -33,7 +34,9 @@ from constructs_lib import (
     AuthorizationMode,
     CompositeKeyTable,
     CorsPolicy,
+    DeploymentPreference,
     GlobalIndex,
+    IdempotencyTable,
     ImageStore,
     ScheduledJob,
     SearchDomain,
@@ -47,6 +50,7 @@ from constructs_lib import (
     add_nag_checks,
     lambda_task,
 )
+from constructs_lib.serverless_api import DEFAULT_CORS_HEADERS
 
 LAMBDA = Path(__file__).resolve().parent / "lambda"
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
@@ -80,6 +84,7 @@ class Settings:
     upload_url_ttl: Duration
     download_url_ttl: Duration
     allow_password_auth: bool
+    deployment: DeploymentPreference  # of the API functions: how new code reaches the traffic
 
     @classmethod
     def from_context(cls, app: App) -> Settings:
@@ -102,6 +107,7 @@ class Settings:
             upload_url_ttl=Duration.seconds(int(values.get("uploadUrlTtlSeconds", 300))),
             download_url_ttl=Duration.seconds(int(values.get("downloadUrlTtlSeconds", 3600))),
             allow_password_auth=bool(values.get("allowPasswordAuth", False)),
+            deployment=_deployment_preference(values.get("deployment", "all_at_once")),
         )
 
     @property
@@ -138,6 +144,8 @@ class DataStack(Stack):
             alarms=True,
             alarm_topic=self.alarms.topic,
         )
+        # The POST routes' Idempotency-Key records (Powertools' idempotency utility), shared by both.
+        self.idempotency = IdempotencyTable(self, "Idempotency", alarms=True, alarm_topic=self.alarms.topic)
         self.image_store = ImageStore(
             self,
             "ImageStore",
@@ -180,7 +188,11 @@ class ApiStack(Stack):
             self,
             "Api",
             stage_name=settings.stage,
-            cors=CorsPolicy(allow_origins=settings.cors_allowed_origins),
+            # Browsers may send the POST routes' Idempotency-Key header.
+            cors=CorsPolicy(
+                allow_origins=settings.cors_allowed_origins,
+                allow_headers=[*DEFAULT_CORS_HEADERS, "Idempotency-Key"],
+            ),
             default_authorization=AuthorizationMode.COGNITO,
             user_pools=[data.users.user_pool],
             access_log_retention=settings.log_retention,
@@ -200,56 +212,7 @@ class ApiStack(Stack):
         }
         images_environment = {**api_environment, **store.runtime_environment}
 
-        groups_read = self._function(
-            "GroupsRead", "api/groups_read", "Lists groups and gets one group", api_environment
-        )
-        # Least privilege from `make local`'s IAM report: each handler gets the calls it makes, no more.
-        data.groups.grant(groups_read.function, "dynamodb:Scan", "dynamodb:GetItem")
-
-        groups_write = self._function("GroupsWrite", "api/groups_write", "Creates groups", api_environment)
-        data.groups.grant(groups_write.function, "dynamodb:PutItem")
-
-        images_read = self._function(
-            "ImagesRead", "api/images_read", "Lists a group's images and gets one image", images_environment
-        )
-        data.groups.grant(images_read.function, "dynamodb:GetItem")
-        data.images.grant_read_data(images_read.function)  # queries the table and its image-id index
-        store.grant_presign(images_read.function)
-
-        images_write = self._function(
-            "ImagesWrite", "api/images_write", "Creates images and their upload URLs", images_environment
-        )
-        data.groups.grant(images_write.function, "dynamodb:GetItem")
-        data.images.grant(images_write.function, "dynamodb:PutItem")
-        store.grant_presign(images_write.function)
-
-        image_search = self._function(
-            "ImageSearch",
-            "api/search",
-            "Full-text search over images",
-            {**images_environment, **search.search.search_environment(SEARCH_INDEX)},
-        )
-        search.search.grant_search(image_search.function, SEARCH_INDEX)
-        store.grant_presign(image_search.function)
-
-        group_schema = json.loads((SCHEMAS / "create-group-request.json").read_text())
-        image_schema = json.loads((SCHEMAS / "create-image-request.json").read_text())
-        public = "Anyone may browse groups and images; writes need a signed-in user."
-        routes: list[tuple[str, str, ServerlessFunction, dict[str, Any]]] = [
-            ("GET", "/groups", groups_read, {}),
-            ("POST", "/groups", groups_write, {"request_schema": group_schema}),
-            ("GET", "/groups/{groupId}", groups_read, {}),
-            ("GET", "/groups/{groupId}/images", images_read, {}),
-            ("POST", "/groups/{groupId}/images", images_write, {"request_schema": image_schema}),
-            ("GET", "/images", image_search, {"required_query_parameters": ["q"]}),
-            ("GET", "/images/{imageId}", images_read, {}),
-        ]
-        for method, path, function, options in routes:
-            # Reads are public; writes use the API's default authorization, Cognito.
-            access: dict[str, Any] = (
-                {"authorization": AuthorizationMode.NONE, "public_reason": public} if method == "GET" else {}
-            )
-            self.api.add_route(method, path, function.function, **access, **options)
+        self._rest_routes(settings, data, search, api_environment, images_environment)
 
         connections = self.websocket.connections_table
         connect = self._function(
@@ -425,6 +388,114 @@ class ApiStack(Stack):
         )
         return deletion, request
 
+    def _rest_routes(
+        self,
+        settings: Settings,
+        data: DataStack,
+        search: SearchStack,
+        api_environment: dict[str, str],
+        images_environment: dict[str, str],
+    ) -> None:
+        """The REST API's functions, their grants and routes."""
+        store = data.image_store
+        # The API's functions deploy as the stage says (a canary in prod); the others all at once.
+        deployed = {"deployment": settings.deployment}
+        groups_read = self._function(
+            "GroupsRead", "api/groups_read", "Lists groups and gets one group", api_environment, **deployed
+        )
+        # Least privilege from `make local`'s IAM report: each handler gets the calls it makes, no more.
+        data.groups.grant(groups_read.function, "dynamodb:Scan", "dynamodb:GetItem")
+
+        idempotent_environment = data.idempotency.runtime_environment
+        groups_write = self._function(
+            "GroupsWrite",
+            "api/groups_write",
+            "Creates groups",
+            {**api_environment, **idempotent_environment},
+            **deployed,
+        )
+        data.groups.grant(groups_write.function, "dynamodb:PutItem")
+        data.idempotency.grant_idempotency(groups_write.function)
+
+        images_read = self._function(
+            "ImagesRead",
+            "api/images_read",
+            "Lists a group's images and gets one image",
+            images_environment,
+            **deployed,
+        )
+        data.groups.grant(images_read.function, "dynamodb:GetItem")
+        data.images.grant_read_data(images_read.function)  # queries the table and its image-id index
+        store.grant_presign(images_read.function)
+
+        images_write = self._function(
+            "ImagesWrite",
+            "api/images_write",
+            "Creates images and their upload URLs",
+            {**images_environment, **idempotent_environment},
+            **deployed,
+        )
+        data.groups.grant(images_write.function, "dynamodb:GetItem")
+        data.images.grant(images_write.function, "dynamodb:PutItem")
+        data.idempotency.grant_idempotency(images_write.function)
+        store.grant_presign(images_write.function)
+
+        image_search = self._function(
+            "ImageSearch",
+            "api/search",
+            "Full-text search over images",
+            {**images_environment, **search.search.search_environment(SEARCH_INDEX)},
+            **deployed,
+        )
+        search.search.grant_search(image_search.function, SEARCH_INDEX)
+        store.grant_presign(image_search.function)
+
+        group_schema = json.loads((SCHEMAS / "create-group-request.json").read_text())
+        image_schema = json.loads((SCHEMAS / "create-image-request.json").read_text())
+        public = "Anyone may browse groups and images; writes need a signed-in user."
+        routes: list[tuple[str, str, ServerlessFunction, dict[str, Any]]] = [
+            ("GET", "/groups", groups_read, {}),
+            ("POST", "/groups", groups_write, {"request_schema": group_schema}),
+            ("GET", "/groups/{groupId}", groups_read, {}),
+            ("GET", "/groups/{groupId}/images", images_read, {}),
+            ("POST", "/groups/{groupId}/images", images_write, {"request_schema": image_schema}),
+            ("GET", "/images", image_search, {"required_query_parameters": ["q"]}),
+            ("GET", "/images/{imageId}", images_read, {}),
+        ]
+        for method, path, function, options in routes:
+            # Reads are public; writes use the API's default authorization, Cognito.
+            access: dict[str, Any] = (
+                {"authorization": AuthorizationMode.NONE, "public_reason": public} if method == "GET" else {}
+            )
+            self.api.add_route(method, path, function.function, **access, **options)
+        if settings.deployment.gradual:
+            server_errors = self._deployment_server_errors_alarm(settings.stage)
+            for function in (groups_read, groups_write, images_read, images_write, image_search):
+                function.add_deployment_alarm(server_errors)
+
+    def _deployment_server_errors_alarm(self, stage: str) -> cloudwatch.Alarm:
+        """5XX answers of the REST API: a deployment of any API function rolls back when they appear.
+
+        By literal API and stage names: the API's own alarm references its stage, whose methods reference
+        the functions' aliases, whose update policies reference this alarm's deployment groups (a cycle).
+        """
+        return cloudwatch.Alarm(
+            self,
+            "ApiServerErrorsDuringDeployment",
+            alarm_description="5XX answers of the REST API: CodeDeploy rolls a deploying API function back",
+            metric=cloudwatch.Metric(
+                namespace="AWS/ApiGateway",
+                metric_name="5XXError",
+                dimensions_map={"ApiName": self.api.api.rest_api_name, "Stage": stage},
+                statistic="Sum",
+                period=Duration.minutes(1),
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
     def _function(
         self,
         construct_id: str,
@@ -448,6 +519,19 @@ class ApiStack(Stack):
             environment={"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **environment},
             **options,
         )
+
+
+def _deployment_preference(value: str | dict[str, Any]) -> DeploymentPreference:
+    """A stage's ``deployment``: "all_at_once", or {"type": "canary" or "linear", "percent", "minutes"}."""
+    if value == "all_at_once":
+        return DeploymentPreference.all_at_once()
+    if isinstance(value, dict) and value.get("type") == "canary":
+        return DeploymentPreference.canary(int(value["percent"]), int(value["minutes"]))
+    if isinstance(value, dict) and value.get("type") == "linear":
+        return DeploymentPreference.linear(int(value["percent"]), int(value["minutes"]))
+    raise ValueError(
+        f"deployment {value!r} is not 'all_at_once' or {{'type': 'canary' or 'linear', 'percent', 'minutes'}}"
+    )
 
 
 def _cdk_json_context() -> dict[str, Any]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     )
     from constructs_lib.data_stream import DataStream
     from constructs_lib.event_bus import EventBus, EventRule
+    from constructs_lib.idempotency_table import IdempotencyTable
     from constructs_lib.image_store import ImageStore
     from constructs_lib.jwt_authorizer import JwtAuthorizer
     from constructs_lib.queue_worker import QueueWorker
@@ -53,6 +54,7 @@ _MODULES = {
     "DeploymentPreference": "_deployment",  # ServerlessFunction's deployment
     "EventBus": "event_bus",
     "EventRule": "event_bus",
+    "IdempotencyTable": "idempotency_table",
     "ImageStore": "image_store",
     "JwtAuthorizer": "jwt_authorizer",
     "QueueWorker": "queue_worker",
@@ -84,6 +86,7 @@ __all__ = [
     "EventBus",
     "EventRule",
     "GlobalIndex",
+    "IdempotencyTable",
     "ImageStore",
     "JwtAuthorizer",
     "LocalIndex",

@@ -127,6 +127,13 @@ class Api:
             raise RuntimeError("current_event is only available while a request is handled")
         return self._resolver.current_event
 
+    @property
+    def lambda_context(self) -> Any:
+        """The invocation's Lambda context (only inside a route function)."""
+        if self._resolver is None:
+            raise RuntimeError("lambda_context is only available while a request is handled")
+        return self._resolver.lambda_context
+
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The Lambda entry point."""
         if self._entry is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import repository
 from api_common import Api, count, current_user_id, json_body
+from idempotency import idempotency_key, once
 from request_validation import CREATE_GROUP, validated
 
 api = Api()
@@ -30,7 +31,16 @@ def create_group(*, name: str, description: str, user_id: str) -> dict[str, str]
 def _create_group() -> tuple[dict[str, Any], int]:
     user_id = current_user_id(api)
     body = validated(CREATE_GROUP, json_body(api))
-    group = create_group(name=body["name"], description=body["description"], user_id=user_id)
+
+    def create() -> dict[str, str]:
+        return create_group(name=body["name"], description=body["description"], user_id=user_id)
+
+    key = idempotency_key(api)
+    group = (
+        create()
+        if key is None
+        else once(api, "POST /groups", user_id=user_id, key=key, request=body, create=create)
+    )
     return {"newItem": group}, 201
 
 

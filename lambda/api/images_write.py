@@ -10,6 +10,7 @@ from typing import Any
 
 import repository
 from api_common import Api, ApiError, count, current_user_id, is_uuid, json_body
+from idempotency import idempotency_key, once
 from image_links import upload_url, with_urls
 from request_validation import CREATE_IMAGE, validated
 
@@ -20,7 +21,17 @@ api = Api()
 
 
 def create_image(group_id: str, *, title: str, user_id: str) -> dict[str, Any]:
-    """Store a new image of the group and return it with its URLs; 404 for an unknown group.
+    """Store a new image of the group and return it with its URLs; 404 for an unknown group."""
+    return with_links(store_image(group_id, title=title, user_id=user_id))
+
+
+def with_links(image: dict[str, Any]) -> dict[str, Any]:
+    """The response for a stored image: its download URLs and an upload URL, signed now."""
+    return {"newItem": with_urls(image), "uploadUrl": upload_url(image["imageId"])}
+
+
+def store_image(group_id: str, *, title: str, user_id: str) -> dict[str, Any]:
+    """Store a new image of the group and return its item; 404 for an unknown group.
 
     The item also records the uploader's `userId` (kept for accountability, not returned).
     """
@@ -41,14 +52,26 @@ def create_image(group_id: str, *, title: str, user_id: str) -> dict[str, Any]:
             f"no free timestamp for an image of group {group_id} in {MAX_PUT_ATTEMPTS} attempts"
         )
     count("ImagesCreated")
-    return {"newItem": with_urls(image), "uploadUrl": upload_url(image_id)}
+    return image
 
 
 @api.post("/groups/<groupId>/images")
 def _create_image(groupId: str) -> tuple[dict[str, Any], int]:  # noqa: N803 -- the route's path parameter name
     user_id = current_user_id(api)
     body = validated(CREATE_IMAGE, json_body(api))
-    return create_image(groupId, title=body["title"], user_id=user_id), 201
+    key = idempotency_key(api)
+    if key is None:
+        return create_image(groupId, title=body["title"], user_id=user_id), 201
+    # A retry gets the first image, with URLs signed again: the first upload URL may have expired.
+    image = once(
+        api,
+        "POST /groups/{groupId}/images",
+        user_id=user_id,
+        key=key,
+        request={"groupId": groupId, **body},
+        create=lambda: store_image(groupId, title=body["title"], user_id=user_id),
+    )
+    return with_links(image), 201
 
 
 handler = api.handler

@@ -14,7 +14,6 @@ access logs kept 1 year, no CORS, upload URLs valid 300 s, download URLs 1 h, RE
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ from constructs_lib._image_store_scanners import (
     acknowledge_presign_role,
     acknowledge_subscriber_permission,
 )
+from constructs_lib._image_store_validation import validate_props
 from constructs_lib._keys import deny_grants_except_for_aws_resources
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
@@ -66,108 +66,9 @@ KNOWN_CONTENT_TYPES = (
     "image/bmp",
 )
 
-# One or more key segments, each followed by "/": "uploads/", "users/photos/". No "*" or "?",
-# which IAM resource ARNs would read as wildcards, and no "." or ".." segments.
-_PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.'()-]+/)+$")
-_ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?$")
-_SUFFIX = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
-
 
 def _seconds(duration: Duration) -> float:
     return duration.to_milliseconds() / 1000
-
-
-def _check_prefix(errors: PropErrors, prop: str, prefix: str) -> None:
-    segments = prefix.split("/")[:-1]
-    errors.check(
-        bool(_PREFIX.match(prefix)) and not {".", ".."} & set(segments),
-        prop,
-        f"'{prefix}' is not a key prefix; use letters, digits and !_.'()- in segments that each end "
-        "with '/' (e.g. 'uploads/'), without a leading '/', '*' or '.'/'..' segments",
-    )
-
-
-def _check_ttl(errors: PropErrors, prop: str, ttl: Duration) -> None:
-    seconds = _seconds(ttl)
-    if not 1 <= seconds <= _seconds(MAX_URL_TTL):
-        errors.add(prop, f"{seconds:g} s is outside 1 second to 7 days, the lifetime SigV4 allows a URL")
-    elif seconds > _seconds(PRESIGN_SESSION):
-        errors.add(
-            prop,
-            f"{seconds:g} s is longer than the presign role session ({_seconds(PRESIGN_SESSION):g} s), "
-            "which ends every URL it signs; use at most 1 hour",
-        )
-    elif seconds != int(seconds):
-        errors.add(prop, f"{seconds:g} s is not a whole number of seconds")
-
-
-def _validate(
-    errors: PropErrors,
-    *,
-    upload_prefix: str,
-    thumbnail_prefix: str,
-    separate_thumbnail_bucket: bool,
-    upload_suffixes: Sequence[str],
-    upload_url_ttl: Duration,
-    download_url_ttl: Duration,
-    cors_allowed_origins: Sequence[str],
-    cors_allow_credentials: bool,
-    allowed_content_types: Sequence[str],
-    noncurrent_version_retention: Duration,
-    access_log_retention: Duration,
-) -> None:
-    _check_prefix(errors, "upload_prefix", upload_prefix)
-    _check_prefix(errors, "thumbnail_prefix", thumbnail_prefix)
-    if not separate_thumbnail_bucket:
-        errors.check(
-            not (upload_prefix.startswith(thumbnail_prefix) or thumbnail_prefix.startswith(upload_prefix)),
-            "thumbnail_prefix",
-            f"'{thumbnail_prefix}' overlaps upload_prefix '{upload_prefix}' in the same bucket, so every "
-            "thumbnail would raise an upload event; use disjoint prefixes or separate_thumbnail_bucket=True",
-        )
-    for index, suffix in enumerate(upload_suffixes):
-        errors.check(
-            bool(_SUFFIX.match(suffix)),
-            f"upload_suffixes[{index}]",
-            f"'{suffix}' is not a key suffix; use letters, digits and !_.'()- (e.g. '.jpg')",
-        )
-        errors.check(
-            not any(other != suffix and suffix.endswith(other) for other in upload_suffixes)
-            and upload_suffixes.count(suffix) == 1,
-            f"upload_suffixes[{index}]",
-            f"'{suffix}' overlaps another suffix, which S3 rejects; list each ending once, shortest only",
-        )
-    _check_ttl(errors, "upload_url_ttl", upload_url_ttl)
-    _check_ttl(errors, "download_url_ttl", download_url_ttl)
-    for index, origin in enumerate(cors_allowed_origins):
-        errors.check(
-            origin == "*" or bool(_ORIGIN.match(origin)),
-            f"cors_allowed_origins[{index}]",
-            f"'{origin}' is not an origin; use scheme://host[:port] without a path, e.g. 'https://example.com'",
-        )
-    errors.check(
-        not (cors_allow_credentials and "*" in cors_allowed_origins),
-        "cors_allowed_origins",
-        "'*' cannot be used with cors_allow_credentials=True: browsers refuse credentialed responses "
-        "to any origin; list the origins explicitly",
-    )
-    errors.check(bool(allowed_content_types), "allowed_content_types", "is empty; list at least one type")
-    for index, content_type in enumerate(allowed_content_types):
-        errors.check(
-            content_type in KNOWN_CONTENT_TYPES,
-            f"allowed_content_types[{index}]",
-            f"'{content_type}' is not a known image type; use one of {', '.join(KNOWN_CONTENT_TYPES)}",
-        )
-    for prop, retention in (
-        ("noncurrent_version_retention", noncurrent_version_retention),
-        ("access_log_retention", access_log_retention),
-    ):
-        days = _seconds(retention) / 86400
-        errors.check(
-            days >= 1 and days == int(days),
-            prop,
-            "S3 lifecycle rules count whole days; use Duration.days(n) with n >= 1",
-        )
 
 
 @jsii.implements(s3.IBucketNotificationDestination)
@@ -236,7 +137,7 @@ class ImageStore(Construct):
         check_disposable(
             errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the stored images"
         )
-        _validate(
+        validate_props(
             errors,
             upload_prefix=upload_prefix,
             thumbnail_prefix=thumbnail_prefix,
@@ -249,6 +150,9 @@ class ImageStore(Construct):
             allowed_content_types=allowed_content_types,
             noncurrent_version_retention=noncurrent_version_retention,
             access_log_retention=access_log_retention,
+            known_content_types=KNOWN_CONTENT_TYPES,
+            max_url_ttl=MAX_URL_TTL,
+            presign_session=PRESIGN_SESSION,
         )
         errors.raise_if_any()
         super().__init__(scope, construct_id)

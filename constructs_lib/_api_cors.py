@@ -41,6 +41,19 @@ def validate_cors(errors: PropErrors, cors: CorsPolicy) -> None:
         errors.check(
             verb in HTTP_METHODS, "cors.allow_methods", f"'{verb}' is not one of {', '.join(HTTP_METHODS)}"
         )
+    # aws-cdk-lib throws through jsii on both (CorsOptions: "ANY cannot be used with any other
+    # method"; max_age goes through to_seconds(), which refuses a fraction of a second) (issue #18).
+    errors.check(
+        "ANY" not in cors.allow_methods or len(cors.allow_methods) == 1,
+        "cors.allow_methods",
+        "ANY already allows every method; list it alone or list the methods",
+    )
+    max_age_ms = cors.max_age.to_milliseconds()
+    errors.check(
+        max_age_ms % 1000 == 0 and max_age_ms >= 0,
+        "cors.max_age",
+        f"{max_age_ms} ms is not a whole number of seconds",
+    )
 
 
 def preflight(cors: CorsPolicy) -> apigw.CorsOptions:

@@ -16,7 +16,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
 
-from constructs_lib import AuthorizationMode, ServerlessApi
+from constructs_lib import AuthorizationMode, CorsPolicy, ServerlessApi
 from tests.cdk import TEST_ENV, new_app
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:111111111111:function:check"
@@ -214,3 +214,23 @@ def test_issue_examples_are_reported_at_once(app: App) -> None:
             authorizer_cache_ttl=Duration.hours(2),
             default_authorization=AuthorizationMode.REQUEST,
         )
+
+
+@pytest.mark.parametrize(
+    ("cors", "message"),
+    [
+        (
+            CorsPolicy(allow_origins=["https://app.example.com"], allow_methods=["ANY", "GET"]),
+            "cors.allow_methods: ANY already allows every method; list it alone or list the methods",
+        ),
+        (
+            CorsPolicy(allow_origins=["https://app.example.com"], max_age=Duration.millis(1500)),
+            "cors.max_age: 1500 ms is not a whole number of seconds",
+        ),
+    ],
+    ids=["any-with-others", "fractional-max-age"],
+)
+def test_cors_aws_cdk_lib_would_throw_on_raises(app: App, cors: CorsPolicy, message: str) -> None:
+    stack = _stack(app)
+    with _raises(f"{stack.node.path}/Bad: {message}"):
+        ServerlessApi(stack, "Bad", cors=cors)

@@ -399,7 +399,7 @@ class ApiStack(Stack):
         """The REST API's functions, their grants and routes."""
         store = data.image_store
         # The API's functions deploy as the stage says (a canary in prod); the others all at once.
-        deployed = {"deployment": settings.deployment}
+        deployed: dict[str, Any] = {"deployment": settings.deployment}
         groups_read = self._function(
             "GroupsRead", "api/groups_read", "Lists groups and gets one group", api_environment, **deployed
         )

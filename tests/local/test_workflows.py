@@ -14,9 +14,9 @@ from urllib.parse import quote
 import boto3
 import pytest
 import requests
-from botocore.config import Config
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
+from botocore.config import Config
 
 from constructs_lib.local.__main__ import main
 from constructs_lib.local.runner import LocalRunner, RunnerOptions

@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from constructs_lib.ops.redrive import Clients, plan, redrive
+from constructs_lib.ops.redrive import VISIBILITY_TIMEOUT, Clients, plan, redrive
 
 LOCAL_LAMBDA_STATE = "lambdaApi"  # the local run's Lambda API endpoint, in its state file
 
@@ -32,6 +32,12 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     command.add_argument("queue", help="the dead-letter queue's name, URL or ARN")
     command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     command.add_argument("--to", help="the source queue to move messages to, when several use this one")
+    command.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=VISIBILITY_TIMEOUT,
+        help=f"seconds a kept message stays hidden before it is back in the queue ({VISIBILITY_TIMEOUT})",
+    )
     command.add_argument("--region", help="AWS region (default: the environment's)")
     command.add_argument("--profile", help="AWS profile (default: the environment's)")
     command.add_argument("--local", action="store_true", help="the running `make local` instead of AWS")
@@ -94,7 +100,7 @@ def main(argv: list[str] | None = None, *, stdin: Any = None) -> int:
             if stdin.readline().strip().lower() not in ("y", "yes"):
                 print("nothing changed")
                 return 1
-        report = redrive(clients, chosen, to=arguments.to)
+        report = redrive(clients, chosen, to=arguments.to, visibility_timeout=arguments.visibility_timeout)
     except (ClientError, BotoCoreError, FileNotFoundError, ValueError) as error:
         print(f"redrive failed: {error}", file=sys.stderr)
         return 1

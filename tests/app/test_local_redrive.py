@@ -4,6 +4,7 @@ through `python -m constructs_lib.ops redrive --local` puts each back, losing an
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from collections.abc import Callable, Iterator
@@ -75,7 +76,7 @@ def client(runner: LocalRunner, service: str) -> Any:
 
 
 def queue(runner: LocalRunner, *name_parts: str, dead_letters: bool = True) -> str:
-    urls = client(runner, "sqs").list_queues().get("QueueUrls", [])
+    urls: list[str] = client(runner, "sqs").list_queues().get("QueueUrls", [])
     (url,) = [
         url
         for url in urls
@@ -137,7 +138,7 @@ def test_poison_events_are_redriven_once_the_bug_is_fixed(
         "clicks": queue(runner, "Clicks", "DeadLetterQueue"),
     }
     for url in dead.values():
-        eventually(lambda url=url: waiting(runner, url) == 1)
+        eventually(functools.partial(lambda url: waiting(runner, url) == 1, url))
 
     # Still buggy: every redrive fails, and nothing leaves a dead-letter queue.
     assert redrive(runner, assembly, dead["async"]) == 3

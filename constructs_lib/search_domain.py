@@ -25,7 +25,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnOutput, CustomResource, Duration, IStableAnyProducer, Lazy, Names, RemovalPolicy, Stack
+from aws_cdk import (
+    CfnElement,
+    CfnOutput,
+    CustomResource,
+    Duration,
+    IStableAnyProducer,
+    Lazy,
+    Names,
+    RemovalPolicy,
+    Stack,
+)
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
@@ -45,6 +55,7 @@ from constructs_lib._alarms import (
 )
 from constructs_lib._cognito import strong_password_policy
 from constructs_lib._grants import principal_in_another_stack
+from constructs_lib._logical_ids import pin_logical_id
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
@@ -444,7 +455,8 @@ class SearchDomain(Construct):
         self._mappings.update({role: [self.authenticated_role.role_arn] for role in dashboards_roles})
         security.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["es:ESHttpPut", "es:ESHttpDelete"],
+                # GET: whose a role is, and what a built-in mapping holds; PATCH: add to that mapping.
+                actions=["es:ESHttpGet", "es:ESHttpPut", "es:ESHttpPatch", "es:ESHttpDelete"],
                 resources=[
                     f"{self.domain.domain_arn}/_plugins/_security/api/roles/*",
                     f"{self.domain.domain_arn}/_plugins/_security/api/rolesmapping/*",
@@ -463,6 +475,8 @@ class SearchDomain(Construct):
                 "Mappings": Lazy.any(_Produce(lambda: self._mappings)),
             },
         )
+        # OpenSearch holds what it creates, by role name: its logical id must never move.
+        pin_logical_id(cast(CfnElement, security_config.node.default_child), self, "SecurityRoles")
         # In a VPC also on the domain's security groups, whose rules let the function reach the domain.
         security_config.node.add_dependency(self.domain, *self.security_groups)
         for path in ("roles", "rolesmapping"):
@@ -648,9 +662,10 @@ class SearchDomain(Construct):
         principal = principal_in_another_stack(grantee, self)
         if principal is not None:
             role_name = f"search-reader-{index_name}-{Names.unique_id(principal)[-8:].lower()}"
+            access_id = f"SearchAccess{Names.unique_id(principal)}{Names.unique_id(self)}{index_name}"
             access = CustomResource(
                 Stack.of(principal),
-                f"SearchAccess{Names.unique_id(principal)}{Names.unique_id(self)}{index_name}",
+                access_id,
                 service_token=self._security_function.function_arn,
                 resource_type="Custom::OpenSearchSecurityRoles",
                 properties={
@@ -659,6 +674,7 @@ class SearchDomain(Construct):
                     "Mappings": {role_name: [role_arn]},
                 },
             )
+            pin_logical_id(cast(CfnElement, access.node.default_child), Stack.of(principal), access_id)
             access.node.add_dependency(principal)
         else:
             self._add_role(f"search-reader-{index_name}", reader, role_arn)

@@ -499,7 +499,7 @@ def test_role_mapping_runs_after_the_domain_as_its_master_user(dev: Template) ->
     assert custom["DependsOn"] == [_logical_id(dev, "AWS::OpenSearchService::Domain", "SearchDomain")]
     assert _es_statements(dev, "SearchSecurityConfigServiceRole") == [
         {
-            "Action": ["es:ESHttpDelete", "es:ESHttpPut"],
+            "Action": ["es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpPatch", "es:ESHttpPut"],
             "Effect": "Allow",
             "Resource": [
                 _domain_path(dev, "/_plugins/_security/api/roles/*"),

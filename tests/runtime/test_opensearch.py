@@ -71,7 +71,7 @@ def recording_opensearch() -> Iterator[RecordingOpenSearch]:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815 -- http.server dispatches on these names
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815 -- http.server dispatches on these names
 
         def log_message(self, format: str, *args: Any) -> None:
             """Keep test output quiet."""

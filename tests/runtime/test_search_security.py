@@ -61,43 +61,168 @@ def _event(request_type: str, endpoint: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_create_puts_roles_before_their_mappings(opensearch: RecordingOpenSearch) -> None:
+STACK_ID = "arn:aws:cloudformation:us-east-1:111111111111:stack/Search/1"
+OWNER = f"Managed by constructs_lib SearchDomain, owner {STACK_ID}/SearchSecurityRoles"
+
+
+def test_create_puts_owned_roles_and_a_missing_built_in_mapping(
+    opensearch: RecordingOpenSearch,
+) -> None:
     security.handle(_event("Create", opensearch.endpoint))
 
     assert [(r.method, r.path) for r in opensearch.requests] == [
         ("PUT", "/_plugins/_security/api/roles/search-writer-images"),
         ("PUT", "/_plugins/_security/api/rolesmapping/search-writer-images"),
+        ("GET", "/_plugins/_security/api/rolesmapping/kibana_user"),
         ("PUT", "/_plugins/_security/api/rolesmapping/kibana_user"),
     ]
-    assert opensearch.requests[0].json() == WRITER
-    assert opensearch.requests[1].json() == {"backend_roles": [INDEXER_ROLE]}
+    assert opensearch.requests[0].json() == {**WRITER, "description": OWNER}
+    assert opensearch.requests[1].json() == {"backend_roles": [INDEXER_ROLE], "description": OWNER}
+    assert opensearch.requests[3].json() == {"backend_roles": [USERS_ROLE]}
     assert "/us-east-1/es/aws4_request" in opensearch.requests[0].headers["authorization"]
 
 
-def test_update_removes_what_is_no_longer_declared(opensearch: RecordingOpenSearch) -> None:
+def test_an_existing_built_in_mapping_is_patched(opensearch: RecordingOpenSearch) -> None:
+    operator = "arn:aws:iam::111111111111:role/analysts"
+    opensearch.reply(200, {})
+    opensearch.reply(200, {})
+    opensearch.reply(200, {"kibana_user": {"backend_roles": [operator], "users": ["alice"]}})
+
+    security.handle(_event("Create", opensearch.endpoint))
+
+    (patch,) = [r for r in opensearch.requests if r.method == "PATCH"]
+    assert patch.path == "/_plugins/_security/api/rolesmapping/kibana_user"
+    assert patch.json() == [{"op": "add", "path": "/backend_roles", "value": [operator, USERS_ROLE]}]
+    assert [r.method for r in opensearch.requests] == ["PUT", "PUT", "GET", "PATCH"]
+
+
+class SecurityApi:
+    """The security plugin's roles and role-mapping API, in memory, as the handler's client.
+
+    GET answers ``{name: object}`` or 404, PUT replaces, DELETE removes (404 when absent), and PATCH
+    applies the JSON Patch ``add`` operations the handler sends (any other operation is a 400).
+    """
+
+    def __init__(self) -> None:
+        self.store: dict[str, dict[str, Any]] = {"roles": {}, "rolesmapping": {}}
+        self.calls: list[tuple[str, str]] = []
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        self.calls.append((method, path))
+        kind, _, name = path.removeprefix("/_plugins/_security/api/").partition("/")
+        items = self.store[kind]
+        if method == "GET" and name in items:
+            return 200, {name: items[name]}
+        if method == "PUT":
+            items[name] = body
+            return 200, {"status": "OK"}
+        if method == "DELETE" and name in items:
+            del items[name]
+            return 200, {"status": "OK"}
+        if method == "PATCH":
+            target = items[name]
+            for operation in body:
+                if operation["op"] != "add":
+                    raise OpenSearchError(method, path, 400, {"message": "unsupported"})
+                target[operation["path"].lstrip("/")] = operation["value"]
+            return 200, {"status": "OK"}
+        raise OpenSearchError(method, path, 404, {"status": "NOT_FOUND"})
+
+    def role(self, name: str) -> dict[str, Any] | None:
+        return self.store["roles"].get(name)
+
+    def mapping(self, name: str) -> dict[str, Any] | None:
+        return self.store["rolesmapping"].get(name)
+
+
+def _client(api: SecurityApi) -> Any:
+    return api
+
+
+def test_a_moved_resource_keeps_its_roles_when_the_old_one_is_deleted_after() -> None:
+    # CloudFormation creates the resource under its new logical id, then deletes the old one.
+    api = SecurityApi()
+    security.handle(_event("Create", "https://search", LogicalResourceId="Old"), _client(api))
+    security.handle(_event("Create", "https://search", LogicalResourceId="New"), _client(api))
+
+    security.handle(_event("Delete", "https://search", LogicalResourceId="Old"), _client(api))
+
+    assert api.role("search-writer-images") is not None
+    mapping = api.mapping("search-writer-images")
+    assert mapping is not None
+    assert mapping["backend_roles"] == [INDEXER_ROLE]
+    assert ("DELETE", "/_plugins/_security/api/roles/search-writer-images") not in api.calls
+
+
+def test_delete_removes_the_resources_own_roles_and_mappings() -> None:
+    api = SecurityApi()
+    security.handle(_event("Create", "https://search"), _client(api))
+
+    security.handle(_event("Delete", "https://search"), _client(api))
+
+    assert api.role("search-writer-images") is None
+    assert api.mapping("search-writer-images") is None
+    assert [call for call in api.calls if call[0] == "DELETE"] == [
+        ("DELETE", "/_plugins/_security/api/rolesmapping/search-writer-images"),
+        ("DELETE", "/_plugins/_security/api/roles/search-writer-images"),
+    ]
+
+
+def test_delete_leaves_built_in_mappings_and_roles_it_did_not_write() -> None:
+    api = SecurityApi()
+    api.store["roles"]["search-writer-images"] = WRITER  # made by hand, no owner marker
+    security.handle(_event("Create", "https://search"), _client(api))
+    api.store["roles"]["search-writer-images"] = {**WRITER, "description": "made by an operator"}
+
+    security.handle(_event("Delete", "https://search"), _client(api))
+
+    assert api.role("search-writer-images") == {**WRITER, "description": "made by an operator"}
+    assert api.mapping("kibana_user") == {"backend_roles": [USERS_ROLE]}
+
+
+def test_operator_mappings_survive_an_update() -> None:
+    api = SecurityApi()
+    operator = "arn:aws:iam::111111111111:role/analysts"
+    api.store["rolesmapping"]["kibana_user"] = {"backend_roles": [operator], "users": ["alice"], "hosts": []}
+    old_users_role = "arn:aws:iam::111111111111:role/old-dashboards"
+    old = {"Roles": {}, "Mappings": {"kibana_user": [old_users_role]}}
+    security.handle(_event("Create", "https://search", ResourceProperties=old), _client(api))
+
+    security.handle(_event("Update", "https://search", OldResourceProperties=old), _client(api))
+
+    assert api.mapping("kibana_user") == {
+        "backend_roles": [operator, USERS_ROLE],
+        "users": ["alice"],
+        "hosts": [],
+    }
+    assert ("PUT", "/_plugins/_security/api/rolesmapping/kibana_user") not in api.calls
+
+
+def test_an_update_adds_nothing_twice() -> None:
+    api = SecurityApi()
+    security.handle(_event("Create", "https://search"), _client(api))
+    old = _event("Create", "https://search")["ResourceProperties"]
+
+    security.handle(_event("Update", "https://search", OldResourceProperties=old), _client(api))
+
+    assert api.mapping("kibana_user") == {"backend_roles": [USERS_ROLE]}
+
+
+def test_update_removes_its_own_roles_that_are_no_longer_declared() -> None:
+    api = SecurityApi()
     old = {
+        "Endpoint": "https://search",
         "Roles": {"search-writer-images": WRITER, "search-reader-old": WRITER},
         "Mappings": {"search-reader-old": [USERS_ROLE], "kibana_user": [USERS_ROLE]},
     }
+    security.handle(_event("Create", "https://search", ResourceProperties=old), _client(api))
 
-    security.handle(_event("Update", opensearch.endpoint, OldResourceProperties=old))
+    security.handle(_event("Update", "https://search", OldResourceProperties=old), _client(api))
 
-    assert [(r.method, r.path) for r in opensearch.requests][3:] == [
-        ("DELETE", "/_plugins/_security/api/rolesmapping/search-reader-old"),
-        ("DELETE", "/_plugins/_security/api/roles/search-reader-old"),
-    ]
-
-
-def test_delete_removes_mappings_then_roles_and_ignores_missing_ones(opensearch: RecordingOpenSearch) -> None:
-    opensearch.reply(404, {"status": "NOT_FOUND"})
-
-    security.handle(_event("Delete", opensearch.endpoint))
-
-    assert [(r.method, r.path) for r in opensearch.requests] == [
-        ("DELETE", "/_plugins/_security/api/rolesmapping/search-writer-images"),
-        ("DELETE", "/_plugins/_security/api/rolesmapping/kibana_user"),
-        ("DELETE", "/_plugins/_security/api/roles/search-writer-images"),
-    ]
+    assert api.role("search-reader-old") is None
+    assert api.mapping("search-reader-old") is None
+    assert api.role("search-writer-images") is not None
+    assert api.mapping("kibana_user") == {"backend_roles": [USERS_ROLE]}
 
 
 def test_a_security_api_that_is_not_ready_yet_is_retried(opensearch: RecordingOpenSearch) -> None:
@@ -109,7 +234,7 @@ def test_a_security_api_that_is_not_ready_yet_is_retried(opensearch: RecordingOp
     assert [r.path for r in opensearch.requests][:3] == [
         "/_plugins/_security/api/roles/search-writer-images"
     ] * 3
-    assert len(opensearch.requests) == 5
+    assert len(opensearch.requests) == 6
 
 
 def test_a_rejected_role_is_not_retried(opensearch: RecordingOpenSearch) -> None:
@@ -158,7 +283,7 @@ def test_a_failed_delete_never_blocks_the_stack(responses: list[tuple[str, str]]
 
     ((status, reason),) = responses
     assert status == "SUCCESS"
-    assert reason.startswith("roles left in place: OpenSearchError: DELETE")
+    assert reason.startswith("roles left in place: OpenSearchError: GET")
 
 
 @pytest.fixture

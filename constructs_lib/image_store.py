@@ -15,10 +15,10 @@ access logs kept 1 year, no CORS, upload URLs valid 300 s, download URLs 1 h, RE
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -38,6 +38,7 @@ from constructs_lib._image_store_scanners import (
 )
 from constructs_lib._image_store_validation import validate_props
 from constructs_lib._keys import deny_grants_except_for_aws_resources
+from constructs_lib._logical_ids import pin_logical_id
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
@@ -362,6 +363,9 @@ class ImageStore(Construct):
                 destination,
                 s3.NotificationKeyFilter(prefix=self.upload_prefix, suffix=suffix),
             )
+        # The bucket's notification configuration lives in S3: the resource writing it must never move.
+        notifications = self.bucket.node.find_child("Notifications").node.find_child("Resource")
+        pin_logical_id(cast(CfnElement, notifications), self, "Bucket/Notifications/Resource")
         acknowledge_notifications_handler(stack, self.bucket)
         return key, topic
 

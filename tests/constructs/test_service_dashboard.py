@@ -1,0 +1,159 @@
+"""ServiceDashboard: every construct type's panel, every alarm's state and annotation, every DLQ's replay."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_sns as sns
+from syrupy.assertion import SnapshotAssertion
+
+from constructs_lib import (
+    CompositeKeyTable,
+    DataStream,
+    EventBus,
+    QueueWorker,
+    ScheduledJob,
+    SearchDomain,
+    ServerlessApi,
+    ServerlessFunction,
+    ServiceDashboard,
+    WebSocketApi,
+    Workflow,
+    lambda_task,
+)
+from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
+
+ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alarms"
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Any]:
+    app = new_app()
+    stack = new_stack(app, "Service")
+    topic = sns.Topic.from_topic_arn(stack, "Alarms", TOPIC_ARN)
+    api = ServerlessApi(stack, "Api", alarm_topic=topic)
+    api.add_route("GET", "/items", ServerlessFunction(stack, "Items", entry=ECHO).function)
+    sockets = WebSocketApi(stack, "Sockets")
+    sockets.add_route("$default", ServerlessFunction(stack, "Echo", entry=ECHO).function)
+    table = CompositeKeyTable(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        stream=True,
+        alarms=True,
+        alarm_topic=topic,
+    )
+    table.add_stream_consumer(ServerlessFunction(stack, "Indexer", entry=ECHO).function)
+    QueueWorker(stack, "Jobs", function=ServerlessFunction(stack, "Worker", entry=ECHO), alarm_topic=topic)
+    ScheduledJob(
+        stack,
+        "Nightly",
+        function=ServerlessFunction(stack, "Job", entry=ECHO, invoked_asynchronously=True),
+        schedule="cron(0 3 * * ? *)",
+        alarm_topic=topic,
+    )
+    bus = EventBus(stack, "Bus", alarm_topic=topic)
+    bus.add_rule(
+        "Placed",
+        event_pattern={"source": ["app.orders"]},
+        targets=[ServerlessFunction(stack, "OnPlaced", entry=ECHO, invoked_asynchronously=True)],
+    )
+    stream = DataStream(stack, "Clicks", alarm_topic=topic)
+    stream.add_consumer(ServerlessFunction(stack, "Counter", entry=ECHO).function)
+    step = ServerlessFunction(stack, "Step", entry=ECHO)
+    Workflow(stack, "Flow", definition=lambda_task(stack, "Run", step), alarm_topic=topic)
+    SearchDomain(stack, "Search", cognito_domain_prefix="service-search", alarms=True, alarm_topic=topic)
+
+    dashboard = ServiceDashboard(stack, "Dashboard", dashboard_name="service-test")
+    dashboard.add_all(stack)
+    templates = synth_templates(app)
+    return {"template": templates["Service"], "dashboard": dashboard, "stack": stack}
+
+
+def _body(template: dict[str, Any]) -> str:
+    (resource,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    parts = resource["Properties"]["DashboardBody"]["Fn::Join"][1]
+    return "".join(part if isinstance(part, str) else json.dumps(part).replace('"', "'") for part in parts)
+
+
+def test_every_construct_type_has_its_panel(built: dict[str, Any]) -> None:
+    headings = re.findall(r"### ([A-Za-z -]+?) Service/", _body(built["template"]))
+    assert set(headings) >= {
+        "REST API",
+        "WebSocket API",
+        "Function",
+        "Workflow",
+        "Scheduled job",
+        "Queue worker",
+        "Event bus",
+        "Data stream",
+        "Table",
+        "Search domain",
+    }
+
+
+def test_every_alarm_is_in_a_status_widget_and_annotated(built: dict[str, Any]) -> None:
+    template = built["template"]
+    alarms = [key for key, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    body = _body(template)
+    assert len(alarms) >= 20
+    for alarm in alarms:
+        assert f"{{'Fn::GetAtt': ['{alarm}', 'Arn']}}" in body, alarm
+    assert len(built["dashboard"].alarms) == len(alarms)
+    assert body.count('"horizontal"') >= len(
+        {
+            r["Properties"]["Threshold"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::CloudWatch::Alarm"
+        }
+    )
+
+
+def test_critical_alarms_come_first(built: dict[str, Any]) -> None:
+    body = _body(built["template"])
+    assert body.index("Critical alarms") < body.index("Warning alarms") < body.index("### ")
+
+
+def test_each_dead_letter_queue_has_its_replay_command(built: dict[str, Any]) -> None:
+    template = built["template"]
+    body = _body(template)
+    for queue in built["dashboard"].dead_letter_queues:
+        logical_id = built["stack"].get_logical_id(queue.node.default_child)
+        assert (
+            f"`python -m constructs_lib.ops redrive {{'Fn::GetAtt': ['{logical_id}', 'QueueName']}}`" in body
+        )
+    assert len(built["dashboard"].dead_letter_queues) >= 7
+
+
+def test_snapshot(built: dict[str, Any], snapshot_json: SnapshotAssertion) -> None:
+    (dashboard,) = [
+        r for r in built["template"]["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"
+    ]
+    assert normalized({"Resources": {"Dashboard": dashboard}}) == snapshot_json
+
+
+def test_invalid_dashboard_name_raises() -> None:
+    stack = new_stack(new_app())
+    with pytest.raises(ValueError) as raised:
+        ServiceDashboard(stack, "Bad", dashboard_name="my dashboard")
+    assert str(raised.value) == (
+        "Test/Bad: dashboard_name: 'my dashboard' must be 1-255 characters of A-Z, a-z, 0-9, '-' and '_'"
+    )
+
+
+def test_a_stack_without_constructs_of_the_library_gets_an_empty_dashboard() -> None:
+    stack: Stack = new_stack(new_app(), "Empty")
+    dashboard = ServiceDashboard(stack, "Dashboard")
+    dashboard.add_all(stack)
+    assert dashboard.alarms == [] and dashboard.dead_letter_queues == []
+
+
+def test_cfn_lint_clean(built: dict[str, Any]) -> None:
+    assert cfn_lint_findings(built["template"]) == []

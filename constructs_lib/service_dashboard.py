@@ -20,7 +20,7 @@ metrics; 6 x 6 widgets, four to a row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
@@ -43,6 +43,15 @@ class _AlarmOnGraph:
     alarm: cloudwatch.Alarm
     level: str
     placed: bool = False
+    # Read once: each read is a jsii round trip, and every graph of every panel compares them.
+    metric: cloudwatch.IMetric = field(init=False)
+    key: tuple[object, ...] = field(init=False)
+    path: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metric = self.alarm.metric
+        self.key = _metric_key(self.metric)
+        self.path = self.alarm.node.path
 
 
 class ServiceDashboard(Construct):
@@ -83,10 +92,13 @@ class ServiceDashboard(Construct):
         seen: set[str] = set()
         for root in constructs:
             for node in root.node.find_all():
-                path = node.node.path
-                if path in seen or node is self:
+                if node is self:
                     continue
-                seen.add(path)
+                if len(constructs) > 1:  # only then can two roots hold the same construct
+                    path = node.node.path
+                    if path in seen:
+                        continue
+                    seen.add(path)
                 if isinstance(node, cloudwatch.Alarm):
                     alarms.append(_AlarmOnGraph(node, _level(node)))
                 elif isinstance(node, sqs.Queue):
@@ -102,9 +114,7 @@ class ServiceDashboard(Construct):
         for _, _, panel in sorted(panels, key=lambda item: (item[0], item[1])):
             self._add_panel(panel, alarms)
         self._add_dead_letter_queues(queues, alarms)
-        unplaced = [
-            Graph(_alarm_title(item.alarm), [item.alarm.metric]) for item in alarms if not item.placed
-        ]
+        unplaced = [Graph(f"Alarm {item.path}", [item.metric]) for item in alarms if not item.placed]
         if unplaced:
             self._add_panel(Panel("Other alarms", unplaced), alarms)
         self.alarms += [item.alarm for item in alarms]
@@ -132,17 +142,20 @@ class ServiceDashboard(Construct):
             keys = {_metric_key(metric) for metric in [*graph.left, *graph.right]}
             annotations = []
             for item in alarms:
-                if not item.placed and _metric_key(item.alarm.metric) in keys:
+                if not item.placed and item.key in keys:
                     annotations.append(item.alarm.to_annotation())
                     item.placed = True
             widgets.append(_graph_widget(graph.title, graph.left, graph.right, annotations))
         # The construct's alarms on metrics no graph of the panel draws (sums over several metrics,
         # say): each on a graph of its own metric, beside the construct's other graphs.
         for item in alarms:
-            if not item.placed and panel.owner and item.alarm.node.path.startswith(f"{panel.owner}/"):
+            if not item.placed and panel.owner and item.path.startswith(f"{panel.owner}/"):
                 widgets.append(
                     _graph_widget(
-                        f"Alarm {item.alarm.node.id}", [item.alarm.metric], [], [item.alarm.to_annotation()]
+                        f"Alarm {item.path.rpartition('/')[2]}",
+                        [item.metric],
+                        [],
+                        [item.alarm.to_annotation()],
                     )
                 )
                 item.placed = True
@@ -202,10 +215,6 @@ def _metadata(node: IConstruct, key: str) -> str | None:
 
 def _level(alarm: cloudwatch.Alarm) -> str:
     return _metadata(alarm, LEVEL_METADATA) or "critical"
-
-
-def _alarm_title(alarm: cloudwatch.Alarm) -> str:
-    return f"Alarm {alarm.node.path}"
 
 
 def _metric_key(metric: cloudwatch.IMetric) -> tuple[object, ...]:

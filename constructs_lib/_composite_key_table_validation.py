@@ -33,6 +33,8 @@ MAX_PROJECTED_ATTRIBUTES = 100  # summed over every index's non-key attributes, 
 MIN_TARGET_UTILIZATION = 20
 MAX_TARGET_UTILIZATION = 90
 MAX_ATTRIBUTE_NAME_BYTES = 255
+# A commercial, China, GovCloud or ISO region name (aws-cdk-lib's own region list is not exposed).
+REGION_NAME = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # table and index names
 
 
@@ -236,10 +238,36 @@ def validate_table_options(
         )
     stack_region = Stack.of(scope).region
     for region in replica_regions:
+        # aws-cdk-lib throws through jsii on a token region; CloudFormation fails on an unknown one.
+        errors.check(
+            "Token[" not in region and bool(REGION_NAME.fullmatch(region)),
+            "replica_regions",
+            f"'{region}' is not a region name like eu-west-1; list concrete region names",
+        )
         errors.check(
             region != stack_region,
             "replica_regions",
             f"'{region}' is the stack's own region, where the primary table lives; remove it",
+        )
+    for region, key_arn in replica_key_arns.items() if encryption_key is not None else ():
+        # aws-cdk-lib throws through jsii on the stack's own region ("KMS key for deployment region
+        # ... cannot be defined in 'replicaKeyArns'"); a key elsewhere than its replica fails the deploy.
+        errors.check(
+            region in replica_regions,
+            "replica_key_arns",
+            f"'{region}' is not one of replica_regions"
+            + (
+                " (it is the stack's region: encryption_key encrypts the table there)"
+                if region == stack_region
+                else ""
+            )
+            + "; remove it",
+        )
+        key_region = key_arn.split(":")[3] if "Token[" not in key_arn and key_arn.count(":") >= 5 else None
+        errors.check(
+            key_region in (None, region),
+            "replica_key_arns",
+            f"the key for '{region}' is in {key_region}; a replica is encrypted with a key of its own region",
         )
     errors.check(
         len(set(replica_regions)) == len(replica_regions),

@@ -16,7 +16,7 @@ recovery as of the problem), and a level:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import Duration
@@ -97,16 +97,16 @@ class AlarmDefault:
 def check_alarm_settings(
     errors: PropErrors,
     settings: AlarmSettings | None,
-    names: Iterable[str],
+    defaults: Mapping[str, AlarmDefault],
     *,
     alarms_on: bool,
     topic: sns.ITopic | None,
     what: str,
 ) -> None:
-    """Record every problem with `settings` for a construct whose alarms are `names`."""
+    """Record every problem with `settings` for a construct whose alarms are `defaults`."""
     if settings is None:
         return
-    known = sorted(names)
+    known = sorted(defaults)
     errors.check(
         alarms_on,
         "alarm_settings",
@@ -129,12 +129,11 @@ def check_alarm_settings(
             continue
         if value.evaluation_periods is not None and value.evaluation_periods < 1:
             errors.add("alarm_settings", f"'{name}': evaluation_periods must be at least 1")
-        if value.datapoints_to_alarm is not None and not (
-            1 <= value.datapoints_to_alarm <= (value.evaluation_periods or value.datapoints_to_alarm)
-        ):
+        periods = value.evaluation_periods or defaults[name].evaluation_periods
+        if value.datapoints_to_alarm is not None and not 1 <= value.datapoints_to_alarm <= periods:
             errors.add(
                 "alarm_settings",
-                f"'{name}': datapoints_to_alarm must be between 1 and evaluation_periods",
+                f"'{name}': datapoints_to_alarm must be between 1 and evaluation_periods ({periods})",
             )
 
 
@@ -163,6 +162,7 @@ def threshold_alarm(
     if isinstance(value, Duration):
         value = value.to_milliseconds() if base.duration_unit == "milliseconds" else value.to_seconds()
     periods = change.evaluation_periods or base.evaluation_periods
+    # A lower evaluation_periods setting caps the default's datapoints (settings' own are validated).
     datapoints = change.datapoints_to_alarm or base.datapoints_to_alarm
     if datapoints is not None and datapoints > periods:
         datapoints = periods

@@ -279,10 +279,21 @@ def test_serverless_api_settings(template: Template) -> None:
                 ),
             ),
             "Test/Bad: alarm_settings: 'failed_runs': datapoints_to_alarm must be between 1 and "
-            "evaluation_periods",
+            "evaluation_periods (2)",
+        ),
+        (
+            lambda stack: QueueWorker(
+                stack,
+                "Bad",
+                function=ServerlessFunction(stack, "F", entry=ECHO),
+                alarm_topic=sns.Topic.from_topic_arn(stack, "T", TEAM),
+                alarm_settings=AlarmSettings(alarms={"dead_letter": AlarmSetting(datapoints_to_alarm=2)}),
+            ),
+            "Test/Bad: alarm_settings: 'dead_letter': datapoints_to_alarm must be between 1 and "
+            "evaluation_periods (1)",
         ),
     ],
-    ids=["no-topic", "unknown-alarm", "alarms-off", "datapoints"],
+    ids=["no-topic", "unknown-alarm", "alarms-off", "datapoints", "datapoints-over-default-periods"],
 )
 def test_invalid_alarm_settings_raise(build: Any, message: str) -> None:
     stack = new_stack(new_app())

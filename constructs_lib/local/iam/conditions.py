@@ -3,7 +3,8 @@
 Supported: the String*, Numeric*, Date*, Bool, Arn*, IpAddress and Null operators, their ``IfExists``
 forms, and the ``ForAnyValue:`` / ``ForAllValues:`` set qualifiers. Within one operator every key
 must match (AND), within one key any listed value may match (OR); a key absent from the request
-fails the operator (``IfExists`` makes it pass, ``Null`` tests it), as documented in the IAM JSON
+fails the operator, except a negated one (``StringNotEquals``...), which it passes (``IfExists`` makes
+any operator pass, ``Null`` tests it), as documented in the IAM JSON
 policy reference ("Condition element").
 """
 
@@ -89,7 +90,9 @@ _COMPARES: dict[str, Compare] = {
     "ArnNotEquals": arn_matches,
     "ArnNotLike": arn_matches,
 }
-# Negated operators: true when no policy value matches (and, like all others, false when the key is absent).
+# Negated operators: true when no policy value matches, and true when the key is absent ("If the policy
+# condition requires that the key is not matched, such as StringNotLike or ArnNotLike, and the right key
+# is not present, the condition is true": IAM's Condition operators reference), except under ForAnyValue.
 _NEGATED = {name for name in _COMPARES if "Not" in name}
 
 
@@ -122,7 +125,8 @@ def operator_matches(operator: str, conditions: Mapping[str, object], context: C
         if compare is None:
             raise UnsupportedConditionError(f"condition operator {operator} is not supported")
         if actual is None:
-            if if_exists or qualifier == "ForAllValues":
+            negated_holds = base in _NEGATED and qualifier != "ForAnyValue"
+            if if_exists or qualifier == "ForAllValues" or negated_holds:
                 continue
             return False
         if not _key_matches(compare, base in _NEGATED, qualifier, expected, actual):

@@ -27,7 +27,10 @@ BUCKET = "arn:aws:s3:::images"
         ),  # keys: any case
         ({"StringEquals": {"aws:SourceAccount": ACCOUNT}}, {"aws:SourceAccount": "222222222222"}, False),
         ({"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}, {"aws:SourceAccount": "222222222222"}, True),
-        ({"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}, {}, False),
+        # absent key: a negated operator holds (IAM: "the right key is not present, the condition is true")
+        ({"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}, {}, True),
+        ({"ArnNotLike": {"aws:SourceArn": BUCKET}}, {}, True),
+        ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["a"]}}, {}, False),  # ...but not ForAnyValue
         ({"StringLike": {"aws:PrincipalTag/team": "ima*"}}, {"aws:PrincipalTag/team": "images"}, True),
         ({"ArnLike": {"aws:SourceArn": BUCKET}}, {"aws:SourceArn": BUCKET}, True),
         ({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::ima*"}}, {"aws:SourceArn": BUCKET}, True),

@@ -60,11 +60,20 @@ def is_unresolved_text(text: str) -> bool:
     return "Token[" in text and Token.is_unresolved(text)
 
 
-def check_whole_seconds(errors: PropErrors, prop: str, duration: Duration) -> None:
-    """Lambda settings in seconds are integers; aws-cdk-lib's `to_seconds()` throws through jsii otherwise."""
+def check_seconds(
+    errors: PropErrors, prop: str, duration: Duration, *, low_ms: int, high_ms: int, out_of_range: str
+) -> None:
+    """A Lambda setting in whole seconds within `low_ms`-`high_ms`; a token duration is not judged.
+
+    Lambda's settings in seconds are integers, and aws-cdk-lib's `to_seconds()` throws through jsii on a
+    fraction; a duration from a token (a CfnParameter) converts to milliseconds only by throwing too.
+    """
+    if duration.is_unresolved():
+        return
     millis = duration.to_milliseconds()
-    if not Token.is_unresolved(millis) and millis % 1000:
+    if millis % 1000:
         errors.add(prop, f"{millis} ms is not a whole number of seconds; round it")
+    errors.check(low_ms <= millis <= high_ms, prop, out_of_range)
 
 
 def check_handler(errors: PropErrors, entry: Path, handler: str) -> None:

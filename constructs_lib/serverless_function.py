@@ -38,7 +38,7 @@ from constructs_lib._function_validation import (
     DESCRIPTION_MAX_LENGTH,
     check_environment,
     check_handler,
-    check_whole_seconds,
+    check_seconds,
     is_unresolved_text,
 )
 from constructs_lib._logs import acknowledge_log_group
@@ -158,9 +158,13 @@ class ServerlessFunction(Construct):
             "memory_size",
             f"{memory_size} MB is outside Lambda's 128-10240 MB (whole MB)",
         )
-        check_whole_seconds(errors, "timeout", timeout)
-        errors.check(
-            1000 <= timeout.to_milliseconds() <= 900_000, "timeout", "must be between 1 second and 15 minutes"
+        check_seconds(
+            errors,
+            "timeout",
+            timeout,
+            low_ms=1000,
+            high_ms=900_000,
+            out_of_range="must be between 1 second and 15 minutes",
         )
         errors.check(
             reserved_concurrent_executions is None or reserved_concurrent_executions >= 0,
@@ -175,11 +179,13 @@ class ServerlessFunction(Construct):
             "Lambda allows 0, 1 or 2 retries",
         )
         if async_max_event_age is not None:
-            check_whole_seconds(errors, "async_max_event_age", async_max_event_age)
-            errors.check(
-                60_000 <= async_max_event_age.to_milliseconds() <= 21_600_000,
+            check_seconds(
+                errors,
                 "async_max_event_age",
-                "Lambda allows 1 minute to 6 hours",
+                async_max_event_age,
+                low_ms=60_000,
+                high_ms=21_600_000,
+                out_of_range="Lambda allows 1 minute to 6 hours",
             )
         for prop, value in (
             ("async_retry_attempts", async_retry_attempts),

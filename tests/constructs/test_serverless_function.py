@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import CfnParameter, Duration, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
@@ -529,3 +529,9 @@ def test_is_unresolved_text_sees_a_real_token() -> None:
     stack = Stack()
     assert is_unresolved_text(f"arn:{stack.region}:x")
     assert not is_unresolved_text("arn:us-east-1:x")
+
+
+def test_a_timeout_from_a_parameter_is_not_judged_at_synth() -> None:
+    stack = new_stack(new_app())
+    seconds = CfnParameter(stack, "TimeoutSeconds", type="Number", default=30).value_as_number
+    ServerlessFunction(stack, "Parameterised", entry=ECHO, timeout=Duration.seconds(seconds))

@@ -50,9 +50,9 @@ def _concrete(value: object) -> bool:
 
 def check_whole_seconds(errors: PropErrors, prop: str, duration: Duration, maximum: int) -> None:
     """A TTL API Gateway takes in whole seconds, 0 to `maximum`."""
-    millis = duration.to_milliseconds()
-    if Token.is_unresolved(millis):
+    if duration.is_unresolved():  # from a token: to_milliseconds() would throw through jsii
         return
+    millis = duration.to_milliseconds()
     errors.check(
         millis % 1000 == 0 and 0 <= millis <= maximum * 1000,
         prop,
@@ -139,9 +139,7 @@ def check_authorizer_props(
         )
     if request_authorizer is None:
         return
-    caching = Token.is_unresolved(authorizer_cache_ttl.to_milliseconds()) or (
-        authorizer_cache_ttl.to_milliseconds() > 0
-    )
+    caching = authorizer_cache_ttl.is_unresolved() or authorizer_cache_ttl.to_milliseconds() > 0
     errors.check(
         bool(request_identity_sources) or not caching,
         "request_identity_sources",

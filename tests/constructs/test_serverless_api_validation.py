@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import App, CfnParameter, Duration, Environment, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
@@ -234,3 +234,11 @@ def test_cors_aws_cdk_lib_would_throw_on_raises(app: App, cors: CorsPolicy, mess
     stack = _stack(app)
     with _raises(f"{stack.node.path}/Bad: {message}"):
         ServerlessApi(stack, "Bad", cors=cors)
+
+
+def test_a_cache_ttl_from_a_parameter_is_not_judged_at_synth(app: App) -> None:
+    stack = _stack(app)
+    seconds = CfnParameter(stack, "TtlSeconds", type="Number", default=300).value_as_number
+    ServerlessApi(
+        stack, "Api", request_authorizer=_function(stack), authorizer_cache_ttl=Duration.seconds(seconds)
+    )

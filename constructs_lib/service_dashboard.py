@@ -219,6 +219,14 @@ def _level(alarm: cloudwatch.Alarm) -> str:
 
 def _metric_key(metric: cloudwatch.IMetric) -> tuple[object, ...]:
     """What identifies the data a metric draws: namespace, name and dimensions, or the expression."""
+    # Read from the metric's own properties when Python knows its class: three jsii calls, where
+    # to_metric_config() returns a struct whose every field is another call (about sixteen).
+    if isinstance(metric, cloudwatch.Metric):
+        dimensions = tuple(sorted((name, str(value)) for name, value in (metric.dimensions or {}).items()))
+        return (metric.namespace, metric.metric_name, dimensions)
+    if isinstance(metric, cloudwatch.MathExpression):
+        using = tuple(sorted((name, _metric_key(m)) for name, m in metric.using_metrics.items()))
+        return ("expression", metric.expression, using)
     config = metric.to_metric_config()
     if config.metric_stat is not None:
         stat = config.metric_stat

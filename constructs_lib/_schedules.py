@@ -249,6 +249,8 @@ def _parse_cron(expression: str, body: str) -> Cron:
         except ValueError as error:
             raise ValueError(f"schedule expression {expression!r}: {name} {text!r}: {error}") from None
 
+    if day_of_week == "L":
+        day_of_week = "7"  # L alone is the last day of the week: every Saturday (Quartz: "7" or "SAT")
     special: str | None = None
     days_of_month: frozenset[int] | None = None
     days_of_week: frozenset[int] | None = None
@@ -288,8 +290,6 @@ def _day_of_month_special(expression: str, text: str) -> str | None:
 
 
 def _day_of_week_special(expression: str, text: str) -> str | None:
-    if text == "L":
-        return "7L"  # L alone is the last day of the week, Saturday, in every week
     nth = _NTH_WEEKDAY.match(text)
     last = _LAST_WEEKDAY.match(text)
     if nth is None and last is None:

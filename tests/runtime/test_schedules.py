@@ -255,7 +255,12 @@ def test_cron_special_days() -> None:
     )  # 1 Aug: a Saturday
     assert next_fire_time("cron(0 9 ? * 2#1 *)", NOON) == utc(2026, 4, 6, 9, 0)  # first Monday of April
     assert next_fire_time("cron(0 9 ? * 6L *)", NOON) == utc(2026, 3, 27, 9, 0)  # last Friday of March
-    assert next_fire_time("cron(0 9 ? * L *)", NOON) == utc(2026, 3, 28, 9, 0)  # the last Saturday
+    # L alone is the last day of every week (Saturday), not the month's last Saturday ("nL")
+    assert next_fire_time("cron(0 9 ? * L *)", NOON) == utc(2026, 3, 7, 9, 0)
+    assert fire_times("cron(0 9 ? * L *)", NOON, count=3)[1:] == [
+        utc(2026, 3, 14, 9, 0),
+        utc(2026, 3, 21, 9, 0),
+    ]
     assert next_fire_time("cron(0 0 31 * ? *)", utc(2026, 4, 1)) == utc(2026, 5, 31, 0, 0)  # April has 30
 
 

@@ -224,3 +224,6 @@ def test_readme_is_a_page_with_the_two_commands_and_links_to_the_docs() -> None:
         assert (ROOT / link).is_file(), f"README links to a missing page: {link}"
     for page in sorted((DOCS / "constructs").glob("*.md")):
         assert f"docs/constructs/{page.name}" in readme, f"README's construct table lacks {page.name}"
+    index_rows = re.findall(r"^\| \[`(\w+)`\]\(constructs/", (DOCS / "index.md").read_text(), re.MULTILINE)
+    readme_rows = re.findall(r"^\| `(\w+)` \|", readme, re.MULTILINE)
+    assert readme_rows == index_rows, "README's construct table differs from docs/index.md's"

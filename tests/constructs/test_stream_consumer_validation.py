@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from itertools import count
+from typing import Any
 
 import pytest
 from aws_cdk import App, Duration, Stack
@@ -125,6 +126,7 @@ def test_consumer_durations_in_fractions_of_a_second_raise(app: App, option: str
     stack = _stack(app)
     table = _table(stack)
     millis = int(duration.to_milliseconds())
+    options: dict[str, Any] = {option: duration}
     with pytest.raises(
         ValueError,
         match=re.escape(
@@ -132,12 +134,12 @@ def test_consumer_durations_in_fractions_of_a_second_raise(app: App, option: str
             "of seconds"
         ),
     ):
-        table.add_stream_consumer(_function(stack), **{option: duration})
+        table.add_stream_consumer(_function(stack), **options)
     stream = DataStream(stack, "Stream")
     with pytest.raises(
         ValueError, match=re.escape(f"add_consumer.{option}: {millis} ms is not a whole number")
     ):
-        stream.add_consumer(_function(stack, "Other"), **{option: duration})
+        stream.add_consumer(_function(stack, "Other"), **options)
 
 
 def test_iterator_age_threshold_in_a_fraction_of_a_second_is_judged_without_jsii(app: App) -> None:

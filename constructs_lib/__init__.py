@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         GlobalIndex,
         LocalIndex,
     )
+    from constructs_lib.cors_policy import CorsPolicy
     from constructs_lib.data_stream import DataStream
     from constructs_lib.event_bus import EventBus, EventRule
     from constructs_lib.idempotency_table import IdempotencyTable
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from constructs_lib.queue_worker import QueueWorker
     from constructs_lib.scheduled_job import ScheduledJob
     from constructs_lib.search_domain import SearchDomain, SearchDomainSize
-    from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, ServerlessApi
+    from constructs_lib.serverless_api import AuthorizationMode, ServerlessApi
     from constructs_lib.serverless_function import ServerlessFunction
     from constructs_lib.service_dashboard import ServiceDashboard
     from constructs_lib.user_directory import UserDirectory
@@ -62,7 +63,7 @@ _MODULES = {
     "SearchDomain": "search_domain",
     "SearchDomainSize": "search_domain",
     "AuthorizationMode": "serverless_api",
-    "CorsPolicy": "serverless_api",
+    "CorsPolicy": "cors_policy",
     "ServerlessApi": "serverless_api",
     "ServerlessFunction": "serverless_function",
     "ServiceDashboard": "service_dashboard",

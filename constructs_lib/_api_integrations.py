@@ -19,12 +19,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from constructs_lib._api_cors import cors_response_vtl
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 
 if TYPE_CHECKING:
-    from constructs_lib.serverless_api import CorsPolicy
+    from constructs_lib.cors_policy import CorsPolicy
     from constructs_lib.workflow import Workflow
 
 JSON_CONTENT_TYPE = "application/json"
@@ -49,7 +48,7 @@ def lambda_mapped_integration(
     response_templates: Mapping[str, str],
 ) -> tuple[apigw.Integration, list[apigw.MethodResponse]]:
     """A non-proxy Lambda integration; CORS headers are added by VTL so they match the origin."""
-    cors_prefix = cors_response_vtl(cors) if cors else ""
+    cors_prefix = cors.mapped_response_vtl() if cors else ""
     success = {
         content_type: cors_prefix + template
         for content_type, template in (response_templates or {JSON_CONTENT_TYPE: "$input.json('$')"}).items()
@@ -106,7 +105,7 @@ def workflow_integration(
         "AwsSolutions-IAM4",
         "No managed policy is attached; the role's one inline statement allows only starting this workflow.",
     )
-    cors_prefix = cors_response_vtl(cors) if cors else ""
+    cors_prefix = cors.mapped_response_vtl() if cors else ""
     request = start_request_template(
         workflow.state_machine_arn,
         caller=CALLER_EXPRESSIONS.get(authorization),

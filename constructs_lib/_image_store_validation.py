@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 
 from constructs_lib._validation import PropErrors
+from constructs_lib.cors_policy import origin_problem
 
 # One or more key segments, each followed by "/": "uploads/", "users/photos/". No "*" or "?",
 # which IAM resource ARNs would read as wildcards, and no "." or ".." segments.
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.'()-]+/)+$")
-_ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?$")
 _SUFFIX = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
 
 
@@ -93,11 +93,9 @@ def validate_props(
     for prop, ttl in (("upload_url_ttl", upload_url_ttl), ("download_url_ttl", download_url_ttl)):
         _check_ttl(errors, prop, ttl, max_url_ttl=max_url_ttl, presign_session=presign_session)
     for index, origin in enumerate(cors_allowed_origins):
-        errors.check(
-            origin == "*" or bool(_ORIGIN.match(origin)),
-            f"cors_allowed_origins[{index}]",
-            f"'{origin}' is not an origin; use scheme://host[:port] without a path, e.g. 'https://example.com'",
-        )
+        problem = origin_problem(origin)  # CorsPolicy's one rule, the same as ServerlessApi's
+        if problem is not None:
+            errors.add(f"cors_allowed_origins[{index}]", problem)
     errors.check(
         not (cors_allow_credentials and "*" in cors_allowed_origins),
         "cors_allowed_origins",

@@ -43,6 +43,7 @@ from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
+from constructs_lib.cors_policy import CorsPolicy
 from constructs_lib.serverless_function import invocation_target
 
 DEFAULT_UPLOAD_URL_TTL = Duration.seconds(300)  # long enough for a phone upload, short enough to leak little
@@ -54,7 +55,8 @@ MAX_URL_TTL = Duration.days(7)  # SigV4 presigned URLs cannot be valid longer
 DEFAULT_NONCURRENT_VERSION_RETENTION = Duration.days(30)  # time to notice and undo an overwrite or delete
 DEFAULT_ABORT_INCOMPLETE_UPLOADS = Duration.days(1)  # a multipart upload not finished in a day was abandoned
 DEFAULT_ACCESS_LOG_RETENTION = Duration.days(365)  # matches the library's one-year log group retention
-DEFAULT_CORS_MAX_AGE = 3600  # seconds a browser may cache the preflight answer
+DEFAULT_CORS_MAX_AGE = Duration.hours(1)  # a browser may cache the preflight answer this long
+_DOWNLOAD_METHODS = (s3.HttpMethods.GET, s3.HttpMethods.HEAD)
 MINIMUM_TLS_VERSION = 1.2
 DEFAULT_CONTENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 # Raster types browsers display. image/svg+xml is left out on purpose: an SVG can carry script.
@@ -185,21 +187,19 @@ class ImageStore(Construct):
         )
         acknowledge_log_bucket(self.log_bucket)
 
+        cors_policy = CorsPolicy(
+            allow_origins=cors_allowed_origins,
+            allow_credentials=cors_allow_credentials,
+            max_age=DEFAULT_CORS_MAX_AGE,
+        )
         cors = (
             [
-                s3.CorsRule(
-                    id="PresignedUploadsAndDownloads",
-                    allowed_origins=list(cors_allowed_origins),
-                    allowed_methods=[
-                        s3.HttpMethods.PUT,
-                        s3.HttpMethods.POST,
-                        s3.HttpMethods.GET,
-                        s3.HttpMethods.HEAD,
-                    ],
+                cors_policy.bucket_cors_rule(
+                    "PresignedUploadsAndDownloads",
+                    [s3.HttpMethods.PUT, s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
                     # A presigned PUT may sign Content-Type; everything else travels in the query string.
                     allowed_headers=["content-type"],
                     exposed_headers=["ETag"],
-                    max_age=DEFAULT_CORS_MAX_AGE,
                 )
             ]
             if cors_allowed_origins
@@ -216,11 +216,8 @@ class ImageStore(Construct):
         if separate_thumbnail_bucket:
             thumbnail_cors = (
                 [
-                    s3.CorsRule(
-                        id="PresignedDownloads",
-                        allowed_origins=list(cors_allowed_origins),
-                        allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                        max_age=DEFAULT_CORS_MAX_AGE,
+                    cors_policy.bucket_cors_rule(
+                        "PresignedDownloads", [s3.HttpMethods.GET, s3.HttpMethods.HEAD]
                     )
                 ]
                 if cors_allowed_origins

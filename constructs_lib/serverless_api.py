@@ -45,13 +45,6 @@ from constructs_lib._alarms import (
 )
 from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers, missing_authorizer
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
-from constructs_lib._api_cors import (
-    HTTP_METHODS,
-    cors_environment,
-    gateway_cors_headers,
-    preflight,
-    validate_cors,
-)
 from constructs_lib._api_errors import VALIDATION_RESPONSE_TEMPLATES
 from constructs_lib._api_integrations import (
     JSON_CONTENT_TYPE,
@@ -72,6 +65,13 @@ from constructs_lib._api_validation import (
 from constructs_lib._logs import acknowledge_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
+from constructs_lib.cors_policy import (  # noqa: F401 -- DEFAULT_CORS_* and CorsPolicy are re-exported here
+    DEFAULT_CORS_HEADERS,
+    DEFAULT_CORS_MAX_AGE,
+    DEFAULT_CORS_METHODS,
+    HTTP_METHODS,
+    CorsPolicy,
+)
 from constructs_lib.jwt_authorizer import JwtAuthorizer
 from constructs_lib.serverless_function import invocation_target
 
@@ -84,11 +84,6 @@ DEFAULT_STAGE_NAME = "dev"
 DEFAULT_THROTTLING_RATE_LIMIT = 100
 DEFAULT_THROTTLING_BURST_LIMIT = 200
 DEFAULT_ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # the same year the functions' logs are kept
-# Browsers cache a preflight this long (Chromium caps it at 2 h): one preflight per page session
-# instead of one per request, while a CORS change still reaches clients within minutes.
-DEFAULT_CORS_MAX_AGE = Duration.minutes(10)
-DEFAULT_CORS_HEADERS = ("Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token")
-DEFAULT_CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # OPTIONS is the preflight itself
 # Lambda authorizer decisions are reused this long per identity: one authorizer call per user per
 # five minutes instead of per request, short enough that a revoked token stops working soon.
 DEFAULT_AUTHORIZER_CACHE_TTL = Duration.minutes(5)
@@ -149,17 +144,6 @@ class AuthorizationMode(Enum):
     TOKEN = "TOKEN"  # noqa: S105
     REQUEST = "REQUEST"  # Lambda authorizer given headers, query and context (`request_authorizer`)
     JWT = "JWT"  # a bearer token of any OIDC identity provider, checked by `jwt_authorizer`
-
-
-@dataclass(frozen=True)
-class CorsPolicy:
-    """One CORS configuration for the preflight, the gateway error responses and the handlers."""
-
-    allow_origins: Sequence[str]
-    allow_methods: Sequence[str] = DEFAULT_CORS_METHODS
-    allow_headers: Sequence[str] = DEFAULT_CORS_HEADERS
-    allow_credentials: bool = False
-    max_age: Duration = DEFAULT_CORS_MAX_AGE
 
 
 @dataclass(frozen=True)
@@ -259,7 +243,7 @@ class ServerlessApi(Construct):
             "set endpoint_type=EndpointType.PRIVATE or drop vpc_endpoints",
         )
         if cors is not None:
-            validate_cors(errors, cors)
+            cors.validate(errors)
         errors.check(
             bool(STAGE_NAME_PATTERN.match(stage_name)),
             "stage_name",
@@ -372,7 +356,7 @@ class ServerlessApi(Construct):
             ),
             policy=_private_api_policy(vpc_endpoints) if private else None,
             cloud_watch_role=cloud_watch_role,
-            default_cors_preflight_options=preflight(cors) if cors else None,
+            default_cors_preflight_options=cors.preflight() if cors else None,
             domain_name=apigw.DomainNameOptions(
                 domain_name=domain_name,
                 certificate=certificate,
@@ -418,14 +402,14 @@ class ServerlessApi(Construct):
                 "groups, which is exactly what this AWS managed policy grants.",
             )
 
-        self.cors_environment: dict[str, str] = cors_environment(cors) if cors else {}
+        self.cors_environment: dict[str, str] = cors.environment() if cors else {}
         if cors:
             for response_type, name in (
                 (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
                 (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
             ):
                 self.api.add_gateway_response(
-                    name, type=response_type, response_headers=gateway_cors_headers(cors)
+                    name, type=response_type, response_headers=cors.gateway_response_headers()
                 )
         # A rejected body or parameter set says what was wrong, in the {"message"} shape of every error.
         for response_type, name, key in (
@@ -435,7 +419,7 @@ class ServerlessApi(Construct):
             self.api.add_gateway_response(
                 name,
                 type=response_type,
-                response_headers=gateway_cors_headers(cors) if cors else None,
+                response_headers=cors.gateway_response_headers() if cors else None,
                 templates={JSON_CONTENT_TYPE: VALIDATION_RESPONSE_TEMPLATES[key]},
             )
 

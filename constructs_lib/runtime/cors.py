@@ -1,6 +1,7 @@
 """CORS settings for Powertools REST resolvers, read from the function's environment.
 
-`ServerlessApi.cors_environment` sets the variables, so API Gateway's own responses (preflight,
+`ServerlessApi.cors_environment` (`CorsPolicy.environment`) sets the variables, named in
+`constructs_lib.runtime.environment`, so API Gateway's own responses (preflight,
 authorizer and validator rejections) and the handlers' responses carry the same CORS headers:
 
 - CORS_ALLOW_ORIGINS: comma-separated origins, or ``*``
@@ -20,6 +21,13 @@ from __future__ import annotations
 import os
 
 from aws_lambda_powertools.event_handler import CORSConfig
+
+from constructs_lib.runtime.environment import (
+    CORS_ALLOW_CREDENTIALS,
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_ORIGINS,
+    CORS_MAX_AGE,
+)
 
 _TRUE_FALSE = {"true": True, "false": False}
 
@@ -46,31 +54,31 @@ def cors_config_from_env() -> CORSConfig:
     start instead of serving.
     """
     problems: list[str] = []
-    origins = _split(os.environ.get("CORS_ALLOW_ORIGINS", ""))
+    origins = _split(os.environ.get(CORS_ALLOW_ORIGINS, ""))
     if not origins:
-        problems.append("CORS_ALLOW_ORIGINS is not set: give comma-separated origins or '*'")
-    credentials_text = os.environ.get("CORS_ALLOW_CREDENTIALS", "false").strip().lower()
+        problems.append(f"{CORS_ALLOW_ORIGINS} is not set: give comma-separated origins or '*'")
+    credentials_text = os.environ.get(CORS_ALLOW_CREDENTIALS, "false").strip().lower()
     credentials = _TRUE_FALSE.get(credentials_text)
     if credentials is None:
-        problems.append(f"CORS_ALLOW_CREDENTIALS is '{credentials_text}': use 'true' or 'false'")
+        problems.append(f"{CORS_ALLOW_CREDENTIALS} is '{credentials_text}': use 'true' or 'false'")
     elif credentials and "*" in origins:
         problems.append(
-            "CORS_ALLOW_CREDENTIALS is 'true' with origin '*': browsers reject credentials for any "
+            f"{CORS_ALLOW_CREDENTIALS} is 'true' with origin '*': browsers reject credentials for any "
             "origin; list the origins explicitly"
         )
-    max_age_text = os.environ.get("CORS_MAX_AGE", "").strip()
+    max_age_text = os.environ.get(CORS_MAX_AGE, "").strip()
     max_age: int | None = None
     if max_age_text:
         if max_age_text.isascii() and max_age_text.isdigit():
             max_age = int(max_age_text)
         else:
-            problems.append(f"CORS_MAX_AGE is '{max_age_text}': use a whole number of seconds")
+            problems.append(f"{CORS_MAX_AGE} is '{max_age_text}': use a whole number of seconds")
     if problems:
         raise ValueError("; ".join(problems))
     return _OriginVaryingCORSConfig(
         allow_origin=origins[0],
         extra_origins=origins[1:],
-        allow_headers=_split(os.environ.get("CORS_ALLOW_HEADERS", "")),
+        allow_headers=_split(os.environ.get(CORS_ALLOW_HEADERS, "")),
         max_age=max_age,
         allow_credentials=bool(credentials),
     )

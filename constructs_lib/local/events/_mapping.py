@@ -100,6 +100,3 @@ def _reported_failures(payload: Any) -> tuple[list[Any], str]:
     if not isinstance(failures, list):
         return [], f"batchItemFailures {failures!r} is not a list"
     return [item.get("itemIdentifier") if isinstance(item, Mapping) else None for item in failures], ""
-
-
-# Threads

@@ -181,13 +181,6 @@ class SourceMappings(DeliveryPath):
             return lambda record: True
         return lambda record: not tests or any(test(record) for test in tests)
 
-    def _warn_once(self, key: str, message: str, *args: object) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            LOGGER.warning(message, *args)
-
-    # Public API
-
 
 def _optional(kind: Callable[[Any], _N], value: Any) -> _N | None:
     return None if value is None else kind(value)

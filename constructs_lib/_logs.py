@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import cast
 
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from constructs import Construct
 
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
 
@@ -17,6 +20,28 @@ SERVICE_KEY_REASON = (
     "statuses and latencies to it, never request bodies or tokens; a customer-managed key would add a "
     "key policy for the Logs service without protecting more."
 )
+
+
+def retained_log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention: logs.RetentionDays,
+    encryption_key: kms.IKey | None = None,
+    encryption_reason: str = SERVICE_KEY_REASON,
+) -> logs.LogGroup:
+    """The library's log group: kept when its stack is deleted (logs are the record of what happened,
+    needed most after a teardown), with a finite `retention`, and acknowledged once (`acknowledge_log_group`).
+    """
+    group = logs.LogGroup(
+        scope,
+        construct_id,
+        retention=retention,
+        removal_policy=RemovalPolicy.RETAIN,
+        encryption_key=encryption_key,
+    )
+    acknowledge_log_group(group, encryption_reason=encryption_reason)
+    return group
 
 
 def acknowledge_log_group(log_group: logs.LogGroup, *, encryption_reason: str = SERVICE_KEY_REASON) -> None:

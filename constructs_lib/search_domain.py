@@ -56,7 +56,7 @@ from constructs_lib._alarms import (
 from constructs_lib._cognito import strong_password_policy
 from constructs_lib._grants import principal_in_another_stack
 from constructs_lib._logical_ids import pin_logical_id
-from constructs_lib._logs import acknowledge_log_group
+from constructs_lib._logs import retained_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._search_domain_validation import check_size
@@ -351,8 +351,8 @@ class SearchDomain(Construct):
         )
 
         self.log_groups = {
-            kind: logs.LogGroup(
-                self, f"{kind}Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
+            kind: retained_log_group(
+                self, f"{kind}Logs", retention=log_retention, encryption_reason=_LOGS_ENCRYPTION_REASON
             )
             for kind in ("Application", "SlowSearch", "SlowIndex", "Audit")
         }
@@ -548,8 +548,6 @@ class SearchDomain(Construct):
     # --- cdk-nag ---------------------------------------------------------------------------------
 
     def _acknowledge_domain(self, size: SearchDomainSize) -> None:
-        for group in self.log_groups.values():
-            acknowledge_log_group(group, encryption_reason=_LOGS_ENCRYPTION_REASON)
         acknowledge(
             self.domain,
             "AwsSolutions-OS5",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack, assertions
+from aws_cdk import Duration, Stack, assertions
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -62,7 +62,7 @@ from constructs_lib._api_validation import (
     check_stage_props,
     check_usage_plan,
 )
-from constructs_lib._logs import acknowledge_log_group
+from constructs_lib._logs import retained_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.cors_policy import (  # noqa: F401 -- DEFAULT_CORS_* and CorsPolicy are re-exported here
@@ -341,10 +341,7 @@ class ServerlessApi(Construct):
         )
         self._routes: set[tuple[str, str]] = set()
 
-        self.access_log_group = logs.LogGroup(
-            self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
-        )
-        acknowledge_log_group(self.access_log_group)
+        self.access_log_group = retained_log_group(self, "AccessLogs", retention=access_log_retention)
         caching = cache_cluster_size is not None
         self.api = apigw.RestApi(
             self,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import AssetHashType, Duration, RemovalPolicy, Stack
+from aws_cdk import AssetHashType, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
@@ -41,7 +41,7 @@ from constructs_lib._function_validation import (
     check_seconds,
     is_unresolved_text,
 )
-from constructs_lib._logs import acknowledge_log_group
+from constructs_lib._logs import retained_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
@@ -228,9 +228,7 @@ class ServerlessFunction(Construct):
             python_version=_PYTHON_VERSION,
         )
 
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
-        )
+        self.log_group = retained_log_group(self, "LogGroup", retention=log_retention)
         self.role = iam.Role(
             self,
             "ServiceRole",
@@ -388,7 +386,6 @@ class ServerlessFunction(Construct):
             "managed policy would add an attachable copy without narrowing anything.",
             cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
         )
-        acknowledge_log_group(self.log_group)
 
     @property
     def connections(self) -> ec2.Connections:

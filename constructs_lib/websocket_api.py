@@ -32,7 +32,7 @@ from constructs_lib import compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_scanners import acknowledge_invoke_permissions
 from constructs_lib._grants import default_policy
-from constructs_lib._logs import acknowledge_log_group
+from constructs_lib._logs import retained_log_group
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -169,10 +169,7 @@ class WebSocketApi(Construct):
             description=description,
             route_selection_expression=route_selection_expression,
         )
-        self.access_log_group = logs.LogGroup(
-            self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.RETAIN
-        )
-        acknowledge_log_group(self.access_log_group)
+        self.access_log_group = retained_log_group(self, "AccessLogs", retention=access_log_retention)
         self.stage = apigwv2.WebSocketStage(
             self,
             "Stage",

@@ -37,7 +37,7 @@ from constructs_lib._alarms import (
     check_alarm_settings,
     threshold_alarm,
 )
-from constructs_lib._logs import acknowledge_log_group
+from constructs_lib._logs import SERVICE_KEY_REASON, retained_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.serverless_function import ServerlessFunction
@@ -201,23 +201,19 @@ class Workflow(Construct):
         self.express = express
         self._alarm_settings = alarm_settings
         self.encryption_key = encryption_key
-        self.log_group = logs.LogGroup(
+        self.log_group = retained_log_group(
             self,
             "Logs",
             retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
             encryption_key=encryption_key,
+            encryption_reason=SERVICE_KEY_REASON
+            if encryption_key is not None
+            else "CloudWatch Logs encrypts this log group with keys it manages; without "
+            "execution data it holds state names, errors and causes; pass encryption_key to use a "
+            "customer-managed key.",
         )
-        if encryption_key is None:
-            acknowledge_log_group(
-                self.log_group,
-                encryption_reason="CloudWatch Logs encrypts this log group with keys it manages; without "
-                "execution data it holds state names, errors and causes; pass encryption_key to use a "
-                "customer-managed key.",
-            )
-        else:
+        if encryption_key is not None:
             _allow_logs_to_use_key(encryption_key, self.log_group)
-            acknowledge_log_group(self.log_group)  # only its retention, when under a year
         chosen_level = log_level or (sfn.LogLevel.ALL if express else sfn.LogLevel.ERROR)
         self.state_machine = sfn.StateMachine(
             self,

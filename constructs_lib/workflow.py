@@ -37,6 +37,7 @@ from constructs_lib._alarms import (
     check_alarm_settings,
     threshold_alarm,
 )
+from constructs_lib._grants import default_policy
 from constructs_lib._logs import SERVICE_KEY_REASON, retained_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
@@ -304,8 +305,7 @@ class Workflow(Construct):
             ],
             resource_arns=[executions],
         )
-        principal = grantee.grant_principal
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, Construct) else None
+        policy = default_policy(grantee)
         if policy is not None:
             acknowledge_wildcard_resource(
                 policy,
@@ -315,7 +315,7 @@ class Workflow(Construct):
         return grant
 
     def _acknowledge_role_wildcards(self, *, tracing: bool, functions: list[str]) -> None:
-        policy = self.state_machine.role.node.try_find_child("DefaultPolicy")
+        policy = default_policy(self.state_machine)
         if policy is None:
             return
         for function_arn in functions:

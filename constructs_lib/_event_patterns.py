@@ -15,7 +15,10 @@ same syntax. The rules are EventBridge's ("Event patterns", "Content filtering")
   key and at least one of them match.
 
 Matching follows EventBridge: a field matches when any of its values (arrays in the event are
-flattened, so `detail.items[*].kind` is one field) matches any value of the pattern's array; a
+flattened, so `detail.items[*].kind` is one field) matches any value of the pattern's array, and the
+fields of one object pattern must match within one element of an array of objects (EventBridge's
+array-consistent matching: ``{"kind": ["a"], "size": [1]}`` does not match ``[{"kind": "a"},
+{"size": 1}]``); a
 missing field matches only ``{"exists": false}``; ``anything-but`` needs the field; numbers compare
 by value (1 matches 1.0), never against strings or booleans.
 """
@@ -110,11 +113,16 @@ def _compile(pattern: Any, errors: list[str], path: str = "") -> Test:
                 f"{child} must be an array of values or an object, not {_kind(rule)}: use [{_json(rule)}]"
             )
 
-    def test(values: Values) -> bool:
-        objects = [value for value in values if isinstance(value, Mapping)]
-        return all(rule(_field(objects, key)) for key, rule in fields) and (
-            not alternatives or any(alternative(values) for alternative in alternatives)
+    def matches_one(item: Mapping[str, Any]) -> bool:
+        return all(rule(_field([item], key)) for key, rule in fields) and (
+            not alternatives or any(alternative([item]) for alternative in alternatives)
         )
+
+    def test(values: Values) -> bool:
+        # Array-consistent, as EventBridge: every field must match within one element of an array of
+        # objects, never across two. No object at all: the fields see themselves missing.
+        objects = [value for value in values if isinstance(value, Mapping)]
+        return any(matches_one(item) for item in objects or [{}])
 
     return test
 

@@ -60,7 +60,8 @@ EVENT: dict[str, Any] = {
         {"detail": {"key": [{"exists": True}]}},
         {"detail": {"missing": [{"exists": False}]}},
         {"detail": {"variants": {"kind": ["full"]}}},
-        {"detail": {"variants": {"kind": ["thumb"], "width": [4096]}}},  # arrays are flattened
+        {"detail": {"variants": {"kind": ["thumb"], "width": [128]}}},  # both in one element
+        {"detail": {"variants": {"kind": ["thumb", "full"], "width": [4096]}}},
         {"source": ["images.app"], "$or": [{"detail": {"size": [1]}}, {"detail": {"size": [2048]}}]},
         {"detail": {"$or": [{"key": [{"prefix": "x"}]}, {"size": [{"numeric": [">", 0]}]}]}},
         {"detail": {"size": ["nope", 2048]}},
@@ -96,6 +97,9 @@ def test_matching_patterns(pattern: dict[str, Any]) -> None:
         {"detail": {"variants": [{"exists": True}]}},  # exists looks at leaves, not objects
         {"detail": {"missing": ["x"]}},
         {"detail": {"variants": {"kind": ["none"]}}},
+        # Array-consistent (event-ruler's rulesForJSONEvent): fields of two elements never match together
+        {"detail": {"variants": {"kind": ["thumb"], "width": [4096]}}},
+        {"detail": {"variants": {"$or": [{"kind": ["none"]}, {"width": [128]}], "kind": ["full"]}}},
         {"$or": [{"source": ["a"]}, {"source": ["b"]}]},
         {"detail": {"key": {"nested": ["x"]}}},  # a string is not an object
     ],

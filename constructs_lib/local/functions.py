@@ -23,10 +23,12 @@ class Functions:
     def __init__(self) -> None:
         self.pool: FunctionPool | None = None
         self._not_run: dict[str, str] = {}
+        self.aliases: list[str] = []  # "Function:alias" of every alias in the app
 
     def start(self, context: ServiceContext) -> None:
         self._not_run = context.not_run
         specs = self._specs(context)
+        self.aliases = _aliases(context, specs)
         self.pool = FunctionPool(
             specs,
             aws_environment=aws_environment(context.aws.url, context.region),
@@ -77,6 +79,12 @@ class Functions:
         if self.pool is not None:
             names = ", ".join(sorted(spec.display_name for spec in self.pool.functions.values()))
             lines.append(f"Functions: {names}")
+        if self.aliases:
+            # A gradual deployment's alias points at one version in AWS; locally there is only one.
+            lines.append(
+                f"Aliases (each runs its function's one local copy, the code just synthesized): "
+                f"{', '.join(self.aliases)}"
+            )
         lines += [f"Not run: {name}: {reason}" for name, reason in sorted(self._not_run.items())]
         return lines
 
@@ -84,9 +92,30 @@ class Functions:
         return {}
 
     def not_emulated(self) -> list[str]:
+        codedeploy = (
+            [
+                "CodeDeploy: traffic shifting, pre/post-traffic hooks and rollbacks of gradual deployments "
+                "are not run; an alias invokes the function's current code."
+            ]
+            if self.aliases
+            else []
+        )
         return [
+            *codedeploy,
             "Lambda limits and concurrency: one invocation per function at a time; "
             "only the timeout is enforced.",
             "Layers are not downloaded: the app's own layers and the Powertools layer (its packages from "
             "this environment) are available; other layers' packages are missing.",
         ]
+
+
+def _aliases(context: ServiceContext, specs: list[FunctionSpec]) -> list[str]:
+    """Each ``AWS::Lambda::Alias`` of the app as "<function display name>:<alias>"."""
+    names = {spec.arn: spec.display_name for spec in specs} | {spec.name: spec.display_name for spec in specs}
+    aliases = []
+    for stack in context.assembly.stacks:
+        for resource in stack.resources_of_type("AWS::Lambda::Alias").values():
+            properties = stack.resolve(resource.get("Properties", {}))
+            function = str(properties.get("FunctionName", ""))
+            aliases.append(f"{names.get(function, function)}:{properties.get('Name', '')}")
+    return sorted(aliases)

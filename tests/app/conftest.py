@@ -35,6 +35,10 @@ def dev_templates(dev_assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def prod_templates() -> dict[str, dict[str, Any]]:
-    assembly = _synth("prod", builtin_validation=False)
-    return {stack.stack_name: stack.template for stack in assembly.stacks}
+def prod_assembly() -> CloudAssembly:
+    return _synth("prod", builtin_validation=False)
+
+
+@pytest.fixture(scope="session")
+def prod_templates(prod_assembly: CloudAssembly) -> dict[str, dict[str, Any]]:
+    return {stack.stack_name: stack.template for stack in prod_assembly.stacks}

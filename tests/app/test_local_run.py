@@ -354,3 +354,35 @@ def test_deleting_a_group_removes_every_image_and_only_its_owner_may(
     assert execution["status"] == "SUCCEEDED"
     events = {event["type"] for event in history(runner.state(), execution_id)}
     assert {"MapStateEntered", "ChoiceStateEntered", "ExecutionSucceeded"} <= events
+
+
+def test_a_retried_post_with_an_idempotency_key_gets_the_first_group(
+    runner: LocalRunner, api: str, token: str
+) -> None:
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"name": "Retried", "description": "Sent twice"}
+    first = requests.post(
+        f"{api}/groups", json=body, headers={"Authorization": token, **key}, timeout=HTTP_TIMEOUT
+    )
+    again = requests.post(
+        f"{api}/groups", json=body, headers={"Authorization": token, **key}, timeout=HTTP_TIMEOUT
+    )
+    other = requests.post(
+        f"{api}/groups",
+        json={**body, "name": "Other"},
+        headers={"Authorization": token, **key},
+        timeout=HTTP_TIMEOUT,
+    )
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422), other.text
+    assert again.json()["newItem"]["id"] == first.json()["newItem"]["id"]
+    iam = runner.service("iam")
+    assert isinstance(iam, IamEnforcement) and iam.authorizer is not None
+    # The idempotency record was claimed and completed under GroupsWrite's grant on the idempotency table.
+    used = {
+        action
+        for usage in iam.authorizer.usage.values()
+        for action, resource, _ in usage.allowed
+        if "Idempotency" in resource
+    }
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= used
+    assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}

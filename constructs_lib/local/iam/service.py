@@ -312,15 +312,12 @@ class ApiGatewayInvoker:
         self._enforcement = enforcement
 
     def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation:
-        refusal = self._enforcement.check_invoke(_unqualified(function_arn), event)
+        # Qualified when the route invokes an alias: Lambda checks the permission added on the alias.
+        refusal = self._enforcement.check_invoke(function_arn, event)
         if refusal is not None:
             # API Gateway answers 500 when it may not invoke the integration's function.
             raise PermissionError(refusal)
         return self._invoker.invoke(function_arn, event)
-
-
-def _unqualified(function_arn: str) -> str:
-    return function_arn.rsplit(":", 1)[0] if function_arn.count(":") == 7 else function_arn
 
 
 def _api_source_arn(event: Mapping[str, Any], region: str, account: str) -> str | None:

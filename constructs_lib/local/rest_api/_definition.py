@@ -340,12 +340,11 @@ class _Loader:
 
 
 def _lambda_arn(uri: str) -> str | None:
-    """The function ARN in a Lambda integration URI, without an alias or version qualifier."""
+    """The function ARN in a Lambda integration URI, with its alias or version qualifier if any: IAM
+    checks the permission of what API Gateway invokes (an alias has its own), and the runner runs the
+    function's one local copy for every alias and version."""
     match = _LAMBDA_URI.fullmatch(uri)
-    if match is None:
-        return None
-    # Locally every alias and version of a function runs the one local copy.
-    return ":".join(match.group(1).split(":")[:7])
+    return match.group(1) if match is not None else None
 
 
 def _function_arn(integration: Mapping[str, Any]) -> str | None:

@@ -63,7 +63,9 @@ def _b64(data: bytes) -> str:
 def test_valid_token_is_allowed_on_the_stage_with_claims_as_strings(
     provider: OidcProvider, clock: Clock, kid: str
 ) -> None:
-    token = provider.token(kid, email="a@example.com", groups=["admin", "dev"], email_verified=True)
+    token = provider.token(
+        kid, email="a@example.com", groups=["admin", "dev"], email_verified=True, auth_time=1700000000
+    )
     answer = _answer(_verifier(provider, clock), token)
     assert isinstance(answer, dict)
     assert answer["principalId"] == "user-1"
@@ -77,6 +79,7 @@ def test_valid_token_is_allowed_on_the_stage_with_claims_as_strings(
     assert context["email_verified"] == "true"
     assert context["aud"] == AUDIENCE
     assert context["exp"].endswith(" UTC " + time.strftime("%Y", time.gmtime()))
+    assert context["auth_time"] == "1700000000"  # as the Cognito authorizer passes it: only exp/iat as dates
     assert all(isinstance(value, str) for value in context.values())
 
 

@@ -249,7 +249,8 @@ def granted_scopes(claims: Mapping[str, Any]) -> set[str]:
 
 def claim_text(name: str, value: Any) -> str:
     """A claim as API Gateway passes Cognito claims on: every value a string, times as dates."""
-    if name in ("exp", "iat", "nbf", "auth_time") and isinstance(value, int | float):
+    # Only exp and iat: the Cognito authorizer passes auth_time (and any other number) as its digits.
+    if name in ("exp", "iat") and isinstance(value, int | float) and not isinstance(value, bool):
         return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(value))
     if isinstance(value, bool):
         return "true" if value else "false"

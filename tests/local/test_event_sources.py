@@ -423,6 +423,41 @@ def test_async_invocation_retries_then_sends_the_invocation_record_on_failure(
     assert "(RetriesExhausted); sent to failures" in caplog.text
 
 
+def test_a_failed_event_reaches_both_the_on_failure_destination_and_the_dead_letter_queue(aws: Aws) -> None:
+    # Lambda takes destinations "in addition to or instead of a dead-letter queue": with both, both get it.
+    dead_url, dead_arn = aws.queue("both-dead-letters")
+    failures_url, failures_arn = aws.queue("both-failures")
+    resources: Resources = {
+        "Flaky": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"DeadLetterConfig": {"TargetArn": {"Fn::GetAtt": ["DeadLetters", "Arn"]}}},
+        },
+        "FlakyInvokeConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": "Flaky",
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 0,
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}},
+            },
+        },
+    }
+    values = {"Flaky": "Flaky", "DeadLetters.Arn": dead_arn, "Failures.Arn": failures_arn}
+    invoker = FakeInvoker(Flaky=fail)
+    with running(aws, resources, values, invoker) as router:
+        assert (
+            "Flaky asynchronous invocations: 0 retries, on failure -> both-failures, "
+            "dead letters -> both-dead-letters" in router.describe()
+        )
+        router.invoke_async("Flaky", {"n": 1})
+        assert router.wait_idle(IDLE_TIMEOUT)
+
+    (record,) = aws.messages(failures_url)
+    assert json.loads(record["Body"])["requestPayload"] == {"n": 1}
+    (dead,) = aws.messages(dead_url)
+    assert json.loads(dead["Body"]) == {"n": 1}
+
+
 def test_dead_letter_queue_without_on_failure_destination_and_on_success_records(aws: Aws) -> None:
     dead_url, dead_arn = aws.queue("dead-letters")
     done_url, done_arn = aws.queue("done")

@@ -107,7 +107,7 @@ class AsyncInvocations(DeliveryPath):
             parts.append(f"on success -> {short(config.on_success)}")
         if config.on_failure:
             parts.append(f"on failure -> {short(config.on_failure)}")
-        elif function in self.dead_letters:
+        if function in self.dead_letters:
             parts.append(f"dead letters -> {short(self.dead_letters[function])}")
         return f"{function} asynchronous invocations: {', '.join(parts)}"
 
@@ -217,13 +217,17 @@ class AsyncQueue(EventThread):
         self._fail(item, invocation, error, condition)
 
     def _fail(self, item: _AsyncEvent, invocation: Invocation, error: FunctionError, condition: str) -> None:
-        """Send a failed event to the on-failure destination, else to the dead-letter queue, else log it."""
+        """Send a failed event to the on-failure destination and the dead-letter queue, or log it.
+
+        Lambda uses both when both are configured ("destinations in addition to or instead of a
+        dead-letter queue"): the record goes to the destination, the event to the queue.
+        """
         what = f"{self.function}: asynchronous invocation {item.request_id} failed {item.attempts} times"
         if self.config.on_failure:
             record = self._record(item, invocation, condition)
             if self.deliveries.send(self.config.on_failure, record, sender=self._sender):
                 LOGGER.warning("%s (%s); sent to %s", what, condition, short(self.config.on_failure))
-        elif self.dead_letter:
+        if self.dead_letter:
             attributes = {
                 "RequestID": item.request_id,
                 "ErrorCode": "200",
@@ -233,7 +237,7 @@ class AsyncQueue(EventThread):
                 LOGGER.warning(
                     "%s (%s); sent to dead-letter queue %s", what, condition, short(self.dead_letter)
                 )
-        else:
+        if not self.config.on_failure and not self.dead_letter:
             LOGGER.error(
                 "%s (%s); discarded: no on-failure destination or dead-letter queue; event: %s",
                 what,

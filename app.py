@@ -50,7 +50,8 @@ from constructs_lib import (
     add_nag_checks,
     lambda_task,
 )
-from constructs_lib.serverless_api import DEFAULT_CORS_HEADERS
+from constructs_lib.cors_policy import DEFAULT_CORS_HEADERS
+from constructs_lib.runtime import environment as handler_env
 
 LAMBDA = Path(__file__).resolve().parent / "lambda"
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
@@ -67,7 +68,11 @@ UPLOAD_SWEEP_SCHEDULE = "rate(1 hour)"
 GROUP_DELETION_CONCURRENCY = 4
 # The route waits for the authorizing workflow: within API Gateway's 29 s integration timeout.
 GROUP_DELETION_REQUEST_TIMEOUT = Duration.seconds(25)
-_UPLOAD_SWEEP_ENVIRONMENT = ("IMAGE_STORE_BUCKET", "IMAGE_STORE_UPLOAD_PREFIX", "IMAGE_STORE_UPLOAD_URL_TTL")
+_UPLOAD_SWEEP_ENVIRONMENT = (
+    handler_env.IMAGE_STORE_BUCKET,
+    handler_env.IMAGE_STORE_UPLOAD_PREFIX,
+    handler_env.IMAGE_STORE_UPLOAD_URL_TTL,
+)
 
 
 @dataclass(frozen=True)
@@ -516,7 +521,7 @@ class ApiStack(Stack):
             service_name=SERVICE,
             include_runtime_helpers=True,
             log_retention=self._log_retention,
-            environment={"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE, **environment},
+            environment={handler_env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, **environment},
             **options,
         )
 

@@ -44,6 +44,7 @@ from constructs_lib._protection import check_disposable, record_reason, weakened
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 from constructs_lib.cors_policy import CorsPolicy
+from constructs_lib.runtime import environment as env
 from constructs_lib.serverless_function import invocation_target
 
 DEFAULT_UPLOAD_URL_TTL = Duration.seconds(300)  # long enough for a phone upload, short enough to leak little
@@ -242,17 +243,17 @@ class ImageStore(Construct):
         self.topic_key, self.topic = self._upload_topic(upload_suffixes)
 
         self.runtime_environment: dict[str, str] = {
-            "IMAGE_STORE_BUCKET": self.bucket.bucket_name,
-            "IMAGE_STORE_UPLOAD_PREFIX": upload_prefix,
-            "IMAGE_STORE_THUMBNAIL_BUCKET": self.thumbnail_bucket.bucket_name,
-            "IMAGE_STORE_THUMBNAIL_PREFIX": thumbnail_prefix,
-            "IMAGE_STORE_PRESIGN_ROLE_ARN": self.presign_role.role_arn,
-            "IMAGE_STORE_UPLOAD_URL_TTL": str(int(_seconds(upload_url_ttl))),
-            "IMAGE_STORE_DOWNLOAD_URL_TTL": str(int(_seconds(download_url_ttl))),
+            env.IMAGE_STORE_BUCKET: self.bucket.bucket_name,
+            env.IMAGE_STORE_UPLOAD_PREFIX: upload_prefix,
+            env.IMAGE_STORE_THUMBNAIL_BUCKET: self.thumbnail_bucket.bucket_name,
+            env.IMAGE_STORE_THUMBNAIL_PREFIX: thumbnail_prefix,
+            env.IMAGE_STORE_PRESIGN_ROLE_ARN: self.presign_role.role_arn,
+            env.IMAGE_STORE_UPLOAD_URL_TTL: str(int(_seconds(upload_url_ttl))),
+            env.IMAGE_STORE_DOWNLOAD_URL_TTL: str(int(_seconds(download_url_ttl))),
         }
         # S3 has no condition key for Content-Type: the handler binds it when signing, from this list.
         self.content_type_environment: dict[str, str] = {
-            "IMAGE_STORE_ALLOWED_CONTENT_TYPES": ",".join(self.allowed_content_types),
+            env.IMAGE_STORE_ALLOWED_CONTENT_TYPES: ",".join(self.allowed_content_types),
         }
         self.node.add_validation(_PresignGranted(self))
 

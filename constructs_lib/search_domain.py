@@ -63,6 +63,7 @@ from constructs_lib._search_domain_validation import check_size
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 from constructs_lib.composite_key_table import CompositeKeyTable
+from constructs_lib.runtime import environment as env
 from constructs_lib.serverless_function import ServerlessFunction, validate_vpc_placement
 
 _FUNCTIONS = Path(__file__).resolve().parent / "functions"
@@ -681,7 +682,7 @@ class SearchDomain(Construct):
     def search_environment(self, index_name: str) -> dict[str, str]:
         """SEARCH_DOMAIN_ENDPOINT (``https://host``) and SEARCH_INDEX for `OpenSearchClient`."""
         _check_index_name(self, "search_environment.index_name", index_name)
-        return {"SEARCH_DOMAIN_ENDPOINT": self.endpoint, "SEARCH_INDEX": index_name}
+        return {env.SEARCH_DOMAIN_ENDPOINT: self.endpoint, env.SEARCH_INDEX: index_name}
 
     def index_table(
         self,
@@ -739,7 +740,7 @@ class SearchDomain(Construct):
             include_runtime_helpers=True,
             description=f"Indexes {table.node.path} into OpenSearch index {index_name}",
             timeout=timeout,
-            environment={**self.search_environment(index_name), "SEARCH_ID_ATTRIBUTE": id_attribute},
+            environment={**self.search_environment(index_name), env.SEARCH_ID_ATTRIBUTE: id_attribute},
             log_retention=self._log_retention,
             vpc=self._vpc,
             vpc_subnets=self._vpc_subnets,

@@ -65,13 +65,11 @@ from constructs_lib._api_validation import (
 from constructs_lib._logs import retained_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
-from constructs_lib.cors_policy import (  # noqa: F401 -- DEFAULT_CORS_* and CorsPolicy are re-exported here
-    DEFAULT_CORS_HEADERS,
-    DEFAULT_CORS_MAX_AGE,
-    DEFAULT_CORS_METHODS,
-    HTTP_METHODS,
-    CorsPolicy,
-)
+from constructs_lib.cors_policy import DEFAULT_CORS_HEADERS as DEFAULT_CORS_HEADERS  # noqa: PLC0414
+from constructs_lib.cors_policy import DEFAULT_CORS_MAX_AGE as DEFAULT_CORS_MAX_AGE  # noqa: PLC0414
+from constructs_lib.cors_policy import DEFAULT_CORS_METHODS as DEFAULT_CORS_METHODS  # noqa: PLC0414
+from constructs_lib.cors_policy import HTTP_METHODS
+from constructs_lib.cors_policy import CorsPolicy as CorsPolicy  # noqa: PLC0414 -- importable here, as before
 from constructs_lib.jwt_authorizer import JwtAuthorizer
 from constructs_lib.serverless_function import invocation_target
 

@@ -46,6 +46,7 @@ from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
+from constructs_lib.runtime import environment as env
 
 # Powertools publishes its layer from this account in every commercial region.
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
@@ -212,7 +213,7 @@ class ServerlessFunction(Construct):
         check_environment(
             errors,
             {
-                "POWERTOOLS_SERVICE_NAME": service_name or construct_id,
+                env.POWERTOOLS_SERVICE_NAME: service_name or construct_id,
                 "LOG_LEVEL": log_level,
                 **(environment or {}),
             },
@@ -289,7 +290,7 @@ class ServerlessFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrent_executions,
             environment={
-                "POWERTOOLS_SERVICE_NAME": service_name or construct_id,
+                env.POWERTOOLS_SERVICE_NAME: service_name or construct_id,
                 "LOG_LEVEL": log_level,
                 **(environment or {}),
             },

@@ -37,6 +37,8 @@ from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.jwt_authorizer import JwtAuthorizer
+from constructs_lib.runtime import environment as env
+from constructs_lib.runtime.connections import CONNECTION_ID_ATTRIBUTE, EXPIRES_AT_ATTRIBUTE
 from constructs_lib.serverless_function import invocation_target
 
 DEFAULT_STAGE_NAME = "dev"
@@ -52,8 +54,6 @@ MAX_CONNECTION_TTL = Duration.days(7)
 # Browsers cannot set headers on a WebSocket handshake, so a token travels in the query string.
 DEFAULT_CONNECT_IDENTITY_SOURCES = ("route.request.querystring.token",)
 DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action"
-CONNECTION_ID_ATTRIBUTE = "id"
-EXPIRES_AT_ATTRIBUTE = "expiresAt"  # epoch seconds, as DynamoDB TTL requires
 SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
 
 _ROUTE_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -191,9 +191,9 @@ class WebSocketApi(Construct):
         CfnOutput(self, "Url", value=self.stage.url, description=f"WebSocket URL of {self.node.path}")
 
         self.handler_environment: dict[str, str] = {
-            "CONNECTIONS_TABLE": self.connections_table.table_name,
-            "CONNECTIONS_ENDPOINT": self.connection_management_url,
-            "CONNECTION_TTL_SECONDS": str(int(connection_ttl.to_seconds())),
+            env.CONNECTIONS_TABLE: self.connections_table.table_name,
+            env.CONNECTIONS_ENDPOINT: self.connection_management_url,
+            env.CONNECTION_TTL_SECONDS: str(int(connection_ttl.to_seconds())),
         }
 
     @property

@@ -17,12 +17,55 @@ CORS_ALLOW_HEADERS = "CORS_ALLOW_HEADERS"  # comma-separated request headers bro
 CORS_ALLOW_CREDENTIALS = "CORS_ALLOW_CREDENTIALS"  # "true" or "false"
 CORS_MAX_AGE = "CORS_MAX_AGE"  # seconds a browser may cache a preflight answer
 
+# ImageStore.runtime_environment (and content_type_environment)
+IMAGE_STORE_BUCKET = "IMAGE_STORE_BUCKET"
+IMAGE_STORE_UPLOAD_PREFIX = "IMAGE_STORE_UPLOAD_PREFIX"
+IMAGE_STORE_THUMBNAIL_BUCKET = "IMAGE_STORE_THUMBNAIL_BUCKET"
+IMAGE_STORE_THUMBNAIL_PREFIX = "IMAGE_STORE_THUMBNAIL_PREFIX"
+IMAGE_STORE_PRESIGN_ROLE_ARN = "IMAGE_STORE_PRESIGN_ROLE_ARN"
+IMAGE_STORE_UPLOAD_URL_TTL = "IMAGE_STORE_UPLOAD_URL_TTL"  # whole seconds
+IMAGE_STORE_DOWNLOAD_URL_TTL = "IMAGE_STORE_DOWNLOAD_URL_TTL"  # whole seconds
+IMAGE_STORE_ALLOWED_CONTENT_TYPES = "IMAGE_STORE_ALLOWED_CONTENT_TYPES"  # comma-separated
+
+# WebSocketApi.handler_environment
+CONNECTIONS_TABLE = "CONNECTIONS_TABLE"
+CONNECTIONS_ENDPOINT = "CONNECTIONS_ENDPOINT"  # https://.../<stage>, the @connections API
+CONNECTION_TTL_SECONDS = "CONNECTION_TTL_SECONDS"
+
+# SearchDomain.search_environment (and the indexers SearchDomain.index_table creates)
+SEARCH_DOMAIN_ENDPOINT = "SEARCH_DOMAIN_ENDPOINT"
+SEARCH_INDEX = "SEARCH_INDEX"
+SEARCH_ID_ATTRIBUTE = "SEARCH_ID_ATTRIBUTE"
+
+# ServerlessFunction (Powertools reads these itself)
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+
 # Who sets each variable, for the message when a handler finds it missing.
 SET_BY: Mapping[str, str] = {
-    CORS_ALLOW_ORIGINS: "ServerlessApi.cors_environment",
-    CORS_ALLOW_HEADERS: "ServerlessApi.cors_environment",
-    CORS_ALLOW_CREDENTIALS: "ServerlessApi.cors_environment",
-    CORS_MAX_AGE: "ServerlessApi.cors_environment",
+    **dict.fromkeys(
+        (CORS_ALLOW_ORIGINS, CORS_ALLOW_HEADERS, CORS_ALLOW_CREDENTIALS, CORS_MAX_AGE),
+        "ServerlessApi.cors_environment",
+    ),
+    **dict.fromkeys(
+        (
+            IMAGE_STORE_BUCKET,
+            IMAGE_STORE_UPLOAD_PREFIX,
+            IMAGE_STORE_THUMBNAIL_BUCKET,
+            IMAGE_STORE_THUMBNAIL_PREFIX,
+            IMAGE_STORE_PRESIGN_ROLE_ARN,
+            IMAGE_STORE_UPLOAD_URL_TTL,
+            IMAGE_STORE_DOWNLOAD_URL_TTL,
+        ),
+        "ImageStore.runtime_environment",
+    ),
+    IMAGE_STORE_ALLOWED_CONTENT_TYPES: "ImageStore.content_type_environment",
+    **dict.fromkeys(
+        (CONNECTIONS_TABLE, CONNECTIONS_ENDPOINT, CONNECTION_TTL_SECONDS), "WebSocketApi.handler_environment"
+    ),
+    **dict.fromkeys((SEARCH_DOMAIN_ENDPOINT, SEARCH_INDEX), "SearchDomain.search_environment(index)"),
+    SEARCH_ID_ATTRIBUTE: "SearchDomain.index_table",
+    POWERTOOLS_METRICS_NAMESPACE: "ServerlessFunction(environment=...)",
 }
 
 

@@ -27,7 +27,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-ENDPOINT_VARIABLE = "SEARCH_DOMAIN_ENDPOINT"
+from constructs_lib.runtime.environment import SEARCH_DOMAIN_ENDPOINT
+
+ENDPOINT_VARIABLE = SEARCH_DOMAIN_ENDPOINT
 _SERVICE = "es"  # OpenSearch Service domains sign as "es"; serverless collections would be "aoss"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _ERROR_BODY_CHARS = 500  # enough to show OpenSearch's error type and reason in a log line

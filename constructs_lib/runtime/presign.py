@@ -28,6 +28,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from constructs_lib.runtime.environment import (
+    IMAGE_STORE_ALLOWED_CONTENT_TYPES,
+    IMAGE_STORE_BUCKET,
+    IMAGE_STORE_PRESIGN_ROLE_ARN,
+)
+
 MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 rejects presigned URLs valid for longer than 7 days
 MIN_SESSION_SECONDS = 900  # STS AssumeRole's shortest session
 MAX_SESSION_SECONDS = 43200  # the longest MaxSessionDuration IAM allows on a role
@@ -111,24 +117,24 @@ class Presigner:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_environment(cls, bucket_variable: str = "IMAGE_STORE_BUCKET") -> Presigner:
+    def from_environment(cls, bucket_variable: str = IMAGE_STORE_BUCKET) -> Presigner:
         """A Presigner for the bucket named by `bucket_variable` and IMAGE_STORE_PRESIGN_ROLE_ARN.
 
         Use ``bucket_variable="IMAGE_STORE_THUMBNAIL_BUCKET"`` for the thumbnail bucket. The
         session lasts one hour, the longest a Lambda function may chain a role session.
         """
         missing = [
-            name for name in (bucket_variable, "IMAGE_STORE_PRESIGN_ROLE_ARN") if not os.environ.get(name)
+            name for name in (bucket_variable, IMAGE_STORE_PRESIGN_ROLE_ARN) if not os.environ.get(name)
         ]
         if missing:
             raise ValueError(
                 f"Presigner: environment variable(s) {', '.join(missing)} not set; add "
                 "ImageStore.runtime_environment to the function's environment"
             )
-        content_types = os.environ.get("IMAGE_STORE_ALLOWED_CONTENT_TYPES", "")
+        content_types = os.environ.get(IMAGE_STORE_ALLOWED_CONTENT_TYPES, "")
         return cls(
             bucket=os.environ[bucket_variable],
-            role_arn=os.environ["IMAGE_STORE_PRESIGN_ROLE_ARN"],
+            role_arn=os.environ[IMAGE_STORE_PRESIGN_ROLE_ARN],
             session_duration_seconds=ENVIRONMENT_SESSION_SECONDS,
             allowed_content_types=[value for value in content_types.split(",") if value] or None,
         )

@@ -62,7 +62,9 @@ def metrics() -> Metrics:
     """The container's Powertools Metrics (CloudWatch embedded metric format)."""
     from aws_lambda_powertools import Metrics  # noqa: PLC0415 -- deferred: see the module docstring
 
-    return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE))
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see the module docstring
+
+    return Metrics(namespace=os.environ.get(env.POWERTOOLS_METRICS_NAMESPACE, DEFAULT_METRICS_NAMESPACE))
 
 
 def count(metric: str) -> None:

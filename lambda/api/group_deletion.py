@@ -16,7 +16,6 @@ GroupNotFound -> 404, NotOwner -> 403.
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
@@ -62,11 +61,16 @@ def list_images(group_id: str, next_key: dict[str, str] | None) -> dict[str, Any
 def delete_images(images: list[dict[str, str]]) -> dict[str, int]:
     """Delete each image's upload and thumbnail, then its item (after its files: a failure leaves
     the item, so a retry finds the image again). Raises when S3 could not delete an object."""
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see api_common
+
     if not images:
         return {"deleted": 0}
     for bucket, keys in (
-        (os.environ["IMAGE_STORE_BUCKET"], [upload_key(image["imageId"]) for image in images]),
-        (os.environ["IMAGE_STORE_THUMBNAIL_BUCKET"], [thumbnail_key(image["imageId"]) for image in images]),
+        (env.require(env.IMAGE_STORE_BUCKET), [upload_key(image["imageId"]) for image in images]),
+        (
+            env.require(env.IMAGE_STORE_THUMBNAIL_BUCKET),
+            [thumbnail_key(image["imageId"]) for image in images],
+        ),
     ):
         reply = _s3().delete_objects(
             Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}

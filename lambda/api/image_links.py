@@ -8,7 +8,6 @@ Lifetimes: IMAGE_STORE_DOWNLOAD_URL_TTL and IMAGE_STORE_UPLOAD_URL_TTL seconds.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -26,24 +25,34 @@ def presigner() -> Presigner:
 
 
 def upload_key(image_id: str) -> str:
-    return os.environ["IMAGE_STORE_UPLOAD_PREFIX"] + image_id
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see api_common
+    from constructs_lib.runtime import image_keys  # noqa: PLC0415 -- deferred: see api_common
+
+    return image_keys.upload_key(env.require(env.IMAGE_STORE_UPLOAD_PREFIX), image_id)
 
 
 def thumbnail_key(image_id: str) -> str:
-    return os.environ["IMAGE_STORE_THUMBNAIL_PREFIX"] + image_id + ".jpeg"
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see api_common
+    from constructs_lib.runtime import image_keys  # noqa: PLC0415 -- deferred: see api_common
+
+    return image_keys.thumbnail_key(env.require(env.IMAGE_STORE_THUMBNAIL_PREFIX), image_id)
 
 
 def upload_url(image_id: str) -> str:
     """A PUT URL for exactly this image's object."""
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see api_common
+
     return presigner().presigned_put(
-        upload_key(image_id), expires_in=int(os.environ["IMAGE_STORE_UPLOAD_URL_TTL"])
+        upload_key(image_id), expires_in=env.require_int(env.IMAGE_STORE_UPLOAD_URL_TTL)
     )
 
 
 def with_urls(image: Mapping[str, str]) -> dict[str, str]:
     """`image` plus presigned GET URLs of the image (`imageUrl`) and its thumbnail (`thumbnailUrl`)."""
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see api_common
+
     signer = presigner()
-    expires_in = int(os.environ["IMAGE_STORE_DOWNLOAD_URL_TTL"])
+    expires_in = env.require_int(env.IMAGE_STORE_DOWNLOAD_URL_TTL)
     image_id = image["imageId"]
     return {
         **image,
@@ -51,6 +60,6 @@ def with_urls(image: Mapping[str, str]) -> dict[str, str]:
         "thumbnailUrl": signer.presigned_get(
             thumbnail_key(image_id),
             expires_in=expires_in,
-            bucket=os.environ["IMAGE_STORE_THUMBNAIL_BUCKET"],
+            bucket=env.require(env.IMAGE_STORE_THUMBNAIL_BUCKET),
         ),
     }

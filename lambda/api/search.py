@@ -7,7 +7,6 @@ holds the images table's items (document id = imageId), kept current by the sear
 from __future__ import annotations
 
 import functools
-import os
 from typing import TYPE_CHECKING, Any
 
 from api_common import Api, ApiError, count, is_uuid, logger, page_size, query_value
@@ -77,6 +76,8 @@ def _reason(body: Any) -> str:
 
 def search_images(text: str, *, limit: int) -> dict[str, Any]:
     """Images matching `text`, most relevant first, each with URLs and `highlights`."""
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see api_common
+
     query = text.strip()
     if not query:
         raise ApiError(400, "q is required: give the text to search for")
@@ -87,7 +88,7 @@ def search_images(text: str, *, limit: int) -> dict[str, Any]:
     from constructs_lib.runtime.opensearch import OpenSearchError  # noqa: PLC0415 -- loaded by opensearch()
 
     try:
-        reply = client.search(os.environ["SEARCH_INDEX"], search_query(query, limit=limit))
+        reply = client.search(env.require(env.SEARCH_INDEX), search_query(query, limit=limit))
     except OpenSearchError as error:
         if error.status == INDEX_MISSING:
             return {"items": []}

@@ -29,6 +29,8 @@ import repository
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from constructs_lib.runtime import environment as env
+from constructs_lib.runtime import image_keys
 from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 UPLOAD_GRACE = timedelta(minutes=15)
 # Stop scanning with this much time left: one more page and its deletes fit easily.
 STOP_MARGIN_MS = 10_000
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing")
+METRICS_NAMESPACE = os.environ.get(env.POWERTOOLS_METRICS_NAMESPACE, "ImageSharing")
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -59,14 +61,14 @@ def _s3() -> Any:
 
 def upload_exists(image_id: str) -> bool:
     """Whether the image's upload is in the bucket (a listing, which a prefix-scoped grant allows)."""
-    key = os.environ["IMAGE_STORE_UPLOAD_PREFIX"] + image_id
-    reply = _s3().list_objects_v2(Bucket=os.environ["IMAGE_STORE_BUCKET"], Prefix=key, MaxKeys=1)
+    key = image_keys.upload_key(env.require(env.IMAGE_STORE_UPLOAD_PREFIX), image_id)
+    reply = _s3().list_objects_v2(Bucket=env.require(env.IMAGE_STORE_BUCKET), Prefix=key, MaxKeys=1)
     return any(item["Key"] == key for item in reply.get("Contents", []))
 
 
 def upload_deadline(now: datetime) -> str:
     """Items with a timestamp before this can no longer receive their upload."""
-    url_ttl = timedelta(seconds=int(os.environ["IMAGE_STORE_UPLOAD_URL_TTL"]))
+    url_ttl = timedelta(seconds=env.require_int(env.IMAGE_STORE_UPLOAD_URL_TTL))
     return repository.timestamp_of(now - url_ttl - UPLOAD_GRACE)
 
 

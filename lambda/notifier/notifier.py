@@ -52,6 +52,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped,unused-ignore]
 
+from constructs_lib.runtime import environment as env
+from constructs_lib.runtime import image_keys
+from constructs_lib.runtime.connections import CONNECTION_ID_ATTRIBUTE, connection_id_of, connection_key
 from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
@@ -63,7 +66,7 @@ DEFAULT_MAX_POSTS_PER_SECOND = 1000  # a tenth of API Gateway's default account-
 STOP_BEFORE_TIMEOUT_MS = 5_000
 GONE_STATUS = 410  # API Gateway's answer for a connection that no longer exists
 # Powertools reads POWERTOOLS_METRICS_NAMESPACE; the app's namespace is the fallback, never an error.
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing")
+METRICS_NAMESPACE = os.environ.get(env.POWERTOOLS_METRICS_NAMESPACE, "ImageSharing")
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -156,7 +159,7 @@ def uploaded_image_ids(event: dict[str, Any], upload_prefix: str) -> list[str]:
                 continue
             key = unquote_plus(s3_record["s3"]["object"]["key"])
             if key.startswith(upload_prefix) and key != upload_prefix:
-                image_ids.append(key.removeprefix(upload_prefix))
+                image_ids.append(image_keys.image_id_of(upload_prefix, key))
             else:
                 logger.warning("Ignoring a key outside the upload prefix", extra={"key": key})
     return image_ids
@@ -167,11 +170,15 @@ def open_connections(table_name: str) -> Iterator[str]:
     pages = (
         _dynamodb()
         .get_paginator("scan")
-        .paginate(TableName=table_name, ProjectionExpression="#id", ExpressionAttributeNames={"#id": "id"})
+        .paginate(
+            TableName=table_name,
+            ProjectionExpression="#id",
+            ExpressionAttributeNames={"#id": CONNECTION_ID_ATTRIBUTE},
+        )
     )
     for page in pages:
         for item in page["Items"]:
-            yield item["id"]["S"]
+            yield connection_id_of(item)
 
 
 def _is_gone(error: ClientError) -> bool:
@@ -184,7 +191,7 @@ def _is_gone(error: ClientError) -> bool:
 
 def _remove_connection(table_name: str, connection_id: str) -> None:
     try:
-        _dynamodb().delete_item(TableName=table_name, Key={"id": {"S": connection_id}})
+        _dynamodb().delete_item(TableName=table_name, Key=connection_key(connection_id))
     except (BotoCoreError, ClientError):
         # The item stays until its TTL or the next notification finds it gone again.
         logger.exception("Could not delete a gone connection", extra={"connection_id": connection_id})
@@ -269,14 +276,14 @@ def notify(
 @metrics.log_metrics
 @traced_on_first_call
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    image_ids = uploaded_image_ids(event, os.environ["IMAGE_STORE_UPLOAD_PREFIX"])
+    image_ids = uploaded_image_ids(event, env.require(env.IMAGE_STORE_UPLOAD_PREFIX))
     outcome = Outcome()
     if image_ids:
-        table_name = os.environ["CONNECTIONS_TABLE"]
+        table_name = env.require(env.CONNECTIONS_TABLE)
         outcome = notify(
             image_ids,
             list(open_connections(table_name)),
-            endpoint=os.environ["CONNECTIONS_ENDPOINT"],
+            endpoint=env.require(env.CONNECTIONS_ENDPOINT),
             table_name=table_name,
             fan_out=FanOut.from_environment(),
             deadline=lambda: context.get_remaining_time_in_millis() < STOP_BEFORE_TIMEOUT_MS,

@@ -28,6 +28,8 @@ import boto3  # type: ignore[import-untyped,unused-ignore]
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from constructs_lib.runtime import environment as env
+from constructs_lib.runtime import image_keys
 from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # Decoded pixels: 25 MP (a 24 MP camera photo) is at most 100 MB as RGBA; larger is skipped, not OOM-killed.
 MAX_IMAGE_PIXELS = 25_000_000
 # Powertools reads POWERTOOLS_METRICS_NAMESPACE; the app's namespace is the fallback, never an error.
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing")
+METRICS_NAMESPACE = os.environ.get(env.POWERTOOLS_METRICS_NAMESPACE, "ImageSharing")
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -62,10 +64,10 @@ class Settings:
     @classmethod
     def from_environment(cls) -> Settings:
         return cls(
-            bucket=os.environ["IMAGE_STORE_BUCKET"],
-            upload_prefix=os.environ["IMAGE_STORE_UPLOAD_PREFIX"],
-            thumbnail_bucket=os.environ["IMAGE_STORE_THUMBNAIL_BUCKET"],
-            thumbnail_prefix=os.environ["IMAGE_STORE_THUMBNAIL_PREFIX"],
+            bucket=env.require(env.IMAGE_STORE_BUCKET),
+            upload_prefix=env.require(env.IMAGE_STORE_UPLOAD_PREFIX),
+            thumbnail_bucket=env.require(env.IMAGE_STORE_THUMBNAIL_BUCKET),
+            thumbnail_prefix=env.require(env.IMAGE_STORE_THUMBNAIL_PREFIX),
         )
 
 
@@ -172,7 +174,9 @@ def process_upload(upload: Upload, settings: Settings) -> str | None:
         logger.warning("Skipping an upload that cannot have a thumbnail", extra={**log, "reason": str(error)})
         return None
 
-    thumbnail_key = f"{settings.thumbnail_prefix}{upload.key.removeprefix(settings.upload_prefix)}.jpeg"
+    thumbnail_key = image_keys.thumbnail_key(
+        settings.thumbnail_prefix, image_keys.image_id_of(settings.upload_prefix, upload.key)
+    )
     _s3().put_object(
         Bucket=settings.thumbnail_bucket, Key=thumbnail_key, Body=thumbnail, ContentType="image/jpeg"
     )

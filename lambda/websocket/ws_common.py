@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from aws_lambda_powertools import Logger, Metrics
 
+from constructs_lib.runtime import environment as env
+
 if TYPE_CHECKING:
     pass
 
 # Powertools reads POWERTOOLS_METRICS_NAMESPACE; the app's namespace is the fallback, never an error.
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ImageSharing")
+METRICS_NAMESPACE = os.environ.get(env.POWERTOOLS_METRICS_NAMESPACE, "ImageSharing")
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -30,11 +32,11 @@ def dynamodb() -> Any:
 
 
 def connections_table() -> str:
-    return os.environ["CONNECTIONS_TABLE"]
+    return env.require(env.CONNECTIONS_TABLE)
 
 
 def connection_ttl_seconds() -> int:
-    return int(os.environ["CONNECTION_TTL_SECONDS"])
+    return env.require_int(env.CONNECTION_TTL_SECONDS)
 
 
 def connection_id(event: dict[str, Any]) -> str:

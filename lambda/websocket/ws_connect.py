@@ -1,7 +1,7 @@
 """$connect route: store the connection so upload notifications reach it.
 
-Stores ``{"id": connectionId, "timestamp": ISO-8601 UTC, "expiresAt": epoch seconds}`` in
-CONNECTIONS_TABLE; the table's TTL on ``expiresAt`` removes items of connections whose
+Stores `constructs_lib.runtime.connections.connection_item` (id, ISO-8601 UTC timestamp, expiresAt in
+epoch seconds) in CONNECTIONS_TABLE; the table's TTL on ``expiresAt`` removes items of connections whose
 $disconnect never ran. Returns 200, which accepts the connection.
 """
 
@@ -22,19 +22,11 @@ from ws_common import (
     ok,
 )
 
+from constructs_lib.runtime.connections import connection_item
 from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-
-def connection_item(connection: str, now: datetime, ttl_seconds: int) -> dict[str, dict[str, str]]:
-    """The connections table item, in DynamoDB's attribute-value form."""
-    return {
-        "id": {"S": connection},
-        "timestamp": {"S": now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")},
-        "expiresAt": {"N": str(int(now.timestamp()) + ttl_seconds)},
-    }
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from ws_common import connection_id, connections_table, dynamodb, logger, metrics, ok
 
+from constructs_lib.runtime.connections import connection_key
 from constructs_lib.runtime.tracing import traced_on_first_call
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 @traced_on_first_call
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     connection = connection_id(event)
-    dynamodb().delete_item(TableName=connections_table(), Key={"id": {"S": connection}})
+    dynamodb().delete_item(TableName=connections_table(), Key=connection_key(connection))
     metrics.add_metric(name="ConnectionsClosed", unit=MetricUnit.Count, value=1)
     logger.info("Connection deleted", extra={"connection_id": connection})
     return ok()

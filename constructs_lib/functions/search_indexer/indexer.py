@@ -23,10 +23,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from constructs_lib.runtime.environment import SEARCH_ID_ATTRIBUTE, SEARCH_INDEX
 from constructs_lib.runtime.opensearch import OpenSearchClient, OpenSearchError
 
-ID_ATTRIBUTE_VARIABLE = "SEARCH_ID_ATTRIBUTE"
-INDEX_VARIABLE = "SEARCH_INDEX"
+ID_ATTRIBUTE_VARIABLE = SEARCH_ID_ATTRIBUTE
+INDEX_VARIABLE = SEARCH_INDEX
 
 logger = Logger()
 

@@ -72,6 +72,15 @@ class JwtAuthorizer(Construct):
     ) -> None:
         errors = PropErrors(scope, construct_id)
         loopback = _validate_issuer(errors, issuer)
+        # A lone string is a Sequence[str] too: "my-api" would become the audiences m, y, -, a, p, i.
+        for prop, given in (("audiences", audiences), ("required_scopes", required_scopes)):
+            errors.check(not isinstance(given, str), prop, f"'{given}' is a string; pass a list: ['{given}']")
+        audiences = [audiences] if isinstance(audiences, str) else audiences
+        required_scopes = [required_scopes] if isinstance(required_scopes, str) else required_scopes
+        # Whole seconds, compared in milliseconds: to_seconds() throws through jsii on a fraction.
+        for prop, duration in (("leeway", leeway), ("timeout", timeout)):
+            millis = duration.to_milliseconds()
+            errors.check(millis % 1000 == 0, prop, f"{millis:g} ms is not a whole number of seconds")
         errors.check(
             bool(audiences),
             "audiences",
@@ -91,7 +100,7 @@ class JwtAuthorizer(Construct):
                 f"'{required}' is not a scope; scopes are single words such as 'images:read'",
             )
         errors.check(
-            0 <= leeway.to_seconds() <= MAX_LEEWAY.to_seconds(),
+            0 <= leeway.to_milliseconds() <= MAX_LEEWAY.to_milliseconds(),
             "leeway",
             "must be between 0 and 5 minutes; a larger skew would keep expired tokens working",
         )
@@ -101,7 +110,7 @@ class JwtAuthorizer(Construct):
             f"'{token_query_parameter}' is not a query parameter name (letters, digits, '.', '_', '~', '-')",
         )
         errors.check(
-            1 <= timeout.to_seconds() <= 10,
+            1000 <= timeout.to_milliseconds() <= 10000,
             "timeout",
             "must be between 1 and 10 seconds; API Gateway waits at most 10 s for an authorizer",
         )

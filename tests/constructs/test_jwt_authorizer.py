@@ -261,6 +261,16 @@ def _errors(**props: Any) -> str:
             "'.', '_', '~', '-')",
         ),
         (
+            {"audiences": "images-api"},
+            "audiences: 'images-api' is a string; pass a list: ['images-api']",
+        ),
+        (
+            {"required_scopes": "images:read"},
+            "required_scopes: 'images:read' is a string; pass a list: ['images:read']",
+        ),
+        ({"leeway": Duration.millis(500)}, "leeway: 500 ms is not a whole number of seconds"),
+        ({"timeout": Duration.millis(1500)}, "timeout: 1500 ms is not a whole number of seconds"),
+        (
             {"timeout": Duration.seconds(29)},
             "timeout: must be between 1 and 10 seconds; API Gateway waits at most 10 s for an authorizer",
         ),

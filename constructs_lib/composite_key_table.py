@@ -346,7 +346,7 @@ class CompositeKeyTable(Construct):
             grantee=grantee, actions=list(_READ_DATA_ACTIONS), resource_arns=self._arns(with_indexes=True)
         )
         if self.encryption_key is not None:
-            self.encryption_key.grant_decrypt(grantee)
+            grant = grant.combine(self.encryption_key.grant_decrypt(grantee))
         return grant
 
     def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -355,7 +355,7 @@ class CompositeKeyTable(Construct):
             grantee=grantee, actions=list(_WRITE_DATA_ACTIONS), resource_arns=self._arns(with_indexes=False)
         )
         if self.encryption_key is not None:
-            self.encryption_key.grant_encrypt_decrypt(grantee)
+            grant = grant.combine(self.encryption_key.grant_encrypt_decrypt(grantee))
             self._acknowledge_key_grant(grantee)
         return grant
 
@@ -372,7 +372,7 @@ class CompositeKeyTable(Construct):
             grantee=grantee, actions=list(actions), resource_arns=self._arns(with_indexes=False)
         )
         if self.encryption_key is not None:
-            self.encryption_key.grant_encrypt_decrypt(grantee)
+            grant = grant.combine(self.encryption_key.grant_encrypt_decrypt(grantee))
             self._acknowledge_key_grant(grantee)
         return grant
 

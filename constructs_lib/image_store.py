@@ -446,9 +446,9 @@ class ImageStore(Construct):
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=[action], resource_arns=[objects])
         if self._encryption_key:
             if write:
-                self._encryption_key.grant(grantee, "kms:GenerateDataKey")
+                grant = grant.combine(self._encryption_key.grant(grantee, "kms:GenerateDataKey"))
             else:
-                self._encryption_key.grant_decrypt(grantee)
+                grant = grant.combine(self._encryption_key.grant_decrypt(grantee))
         policy = default_policy(grantee)
         if policy is not None:
             acknowledge_wildcard_resource(

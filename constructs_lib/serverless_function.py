@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import jsii
 from aws_cdk import AssetHashType, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
@@ -76,8 +77,12 @@ _PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_13
 _PYTHON_VERSION = "3.13"
 
 
+@jsii.implements(iam.IGrantable)
 class ServerlessFunction(Construct):
     """A Python Lambda function with secure, observable defaults.
+
+        A grantee itself (``IGrantable``: its execution `role`), so ``table.grant_read_data(fn)``
+        works as with ``fn.function``.
 
         `entry` is the folder holding the handler module (``handler.py`` with a ``handler``
         function by default). Set `include_runtime_helpers` when the handler imports
@@ -387,6 +392,11 @@ class ServerlessFunction(Construct):
             "managed policy would add an attachable copy without narrowing anything.",
             cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
         )
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The function's execution role: what a grant to this function is written to."""
+        return self.role
 
     @property
     def connections(self) -> ec2.Connections:

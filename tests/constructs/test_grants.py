@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
 
 from constructs_lib import CompositeKeyTable, ServerlessFunction, WebSocketApi
@@ -25,11 +27,22 @@ def cross_stack() -> dict[str, Any]:
     table = CompositeKeyTable(
         sockets, "Items", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
     )
+    sealed = CompositeKeyTable(
+        sockets,
+        "Sealed",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        encryption_key=kms.Key(sockets, "SealedKey", enable_key_rotation=True),
+    )
     workers = new_stack(app, "Workers")
     notifier = ServerlessFunction(workers, "Notifier", entry=ECHO)
+    setting = ssm.StringParameter(workers, "Setting", string_value="on")
     grants = {
         "manage_connections": chat.grant_manage_connections(notifier.function),
         "read_write_data": table.grant_read_write_data(notifier.function),
+        # A ServerlessFunction is itself a grantee, for the library's grants and aws-cdk-lib's alike.
+        "read_data": table.grant_read_data(notifier),
+        "read_setting": setting.grant_read(notifier),
+        "read_sealed": sealed.grant_read_data(notifier),
     }
     # cdk-nag runs as a validation plugin: an unacknowledged finding fails this synth.
     return {"templates": synth_templates(app), "grants": grants}
@@ -46,9 +59,26 @@ def test_manage_connections_granted_to_a_function_in_another_stack(cross_stack: 
 
 
 def _actions(grant: iam.Grant) -> set[str]:
-    return {action for statement in grant.principal_statements for action in statement.to_json()["Action"]}
+    actions: set[str] = set()
+    for statement in grant.principal_statements:
+        action = statement.to_json()["Action"]
+        actions.update([action] if isinstance(action, str) else action)
+    return actions
 
 
 def test_read_write_grant_holds_the_read_and_the_write_actions(cross_stack: dict[str, Any]) -> None:
     actions = _actions(cross_stack["grants"]["read_write_data"])
     assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= actions
+
+
+def test_a_serverless_function_is_a_grantee(cross_stack: dict[str, Any]) -> None:
+    workers = Template.from_json(cross_stack["templates"]["Workers"])
+    (role_id,) = workers.find_resources("AWS::IAM::Role")
+    for policy in workers.find_resources("AWS::IAM::Policy").values():
+        assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    assert "ssm:GetParameter" in _actions(cross_stack["grants"]["read_setting"])
+    assert "dynamodb:GetItem" in _actions(cross_stack["grants"]["read_data"])
+
+
+def test_a_grant_holds_its_key_grant_too(cross_stack: dict[str, Any]) -> None:
+    assert {"dynamodb:GetItem", "kms:Decrypt"} <= _actions(cross_stack["grants"]["read_sealed"])

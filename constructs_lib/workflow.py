@@ -274,9 +274,9 @@ class Workflow(Construct):
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow `grantee` to start executions (StartSyncExecution too for an Express workflow)."""
-        if self.express:
-            self.state_machine.grant_start_sync_execution(grantee)
-        return self.state_machine.grant_start_execution(grantee)
+        sync = self.state_machine.grant_start_sync_execution(grantee) if self.express else None
+        grant = self.state_machine.grant_start_execution(grantee)
+        return sync.combine(grant) if sync is not None else grant
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow `grantee` to list this workflow's executions and describe them and their history.

@@ -351,13 +351,7 @@ class CompositeKeyTable(Construct):
 
     def grant_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Put, update and delete items (and encrypt with the table's key, if any)."""
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(_WRITE_DATA_ACTIONS), resource_arns=self._arns(with_indexes=False)
-        )
-        if self.encryption_key is not None:
-            grant = grant.combine(self.encryption_key.grant_encrypt_decrypt(grantee))
-            self._acknowledge_key_grant(grantee)
-        return grant
+        return self.grant(grantee, *_WRITE_DATA_ACTIONS)
 
     def grant_read_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read and write items in the table and its indexes; the returned grant holds both."""

@@ -21,7 +21,7 @@ from typing import Any
 from benchmarks._common import PYTHON, ROOT, Budget, Row, Section, alternate, run_json
 
 RECORDS = 100
-REQUESTS_PER_SAMPLE = 50
+REQUESTS_PER_SAMPLE = 200
 INDEXING_BUDGET = 1.2
 
 

@@ -260,8 +260,8 @@ def test_posts_not_started_before_the_timeout_are_counted_and_logged(
     # Nothing dropped silently: every connection is either notified or counted and logged as failed.
     assert outcome == {"sent": 3, "failed": 5, "removed": 0}
     assert len(endpoint.posts) == 3
-    not_notified = [
-        getattr(record, "connection_id", None)
+    not_notified: list[str] = [
+        str(getattr(record, "connection_id", None))
         for record in caplog.records
         if record.levelname == "ERROR" and "time ran out" in record.getMessage()
     ]

@@ -77,6 +77,9 @@ class ServiceContext:
     # Ports to serve APIs on again, by service name then "Stack/ApiName" (a re-provisioned run keeps its
     # URLs; a REST and a WebSocket API may share a name).
     ports: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Lambda's Event invocation type (retries, destinations, dead-letter queue): set by the events
+    # service once its router runs; returns the request id.
+    invoke_async: Callable[[str, Mapping[str, Any]], str] | None = None
 
 
 class LocalService(Protocol):

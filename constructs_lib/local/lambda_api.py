@@ -2,16 +2,17 @@
 
 Serves the parts of the Lambda API (2015-03-31) that operating an app needs, so the same boto3 code
 works against AWS and against ``make local``: ``Invoke`` (RequestResponse: the function runs in its
-worker and the answer says ``X-Amz-Function-Error`` when it failed; Event: accepted with 202 and run
-in the background), ``ListFunctions`` and ``GetFunctionConfiguration`` (name, ARN and each function's
-DeadLetterConfig, read from the templates). The endpoint's URL is ``lambdaApi`` in the run's state file.
+worker and the answer says ``X-Amz-Function-Error`` when it failed; Event: accepted with 202 and queued
+on the runner's asynchronous invocation path, so retries, destinations and the dead-letter queue apply
+as the templates configure them; DryRun: 204), ``ListFunctions`` and ``GetFunctionConfiguration``
+(name, ARN and each function's DeadLetterConfig, read from the templates).
+The endpoint's URL is ``lambdaApi`` in the run's state file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,9 +44,14 @@ class LocalFunction:
 
 
 Invoke = Callable[[str, Mapping[str, Any]], Invocation]
+# Queues an Event invocation (name or ARN, event) and returns its request id; None while no event
+# router runs (the invocation is then refused with 503, never run without its retries and DLQ).
+InvokeAsync = Callable[[], Callable[[str, Mapping[str, Any]], str] | None]
 
 
-def lambda_server(host: str, functions: list[LocalFunction], invoke: Invoke) -> ThreadingHTTPServer:
+def lambda_server(
+    host: str, functions: list[LocalFunction], invoke: Invoke, invoke_async: InvokeAsync
+) -> ThreadingHTTPServer:
     """An HTTP server on `host` (a free port) answering Lambda API calls for `functions`."""
     by_name = {function.name: function for function in functions}
     by_name.update({function.arn: function for function in functions})
@@ -102,9 +108,19 @@ def lambda_server(host: str, functions: list[LocalFunction], invoke: Invoke) -> 
             except ValueError:
                 self._answer(400, {"Type": "User", "message": "Could not parse request body into json"})
                 return
-            if self.headers.get("X-Amz-Invocation-Type") == "Event":
-                threading.Thread(target=invoke, args=(function.arn, event), daemon=True).start()
-                self._answer(202, b"")
+            invocation_type = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+            if invocation_type == "Event":
+                self._queue(function, event)
+                return
+            if invocation_type == "DryRun":  # Lambda checks the call and runs nothing
+                self._answer(204, b"")
+                return
+            if invocation_type != "RequestResponse":
+                self._answer(
+                    400,
+                    {"Type": "User", "message": f"Invalid InvocationType: {invocation_type}"},
+                    {"X-Amzn-ErrorType": "InvalidParameterValueException"},
+                )
                 return
             invocation = invoke(function.arn, event)
             headers = {"X-Amz-Executed-Version": "$LATEST", "X-Amzn-RequestId": invocation.request_id}
@@ -118,6 +134,21 @@ def lambda_server(host: str, functions: list[LocalFunction], invoke: Invoke) -> 
             else:
                 payload = invocation.payload
             self._answer(200, payload, headers)
+
+        def _queue(self, function: LocalFunction, event: Any) -> None:
+            queue = invoke_async()
+            try:
+                if queue is None:
+                    raise RuntimeError("no event router runs")
+                request_id = queue(function.arn, event)
+            except RuntimeError as error:
+                self._answer(
+                    503,
+                    {"Type": "Service", "message": f"asynchronous invocation not accepted: {error}"},
+                    {"X-Amzn-ErrorType": "ServiceException"},
+                )
+                return
+            self._answer(202, b"", {"X-Amzn-RequestId": request_id})
 
     return ThreadingHTTPServer((host, 0), Handler)
 
@@ -141,7 +172,10 @@ class LambdaApi:
                 )
                 arn = function_arn(context.region, context.account, name)
                 functions.append(LocalFunction(name, arn, target if isinstance(target, str) else None))
-        server = lambda_server(context.options.host, functions, context.invoker.invoke)
+        # Looked up per call: the events service (started after this one) sets it.
+        server = lambda_server(
+            context.options.host, functions, context.invoker.invoke, lambda: context.invoke_async
+        )
         self._servers.start(server, "lambda-api")
         self.url = f"http://{context.options.host}:{server.server_address[1]}"
 

@@ -73,7 +73,8 @@ def lambda_url(handler: Handler, aws: str) -> Iterator[str]:
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    server = lambda_server("127.0.0.1", [LocalFunction(FUNCTION, FUNCTION_ARN, dlq_arn)], handler)
+    functions = [LocalFunction(FUNCTION, FUNCTION_ARN, dlq_arn)]
+    server = lambda_server("127.0.0.1", functions, handler, lambda: None)  # redrive invokes synchronously
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

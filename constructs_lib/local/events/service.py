@@ -26,6 +26,7 @@ class Events:
             delivery_checks=context.delivery_checks,
         )
         self.router.start()
+        context.invoke_async = self.router.invoke_async
 
     def stop(self) -> None:
         if self.router is not None:

@@ -148,6 +148,12 @@ class ScheduledJob(Construct):
         check_alarm_settings(
             errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the job's"
         )
+        # Scheduler's Lambda target takes well-formed JSON only: no sets or objects, no NaN or Infinity.
+        rendered_input = "{}"
+        try:
+            rendered_input = json.dumps(dict(input or {}), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            errors.add("input", f"must be a JSON object Scheduler can send as the event ({error})")
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
@@ -194,7 +200,7 @@ class ScheduledJob(Construct):
                 maximum_retry_attempts=retry_attempts,
                 maximum_event_age_in_seconds=int(max_event_age.to_seconds()),
             ),
-            input=json.dumps(dict(input or {})),
+            input=rendered_input,
         )
         self.schedule = scheduler.Schedule(
             self,

@@ -282,6 +282,12 @@ def bad() -> dict[str, Any]:
             id="description",
         ),
         pytest.param(
+            {"input": {"a": {1, 2}}},
+            "Test/Bad: input: must be a JSON object Scheduler can send as the event (Object of type set is "
+            "not JSON serializable)",
+            id="input-not-json",
+        ),
+        pytest.param(
             {"alarms": False, "alarm_topic": "topic"},
             "Test/Bad: alarm_topic: is the action of the job's alarms; set alarms=True or remove it",
             id="topic-without-alarms",
@@ -296,6 +302,22 @@ def test_invalid_props_raise(bad: dict[str, Any], props: dict[str, Any], message
         props = {**props, "function": bad["sync"]}
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         ScheduledJob(stack, "Bad", **{"function": bad["function"], "schedule": "rate(1 day)", **props})
+
+
+def test_input_with_nan_is_refused_as_not_json(bad: dict[str, Any]) -> None:
+    # Python's json writes NaN, which no JSON parser (Scheduler's included) reads; the text after the
+    # reason varies with the Python version.
+    message = (
+        "Test/Bad: input: must be a JSON object Scheduler can send as the event (Out of range float values"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        ScheduledJob(
+            bad["stack"],
+            "Bad",
+            function=bad["function"],
+            schedule="rate(1 day)",
+            input={"ratio": float("nan")},
+        )
 
 
 def test_every_problem_is_reported_at_once(bad: dict[str, Any]) -> None:

@@ -79,27 +79,32 @@ class WorkerProcess:
         self.spec = spec
         runner_end, worker_end = socket.socketpair()
         self.channel = runner_end
-        environment = {name: os.environ[name] for name in _INHERITED if name in os.environ}
-        environment.update(lambda_environment(spec))
-        environment.update(aws_environment)
-        environment.update(spec.environment)
-        self.process = subprocess.Popen(
-            # -S: none of the runner's installed packages; the worker gets Lambda's path (`_isolation`).
-            [
-                sys.executable,
-                "-S",
-                _worker_main.__file__,
-                str(worker_end.fileno()),
-                json.dumps(worker_paths(spec)),
-            ],
-            cwd=spec.code_directory,
-            env=environment,
-            pass_fds=(worker_end.fileno(),),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        worker_end.close()
+        try:
+            environment = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+            environment.update(lambda_environment(spec))
+            environment.update(aws_environment)
+            environment.update(spec.environment)
+            self.process = subprocess.Popen(
+                # -S: none of the runner's installed packages; the worker gets Lambda's path (`_isolation`).
+                [
+                    sys.executable,
+                    "-S",
+                    _worker_main.__file__,
+                    str(worker_end.fileno()),
+                    json.dumps(worker_paths(spec)),
+                ],
+                cwd=spec.code_directory,
+                env=environment,
+                pass_fds=(worker_end.fileno(),),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        except BaseException:
+            runner_end.close()  # no worker will ever answer on it: every failed start would leak it
+            raise
+        finally:
+            worker_end.close()  # the worker holds its own copy (pass_fds), or there is no worker
         self.ready = False
         self._relay = threading.Thread(target=self._relay_output, args=(output,), daemon=True)
         self._relay.start()

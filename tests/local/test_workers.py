@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import signal
+import socket
+import subprocess
 import textwrap
 import threading
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.local._types import Invocation
-from constructs_lib.local._workers import FunctionPool, FunctionSpec, display_name_of
+from constructs_lib.local._workers import FunctionPool, FunctionSpec, WorkerProcess, display_name_of
 
 HANDLER = """
 import os
@@ -314,3 +316,26 @@ def test_every_invocation_is_recorded(pool: FunctionPool) -> None:
     pool.invoke("handlers-sleep", {"seconds": 0})
     assert pool.invocations[-1][0] == "Sleep"
     assert len(pool.invocations) == before + 1
+
+
+def test_a_worker_that_cannot_be_started_leaves_no_socket_open(
+    code_directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs: list[tuple[socket.socket, socket.socket]] = []
+    real_socketpair = socket.socketpair
+
+    def recorded_socketpair() -> tuple[socket.socket, socket.socket]:
+        pair = real_socketpair()
+        pairs.append(pair)
+        return pair
+
+    def failing_popen(*args: object, **kwargs: object) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(socket, "socketpair", recorded_socketpair)
+    monkeypatch.setattr(subprocess, "Popen", failing_popen)
+    with pytest.raises(OSError, match="Too many open files"):
+        WorkerProcess(spec(code_directory, "handlers.echo"), {}, io.StringIO())
+    ((runner_end, worker_end),) = pairs
+    assert runner_end.fileno() == -1  # closed
+    assert worker_end.fileno() == -1

@@ -19,23 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import jsii
-from aws_cdk import (
-    CfnElement,
-    CfnOutput,
-    CustomResource,
-    Duration,
-    IStableAnyProducer,
-    Lazy,
-    Names,
-    RemovalPolicy,
-    Stack,
-)
+from aws_cdk import CfnOutput, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
@@ -46,29 +35,31 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib import compliance
-from constructs_lib._alarms import (
-    AlarmDefault,
-    AlarmLevel,
-    AlarmSettings,
-    check_alarm_settings,
-    threshold_alarm,
-)
-from constructs_lib._cognito import strong_password_policy
+from constructs_lib._alarms import AlarmSettings, check_alarm_settings
 from constructs_lib._grants import principal_in_another_stack
-from constructs_lib._logical_ids import pin_logical_id
 from constructs_lib._logs import retained_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
+from constructs_lib._search_domain_alarms import ALARMS, add_alarms
+from constructs_lib._search_domain_cognito import dashboards_sign_in
+from constructs_lib._search_domain_network import allow_https, domain_security_groups, domain_subnets
+from constructs_lib._search_domain_security import (
+    SECURITY_ENTRY,
+    role_mapping,
+    role_mapping_function,
+    role_mapping_in,
+    security_role,
+)
 from constructs_lib._search_domain_validation import check_size
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.runtime import environment as env
-from constructs_lib.serverless_function import ServerlessFunction, validate_vpc_placement
+from constructs_lib.serverless_function import ServerlessFunction
 
-_FUNCTIONS = Path(__file__).resolve().parent / "functions"
-INDEXER_ENTRY = _FUNCTIONS / "search_indexer"
-SECURITY_ENTRY = _FUNCTIONS / "search_security"
+__all__ = ["ALARMS", "SECURITY_ENTRY", "SearchDomain", "SearchDomainSize"]
+
+INDEXER_ENTRY = Path(__file__).resolve().parent / "functions" / "search_indexer"
 
 # 2.19 is the last 2.x release: the newest engine whose APIs the indexer and the security-role
 # mapping use unchanged, with standard support for years; 3.x is a major upgrade users opt into.
@@ -87,62 +78,15 @@ SEARCH_CLUSTER_ACTIONS = ("cluster_composite_ops_ro",)
 # Stream batches: 100 records make one bulk request of well under OpenSearch's 10 MB default limit.
 DEFAULT_INDEX_BATCH_SIZE = 100
 DEFAULT_INDEXER_TIMEOUT = Duration.seconds(30)  # one bulk request of 100 documents, with headroom
-# The role-mapping function retries for about four minutes while a new domain's security warms up.
-_SECURITY_TIMEOUT = Duration.minutes(5)
-_ALARM_PERIOD = Duration.minutes(5)
-_FREE_STORAGE_FRACTION = 0.25  # AWS recommends alarming at 25 % of a node's storage left
-_CPU_THRESHOLD = 80  # percent, sustained 15 minutes: AWS's recommended alarm
-_JVM_THRESHOLD = 95  # percent: above 95 % OpenSearch starts rejecting requests (AWS guidance)
-_GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-# Missing data is MISSING (the alarm keeps its state) for the domain's health metrics, which a live
-# domain publishes every minute; ClusterRed alone treats it as breaching: a domain that stops
-# publishing it is down.
-_MISSING = cloudwatch.TreatMissingData.MISSING
-# The alarms by name, with their defaults (`alarm_settings` changes them; free_storage's threshold is
-# 25 % of a node's volume, in MB). Data at risk or writes failing is critical; a degraded but working
-# cluster (yellow, CPU, JVM pressure, a failed snapshot) is a warning.
-ALARMS = {
-    "cluster_red": AlarmDefault(
-        threshold=1, treat_missing_data=cloudwatch.TreatMissingData.BREACHING, level=AlarmLevel.CRITICAL
-    ),
-    "cluster_yellow": AlarmDefault(
-        threshold=1, evaluation_periods=5, treat_missing_data=_MISSING, level=AlarmLevel.WARNING
-    ),
-    "free_storage": AlarmDefault(
-        threshold=0,
-        treat_missing_data=_MISSING,
-        level=AlarmLevel.CRITICAL,
-        comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-    ),
-    "index_writes_blocked": AlarmDefault(threshold=1, treat_missing_data=_MISSING, level=AlarmLevel.CRITICAL),
-    "cpu": AlarmDefault(
-        threshold=_CPU_THRESHOLD, evaluation_periods=3, treat_missing_data=_MISSING, level=AlarmLevel.WARNING
-    ),
-    "jvm_memory_pressure": AlarmDefault(
-        threshold=_JVM_THRESHOLD, evaluation_periods=3, treat_missing_data=_MISSING, level=AlarmLevel.WARNING
-    ),
-    "snapshot_failure": AlarmDefault(threshold=1, treat_missing_data=_MISSING, level=AlarmLevel.WARNING),
-}
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COGNITO_RESERVED = ("aws", "amazon", "cognito")
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,254}$")
-_COGNITO_SERVICE_POLICY = "AmazonOpenSearchServiceCognitoAccess"
 _LOGS_ENCRYPTION_REASON = (
     "CloudWatch Logs encrypts the domain's application, slow and audit logs at rest with keys it manages; "
     "they record requests over documents indexed from the app's own tables, not credentials, and a "
     "customer-managed key would add a key policy for the Logs service without protecting more."
 )
-_HTTPS = ec2.Port.tcp(443)  # the domain enforces HTTPS: its only port
-
-
-@jsii.implements(IStableAnyProducer)
-class _Produce:
-    def __init__(self, produce: Callable[[], Any]) -> None:
-        self._produce = produce
-
-    def produce(self) -> Any:
-        return self._produce()
 
 
 @dataclass(frozen=True)
@@ -225,7 +169,7 @@ class SearchDomain(Construct):
     from the tables by the indexers); it is written into the domain's template Metadata.
     """
 
-    def __init__(  # noqa: PLR0915 - built in the order CloudFormation needs; helpers hold the detail
+    def __init__(
         self,
         scope: Construct,
         construct_id: str,
@@ -295,7 +239,7 @@ class SearchDomain(Construct):
             errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the domain's"
         )
         check_size(errors, size)
-        domain_subnets = _domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
+        subnets = domain_subnets(errors, size, vpc, vpc_subnets, security_groups)
         check_disposable(
             errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the domain's indexes"
         )
@@ -305,51 +249,16 @@ class SearchDomain(Construct):
         self.size = size
         # The indexers join the domain's VPC and keep their logs as long as the domain's own.
         self._vpc, self._vpc_subnets, self._log_retention = vpc, vpc_subnets, log_retention
-        self.security_groups = self._security_groups(vpc, security_groups)
+        self.security_groups = domain_security_groups(self, vpc, security_groups)
         self._roles: dict[str, dict[str, Any]] = {}
         self._mappings: dict[str, list[str]] = {}
         self._indexed: set[str] = set()
 
-        self.user_pool, self.user_pool_domain = self._user_pool(cognito_domain_prefix, mfa, feature_plan)
-        self.identity_pool = cognito.CfnIdentityPool(
-            self,
-            "IdentityPool",
-            allow_unauthenticated_identities=False,
-            # Only the enhanced flow: the classic flow would let clients pick any role.
-            allow_classic_flow=False,
-        )
-        self.authenticated_role = iam.Role(
-            self,
-            "AuthenticatedRole",
-            description=f"Dashboards users of {self.node.path}, signed in through Cognito",
-            assumed_by=iam.FederatedPrincipal(
-                "cognito-identity.amazonaws.com",
-                conditions={
-                    "StringEquals": {"cognito-identity.amazonaws.com:aud": self.identity_pool.ref},
-                    "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
-                },
-                assume_role_action="sts:AssumeRoleWithWebIdentity",
-            ),
-        )
-        cognito.CfnIdentityPoolRoleAttachment(
-            self,
-            "IdentityPoolRoles",
-            identity_pool_id=self.identity_pool.ref,
-            roles={"authenticated": self.authenticated_role.role_arn},
-        )
-        self.cognito_service_role = iam.Role(
-            self,
-            "CognitoServiceRole",
-            description=f"Lets OpenSearch Service configure Cognito sign-in for {self.node.path}",
-            assumed_by=iam.ServicePrincipal("opensearchservice.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(_COGNITO_SERVICE_POLICY)],
-        )
-        acknowledge(
-            self.cognito_service_role,
-            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{_COGNITO_SERVICE_POLICY}]",
-            "OpenSearch Service requires this AWS managed policy on the role it uses to create the "
-            "Dashboards app client in the user pool and identity pool.",
-        )
+        sign_in = dashboards_sign_in(self, cognito_domain_prefix, mfa, feature_plan)
+        self.user_pool, self.user_pool_domain = sign_in.user_pool, sign_in.user_pool_domain
+        self.identity_pool = sign_in.identity_pool
+        self.authenticated_role = sign_in.authenticated_role
+        self.cognito_service_role = sign_in.cognito_service_role
 
         self.log_groups = {
             kind: retained_log_group(
@@ -372,21 +281,9 @@ class SearchDomain(Construct):
             ],
         )
 
-        security = ServerlessFunction(
-            self,
-            "SecurityConfig",
-            entry=SECURITY_ENTRY,
-            include_runtime_helpers=True,
-            description=f"Maps IAM roles to OpenSearch security roles in {self.node.path}",
-            timeout=_SECURITY_TIMEOUT,
-            # CloudFormation invokes custom resource functions asynchronously.
-            invoked_asynchronously=True,
-            log_retention=log_retention,
-            vpc=vpc,
-            vpc_subnets=vpc_subnets,
-        )
+        security = role_mapping_function(self, log_retention, vpc, vpc_subnets)
         self.master_role = security.role
-        self._security_function = security.function
+        self._security = security
 
         self.domain = opensearch.Domain(
             self,
@@ -434,7 +331,7 @@ class SearchDomain(Construct):
             enable_auto_software_update=True,
             removal_policy=removal_policy,
             vpc=vpc,
-            vpc_subnets=[ec2.SubnetSelection(subnets=domain_subnets)] if vpc is not None else None,
+            vpc_subnets=[ec2.SubnetSelection(subnets=subnets)] if vpc is not None else None,
             security_groups=self.security_groups or None,
         )
         self.domain.node.add_dependency(logs_policy)
@@ -454,97 +351,19 @@ class SearchDomain(Construct):
         )
 
         self._mappings.update({role: [self.authenticated_role.role_arn] for role in dashboards_roles})
-        security.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                # GET: whose a role is, and what a built-in mapping holds; PATCH: add to that mapping.
-                actions=["es:ESHttpGet", "es:ESHttpPut", "es:ESHttpPatch", "es:ESHttpDelete"],
-                resources=[
-                    f"{self.domain.domain_arn}/_plugins/_security/api/roles/*",
-                    f"{self.domain.domain_arn}/_plugins/_security/api/rolesmapping/*",
-                ],
-            )
-        )
-        security_config = CustomResource(
+        role_mapping(
             self,
-            "SecurityRoles",
-            service_token=security.function.function_arn,
-            resource_type="Custom::OpenSearchSecurityRoles",
-            properties={
-                "Endpoint": self.endpoint,
-                # Lazy: index_table and grant_search add roles after the construct exists.
-                "Roles": Lazy.any(_Produce(lambda: self._roles)),
-                "Mappings": Lazy.any(_Produce(lambda: self._mappings)),
-            },
+            security,
+            self.domain,
+            self.endpoint,
+            roles=lambda: self._roles,
+            mappings=lambda: self._mappings,
+            security_groups=self.security_groups,
         )
-        # OpenSearch holds what it creates, by role name: its logical id must never move.
-        pin_logical_id(cast(CfnElement, security_config.node.default_child), self, "SecurityRoles")
-        # In a VPC also on the domain's security groups, whose rules let the function reach the domain.
-        security_config.node.add_dependency(self.domain, *self.security_groups)
-        for path in ("roles", "rolesmapping"):
-            acknowledge_wildcard_resource(
-                security.role.node.find_child("DefaultPolicy"),
-                f"{self.domain.domain_arn}/_plugins/_security/api/{path}/*",
-                f"The domain's master user creates and deletes security {path} by name under this API path; "
-                "the names are only known when index_table and grant_search are called.",
-            )
 
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
-        if alarms:
-            self._add_alarms(alarm_topic, alarm_settings)
-
-    def _security_groups(
-        self, vpc: ec2.IVpc | None, given: Sequence[ec2.ISecurityGroup]
-    ) -> list[ec2.ISecurityGroup]:
-        if vpc is None or given:
-            return list(given)
-        group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description=f"OpenSearch domain {self.node.path}: HTTPS in from allowed clients only",
-            # The domain's network interfaces only answer requests; they open no connections.
-            allow_all_outbound=False,
+        self.alarms: dict[str, cloudwatch.Alarm] = (
+            add_alarms(self, self.domain, size.volume_size_gib, alarm_topic, alarm_settings) if alarms else {}
         )
-        return [group]
-
-    # --- Cognito -------------------------------------------------------------------------------
-
-    def _user_pool(
-        self, prefix: str, mfa: cognito.Mfa, feature_plan: cognito.FeaturePlan
-    ) -> tuple[cognito.UserPool, cognito.UserPoolDomain]:
-        user_pool = cognito.UserPool(
-            self,
-            "UserPool",
-            self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True, username=False),
-            auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            password_policy=strong_password_policy(),
-            mfa=mfa,
-            # TOTP apps only: SMS needs an SNS role and spend limits, and is weaker.
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            feature_plan=feature_plan,
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        if mfa == cognito.Mfa.OPTIONAL:
-            acknowledge(
-                user_pool,
-                "AwsSolutions-COG2",
-                "MFA is optional by the caller's explicit choice (mfa=Mfa.OPTIONAL); "
-                "by default it is required.",
-            )
-        if feature_plan != cognito.FeaturePlan.PLUS:
-            acknowledge(
-                user_pool,
-                "AwsSolutions-COG8",
-                "Threat protection needs the PLUS feature plan, a cost the caller chooses with "
-                "feature_plan; sign-up is closed and MFA is on, so only invited users can sign in.",
-            )
-        domain = user_pool.add_domain(
-            "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix)
-        )
-        return user_pool, domain
 
     # --- cdk-nag ---------------------------------------------------------------------------------
 
@@ -615,13 +434,7 @@ class SearchDomain(Construct):
         peer's security groups must allow HTTPS out (`ServerlessFunction`'s own group does).
         """
         self._require_vpc("allow_from")
-        for group in self.security_groups:
-            for source in peer.connections.security_groups:
-                # remote_rule: a peer in another stack holds the rule itself. That stack already refers
-                # to this one (grant_search), so a rule here referring back would make a cycle.
-                group.add_ingress_rule(
-                    source, _HTTPS, f"HTTPS to OpenSearch domain {self.node.path}", remote_rule=True
-                )
+        allow_https(self, self.security_groups, peer)
 
     def _require_vpc(self, prop: str) -> None:
         errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
@@ -657,23 +470,20 @@ class SearchDomain(Construct):
                 f"{self.domain.domain_arn}/{index_name}/_count",
             ],
         )
-        reader = _security_role(index_name, SEARCH_INDEX_ACTIONS, SEARCH_CLUSTER_ACTIONS)
+        reader = security_role(index_name, SEARCH_INDEX_ACTIONS, SEARCH_CLUSTER_ACTIONS)
         principal = principal_in_another_stack(grantee, self)
         if principal is not None:
             role_name = f"search-reader-{index_name}-{Names.unique_id(principal)[-8:].lower()}"
             access_id = f"SearchAccess{Names.unique_id(principal)}{Names.unique_id(self)}{index_name}"
-            access = CustomResource(
+            access = role_mapping_in(
                 Stack.of(principal),
                 access_id,
-                service_token=self._security_function.function_arn,
-                resource_type="Custom::OpenSearchSecurityRoles",
-                properties={
-                    "Endpoint": self.endpoint,
-                    "Roles": {role_name: reader},
-                    "Mappings": {role_name: [role_arn]},
-                },
+                self._security,
+                self.endpoint,
+                role=role_name,
+                body=reader,
+                arn=role_arn,
             )
-            pin_logical_id(cast(CfnElement, access.node.default_child), Stack.of(principal), access_id)
             access.node.add_dependency(principal)
         else:
             self._add_role(f"search-reader-{index_name}", reader, role_arn)
@@ -759,7 +569,7 @@ class SearchDomain(Construct):
         )
         self._add_role(
             f"search-writer-{index_name}",
-            _security_role(index_name, INDEXER_INDEX_ACTIONS, INDEXER_CLUSTER_ACTIONS),
+            security_role(index_name, INDEXER_INDEX_ACTIONS, INDEXER_CLUSTER_ACTIONS),
             indexer.role.role_arn,
         )
         table.add_stream_consumer(
@@ -774,105 +584,6 @@ class SearchDomain(Construct):
         self._indexed.add(index_name)
         return indexer
 
-    # --- Alarms ----------------------------------------------------------------------------------
-
-    def _add_alarms(self, topic: sns.ITopic | None, settings: AlarmSettings | None) -> None:
-        free_storage_mb = self.size.volume_size_gib * 1024 * _FREE_STORAGE_FRACTION
-        specs: list[tuple[str, str, cloudwatch.Metric, float, str]] = [
-            (
-                "ClusterRed",
-                "cluster_red",
-                self.domain.metric_cluster_status_red(period=Duration.minutes(1), statistic="Maximum"),
-                1,
-                "at least one primary shard is unassigned: searches miss data and writes fail",
-            ),
-            (
-                "ClusterYellow",
-                "cluster_yellow",
-                self.domain.metric_cluster_status_yellow(period=Duration.minutes(1), statistic="Maximum"),
-                1,
-                "replica shards are unassigned: one more node failure loses data (a one-node domain is "
-                "always yellow unless its indexes have no replicas)",
-            ),
-            (
-                "FreeStorage",
-                "free_storage",
-                self.domain.metric_free_storage_space(period=Duration.minutes(1), statistic="Minimum"),
-                free_storage_mb,
-                "a node has 25 % or less of its storage left: grow the volumes or delete indexes",
-            ),
-            (
-                "IndexWritesBlocked",
-                "index_writes_blocked",
-                self.domain.metric_cluster_index_writes_blocked(period=_ALARM_PERIOD, statistic="Maximum"),
-                1,
-                "the cluster blocks writes (storage or memory pressure): the indexer is failing",
-            ),
-            (
-                "Cpu",
-                "cpu",
-                self.domain.metric_cpu_utilization(period=_ALARM_PERIOD, statistic="Maximum"),
-                _CPU_THRESHOLD,
-                "data node CPU has been 80 % or more for 15 minutes: scale up or out",
-            ),
-            (
-                "JvmMemoryPressure",
-                "jvm_memory_pressure",
-                self.domain.metric_jvm_memory_pressure(period=_ALARM_PERIOD, statistic="Maximum"),
-                _JVM_THRESHOLD,
-                "JVM memory pressure is 95 % or more: requests will be rejected; scale up",
-            ),
-            (
-                "SnapshotFailure",
-                "snapshot_failure",
-                self.domain.metric_automated_snapshot_failure(
-                    period=Duration.minutes(1), statistic="Maximum"
-                ),
-                1,
-                "an automated snapshot failed: the domain has no recent backup",
-            ),
-        ]
-        for name, key, metric, threshold, problem in specs:
-            alarm = threshold_alarm(
-                self,
-                f"{name}Alarm",
-                metric,
-                threshold=threshold,
-                description=f"{self.node.path}: {problem}.",
-                topic=topic,
-                name=key,
-                settings=settings,
-                default=replace(ALARMS[key], threshold=threshold),
-            )
-            if alarm is not None:
-                self.alarms[name] = alarm
-
-
-def _domain_subnets(
-    errors: PropErrors,
-    size: SearchDomainSize,
-    vpc: ec2.IVpc | None,
-    vpc_subnets: ec2.SubnetSelection | None,
-    security_groups: Sequence[ec2.ISecurityGroup],
-) -> list[ec2.ISubnet]:
-    """Validate the VPC placement; the first selected subnet of each of the first N zones (N from `size`).
-
-    OpenSearch wants exactly one subnet per zone it uses; the functions use the whole selection.
-    """
-    selected = validate_vpc_placement(errors, vpc, vpc_subnets, security_groups)
-    if selected is None:
-        return []
-    one_per_zone: dict[str, ec2.ISubnet] = {}
-    for subnet in selected.subnets:
-        one_per_zone.setdefault(subnet.availability_zone, subnet)
-    errors.check(
-        len(one_per_zone) >= size.availability_zones or bool(selected.is_pending_lookup),
-        "vpc_subnets",
-        f"selects subnets in {len(one_per_zone)} zone(s) but size.availability_zones is "
-        f"{size.availability_zones}; select subnets in more zones or use a size with fewer",
-    )
-    return list(one_per_zone.values())[: size.availability_zones]
-
 
 def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:
     errors = PropErrors(cast(Construct, domain.node.scope), domain.node.id)
@@ -882,16 +593,6 @@ def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:
         f"'{index_name}' must be lowercase a-z, 0-9, '_', '-', '.', starting with a letter or digit",
     )
     errors.raise_if_any()
-
-
-def _security_role(
-    index_name: str, index_actions: Sequence[str], cluster_actions: Sequence[str]
-) -> dict[str, Any]:
-    """An OpenSearch security role body allowing `index_actions` on one index."""
-    return {
-        "cluster_permissions": list(cluster_actions),
-        "index_permissions": [{"index_patterns": [index_name], "allowed_actions": list(index_actions)}],
-    }
 
 
 def _role_arn(domain: SearchDomain, prop: str, grantee: iam.IGrantable) -> str:

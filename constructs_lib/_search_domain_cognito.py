@@ -1,0 +1,110 @@
+"""SearchDomain's Dashboards sign-in: the Cognito user pool and its domain, the identity pool, the
+authenticated users' role, and the service role OpenSearch uses to configure Cognito.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from constructs_lib._cognito import strong_password_policy
+from constructs_lib._nag import acknowledge
+
+_COGNITO_SERVICE_POLICY = "AmazonOpenSearchServiceCognitoAccess"
+
+
+@dataclass(frozen=True)
+class DashboardsSignIn:
+    user_pool: cognito.UserPool
+    user_pool_domain: cognito.UserPoolDomain
+    identity_pool: cognito.CfnIdentityPool
+    authenticated_role: iam.Role
+    cognito_service_role: iam.Role
+
+
+def dashboards_sign_in(
+    scope: Construct, prefix: str, mfa: cognito.Mfa, feature_plan: cognito.FeaturePlan
+) -> DashboardsSignIn:
+    """Everything Cognito-side, created in `scope` (the SearchDomain)."""
+    user_pool, user_pool_domain = _user_pool(scope, prefix, mfa, feature_plan)
+    identity_pool = cognito.CfnIdentityPool(
+        scope,
+        "IdentityPool",
+        allow_unauthenticated_identities=False,
+        # Only the enhanced flow: the classic flow would let clients pick any role.
+        allow_classic_flow=False,
+    )
+    authenticated_role = iam.Role(
+        scope,
+        "AuthenticatedRole",
+        description=f"Dashboards users of {scope.node.path}, signed in through Cognito",
+        assumed_by=iam.FederatedPrincipal(
+            "cognito-identity.amazonaws.com",
+            conditions={
+                "StringEquals": {"cognito-identity.amazonaws.com:aud": identity_pool.ref},
+                "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
+            },
+            assume_role_action="sts:AssumeRoleWithWebIdentity",
+        ),
+    )
+    cognito.CfnIdentityPoolRoleAttachment(
+        scope,
+        "IdentityPoolRoles",
+        identity_pool_id=identity_pool.ref,
+        roles={"authenticated": authenticated_role.role_arn},
+    )
+    cognito_service_role = iam.Role(
+        scope,
+        "CognitoServiceRole",
+        description=f"Lets OpenSearch Service configure Cognito sign-in for {scope.node.path}",
+        assumed_by=iam.ServicePrincipal("opensearchservice.amazonaws.com"),
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(_COGNITO_SERVICE_POLICY)],
+    )
+    acknowledge(
+        cognito_service_role,
+        f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{_COGNITO_SERVICE_POLICY}]",
+        "OpenSearch Service requires this AWS managed policy on the role it uses to create the "
+        "Dashboards app client in the user pool and identity pool.",
+    )
+    return DashboardsSignIn(
+        user_pool, user_pool_domain, identity_pool, authenticated_role, cognito_service_role
+    )
+
+
+def _user_pool(
+    scope: Construct, prefix: str, mfa: cognito.Mfa, feature_plan: cognito.FeaturePlan
+) -> tuple[cognito.UserPool, cognito.UserPoolDomain]:
+    user_pool = cognito.UserPool(
+        scope,
+        "UserPool",
+        self_sign_up_enabled=False,
+        sign_in_aliases=cognito.SignInAliases(email=True, username=False),
+        auto_verify=cognito.AutoVerifiedAttrs(email=True),
+        password_policy=strong_password_policy(),
+        mfa=mfa,
+        # TOTP apps only: SMS needs an SNS role and spend limits, and is weaker.
+        mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+        account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+        feature_plan=feature_plan,
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    if mfa == cognito.Mfa.OPTIONAL:
+        acknowledge(
+            user_pool,
+            "AwsSolutions-COG2",
+            "MFA is optional by the caller's explicit choice (mfa=Mfa.OPTIONAL); by default it is required.",
+        )
+    if feature_plan != cognito.FeaturePlan.PLUS:
+        acknowledge(
+            user_pool,
+            "AwsSolutions-COG8",
+            "Threat protection needs the PLUS feature plan, a cost the caller chooses with "
+            "feature_plan; sign-up is closed and MFA is on, so only invited users can sign in.",
+        )
+    domain = user_pool.add_domain("Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix))
+    return user_pool, domain

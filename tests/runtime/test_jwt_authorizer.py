@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from constructs_lib.functions.jwt_authorizer import handler as authorizer
 from tests.oidc_provider import AUDIENCE, OidcProvider, oidc_provider
@@ -140,6 +142,35 @@ def test_unknown_key_refreshes_the_keys_once_then_is_rejected(provider: OidcProv
     for _ in range(5):
         assert _answer(verifier, provider.token("forged-2")) == "Unauthorized"
     assert provider.requests["/jwks"] == 2
+
+
+def _without_kid(provider: OidcProvider, kid: str) -> str:
+    """A token as provider.token(kid) makes it, with no kid in its header."""
+    key = provider.published.get(kid) or provider.unpublished[kid]
+    algorithm = "RS256" if isinstance(key, RSAKey) else "ES256"
+    payload = provider.token(kid).split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return jwt.encode({"alg": algorithm}, claims, key, algorithms=[algorithm])
+
+
+def test_a_token_without_kid_is_verified_with_the_one_key_of_its_algorithm(
+    provider: OidcProvider, clock: Clock
+) -> None:
+    verifier = _verifier(provider, clock)  # the JWKS: one RSA key (rsa-1) and one P-256 key (ec-1)
+    assert isinstance(_answer(verifier, _without_kid(provider, "rsa-1")), dict)
+    assert isinstance(_answer(verifier, _without_kid(provider, "ec-1")), dict)
+    provider.add_key("rsa-other", "RS256", publish=False)  # the one RSA key must also be the signer
+    assert _answer(verifier, _without_kid(provider, "rsa-other")) == "Unauthorized"
+
+
+def test_a_token_without_kid_is_refused_when_several_keys_could_verify_it(
+    provider: OidcProvider, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider.add_key("rsa-2", "RS256")
+    verifier = _verifier(provider, clock)
+    assert _answer(verifier, _without_kid(provider, "rsa-1")) == "Unauthorized"
+    assert "the token has no kid and the issuer's JWKS has 2 RS256 keys, not exactly one" in caplog.text
+    assert isinstance(_answer(verifier, _without_kid(provider, "ec-1")), dict)  # still one EC key
 
 
 def test_rotated_key_is_picked_up_by_a_refresh(provider: OidcProvider, clock: Clock) -> None:

@@ -5,8 +5,9 @@ issuer publishes: its discovery document (``<issuer>/.well-known/openid-configur
 the JWKS, both fetched once per container and cached. A token signed with a key id the cache does
 not hold refreshes the keys first (the issuer rotated them), at most once per
 `MIN_REFRESH_INTERVAL_SECONDS`, so a stream of forged key ids cannot make this function hammer
-the issuer. Then ``exp``/``nbf`` (with `LEEWAY_SECONDS` of clock skew), ``iss``, ``aud`` and the
-required scopes are checked.
+the issuer. A token without a key id is verified with the JWKS's one key of its algorithm, and
+refused when there are several. Then ``exp``/``nbf`` (with `LEEWAY_SECONDS` of clock skew),
+``iss``, ``aud`` and the required scopes are checked.
 
 Answers, as API Gateway expects of a Lambda authorizer:
 - a missing, malformed, forged, expired, not-yet-valid or foreign token: ``Unauthorized`` (401);
@@ -43,12 +44,14 @@ from urllib.parse import urlsplit
 
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import Key, KeySet
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 ALGORITHMS = ("RS256", "ES256")  # asymmetric only: an HS256 token "signed" with a public key is refused
+# The JWK each algorithm verifies with (RFC 7518 section 6), to pick the key of a token without a kid.
+_KEY_FAMILIES = {"RS256": ("RSA", None), "ES256": ("EC", "P-256")}
 LEEWAY_SECONDS = 60  # clock skew between the issuer and Lambda; tokens live minutes to hours
 # Keys are re-read at least this often even when every kid is known, so a revoked key stops
 # verifying within the hour.
@@ -198,8 +201,9 @@ class JwtVerifier:
         keys = self.keys.key_set(kid)
         if not _has_kid(keys, kid):
             raise RejectedTokenError(f"no key {kid!r} in the issuer's JWKS, even after a refresh")
+        verifying: KeySet | Key = keys if kid is not None else _only_key_for(keys, algorithm)
         try:
-            claims: dict[str, Any] = jwt.decode(token, keys, algorithms=list(ALGORITHMS)).claims
+            claims: dict[str, Any] = jwt.decode(token, verifying, algorithms=[algorithm]).claims
         except InvalidKeyIdError:
             raise RejectedTokenError("the token names no key of the issuer's JWKS") from None
         except (JoseError, ValueError) as error:
@@ -219,6 +223,28 @@ class JwtVerifier:
         if missing:
             raise RejectedTokenError(f"the token lacks the scopes {' '.join(missing)}", forbidden=True)
         return claims
+
+
+def _only_key_for(keys: KeySet, algorithm: str) -> Key:
+    """The key a token without a kid is verified with: the JWKS's one key of `algorithm`'s family.
+
+    As many JWT libraries do, a single candidate is unambiguous; with two or more, trying each would
+    let the token choose, so it is refused (issuers that publish several keys set kid).
+    """
+    key_type, curve = _KEY_FAMILIES[algorithm]
+    candidates = [
+        key
+        for key in keys.keys
+        if key.key_type == key_type
+        and (curve is None or key.get("crv") == curve)
+        and key.get("alg") in (None, algorithm)
+    ]
+    if len(candidates) != 1:
+        raise RejectedTokenError(
+            f"the token has no kid and the issuer's JWKS has {len(candidates)} {algorithm} keys, "
+            "not exactly one"
+        )
+    return candidates[0]
 
 
 def _unverified_header(token: str) -> dict[str, Any]:

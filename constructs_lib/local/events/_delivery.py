@@ -66,8 +66,9 @@ def short(arn: str) -> str:
 
 
 def function_name(function: str) -> str:
-    """A function's name from its name or (qualified) ARN."""
-    return function.split(":")[6] if function.startswith("arn:") else function
+    """A function's name from its name or ARN, either qualified (``name:live``): locally every alias
+    and version of a function runs its one copy."""
+    return function.split(":")[6] if function.startswith("arn:") else function.split(":", maxsplit=1)[0]
 
 
 def flag(value: Any) -> bool:
@@ -116,6 +117,14 @@ class Deliveries:
     def function_arn(self, function: str) -> str:
         return function_arn(self.region, self.account, function)
 
+    def invoked_arn(self, function: str) -> str:
+        """The ARN an invocation of `function` (name, ``name:alias`` or ARN) names, with its alias or
+        version: Lambda checks the permission of what is invoked, and an alias has its own."""
+        if function.startswith("arn:"):
+            return function
+        name, _, qualifier = function.partition(":")
+        return f"{self.function_arn(name)}:{qualifier}" if qualifier else self.function_arn(name)
+
     def invoke(self, function: str, event: Mapping[str, Any]) -> Invocation:
         """Invoke `function` synchronously; a failure of the invoker itself counts as a failed attempt."""
         try:
@@ -139,7 +148,7 @@ class Deliveries:
 
     def deliver(self, function: str, event: Mapping[str, Any], *, sender: Sender) -> str | None:
         """Invoke `function` asynchronously on behalf of `sender` (S3, SNS, ...) if the checks allow it."""
-        if not self.allowed(sender, "lambda:InvokeFunction", self.function_arn(function_name(function))):
+        if not self.allowed(sender, "lambda:InvokeFunction", self.invoked_arn(function)):
             return None
         return self.invoke_async(function, event)
 

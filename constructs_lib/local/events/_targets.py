@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from constructs_lib.local.events._delivery import LOGGER, Deliveries, Sender, function_name, short
+from constructs_lib.local.events._delivery import LOGGER, Deliveries, Sender, short
 from constructs_lib.local.events._threads import Poller
 
 DEFAULT_MAX_RETRIES = 185  # Scheduler's and EventBridge's default MaximumRetryAttempts
@@ -216,7 +216,7 @@ def deliver(deliveries: Deliveries, target: Target, payload: str, sender: Sender
     """Deliver `payload` (text) to `target`; None when delivered, else (error code, message)."""
     service = target.service
     if service == "lambda":
-        arn = deliveries.function_arn(function_name(target.arn))
+        arn = deliveries.invoked_arn(target.arn)
         if not deliveries.allowed(sender, "lambda:InvokeFunction", arn):
             return "AccessDeniedException", f"{sender.principal} may not invoke {short(arn)}"
         deliveries.invoke_async(target.arn, _event(payload))

@@ -21,7 +21,6 @@ from constructs_lib.local.events._delivery import (
     Deliveries,
     DeliveryPath,
     Sender,
-    function_name,
     resolved,
     short,
 )
@@ -125,7 +124,7 @@ class SnsSubscriptions(DeliveryPath):
                 if name.startswith("FilterPolicy")
             }
             subscription_arn = self._subscribe(deliveries, subscription, arn, filter_policy)
-            function = function_name(subscription.endpoint)
+            function = subscription.endpoint  # an alias's ARN keeps its qualifier for the permission check
             inbox.add(url, partial(self._route_notification, deliveries, function, subscription_arn))
         except (BotoCoreError, ClientError) as error:
             LOGGER.error(

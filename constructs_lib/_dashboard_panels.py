@@ -71,13 +71,7 @@ def api_panel(api: ServerlessApi) -> Panel:
 
 def websocket_panel(api: WebSocketApi) -> Panel:
     def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
-        return api.api.metric(
-            name,
-            statistic=statistic,
-            period=GRAPH_PERIOD,
-            label=name,
-            dimensions_map={"ApiId": api.api.api_id, "Stage": api.stage.stage_name},
-        )
+        return api.metric(name, statistic=statistic, period=GRAPH_PERIOD, label=name)
 
     return Panel(
         f"WebSocket API {api.node.path} (stage {api.stage.stage_name})",

@@ -22,6 +22,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -54,6 +55,7 @@ MAX_CONNECTION_TTL = Duration.days(7)
 # Browsers cannot set headers on a WebSocket handshake, so a token travels in the query string.
 DEFAULT_CONNECT_IDENTITY_SOURCES = ("route.request.querystring.token",)
 DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+DEFAULT_METRIC_PERIOD = Duration.minutes(5)  # CloudWatch's default period for AWS metrics
 SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
 
 _ROUTE_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -205,6 +207,18 @@ class WebSocketApi(Construct):
     def connection_management_url(self) -> str:
         """The https:// URL of this stage's @connections management API, for handlers."""
         return self.stage.callback_url
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Sum",
+        period: Duration = DEFAULT_METRIC_PERIOD,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """An AWS/ApiGateway metric of this API's stage (``ConnectCount``, ``MessageCount``,
+        ``ClientError``, ``IntegrationError``, ``ExecutionError``, ``IntegrationLatency``)."""
+        return self.stage.metric(metric_name, statistic=statistic, period=period, label=label)
 
     @property
     def routes(self) -> dict[str, apigwv2.WebSocketRoute]:

@@ -82,3 +82,17 @@ def test_a_serverless_function_is_a_grantee(cross_stack: dict[str, Any]) -> None
 
 def test_a_grant_holds_its_key_grant_too(cross_stack: dict[str, Any]) -> None:
     assert {"dynamodb:GetItem", "kms:Decrypt"} <= _actions(cross_stack["grants"]["read_sealed"])
+
+
+def test_websocket_metrics_are_scoped_to_the_stage() -> None:
+    stack = new_stack(new_app(), "Metrics")
+    chat = WebSocketApi(stack, "Chat")
+
+    metric = chat.metric("ConnectCount")
+
+    assert (metric.namespace, metric.metric_name, metric.statistic) == (
+        "AWS/ApiGateway",
+        "ConnectCount",
+        "Sum",
+    )
+    assert stack.resolve(metric.dimensions) == {"ApiId": stack.resolve(chat.api.api_id), "Stage": "dev"}

@@ -22,6 +22,7 @@ from typing import Any
 
 from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -475,6 +476,9 @@ class ApiStack(Stack):
             self.api.add_route(method, path, function.function, **access, **options)
         if settings.deployment.gradual:
             server_errors = self._deployment_server_errors_alarm(settings.stage)
+            # On call learns of a rollback (and of the recovery) as of any other alarm.
+            server_errors.add_alarm_action(cloudwatch_actions.SnsAction(data.alarms.topic))
+            server_errors.add_ok_action(cloudwatch_actions.SnsAction(data.alarms.topic))
             for function in (groups_read, groups_write, images_read, images_write, image_search):
                 function.add_deployment_alarm(server_errors)
 

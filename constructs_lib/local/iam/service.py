@@ -254,6 +254,9 @@ class IamEnforcement:
         assert self.authorizer is not None and self._context is not None
         if request.principal in self.authorizer.roles:  # a role a service assumes (Scheduler's target role)
             service = (request.source_arn or "arn:aws:service").split(":")[2]
+            refusal = self.check_assume_role(f"{service}{_AWS_SUFFIX}", request.principal, request.source_arn)
+            if refusal is not None:
+                return refusal
             principal = self.authorizer.role_principal(request.principal, service)
             caller = f"{request.principal.rsplit('/', 1)[-1]} (assumed by {service})"
         elif request.principal.startswith("arn:"):
@@ -285,6 +288,23 @@ class IamEnforcement:
         if outcome.allowed or denied is None:
             return None
         return message(principal.name, denied)
+
+    def check_assume_role(self, service: str, role_arn: str, source_arn: str | None) -> str | None:
+        """`service` (``scheduler.amazonaws.com``) assuming `role_arn` for `source_arn`: the role's trust
+        policy must allow it, with the condition keys AWS passes; a refusal in AWS's words, else None.
+        """
+        assert self.authorizer is not None
+        context = {"aws:SecureTransport": "true", "aws:SourceAccount": self.authorizer.account}
+        trusted_source = _assuming_source_arn(source_arn)
+        if trusted_source:
+            context["aws:SourceArn"] = trusted_source
+        principal = Principal("service", service, self.authorizer.account)
+        outcome = self.authorizer.check(
+            principal, [Access("sts:AssumeRole", role_arn, context)], caller=service
+        )
+        if outcome.allowed or outcome.denied is None:
+            return None
+        return message(principal.name, outcome.denied)
 
     def check_invoke(self, function_arn: str, event: Mapping[str, Any]) -> str | None:
         """API Gateway invoking a function for a request: its Lambda permissions must allow the method."""
@@ -334,6 +354,19 @@ def _api_source_arn(event: Mapping[str, Any], region: str, account: str) -> str 
     if "routeKey" in context and "httpMethod" not in context:  # WebSocket: the route
         return f"{base}/{context['routeKey']}"
     return f"{base}/{context.get('httpMethod', '*')}{context.get('resourcePath', '')}"
+
+
+def _assuming_source_arn(source_arn: str | None) -> str | None:
+    """The aws:SourceArn a service passes when it assumes a role for `source_arn` (what delivers).
+
+    EventBridge Scheduler passes the schedule's GROUP (arn:aws:scheduler:r:a:schedule-group/<group>),
+    never the schedule: its user guide (confused deputy prevention) says the trust policy's SourceArn
+    must be a schedule group ARN. EventBridge passes the rule, Step Functions the state machine.
+    """
+    if source_arn and source_arn.startswith("arn:aws:scheduler:") and ":schedule/" in source_arn:
+        prefix, path = source_arn.split(":schedule/", 1)
+        return f"{prefix}:schedule-group/{path.split('/', 1)[0]}"
+    return source_arn
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -1,10 +1,12 @@
 """`make local` with gradual deployments: every trigger of a canary-deployed function invokes its
 `live` alias (a qualified ARN or ``name:live``), which the runner runs as the function's one local
-copy, under the alias's own permissions: queue, stream, schedule, rule and S3 -> SNS subscriptions."""
+copy, under the alias's own permissions: queue, stream, schedule, rule, S3 -> SNS subscriptions and
+WebSocket routes."""
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import boto3
 import pytest
 from aws_cdk import Stack
 from aws_cdk.cx_api import CloudAssembly
+from websockets.sync.client import connect
 
 from constructs_lib import (
     DataStream,
@@ -21,11 +24,13 @@ from constructs_lib import (
     QueueWorker,
     ScheduledJob,
     ServerlessFunction,
+    WebSocketApi,
 )
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from tests.app.test_local_event_sources import HANDLER, eventually, payloads, produce
 from tests.cdk import new_app, new_stack
+from tests.constructs.test_deployment_preferences import ECHO
 
 CANARY = DeploymentPreference.canary(10, 5)
 
@@ -69,6 +74,15 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
         },
     )
     store.grant_presign(producer.function)
+    sockets = WebSocketApi(stack, "Sockets")
+    for route, name in (("$connect", "OnConnect"), ("$default", "OnMessage")):
+        handler = ServerlessFunction(stack, name, entry=ECHO, deployment=CANARY)
+        sockets.add_route(
+            route,
+            handler.function,
+            public_reason="A test API" if route == "$connect" else None,
+            return_response=route == "$default",
+        )
     jobs.grant_send_messages(producer.function)
     bus.grant_put_events(producer.function)
     clicks.grant_write(producer.function)
@@ -125,6 +139,26 @@ def test_every_trigger_reaches_the_alias_and_iam_allows_it(runner: LocalRunner) 
     assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}
 
 
+def test_websocket_routes_invoke_the_aliases(runner: LocalRunner) -> None:
+    (url,) = runner.websocket_apis.values()
+    with connect(f"{url}/dev", open_timeout=30) as client:
+        client.send(json.dumps({"action": "hello"}))
+        assert client.recv(timeout=30) == "{}"
+    assert payloads(runner, "OnConnect") and payloads(runner, "OnMessage")
+    iam = runner.service("iam")
+    assert isinstance(iam, IamEnforcement) and iam.authorizer is not None
+    invoked = {
+        resource
+        for usage in iam.authorizer.usage.values()
+        for action, resource, _ in usage.allowed
+        if action == "lambda:InvokeFunction" and ("-OnConnect" in resource or "-OnMessage" in resource)
+    }
+    assert len(invoked) == 2 and all(resource.endswith(":live") for resource in invoked)
+    assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}
+
+
 def test_the_banner_lists_the_aliases(runner: LocalRunner) -> None:
     banner = "\n".join(runner.banner())
-    assert "Counter:live, Listener:live, Sweeper:live, Uploaded:live, Worker:live" in banner
+    assert (
+        "Counter:live, Listener:live, OnConnect:live, OnMessage:live, Sweeper:live, Uploaded:live" in banner
+    )

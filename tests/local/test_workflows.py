@@ -75,6 +75,8 @@ def _build(outdir: Path) -> None:
     )
     # A workflow whose role may not invoke its function: the template is edited after synth.
     Workflow(stack, "Unallowed", definition=lambda_task(stack, "Forbidden", double))
+    # A workflow whose role trusts another service: edited after synth too.
+    Workflow(stack, "Untrusted", definition=sfn.Pass(stack, "Nothing"))
     api = ServerlessApi(stack, "Api", cors=CorsPolicy(allow_origins=[ORIGIN]))
     schema = {
         "type": "object",
@@ -95,6 +97,7 @@ def _build(outdir: Path) -> None:
     )
     app.synth()
     _remove_invoke_permission(outdir / "Flows.template.json", "UnallowedStateMachineRole")
+    _trust_another_service(outdir / "Flows.template.json", "UntrustedStateMachineRole")
 
 
 def _remove_invoke_permission(template_file: Path, role_prefix: str) -> None:
@@ -103,6 +106,18 @@ def _remove_invoke_permission(template_file: Path, role_prefix: str) -> None:
         if resource["Type"] == "AWS::IAM::Policy" and logical_id.startswith(role_prefix):
             statements = resource["Properties"]["PolicyDocument"]["Statement"]
             statements[:] = [s for s in statements if s["Action"] != "lambda:InvokeFunction"]
+    template_file.write_text(json.dumps(template))
+
+
+def _trust_another_service(template_file: Path, role_prefix: str) -> None:
+    template = json.loads(template_file.read_text())
+    (role,) = [
+        resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role" and logical_id.startswith(role_prefix)
+    ]
+    for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+        statement["Principal"] = {"Service": "lambda.amazonaws.com"}
     template_file.write_text(json.dumps(template))
 
 
@@ -211,6 +226,15 @@ def test_state_machine_role_is_enforced_on_its_lambda_tasks(run: LocalRunner) ->
     assert described["status"] == "FAILED"
     assert "is not authorized to perform: lambda:InvokeFunction" in described["cause"], described
     assert "no identity-based policy allows" in described["cause"]
+
+
+def test_a_workflow_whose_role_does_not_trust_step_functions_is_refused_and_not_run(run: LocalRunner) -> None:
+    # AWS refuses CreateStateMachine: states.amazonaws.com may not assume the role.
+    assert not any(path.startswith("Flows/Untrusted") for path in run.state()["stateMachines"])
+    banner = "\n".join(run.banner())
+    assert "not run: Flows/Untrusted" in banner
+    assert "states.amazonaws.com may not assume its role" in banner
+    assert "is not authorized to perform: sts:AssumeRole" in banner
 
 
 def test_executions_command_lists_executions_and_history(

@@ -34,7 +34,7 @@ from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from constructs_lib.local._aws import RUNNER_ACCESS_KEY, AwsRequest, AwsResponse
-from constructs_lib.local._service import ServiceContext
+from constructs_lib.local._service import DeliveryRequest, ServiceContext, check_delivery
 from constructs_lib.local._sessions import RoleSessions
 from constructs_lib.local._types import Invocation, function_arn
 from constructs_lib.local.stepfunctions.machines import StateMachineSpec, read_state_machines
@@ -49,6 +49,7 @@ NOT_EMULATED = (
 )
 STATE_KEY = "stateMachines"  # the run's state file: "Stack/LogicalId" -> state machine ARN
 _TARGET_PREFIX = "AWSStepFunctions."
+_STATES = "states.amazonaws.com"
 _INVOKE_PATH = "/2015-03-31/functions/"
 _POLL = 0.02  # seconds between looks at a synchronous execution's status
 _JSON = "application/x-amz-json-1.0"
@@ -91,6 +92,15 @@ class Workflows:
         self._patch_clients()
         backend = self._backend()
         for spec in specs:
+            # CreateStateMachine fails in AWS unless Step Functions may assume the machine's role.
+            refusal = check_delivery(
+                context.delivery_checks, DeliveryRequest(_STATES, "sts:AssumeRole", spec.role_arn, spec.arn)
+            )
+            if refusal is not None:
+                self._skipped[spec.path] = f"{_STATES} may not assume its role: {refusal}"
+                log.warning("Delivery refused: workflow %s is not run locally: %s", spec.path, refusal)
+                context.not_run[spec.path] = "its role's trust policy does not let Step Functions assume it"
+                continue
             try:
                 _create(backend, spec)
             except Exception as error:  # moto rejects what its interpreter cannot parse

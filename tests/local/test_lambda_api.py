@@ -6,14 +6,17 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from constructs_lib.local._service import ServiceContext
 from constructs_lib.local.events import EventRouter
+from constructs_lib.local.events.service import Events
 from constructs_lib.local.lambda_api import LocalFunction, lambda_server
 from tests.local.test_event_sources import (
     IDLE_TIMEOUT,
@@ -110,3 +113,22 @@ def test_an_unstarted_router_refuses_instead_of_running_without_retries(aws: Aws
         api.invoke(FunctionName="Flaky", InvocationType="Event", Payload=b"{}")
     assert "start the event router" in refused.value.response["Error"]["Message"]
     assert invoker.calls == []
+
+
+def test_the_events_service_gives_the_lambda_api_its_asynchronous_path(aws: Aws) -> None:
+    context = SimpleNamespace(
+        assembly=SimpleNamespace(stacks=[]),
+        invoker=FakeInvoker(),
+        aws=SimpleNamespace(url=aws.url),
+        region=REGION,
+        account="123456789012",
+        delivery_checks=[],
+        invoke_async=None,
+    )
+    events = Events()
+    events.start(cast(ServiceContext, context))
+    try:
+        assert events.router is not None
+        assert context.invoke_async == events.router.invoke_async
+    finally:
+        events.stop()

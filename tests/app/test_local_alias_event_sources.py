@@ -1,7 +1,7 @@
 """`make local` with gradual deployments: every trigger of a canary-deployed function invokes its
 `live` alias (a qualified ARN or ``name:live``), which the runner runs as the function's one local
 copy, under the alias's own permissions: queue, stream, schedule, rule, S3 -> SNS subscriptions and
-WebSocket routes."""
+WebSocket routes, and a workflow's Lambda task."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -25,6 +26,8 @@ from constructs_lib import (
     ScheduledJob,
     ServerlessFunction,
     WebSocketApi,
+    Workflow,
+    lambda_task,
 )
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
@@ -74,6 +77,8 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
         },
     )
     store.grant_presign(producer.function)
+    step = ServerlessFunction(stack, "Step", entry=ECHO, deployment=CANARY)
+    Workflow(stack, "Flow", definition=lambda_task(stack, "Run", step), alarms=False)
     sockets = WebSocketApi(stack, "Sockets")
     for route, name in (("$connect", "OnConnect"), ("$default", "OnMessage")):
         handler = ServerlessFunction(stack, name, entry=ECHO, deployment=CANARY)
@@ -157,8 +162,33 @@ def test_websocket_routes_invoke_the_aliases(runner: LocalRunner) -> None:
     assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}
 
 
+def test_a_workflow_task_invokes_the_alias(runner: LocalRunner) -> None:
+    (arn,) = runner.state()["stateMachines"].values()
+    client = boto3.client(
+        "stepfunctions",
+        endpoint_url=runner.aws_url,
+        region_name=runner.state()["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    execution = client.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+
+    def finished() -> dict[str, Any] | None:
+        described: dict[str, Any] = client.describe_execution(executionArn=execution)
+        return described if described["status"] != "RUNNING" else None
+
+    described = eventually(finished)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"statusCode": 200, "body": "{}"}
+    assert payloads(runner, "Step")
+    iam = runner.service("iam")
+    assert isinstance(iam, IamEnforcement) and iam.authorizer is not None
+    assert {arn: usage.denied for arn, usage in iam.authorizer.usage.items() if usage.denied} == {}
+
+
 def test_the_banner_lists_the_aliases(runner: LocalRunner) -> None:
     banner = "\n".join(runner.banner())
     assert (
-        "Counter:live, Listener:live, OnConnect:live, OnMessage:live, Sweeper:live, Uploaded:live" in banner
+        "Counter:live, Listener:live, OnConnect:live, OnMessage:live, Step:live, Sweeper:live, Uploaded:live"
+        in banner
     )

@@ -63,6 +63,16 @@ _CLIENT_CONFIG = Config(
 )
 
 
+# The interpreter's own client factory, taken before any run patches it.
+_ORIGINAL_CLIENT_FOR: Callable[..., Any] = getattr(boto_client, "boto_client_for")  # noqa: B009 -- untyped
+
+
+def _interpreter_modules() -> list[Any]:
+    return [
+        module for name, module in list(sys.modules.items()) if name.startswith("moto.stepfunctions.parser")
+    ]
+
+
 class Workflows:
     """The `LocalService` running the app's Step Functions state machines."""
 
@@ -75,7 +85,6 @@ class Workflows:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
         self._previous_config: dict[str, Any] | None = None
-        self._patched: list[tuple[Any, Callable[..., Any]]] = []
         self._skipped: dict[str, str] = {}
 
     # LocalService ----------------------------------------------------------------------------
@@ -114,9 +123,11 @@ class Workflows:
     def stop(self) -> None:
         if self._context is not None and self.answer in self._context.aws.checks:
             self._context.aws.checks.remove(self.answer)
-        for module, original in reversed(self._patched):
-            setattr(module, "boto_client_for", original)  # noqa: B010 -- a module's attribute, put back
-        self._patched.clear()
+        # Every module holding this run's client factory gets the original back, including the ones
+        # the interpreter imported lazily while this run was patched (they copied the patched name).
+        for module in _interpreter_modules():
+            if getattr(module, "boto_client_for", None) == self._client_for:
+                setattr(module, "boto_client_for", _ORIGINAL_CLIENT_FOR)  # noqa: B010 -- put back
         if self._previous_config is not None:
             cast(dict[str, Any], default_user_config)["stepfunctions"] = self._previous_config
             self._previous_config = None
@@ -146,13 +157,10 @@ class Workflows:
 
     def _patch_clients(self) -> None:
         """Point every module of the interpreter that made a boto3 client at `_client_for`."""
-        original: Callable[..., Any] = getattr(boto_client, "boto_client_for")  # noqa: B009 -- untyped module
-        for name, module in list(sys.modules.items()):
-            if (
-                name.startswith("moto.stepfunctions.parser")
-                and getattr(module, "boto_client_for", None) is original
-            ):
-                self._patched.append((module, original))
+        for module in _interpreter_modules():
+            current = getattr(module, "boto_client_for", None)
+            # The original, or a factory a run left behind (a run that ended without stop()).
+            if current is _ORIGINAL_CLIENT_FOR or getattr(current, "__func__", None) is Workflows._client_for:
                 setattr(module, "boto_client_for", self._client_for)  # noqa: B010 -- see above
 
     def _client_for(self, region: str, service: str, state_credentials: Any = None) -> Any:

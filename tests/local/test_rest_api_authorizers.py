@@ -78,7 +78,7 @@ def test_cognito_rejections(case: str, message: str, signing_key: RSAKey, other_
 
 @pytest.mark.parametrize("scheme", ["", "Bearer "])
 def test_cognito_claims_reach_the_event_as_strings(scheme: str, signing_key: RSAKey) -> None:
-    token = _token(signing_key, exp=4102444800)
+    token = _token(signing_key, exp=4102444800, address={"locality": "Lisbon", "country": "PT"})
     invoker = FakeInvoker()
     response = _gateway(_resources(), invoker, signing_key).handle(
         _request("POST", "/dev/groups", headers=[("Authorization", scheme + token)], body=b'{"name": "a"}')
@@ -91,6 +91,8 @@ def test_cognito_claims_reach_the_event_as_strings(scheme: str, signing_key: RSA
     assert claims["cognito:groups"] == "admins,users"
     assert claims["exp"] == "Fri Jan 01 00:00:00 UTC 2100"
     assert claims["auth_time"].isdigit()
+    # Rendered as the JWT authorizer function renders them (one helper): objects as compact JSON.
+    assert claims["address"] == '{"locality":"Lisbon","country":"PT"}'
     assert all(isinstance(value, str) for value in claims.values())
 
 

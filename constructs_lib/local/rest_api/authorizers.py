@@ -18,6 +18,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+# One rendering of claims as strings, shared with the JWT authorizer function (which mimics this one).
+from constructs_lib.functions.jwt_authorizer.handler import claim_text
 from constructs_lib.local._types import Invocation
 from constructs_lib.local.rest_api._model import (
     LOG,
@@ -105,7 +107,7 @@ class Authorizers:
         expression = authorizer.validation_expression
         if expression and not re.fullmatch(expression, str(claims.get("aud", ""))):
             raise unauthorized
-        return {name: _claim_text(name, value) for name, value in claims.items()}
+        return {name: claim_text(name, value) for name, value in claims.items()}
 
     def _lambda_authorizer(self, call: Call, authorizer: AuthorizerConfig) -> dict[str, Any]:
         """Invoke a TOKEN or REQUEST authorizer and apply its policy to this method's ARN."""
@@ -196,19 +198,6 @@ def _unverified_claims(token: str) -> Mapping[str, Any]:
     except ValueError:
         return {}
     return claims if isinstance(claims, dict) else {}
-
-
-def _claim_text(name: str, value: Any) -> str:
-    """A claim as API Gateway passes Cognito claims on: every value a string, times as dates."""
-    if name in ("exp", "iat") and isinstance(value, int | float):
-        return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(item) for item in value)
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return str(value)
 
 
 def authorizer_result(payload: Any) -> tuple[str, list[Mapping[str, Any]], dict[str, Any]]:

@@ -19,7 +19,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
@@ -127,6 +127,10 @@ def check_alarm_settings(
             continue
         if isinstance(value, bool):
             continue
+        _check_token_threshold(errors, name, value.threshold, defaults[name].duration_unit)
+        # Numbers from tokens (a CfnParameter) are not judged: they compare as a huge negative float.
+        if Token.is_unresolved(value.evaluation_periods) or Token.is_unresolved(value.datapoints_to_alarm):
+            continue
         if value.evaluation_periods is not None and value.evaluation_periods < 1:
             errors.add("alarm_settings", f"'{name}': evaluation_periods must be at least 1")
         periods = value.evaluation_periods or defaults[name].evaluation_periods
@@ -164,7 +168,12 @@ def threshold_alarm(
     periods = change.evaluation_periods or base.evaluation_periods
     # A lower evaluation_periods setting caps the default's datapoints (settings' own are validated).
     datapoints = change.datapoints_to_alarm or base.datapoints_to_alarm
-    if datapoints is not None and datapoints > periods:
+    if (
+        datapoints is not None
+        and not Token.is_unresolved(datapoints)
+        and not Token.is_unresolved(periods)
+        and datapoints > periods
+    ):
         datapoints = periods
     level = change.level or base.level
     alarm = cloudwatch.Alarm(
@@ -189,3 +198,18 @@ def threshold_alarm(
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
     return alarm
+
+
+def _check_token_threshold(errors: PropErrors, name: str, threshold: object, unit: str) -> None:
+    """A Duration threshold from a token converts only from the alarm's own unit (aws-cdk-lib throws
+    through jsii otherwise); its value is not judged."""
+    if not isinstance(threshold, Duration) or not threshold.is_unresolved():
+        return
+    label, factory = ("millis", "millis") if unit == "milliseconds" else ("seconds", "seconds")
+    # aws-cdk-lib renders a token duration as "<token> <unit label>" (Duration.toHumanString).
+    errors.check(
+        threshold.to_human_string().endswith(f" {label}"),
+        "alarm_settings",
+        f"'{name}': a threshold from a token must be given in {unit} (Duration.{factory}(...)): "
+        f"CloudFormation takes it in {unit} and a token cannot be converted at synth",
+    )

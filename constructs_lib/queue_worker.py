@@ -130,13 +130,23 @@ class QueueWorker(Construct):
             ("retention_period", retention_period),
             ("oldest_message_age_threshold", oldest_message_age_threshold),
         ):
-            millis = duration.to_milliseconds() if duration is not None else 0
+            # A duration from a token (a CfnParameter) is not judged: converting it throws through jsii.
+            millis = (
+                duration.to_milliseconds() if duration is not None and not duration.is_unresolved() else 0
+            )
             errors.check(millis % 1000 == 0, prop, f"{millis} ms is not a whole number of seconds")
         errors.raise_if_any()
         function_timeout = function.function.timeout or Duration.seconds(3)  # Lambda's default
-        required_visibility = Duration.seconds(
-            VISIBILITY_TIMEOUT_FACTOR * function_timeout.to_seconds()
-            + (max_batching_window.to_seconds() if max_batching_window else 0)
+        # The visibility timeout follows from durations only when none of them comes from a token.
+        derived_from = (function_timeout, max_batching_window)
+        visibility_known = not any(d is not None and d.is_unresolved() for d in derived_from)
+        required_visibility = (
+            Duration.seconds(
+                VISIBILITY_TIMEOUT_FACTOR * function_timeout.to_seconds()
+                + (max_batching_window.to_seconds() if max_batching_window else 0)
+            )
+            if visibility_known
+            else None
         )
         _validate_batching(errors, batch_size, max_batching_window, max_concurrency, fifo=fifo)
         _validate_queue(
@@ -147,7 +157,11 @@ class QueueWorker(Construct):
             retention_period=retention_period,
             max_receive_count=max_receive_count,
         )
-        if visibility_timeout is not None:
+        if (
+            visibility_timeout is not None
+            and not visibility_timeout.is_unresolved()
+            and required_visibility is not None
+        ):
             errors.check(
                 visibility_timeout.to_seconds() >= required_visibility.to_seconds(),
                 "visibility_timeout",
@@ -157,11 +171,18 @@ class QueueWorker(Construct):
                 "being processed; raise it or leave it unset",
             )
         visibility = visibility_timeout or required_visibility
-        errors.check(
-            visibility.to_seconds() <= MAX_VISIBILITY_TIMEOUT.to_seconds(),
-            "visibility_timeout",
-            f"{visibility.to_seconds():g} s exceeds SQS's 12 hours; shorten the function's timeout",
-        )
+        if visibility is None:
+            errors.add(
+                "visibility_timeout",
+                "cannot be derived from the function's timeout or max_batching_window when one comes "
+                "from a token (a CfnParameter); set visibility_timeout to at least "
+                f"{VISIBILITY_TIMEOUT_FACTOR} x the timeout plus the batching window",
+            )
+        elif not visibility.is_unresolved() and visibility.to_seconds() > MAX_VISIBILITY_TIMEOUT.to_seconds():
+            errors.add(
+                "visibility_timeout",
+                f"{visibility.to_seconds():g} s exceeds SQS's 12 hours; shorten the function's timeout",
+            )
         errors.check(
             alarms or alarm_topic is None,
             "alarm_topic",
@@ -171,7 +192,9 @@ class QueueWorker(Construct):
             errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the worker's"
         )
         errors.check(
-            Duration.minutes(1).to_seconds()
+            oldest_message_age_threshold.is_unresolved()
+            or retention_period.is_unresolved()
+            or Duration.minutes(1).to_seconds()
             <= oldest_message_age_threshold.to_seconds()
             < retention_period.to_seconds(),
             "oldest_message_age_threshold",
@@ -308,7 +331,7 @@ def _validate_batching(
 ) -> None:
     if fifo:
         errors.check(
-            1 <= batch_size <= MAX_FIFO_BATCH_SIZE,
+            Token.is_unresolved(batch_size) or 1 <= batch_size <= MAX_FIFO_BATCH_SIZE,
             "batch_size",
             f"{batch_size} is outside 1-{MAX_FIFO_BATCH_SIZE}, Lambda's limit for FIFO queues",
         )
@@ -319,22 +342,31 @@ def _validate_batching(
         )
     else:
         errors.check(
-            1 <= batch_size <= MAX_BATCH_SIZE, "batch_size", f"{batch_size} is outside 1-{MAX_BATCH_SIZE}"
+            Token.is_unresolved(batch_size) or 1 <= batch_size <= MAX_BATCH_SIZE,
+            "batch_size",
+            f"{batch_size} is outside 1-{MAX_BATCH_SIZE}",
         )
         errors.check(
             batch_size <= MAX_UNWINDOWED_BATCH_SIZE
-            or (max_batching_window is not None and max_batching_window.to_seconds() >= 1),
+            or (
+                max_batching_window is not None
+                and (max_batching_window.is_unresolved() or max_batching_window.to_seconds() >= 1)
+            ),
             "batch_size",
             f"{batch_size} is above {MAX_UNWINDOWED_BATCH_SIZE}, which needs a max_batching_window of at "
             "least 1 second; set one or take batches of 10",
         )
     errors.check(
-        max_batching_window is None or max_batching_window.to_seconds() <= MAX_BATCHING_WINDOW.to_seconds(),
+        max_batching_window is None
+        or max_batching_window.is_unresolved()
+        or max_batching_window.to_seconds() <= MAX_BATCHING_WINDOW.to_seconds(),
         "max_batching_window",
         "Lambda waits at most 5 minutes to fill a batch",
     )
     errors.check(
-        max_concurrency is None or MIN_MAX_CONCURRENCY <= max_concurrency <= MAX_MAX_CONCURRENCY,
+        max_concurrency is None
+        or Token.is_unresolved(max_concurrency)
+        or MIN_MAX_CONCURRENCY <= max_concurrency <= MAX_MAX_CONCURRENCY,
         "max_concurrency",
         f"{max_concurrency} is outside {MIN_MAX_CONCURRENCY}-{MAX_MAX_CONCURRENCY}; "
         "leave it unset for no limit",
@@ -372,13 +404,14 @@ def _validate_queue(
         "applies only to FIFO queues; set fifo=True or remove it",
     )
     errors.check(
-        MIN_RETENTION.to_seconds() <= retention_period.to_seconds() < DEAD_LETTER_RETENTION.to_seconds(),
+        retention_period.is_unresolved()
+        or MIN_RETENTION.to_seconds() <= retention_period.to_seconds() < DEAD_LETTER_RETENTION.to_seconds(),
         "retention_period",
         "must be at least 1 minute and shorter than the dead-letter queue's 14 days: a dead-lettered "
         "message keeps the time it was first sent, so it must outlive its retention here",
     )
     errors.check(
-        1 <= max_receive_count <= MAX_RECEIVE_COUNT,
+        Token.is_unresolved(max_receive_count) or 1 <= max_receive_count <= MAX_RECEIVE_COUNT,
         "max_receive_count",
         f"{max_receive_count} is outside 1-{MAX_RECEIVE_COUNT}",
     )

@@ -1,0 +1,104 @@
+"""QueueWorker with durations and numbers from tokens (CfnParameters): built without a jsii trace (issue #18).
+
+A token is checked only once CloudFormation resolves it, so the construct skips it at synth; where the
+construct must compute from it (the visibility timeout), our ValueError says what to set. Nothing here
+synthesizes: building the construct is where a jsii conversion would throw.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import aws_sns as sns
+
+from constructs_lib import AlarmSetting, AlarmSettings, QueueWorker, ServerlessFunction
+from tests.cdk import new_app, new_stack
+
+ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
+
+
+def _number(stack: Stack, name: str) -> Any:
+    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
+    return CfnParameter(stack, name, type="Number").value_as_number
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return new_stack(new_app(), "Test")
+
+
+def test_token_durations_and_numbers_build(stack: Stack) -> None:
+    function = ServerlessFunction(stack, "Worker", entry=ECHO)
+    worker = QueueWorker(
+        stack,
+        "Tokens",
+        function=function,
+        batch_size=_number(stack, "BatchSize"),
+        max_batching_window=Duration.seconds(_number(stack, "Window")),
+        max_concurrency=_number(stack, "Concurrency"),
+        visibility_timeout=Duration.seconds(_number(stack, "Visibility")),
+        retention_period=Duration.seconds(_number(stack, "Retention")),
+        max_receive_count=_number(stack, "Receives"),
+        oldest_message_age_threshold=Duration.seconds(_number(stack, "OldestAge")),
+        alarm_topic=None,
+    )
+    assert worker.visibility_timeout is not None and worker.visibility_timeout.is_unresolved()
+
+
+def test_token_alarm_settings_build(stack: Stack) -> None:
+    function = ServerlessFunction(stack, "SettingsWorker", entry=ECHO)
+    setting = AlarmSetting(
+        threshold=Duration.seconds(_number(stack, "AgeThreshold")),
+        evaluation_periods=_number(stack, "Periods"),
+        datapoints_to_alarm=_number(stack, "Datapoints"),
+    )
+    worker = QueueWorker(
+        stack,
+        "Settings",
+        function=function,
+        alarm_settings=AlarmSettings(alarms={"oldest_message": setting}, topics=[_topic(stack)]),
+    )
+    assert worker.oldest_message_alarm is not None
+
+
+def _topic(stack: Stack) -> sns.ITopic:
+    existing = stack.node.try_find_child("Topic")
+    return existing if isinstance(existing, sns.Topic) else sns.Topic(stack, "Topic")
+
+
+def test_visibility_from_a_token_timeout_asks_for_visibility_timeout(stack: Stack) -> None:
+    function = ServerlessFunction(
+        stack, "TokenTimeout", entry=ECHO, timeout=Duration.seconds(_number(stack, "Timeout"))
+    )
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Test/DerivedVisibility: visibility_timeout: cannot be derived from the function's timeout or "
+            "max_batching_window when one comes from a token (a CfnParameter); set visibility_timeout to "
+            "at least 6 x the timeout plus the batching window"
+        ),
+    ):
+        QueueWorker(stack, "DerivedVisibility", function=function)
+
+
+def test_token_alarm_threshold_in_another_unit_raises(stack: Stack) -> None:
+    function = ServerlessFunction(stack, "MinutesWorker", entry=ECHO)
+    setting = AlarmSetting(threshold=Duration.minutes(_number(stack, "MinutesThreshold")))
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Test/Minutes: alarm_settings: 'oldest_message': a threshold from a token must be given in "
+            "seconds (Duration.seconds(...)): CloudFormation takes it in seconds and a token cannot be "
+            "converted at synth"
+        ),
+    ):
+        QueueWorker(
+            stack,
+            "Minutes",
+            function=function,
+            alarm_settings=AlarmSettings(alarms={"oldest_message": setting}, topics=[_topic(stack)]),
+        )

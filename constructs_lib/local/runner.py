@@ -37,7 +37,6 @@ from constructs_lib.local.functions import Functions
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.lambda_api import LambdaApi
 from constructs_lib.local.opensearch import OpenSearchDomains
-from constructs_lib.local.rest_api.gateway import RestApiGateway
 from constructs_lib.local.rest_api.service import RestApis
 from constructs_lib.local.stepfunctions.service import Workflows
 from constructs_lib.local.watch import Watcher, run_synth, synth_command
@@ -322,10 +321,6 @@ class LocalRunner:
     def rest_apis(self) -> dict[str, str]:
         """Each REST API's URL (without its stage) by "Stack/ApiName"."""
         return self._of(RestApis).urls
-
-    @property
-    def rest_gateways(self) -> dict[str, RestApiGateway]:
-        return self._of(RestApis).gateways
 
     @property
     def websocket_apis(self) -> dict[str, str]:

@@ -129,7 +129,6 @@ class IssuerKeys:
         self._keys: KeySet | None = None
         self._fetched_at: float | None = None
         self._lock = threading.Lock()
-        self.refreshes = 0
 
     def key_set(self, kid: str | None) -> KeySet:
         """Keys that may hold `kid`: the cached set, refreshed when stale or missing `kid` (rate-bounded)."""
@@ -142,7 +141,6 @@ class IssuerKeys:
                 try:
                     self._keys = self._load()
                     self._fetched_at = now
-                    self.refreshes += 1
                 except (OSError, ValueError, JoseError) as error:
                     if self._keys is None:
                         raise  # nothing to verify with: the authorizer fails (500), it never allows

@@ -103,7 +103,6 @@ class Schedules(DeliveryPath):
         self.schedules: dict[str, LocalSchedule] = {}  # by "group/name"
         self.timers: list[Timer] = []  # added by other paths before start
         self.trigger_queue: str | None = None
-        self._deliveries: Deliveries | None = None
         self._targets: TargetDeliveries | None = None
 
     def readers(self) -> Mapping[str, Callable[[TemplateView, str, Mapping[str, Any]], None]]:
@@ -130,7 +129,6 @@ class Schedules(DeliveryPath):
     def start(self, deliveries: Deliveries, inbox: Inbox) -> list[Poller]:
         if not self.schedules and not self.timers:
             return []
-        self._deliveries = deliveries
         self._targets = TargetDeliveries(deliveries, "schedule retries")
         if self.schedules:
             self.trigger_queue, _ = deliveries.create_queue("schedule-triggers")

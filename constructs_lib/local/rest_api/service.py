@@ -81,4 +81,10 @@ class RestApis:
         }
 
     def not_emulated(self) -> list[str]:
-        return []
+        if not self.gateways:
+            return []
+        return [
+            "REST APIs: SigV4 signatures of IAM-authorized routes are not verified (the signing access key "
+            "is the caller), API keys are only checked for presence, and AWS service integrations other "
+            "than JSON-protocol action/ calls (Step Functions, DynamoDB) answer 500."
+        ]

@@ -78,4 +78,10 @@ class WebSocketApis:
         return {"websocketApis": dict(self.urls), "websocketApiUrls": self.stage_urls()}
 
     def not_emulated(self) -> list[str]:
-        return []
+        if not self.gateways:
+            return []
+        return [
+            "WebSocket APIs: events carry the real execute-api domainName; a handler building the "
+            "@connections URL from it calls AWS (pass CONNECTIONS_ENDPOINT, as "
+            "WebSocketApi.handler_environment does). HTTP APIs (v2) are not emulated."
+        ]

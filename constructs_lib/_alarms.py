@@ -25,7 +25,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 
 # Five minutes: CloudWatch's standard resolution for AWS metrics, so one bad period alarms.
 ALARM_PERIOD = Duration.minutes(5)
@@ -127,7 +127,9 @@ def check_alarm_settings(
             continue
         if isinstance(value, bool):
             continue
-        _check_token_threshold(errors, name, value.threshold, defaults[name].duration_unit)
+        if isinstance(value.threshold, Duration):
+            unit = "millis" if defaults[name].duration_unit == "milliseconds" else "seconds"
+            check_token_unit(errors, f"alarm_settings: '{name}': threshold", value.threshold, unit)
         # Numbers from tokens (a CfnParameter) are not judged: they compare as a huge negative float.
         if Token.is_unresolved(value.evaluation_periods) or Token.is_unresolved(value.datapoints_to_alarm):
             continue
@@ -198,18 +200,3 @@ def threshold_alarm(
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
     return alarm
-
-
-def _check_token_threshold(errors: PropErrors, name: str, threshold: object, unit: str) -> None:
-    """A Duration threshold from a token converts only from the alarm's own unit (aws-cdk-lib throws
-    through jsii otherwise); its value is not judged."""
-    if not isinstance(threshold, Duration) or not threshold.is_unresolved():
-        return
-    label, factory = ("millis", "millis") if unit == "milliseconds" else ("seconds", "seconds")
-    # aws-cdk-lib renders a token duration as "<token> <unit label>" (Duration.toHumanString).
-    errors.check(
-        threshold.to_human_string().endswith(f" {label}"),
-        "alarm_settings",
-        f"'{name}': a threshold from a token must be given in {unit} (Duration.{factory}(...)): "
-        f"CloudFormation takes it in {unit} and a token cannot be converted at synth",
-    )

@@ -6,6 +6,7 @@ the construct path, the prop and the fix.
 
 from __future__ import annotations
 
+from aws_cdk import Duration
 from constructs import IConstruct
 
 
@@ -44,3 +45,21 @@ class PropErrors:
             raise ValueError(f"{self._path}: {self._problems[0]}")
         listed = "\n".join(f"  - {problem}" for problem in self._problems)
         raise ValueError(f"{self._path}: {len(self._problems)} invalid props:\n{listed}")
+
+
+def check_token_unit(errors: PropErrors, prop: str, duration: Duration | None, unit: str) -> None:
+    """A duration from a token (a CfnParameter) is given in `unit` ("millis", "seconds", "minutes",
+    "hours" or "days"), the unit CloudFormation takes it in.
+
+    Its value is not judged (`Duration.is_unresolved()`: it resolves at deploy), but aws-cdk-lib converts
+    a token duration only to its own unit and throws through jsii otherwise.
+    """
+    if duration is None or not duration.is_unresolved():
+        return
+    # aws-cdk-lib renders a token duration as "<token> <unit>" (Duration.toHumanString).
+    errors.check(
+        duration.to_human_string().endswith(f" {unit}"),
+        prop,
+        f"comes from a token, which aws-cdk-lib cannot convert at synth; give it in {unit} "
+        f"(Duration.{unit}(...)), the unit CloudFormation takes",
+    )

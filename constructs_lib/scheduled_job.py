@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
@@ -41,7 +41,7 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._queues import dead_letter_queue
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
 from constructs_lib.serverless_function import ServerlessFunction
 
@@ -112,7 +112,9 @@ class ScheduledJob(Construct):
             "Scheduler invokes it asynchronously; create the ServerlessFunction with "
             "invoked_asynchronously=True so a failed run lands in its dead-letter queue",
         )
-        if flexible_time_window is not None:
+        # Durations and numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
+        check_token_unit(errors, "flexible_time_window", flexible_time_window, "minutes")
+        if flexible_time_window is not None and not flexible_time_window.is_unresolved():
             minutes = flexible_time_window.to_minutes(integral=False)
             errors.check(
                 minutes == int(minutes) and 1 <= minutes <= MAX_FLEXIBLE_WINDOW.to_minutes(),
@@ -120,21 +122,25 @@ class ScheduledJob(Construct):
                 "must be whole minutes between 1 minute and 24 hours; leave it unset to run on time",
             )
         errors.check(
-            0 <= retry_attempts <= MAX_RETRY_ATTEMPTS,
+            Token.is_unresolved(retry_attempts) or 0 <= retry_attempts <= MAX_RETRY_ATTEMPTS,
             "retry_attempts",
             f"{retry_attempts} is outside 0-{MAX_RETRY_ATTEMPTS}, Scheduler's limits",
         )
         # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18), and
         # Scheduler's MaximumEventAgeInSeconds is an integer.
-        event_age_ms = max_event_age.to_milliseconds()
-        errors.check(
-            MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
-            "max_event_age",
-            "must be between 1 minute and 24 hours, Scheduler's limits",
-        )
-        errors.check(
-            event_age_ms % 1000 == 0, "max_event_age", f"{event_age_ms} ms is not a whole number of seconds"
-        )
+        check_token_unit(errors, "max_event_age", max_event_age, "seconds")
+        if not max_event_age.is_unresolved():
+            event_age_ms = max_event_age.to_milliseconds()
+            errors.check(
+                MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
+                "max_event_age",
+                "must be between 1 minute and 24 hours, Scheduler's limits",
+            )
+            errors.check(
+                event_age_ms % 1000 == 0,
+                "max_event_age",
+                f"{event_age_ms} ms is not a whole number of seconds",
+            )
         errors.check(
             description is None or len(description) <= MAX_DESCRIPTION_LENGTH,
             "description",
@@ -196,9 +202,15 @@ class ScheduledJob(Construct):
             function_arn=invoked.function_arn,
             role=self.role,
             dead_letter_arn=self.dead_letter_queue.queue_arn,
+            # Schedule range-checks the retry policy and throws through jsii on a token, which
+            # CloudFormation checks instead: a token goes on the resource below, the default meanwhile.
             retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                maximum_retry_attempts=retry_attempts,
-                maximum_event_age_in_seconds=int(max_event_age.to_seconds()),
+                maximum_retry_attempts=DEFAULT_RETRY_ATTEMPTS
+                if Token.is_unresolved(retry_attempts)
+                else retry_attempts,
+                maximum_event_age_in_seconds=int(
+                    (DEFAULT_MAX_EVENT_AGE if max_event_age.is_unresolved() else max_event_age).to_seconds()
+                ),
             ),
             input=rendered_input,
         )
@@ -212,10 +224,11 @@ class ScheduledJob(Construct):
             enabled=enabled,
             time_window=(
                 scheduler.TimeWindow.flexible(flexible_time_window)
-                if flexible_time_window is not None
+                if flexible_time_window is not None and not flexible_time_window.is_unresolved()
                 else scheduler.TimeWindow.off()
             ),
         )
+        _place_token_settings(self.schedule, retry_attempts, max_event_age, flexible_time_window)
         # The role must hold its permissions before the first run.
         self.schedule.node.add_dependency(self.role)
 
@@ -285,3 +298,26 @@ class _InvokeFunction:
 
     def bind(self, _schedule: scheduler.ISchedule) -> scheduler.ScheduleTargetConfig:
         return self._config
+
+
+def _place_token_settings(
+    schedule: scheduler.Schedule,
+    retry_attempts: int,
+    max_event_age: Duration,
+    flexible_time_window: Duration | None,
+) -> None:
+    """Settings from tokens (CfnParameters) go on the CfnSchedule: the Schedule construct range-checks
+    them and throws through jsii on a token, which CloudFormation checks instead."""
+    cfn_schedule = schedule.node.default_child
+    assert isinstance(cfn_schedule, scheduler.CfnSchedule)
+    if Token.is_unresolved(retry_attempts):
+        cfn_schedule.add_property_override("Target.RetryPolicy.MaximumRetryAttempts", retry_attempts)
+    if max_event_age.is_unresolved():
+        cfn_schedule.add_property_override(
+            "Target.RetryPolicy.MaximumEventAgeInSeconds", max_event_age.to_seconds()
+        )
+    if flexible_time_window is not None and flexible_time_window.is_unresolved():
+        # TimeWindow.flexible range-checks its duration and throws through jsii on a token too.
+        cfn_schedule.flexible_time_window = scheduler.CfnSchedule.FlexibleTimeWindowProperty(
+            mode="FLEXIBLE", maximum_window_in_minutes=flexible_time_window.to_minutes()
+        )

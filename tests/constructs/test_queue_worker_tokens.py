@@ -1,4 +1,4 @@
-"""QueueWorker with durations and numbers from tokens (CfnParameters): built without a jsii trace (issue #18).
+"""QueueWorker with durations and numbers from tokens (CfnParameters) builds without a jsii trace.
 
 A token is checked only once CloudFormation resolves it, so the construct skips it at synth; where the
 construct must compute from it (the visibility timeout), our ValueError says what to set. Nothing here
@@ -91,9 +91,9 @@ def test_token_alarm_threshold_in_another_unit_raises(stack: Stack) -> None:
     with pytest.raises(
         ValueError,
         match=re.escape(
-            "Test/Minutes: alarm_settings: 'oldest_message': a threshold from a token must be given in "
-            "seconds (Duration.seconds(...)): CloudFormation takes it in seconds and a token cannot be "
-            "converted at synth"
+            "Test/Minutes: alarm_settings: 'oldest_message': threshold: comes from a token, which "
+            "aws-cdk-lib cannot convert at synth; give it in seconds (Duration.seconds(...)), the unit "
+            "CloudFormation takes"
         ),
     ):
         QueueWorker(
@@ -101,4 +101,18 @@ def test_token_alarm_threshold_in_another_unit_raises(stack: Stack) -> None:
             "Minutes",
             function=function,
             alarm_settings=AlarmSettings(alarms={"oldest_message": setting}, topics=[_topic(stack)]),
+        )
+
+
+def test_token_duration_in_another_unit_raises(stack: Stack) -> None:
+    function = ServerlessFunction(stack, "HoursWorker", entry=ECHO)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Test/Hours: retention_period: comes from a token, which aws-cdk-lib cannot convert at synth; "
+            "give it in seconds (Duration.seconds(...)), the unit CloudFormation takes"
+        ),
+    ):
+        QueueWorker(
+            stack, "Hours", function=function, retention_period=Duration.hours(_number(stack, "Hours"))
         )

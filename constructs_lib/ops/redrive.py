@@ -26,16 +26,16 @@ timeout passes), so a run can be repeated: delivery is at least once, never lost
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from constructs_lib._stream_records import dynamodb_stream_record, kinesis_record
 
 # How long a received message stays hidden while it is re-driven: longer than one invocation
 # usually takes, and short enough that a failed one is back in the queue soon after the run.
@@ -320,21 +320,7 @@ def _dynamodb_records(client: Any, info: Mapping[str, Any], region: str) -> tupl
         if number > end:
             break
         if number >= start:
-            change = dict(raw["dynamodb"])
-            created = change.get("ApproximateCreationDateTime")
-            if isinstance(created, datetime):
-                change["ApproximateCreationDateTime"] = int(created.timestamp())
-            records.append(
-                {
-                    "eventID": raw["eventID"],
-                    "eventName": raw["eventName"],
-                    "eventVersion": raw["eventVersion"],
-                    "eventSource": "aws:dynamodb",
-                    "awsRegion": raw.get("awsRegion", region),
-                    "dynamodb": change,
-                    "eventSourceARN": info["streamArn"],
-                }
-            )
+            records.append(dynamodb_stream_record(raw, region=region, source_arn=info["streamArn"]))
     return records, _missing(records, info, lambda record: record["dynamodb"]["SequenceNumber"])
 
 
@@ -356,26 +342,7 @@ def _kinesis_records(client: Any, info: Mapping[str, Any], region: str) -> tuple
     for raw in _pages(lambda it: client.get_records(ShardIterator=it, StreamARN=arn), iterator):
         if int(raw["SequenceNumber"]) > end:
             break
-        arrival = raw.get("ApproximateArrivalTimestamp")
-        records.append(
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": raw["PartitionKey"],
-                    "sequenceNumber": raw["SequenceNumber"],
-                    "data": base64.b64encode(raw["Data"]).decode(),
-                    "approximateArrivalTimestamp": arrival.timestamp()
-                    if isinstance(arrival, datetime)
-                    else arrival,
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": f"{info['shardId']}:{raw['SequenceNumber']}",
-                "eventName": "aws:kinesis:record",
-                "awsRegion": region,
-                "eventSourceARN": arn,
-            }
-        )
+        records.append(kinesis_record(raw, shard_id=info["shardId"], region=region, stream_arn=arn))
     return records, _missing(records, info, lambda record: record["kinesis"]["sequenceNumber"])
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from constructs_lib._stream_records import dynamodb_stream_record
 from constructs_lib.local._types import Invocation
 from constructs_lib.local.events._delivery import LOGGER, Deliveries, Record, Sender, short, timestamp
 from constructs_lib.local.events._mapping import (
@@ -107,19 +108,7 @@ class StreamConsumer(SourceConsumer):
 
     def _record(self, raw: Mapping[str, Any]) -> Record:
         """A stream record as Lambda delivers it: creation time in epoch seconds, the source's ARN."""
-        change = dict(raw["dynamodb"])
-        created = change.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            change["ApproximateCreationDateTime"] = int(created.timestamp())
-        return {
-            "eventID": raw["eventID"],
-            "eventName": raw["eventName"],
-            "eventVersion": raw["eventVersion"],
-            "eventSource": "aws:dynamodb",
-            "awsRegion": raw["awsRegion"],
-            "dynamodb": change,
-            "eventSourceARN": self.mapping.source_arn,
-        }
+        return dynamodb_stream_record(raw, region=self.deliveries.region, source_arn=self.mapping.source_arn)
 
     def _next_batch(self, shard: _Shard) -> list[Record]:
         """The next batch: BatchSize records, or fewer once the batching window has passed."""

@@ -16,9 +16,9 @@ import base64
 import contextlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
+from constructs_lib._stream_records import kinesis_record
 from constructs_lib.local.events._delivery import Record
 from constructs_lib.local.events.dynamodb_streams import StreamConsumer, _Shard
 
@@ -55,25 +55,12 @@ class KinesisConsumer(StreamConsumer):
 
     def _record(self, raw: Mapping[str, Any]) -> Record:
         """A Kinesis record as Lambda delivers it."""
-        arrival = raw.get("ApproximateArrivalTimestamp")
-        shard_id = self._shard_of(raw)
-        return {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": raw["PartitionKey"],
-                "sequenceNumber": raw["SequenceNumber"],
-                "data": base64.b64encode(raw["Data"]).decode(),
-                "approximateArrivalTimestamp": arrival.timestamp()
-                if isinstance(arrival, datetime)
-                else arrival,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"{shard_id}:{raw['SequenceNumber']}",
-            "eventName": "aws:kinesis:record",
-            "awsRegion": self.deliveries.region,
-            "eventSourceARN": stream_arn(self.mapping.source_arn),
-        }
+        return kinesis_record(
+            raw,
+            shard_id=self._shard_of(raw),
+            region=self.deliveries.region,
+            stream_arn=stream_arn(self.mapping.source_arn),
+        )
 
     def _shard_of(self, raw: Mapping[str, Any]) -> str:
         # GetRecords does not say which shard a record came from; the shard being read does.

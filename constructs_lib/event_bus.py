@@ -41,7 +41,7 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._queues import dead_letter_queue
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.queue_worker import QueueWorker
 from constructs_lib.serverless_function import ServerlessFunction
 
@@ -141,7 +141,9 @@ class EventBus(Construct):
             f"is {len(description or '')} characters, over EventBridge's {MAX_DESCRIPTION_LENGTH}; "
             "shorten it",
         )
-        if archive_retention is not None:
+        # Durations and numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
+        check_token_unit(errors, "archive_retention", archive_retention, "days")
+        if archive_retention is not None and not archive_retention.is_unresolved():
             days = archive_retention.to_days(integral=False)
             errors.check(
                 days == int(days) and days >= 1,
@@ -222,21 +224,25 @@ class EventBus(Construct):
         for index, target in enumerate(targets):
             _validate_target(errors, f"targets[{index}]", target)
         errors.check(
-            0 <= retry_attempts <= MAX_RETRY_ATTEMPTS,
+            Token.is_unresolved(retry_attempts) or 0 <= retry_attempts <= MAX_RETRY_ATTEMPTS,
             "retry_attempts",
             f"{retry_attempts} is outside 0-{MAX_RETRY_ATTEMPTS}, EventBridge's limits",
         )
-        # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18), and
-        # the target's MaximumEventAgeInSeconds is an integer.
-        event_age_ms = max_event_age.to_milliseconds()
-        errors.check(
-            MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
-            "max_event_age",
-            "must be between 1 minute and 24 hours, EventBridge's limits",
-        )
-        errors.check(
-            event_age_ms % 1000 == 0, "max_event_age", f"{event_age_ms} ms is not a whole number of seconds"
-        )
+        check_token_unit(errors, "max_event_age", max_event_age, "seconds")
+        if not max_event_age.is_unresolved():
+            # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18), and
+            # the target's MaximumEventAgeInSeconds is an integer.
+            event_age_ms = max_event_age.to_milliseconds()
+            errors.check(
+                MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
+                "max_event_age",
+                "must be between 1 minute and 24 hours, EventBridge's limits",
+            )
+            errors.check(
+                event_age_ms % 1000 == 0,
+                "max_event_age",
+                f"{event_age_ms} ms is not a whole number of seconds",
+            )
         errors.check(
             description is None or len(description) <= MAX_DESCRIPTION_LENGTH,
             "description",

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
 
 ONE_YEAR_DAYS = 365  # the retention Control Tower's CT.CLOUDWATCH.PR.2 asks for
@@ -20,6 +21,15 @@ SERVICE_KEY_REASON = (
     "statuses and latencies to it, never request bodies or tokens; a customer-managed key would add a "
     "key policy for the Logs service without protecting more."
 )
+
+
+def check_retention(errors: PropErrors, prop: str, retention: logs.RetentionDays) -> None:
+    """Every construct's one rule for a log retention prop: finite (secure by default)."""
+    errors.check(
+        retention != logs.RetentionDays.INFINITE,
+        prop,
+        "logs must expire; pick a finite RetentionDays (the default keeps them one year)",
+    )
 
 
 def retained_log_group(

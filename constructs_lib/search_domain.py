@@ -37,7 +37,7 @@ from constructs import Construct
 from constructs_lib import compliance
 from constructs_lib._alarms import AlarmSettings, check_alarm_settings
 from constructs_lib._grants import principal_in_another_stack
-from constructs_lib._logs import retained_log_group
+from constructs_lib._logs import check_retention, retained_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._search_domain_alarms import ALARMS, add_alarms
@@ -225,11 +225,7 @@ class SearchDomain(Construct):
             "use FeaturePlan.ESSENTIALS or FeaturePlan.PLUS (LITE lacks the managed login features "
             "Dashboards users get)",
         )
-        errors.check(
-            log_retention != logs.RetentionDays.INFINITE,
-            "log_retention",
-            "logs must expire; choose a finite RetentionDays",
-        )
+        check_retention(errors, "log_retention", log_retention)
         errors.check(
             alarms or alarm_topic is None,
             "alarm_topic",

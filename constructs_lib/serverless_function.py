@@ -42,7 +42,7 @@ from constructs_lib._function_validation import (
     check_seconds,
     is_unresolved_text,
 )
-from constructs_lib._logs import retained_log_group
+from constructs_lib._logs import check_retention, retained_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
@@ -157,6 +157,7 @@ class ServerlessFunction(Construct):
         errors.check(
             log_level in _LOG_LEVELS, "log_level", f"'{log_level}' is not one of {', '.join(_LOG_LEVELS)}"
         )
+        check_retention(errors, "log_retention", log_retention)
         # Lambda quotas: 128 MB to 10,240 MB in 1-MB increments; timeout 900 seconds (15 minutes), in
         # whole seconds (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
         errors.check(

@@ -33,7 +33,7 @@ from constructs_lib import compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_scanners import acknowledge_invoke_permissions
 from constructs_lib._grants import default_policy
-from constructs_lib._logs import retained_log_group
+from constructs_lib._logs import check_retention, retained_log_group
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -147,6 +147,7 @@ class WebSocketApi(Construct):
             f"'{route_selection_expression}' must select a field of the JSON message, "
             "like '$request.body.action'",
         )
+        check_retention(errors, "access_log_retention", access_log_retention)
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 

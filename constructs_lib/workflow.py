@@ -38,7 +38,7 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._grants import default_policy
-from constructs_lib._logs import SERVICE_KEY_REASON, retained_log_group
+from constructs_lib._logs import SERVICE_KEY_REASON, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.serverless_function import ServerlessFunction
@@ -179,11 +179,7 @@ class Workflow(Construct):
             f"'{state_machine_name}' must be 1-80 characters of letters, digits and +!@.()-=_'; "
             "or leave it unset for a generated name",
         )
-        errors.check(
-            log_retention != logs.RetentionDays.INFINITE,
-            "log_retention",
-            "logs must expire; pick a finite RetentionDays (the default keeps them one year)",
-        )
+        check_retention(errors, "log_retention", log_retention)
         errors.check(
             log_level != sfn.LogLevel.OFF,
             "log_level",

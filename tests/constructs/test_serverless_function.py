@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk import CfnParameter, Duration, Stack, Token
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 
@@ -327,6 +328,7 @@ def test_vpc_snapshot(templates: dict[str, dict[str, Any]], snapshot_json: Snaps
             "async_max_event_age: Lambda allows 1 minute to 6 hours",
         ),
         ({"entry": "/does/not/exist"}, "entry: '/does/not/exist' is not a folder"),
+        ({"log_retention": logs.RetentionDays.INFINITE}, "Test/Bad: log_retention: logs must expire"),
     ],
 )
 def test_invalid_props_raise(props: dict[str, Any], message: str) -> None:

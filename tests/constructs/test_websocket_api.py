@@ -276,6 +276,10 @@ def test_snapshot(templates: dict[str, dict[str, Any]], name: str, snapshot_json
             {"route_selection_expression": "$request.header.x"},
             "route_selection_expression: '\\$request.header.x' must",
         ),
+        (
+            {"access_log_retention": logs.RetentionDays.INFINITE},
+            "Test/Bad: access_log_retention: logs must expire",
+        ),
     ],
 )
 def test_invalid_props(props: dict[str, Any], message: str) -> None:

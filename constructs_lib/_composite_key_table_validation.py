@@ -162,6 +162,20 @@ def validate_key_types(errors: PropErrors, schema: Schema) -> None:
 
 
 def _validate_capacity(errors: PropErrors, prop: str, capacity: AutoscaledCapacity) -> None:
+    tokens = [
+        name
+        for name in ("min_capacity", "max_capacity", "target_utilization_percent")
+        if Token.is_unresolved(getattr(capacity, name))
+    ]
+    if tokens:
+        # aws-cdk-lib's Capacity.autoscaled compares them at synth and throws through jsii on a token.
+        for name in tokens:
+            errors.add(
+                f"{prop}.{name}",
+                "comes from a token (a CfnParameter), which aws-cdk-lib's autoscaling compares at synth; "
+                "give a number",
+            )
+        return
     errors.check(capacity.min_capacity >= 1, f"{prop}.min_capacity", "must be at least 1")
     errors.check(
         capacity.min_capacity <= capacity.max_capacity,

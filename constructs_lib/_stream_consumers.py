@@ -9,11 +9,11 @@ and, for a queue it created, any message in that queue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
@@ -24,7 +24,7 @@ from constructs import Construct
 
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
 from constructs_lib._queues import dead_letter_queue
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.serverless_function import invocation_target
 
 # Lambda's default of 100 records per batch keeps one invocation well inside its timeout.
@@ -93,7 +93,7 @@ class ConsumerOptions:
     ) -> None:
         """Record in `errors` every option outside Lambda's (and the stream's) limits, as `prop`.<option>."""
         errors.check(
-            1 <= self.batch_size <= max_batch_size,
+            Token.is_unresolved(self.batch_size) or 1 <= self.batch_size <= max_batch_size,
             f"{prop}.batch_size",
             f"{self.batch_size} is outside 1-{max_batch_size}",
         )
@@ -103,31 +103,38 @@ class ConsumerOptions:
             ("max_batching_window", self.max_batching_window),
             ("max_record_age", self.max_record_age),
         ):
-            millis = duration.to_milliseconds() if duration is not None else 0
+            # Lambda takes both in seconds; a token (a CfnParameter) is not judged, it resolves at deploy.
+            check_token_unit(errors, f"{prop}.{option}", duration, "seconds")
+            concrete = duration is not None and not duration.is_unresolved()
+            millis = duration.to_milliseconds() if concrete and duration is not None else 0
             errors.check(
                 millis % 1000 == 0, f"{prop}.{option}", f"{millis} ms is not a whole number of seconds"
             )
         errors.check(
             self.max_batching_window is None
+            or self.max_batching_window.is_unresolved()
             or self.max_batching_window.to_milliseconds() <= MAX_BATCHING_WINDOW.to_milliseconds(),
             f"{prop}.max_batching_window",
             "Lambda waits at most 5 minutes to fill a batch",
         )
         errors.check(
-            0 <= self.retry_attempts <= MAX_RETRIES,
+            Token.is_unresolved(self.retry_attempts) or 0 <= self.retry_attempts <= MAX_RETRIES,
             f"{prop}.retry_attempts",
             f"{self.retry_attempts} is outside 0-{MAX_RETRIES}; bounded retries keep a bad record from "
             "blocking its shard",
         )
         errors.check(
-            MIN_RECORD_AGE.to_milliseconds()
+            self.max_record_age.is_unresolved()
+            or max_record_age.is_unresolved()
+            or MIN_RECORD_AGE.to_milliseconds()
             <= self.max_record_age.to_milliseconds()
             <= max_record_age.to_milliseconds(),
             f"{prop}.max_record_age",
             f"must be between 1 minute and {max_record_age_text}",
         )
         errors.check(
-            1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR,
+            Token.is_unresolved(self.parallelization_factor)
+            or 1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR,
             f"{prop}.parallelization_factor",
             f"{self.parallelization_factor} is outside 1-{MAX_PARALLELIZATION_FACTOR}",
         )
@@ -141,15 +148,27 @@ class ConsumerOptions:
             "report_batch_item_failures": True,
             "bisect_batch_on_error": True,
             "retry_attempts": self.retry_attempts,
-            "max_record_age": self.max_record_age,
+            # aws-cdk-lib range-checks it and throws through jsii on a token: see mapping_overrides.
+            "max_record_age": DEFAULT_MAX_RECORD_AGE
+            if self.max_record_age.is_unresolved()
+            else self.max_record_age,
             "parallelization_factor": self.parallelization_factor,
             "on_failure": event_sources.SqsDlq(on_failure_queue),
         }
 
+    def mapping_overrides(self) -> dict[str, Any]:
+        """Event source mapping properties from tokens (CfnParameters) that aws-cdk-lib would refuse."""
+        if self.max_record_age.is_unresolved():
+            return {"MaximumRecordAgeInSeconds": self.max_record_age.to_seconds()}
+        return {}
+
 
 def validate_iterator_age_threshold(errors: PropErrors, threshold: Duration) -> None:
+    # The alarm takes it in milliseconds; a token (a CfnParameter) is not judged, it resolves at deploy.
+    check_token_unit(errors, "iterator_age_threshold", threshold, "millis")
     errors.check(
-        threshold.to_milliseconds() >= MIN_ITERATOR_AGE_THRESHOLD.to_milliseconds(),
+        threshold.is_unresolved()
+        or threshold.to_milliseconds() >= MIN_ITERATOR_AGE_THRESHOLD.to_milliseconds(),
         "iterator_age_threshold",
         "must be at least 1 minute: a consumer is always a few seconds behind",
     )
@@ -222,13 +241,15 @@ def add_lossless_consumer(
     alarms: ConsumerAlarms,
     replay_window: str,
     fan_out_consumer: kinesis.IStreamConsumer | None = None,
+    mapping_overrides: Mapping[str, Any] | None = None,
 ) -> StreamConsumer:
     """Connect `function` to the stream of `owner` through `source(on_failure_queue)`, losing nothing.
 
     The on-failure queue (created unless given; it holds `holds` and follows `removal_policy`, since
     the pointers are data) and the alarms are named `name`, under `owner`, or under the function's
     stack when that is another stack: in the owner's stack they would reference the function while
-    the function's stack references the stream, a cross-stack cycle.
+    the function's stack references the stream, a cross-stack cycle. `mapping_overrides` go on the
+    event source mapping's CloudFormation properties.
     """
     if Stack.of(function) is Stack.of(owner):
         scope = Construct(owner, name)
@@ -243,7 +264,15 @@ def add_lossless_consumer(
 
     event_source = source(on_failure_queue)
     # A ServerlessFunction's live alias, when it has one: a rollback then rolls the consumer back too.
-    invocation_target(function).add_event_source(event_source)
+    target = invocation_target(function)
+    existing = {child.node.id for child in target.node.children}
+    target.add_event_source(event_source)
+    if mapping_overrides:
+        mapping = next(child for child in target.node.children if child.node.id not in existing)
+        cfn_mapping = mapping.node.default_child
+        assert isinstance(cfn_mapping, lambda_.CfnEventSourceMapping)
+        for key, value in mapping_overrides.items():
+            cfn_mapping.add_property_override(key, value)
 
     iterator_age_alarm: cloudwatch.Alarm | None = None
     dead_letter_alarm: cloudwatch.Alarm | None = None

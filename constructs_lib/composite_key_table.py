@@ -465,6 +465,7 @@ class CompositeKeyTable(Construct):
             self,
             function,
             name=consumer_id or f"Consumer{Names.unique_id(function)}",
+            mapping_overrides=options.mapping_overrides(),
             source=lambda queue: event_sources.DynamoEventSource(
                 self.table, filters=filters or None, **options.event_source_props(queue)
             ),

@@ -56,7 +56,7 @@ from constructs_lib._stream_consumers import (
     check_new_consumer,
     validate_iterator_age_threshold,
 )
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 
 # Kinesis's cheapest retention, and long enough to replay the on-failure pointers of a day.
 DEFAULT_RETENTION = Duration.hours(24)
@@ -115,7 +115,8 @@ class DataStream(Construct):
         errors = PropErrors(scope, construct_id)
         if stream_mode == kinesis.StreamMode.PROVISIONED:
             errors.check(
-                shard_count is not None and 1 <= shard_count <= MAX_SHARD_COUNT,
+                shard_count is not None
+                and (Token.is_unresolved(shard_count) or 1 <= shard_count <= MAX_SHARD_COUNT),
                 "shard_count",
                 f"a provisioned stream needs 1-{MAX_SHARD_COUNT} shards, not {shard_count}; pass shard_count "
                 "or use StreamMode.ON_DEMAND",
@@ -126,7 +127,13 @@ class DataStream(Construct):
                 "shard_count",
                 "applies only to StreamMode.PROVISIONED; an on-demand stream scales its own shards",
             )
-        hours = retention_period.to_hours(integral=False)
+        # Kinesis takes it in hours; a token (a CfnParameter) is not judged, it resolves at deploy.
+        check_token_unit(errors, "retention_period", retention_period, "hours")
+        hours = (
+            MIN_RETENTION_HOURS
+            if retention_period.is_unresolved()
+            else retention_period.to_hours(integral=False)
+        )
         errors.check(
             hours == int(hours) and MIN_RETENTION_HOURS <= hours <= MAX_RETENTION_HOURS,
             "retention_period",
@@ -234,7 +241,10 @@ class DataStream(Construct):
         constructs (by default derived from the function's path); they are created under this
         construct, or under the function's stack when that is another stack.
         """
-        retention_limit = min(self._retention.to_seconds(), MAX_CONSUMER_RECORD_AGE.to_seconds())
+        # A retention from a token bounds record ages only at deploy: Lambda's own limit applies here.
+        retention_limit = MAX_CONSUMER_RECORD_AGE.to_seconds()
+        if not self._retention.is_unresolved():
+            retention_limit = min(self._retention.to_seconds(), retention_limit)
         errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
         options = ConsumerOptions(
             batch_size=batch_size,
@@ -290,6 +300,7 @@ class DataStream(Construct):
             function,
             name=name,
             source=source,
+            mapping_overrides=options.mapping_overrides(),
             on_failure_queue=on_failure_queue,
             holds="a Kinesis stream consumer's failed records",
             removal_policy=self._removal_policy,
@@ -302,12 +313,14 @@ class DataStream(Construct):
 
 
 def _hours_text(duration: Duration) -> str:
+    if duration.is_unresolved():  # from a token: known at deploy only
+        return "its retention period"
     hours = int(duration.to_hours(integral=False))
     return f"{hours // 24} days" if hours % 24 == 0 and hours > 24 else f"{hours} hours"
 
 
 def _record_age_limit_text(retention: Duration) -> str:
-    if retention.to_seconds() <= MAX_CONSUMER_RECORD_AGE.to_seconds():
+    if not retention.is_unresolved() and retention.to_seconds() <= MAX_CONSUMER_RECORD_AGE.to_seconds():
         kept = _hours_text(retention)
         return f"{kept} (the stream keeps records {kept})"
     return "7 days (Lambda's limit for Kinesis)"

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -35,7 +35,7 @@ from constructs_lib._api_scanners import acknowledge_invoke_permissions
 from constructs_lib._grants import default_policy
 from constructs_lib._logs import check_retention, retained_log_group
 from constructs_lib._nag import acknowledge_wildcard_resource
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.jwt_authorizer import JwtAuthorizer
 from constructs_lib.runtime import environment as env
@@ -120,15 +120,27 @@ class WebSocketApi(Construct):
             "stage_name",
             f"'{stage_name}' must be 1-128 letters, digits, hyphens or underscores",
         )
-        errors.check(throttling_rate_limit > 0, "throttling_rate_limit", "must be more than 0 messages/s")
+        # Durations and numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
+        rate_known = not Token.is_unresolved(throttling_rate_limit)
+        burst_known = not Token.is_unresolved(throttling_burst_limit)
         errors.check(
-            throttling_burst_limit >= throttling_rate_limit,
+            not rate_known or throttling_rate_limit > 0,
+            "throttling_rate_limit",
+            "must be more than 0 messages/s",
+        )
+        errors.check(
+            not (rate_known and burst_known) or throttling_burst_limit >= throttling_rate_limit,
             "throttling_burst_limit",
             f"{throttling_burst_limit} is below throttling_rate_limit {throttling_rate_limit}; "
             "the burst must hold at least one second of the steady rate",
         )
         # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18).
-        ttl_ms = connection_ttl.to_milliseconds()
+        check_token_unit(errors, "connection_ttl", connection_ttl, "seconds")
+        ttl_ms = (
+            MIN_CONNECTION_TTL.to_milliseconds()
+            if connection_ttl.is_unresolved()
+            else connection_ttl.to_milliseconds()
+        )
         errors.check(
             MIN_CONNECTION_TTL.to_milliseconds() <= ttl_ms <= MAX_CONNECTION_TTL.to_milliseconds(),
             "connection_ttl",
@@ -137,7 +149,7 @@ class WebSocketApi(Construct):
         errors.check(ttl_ms % 1000 == 0, "connection_ttl", f"{ttl_ms} ms is not a whole number of seconds")
         # AWS::ApiGatewayV2::Stage RouteSettings ThrottlingBurstLimit is an Integer.
         errors.check(
-            throttling_burst_limit == int(throttling_burst_limit),
+            not burst_known or throttling_burst_limit == int(throttling_burst_limit),
             "throttling_burst_limit",
             f"{throttling_burst_limit} is not a whole number of messages",
         )
@@ -196,7 +208,9 @@ class WebSocketApi(Construct):
         self.handler_environment: dict[str, str] = {
             env.CONNECTIONS_TABLE: self.connections_table.table_name,
             env.CONNECTIONS_ENDPOINT: self.connection_management_url,
-            env.CONNECTION_TTL_SECONDS: str(int(connection_ttl.to_seconds())),
+            env.CONNECTION_TTL_SECONDS: Token.as_string(connection_ttl.to_seconds())
+            if connection_ttl.is_unresolved()
+            else str(int(connection_ttl.to_seconds())),
         }
 
     @property

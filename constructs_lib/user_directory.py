@@ -22,7 +22,7 @@ from constructs import Construct
 from constructs_lib._cognito import DEFAULT_PASSWORD_MIN_LENGTH, strong_password_policy
 from constructs_lib._nag import acknowledge
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 
 DEFAULT_TOKEN_VALIDITY = Duration.hours(1)  # short-lived bearer tokens; refresh tokens renew them
 DEFAULT_REFRESH_TOKEN_VALIDITY = Duration.days(30)
@@ -66,41 +66,49 @@ class UserDirectory(Construct):
         if oauth is not None:
             _check_oauth(errors, oauth)
         errors.check(
-            8 <= password_min_length <= 99,
+            Token.is_unresolved(password_min_length) or 8 <= password_min_length <= 99,
             "password_min_length",
             f"{password_min_length} is outside Cognito's 8-99; use 12 or more",
         )
+        validities = {
+            "id_token_validity": id_token_validity,
+            "access_token_validity": access_token_validity,
+            "refresh_token_validity": refresh_token_validity,
+        }
+        # A validity from a token (a CfnParameter) is not judged, it resolves at deploy; Cognito's
+        # client takes it in minutes (TokenValidityUnits), the unit it must come in.
+        for name, validity in validities.items():
+            check_token_unit(errors, name, validity, "minutes")
         # Milliseconds, never to_seconds()/to_minutes(): those throw through jsii on a fraction.
-        id_ms, access_ms, refresh_ms = (
-            id_token_validity.to_milliseconds(),
-            access_token_validity.to_milliseconds(),
-            refresh_token_validity.to_milliseconds(),
-        )
-        for name, millis in (("id_token_validity", id_ms), ("access_token_validity", access_ms)):
+        millis = {
+            name: validity.to_milliseconds()
+            for name, validity in validities.items()
+            if not validity.is_unresolved()
+        }
+        for name in ("id_token_validity", "access_token_validity"):
             errors.check(
-                300_000 <= millis <= 86_400_000,
+                name not in millis or 300_000 <= millis[name] <= 86_400_000,
                 name,
                 "Cognito allows 5 minutes to 1 day; keep bearer tokens short-lived",
             )
+        refresh_ms = millis.get("refresh_token_validity")
         errors.check(
-            3_600_000 <= refresh_ms <= 10 * 365 * 86_400_000,
+            refresh_ms is None or 3_600_000 <= refresh_ms <= 10 * 365 * 86_400_000,
             "refresh_token_validity",
             "Cognito allows 1 hour to 10 years",
         )
         errors.check(
-            refresh_ms > max(id_ms, access_ms),
+            len(millis) < len(validities)
+            or millis["refresh_token_validity"]
+            > max(millis["id_token_validity"], millis["access_token_validity"]),
             "refresh_token_validity",
             "must be longer than the ID and access token validity",
         )
         # aws-cdk-lib writes the validities in whole minutes (CfnUserPoolClient TokenValidityUnits) and
         # throws through jsii on a fraction of one.
-        for name, millis in (
-            ("id_token_validity", id_ms),
-            ("access_token_validity", access_ms),
-            ("refresh_token_validity", refresh_ms),
-        ):
+        for name, value in millis.items():
             errors.check(
-                millis % 60_000 == 0, name, f"{millis / 60_000:g} minutes is not a whole number of minutes"
+                value % 60_000 == 0, name, f"{value / 60_000:g} minutes is not a whole number of minutes"
             )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
@@ -115,7 +123,11 @@ class UserDirectory(Construct):
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True)
             ),
-            password_policy=strong_password_policy(password_min_length),
+            password_policy=strong_password_policy(
+                DEFAULT_PASSWORD_MIN_LENGTH
+                if Token.is_unresolved(password_min_length)
+                else password_min_length
+            ),
             mfa=mfa,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
@@ -134,13 +146,29 @@ class UserDirectory(Construct):
             auth_flows=cognito.AuthFlow(user_srp=True, user_password=allow_password_auth),
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
-            id_token_validity=id_token_validity,
-            access_token_validity=access_token_validity,
-            refresh_token_validity=refresh_token_validity,
+            # aws-cdk-lib range-checks the validities and throws through jsii on a token: a token goes
+            # on the CfnUserPoolClient below, the default meanwhile.
+            id_token_validity=_concrete_or(id_token_validity, DEFAULT_TOKEN_VALIDITY),
+            access_token_validity=_concrete_or(access_token_validity, DEFAULT_TOKEN_VALIDITY),
+            refresh_token_validity=_concrete_or(refresh_token_validity, DEFAULT_REFRESH_TOKEN_VALIDITY),
             # Without settings CDK would allow the implicit grant with an https://example.com callback.
             disable_o_auth=oauth is None,
             o_auth=_code_grant_only(oauth) if oauth is not None else None,
         )
+        if Token.is_unresolved(password_min_length):
+            # aws-cdk-lib range-checks it and throws through jsii on a token, which Cognito checks instead.
+            cfn_pool = self.user_pool.node.default_child
+            assert isinstance(cfn_pool, cognito.CfnUserPool)
+            cfn_pool.add_property_override("Policies.PasswordPolicy.MinimumLength", password_min_length)
+        cfn_client = self.client.node.default_child
+        assert isinstance(cfn_client, cognito.CfnUserPoolClient)
+        for cfn_name, validity in (
+            ("IdTokenValidity", id_token_validity),
+            ("AccessTokenValidity", access_token_validity),
+            ("RefreshTokenValidity", refresh_token_validity),
+        ):
+            if validity.is_unresolved():
+                cfn_client.add_property_override(cfn_name, validity.to_minutes())
         CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id, description="Cognito user pool id")
         CfnOutput(
             self,
@@ -233,3 +261,7 @@ def _code_grant_only(oauth: cognito.OAuthSettings) -> cognito.OAuthSettings:
         scopes=oauth.scopes,
         default_redirect_uri=oauth.default_redirect_uri,
     )
+
+
+def _concrete_or(duration: Duration, default: Duration) -> Duration:
+    return default if duration.is_unresolved() else duration

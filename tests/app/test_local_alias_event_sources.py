@@ -31,9 +31,10 @@ from constructs_lib import (
 )
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
-from tests.app.test_local_event_sources import HANDLER, eventually, payloads, produce
+from tests.app.test_local_event_sources import HANDLER, payloads, produce
 from tests.cdk import new_app, new_stack
 from tests.constructs.test_deployment_preferences import ECHO
+from tests.polling import eventually
 
 CANARY = DeploymentPreference.canary(10, 5)
 

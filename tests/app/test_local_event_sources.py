@@ -7,10 +7,10 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
@@ -22,10 +22,9 @@ from constructs_lib.local.events.trigger import trigger
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from constructs_lib.serverless_function import DEFAULT_TIMEOUT
 from tests.cdk import new_app, new_stack
+from tests.polling import eventually
 
 HANDLER = Path(__file__).resolve().parent.parent / "fixtures" / "event_sources_function"
-TIMEOUT = 60.0  # seconds: cold workers, and a poison message's two visibility timeouts (6 s each)
-T = TypeVar("T")
 
 
 def function(
@@ -88,16 +87,6 @@ def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
         yield local
     finally:
         local.stop()
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"nothing after {timeout} s")
 
 
 def payloads(runner: LocalRunner, function: str) -> list[Any]:

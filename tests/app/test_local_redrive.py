@@ -7,9 +7,9 @@ from __future__ import annotations
 import functools
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
@@ -20,11 +20,10 @@ from constructs_lib import DataStream, QueueWorker, ServerlessFunction
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from constructs_lib.ops.__main__ import main
 from tests.cdk import new_app, new_stack
+from tests.polling import eventually
 
 HANDLER = Path(__file__).resolve().parent.parent / "fixtures" / "redrive_function"
-TIMEOUT = 60.0  # seconds: cold workers, a poison message's two visibility timeouts (6 s each), retries
 KEPT_FOR = 1  # seconds a message the buggy function failed again stays hidden
-T = TypeVar("T")
 
 
 def function(stack: Stack, name: str, mode: str, **options: Any) -> ServerlessFunction:
@@ -53,16 +52,6 @@ def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
         yield local
     finally:
         local.stop()
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"nothing after {timeout} s")
 
 
 def client(runner: LocalRunner, service: str) -> Any:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import pytest
@@ -27,12 +26,11 @@ from constructs_lib.local.__main__ import main
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
 from constructs_lib.local.stepfunctions.executions import executions, history
+from tests.polling import eventually
 
 ORIGIN = "http://localhost:3000"  # the dev stage's allowed origin (cdk.json)
 HTTP_TIMEOUT = 30  # seconds: a cold worker imports its handler on the first request
 EVENT_TIMEOUT = 60  # seconds: S3 -> queue -> SNS -> subscriber, each a cold worker the first time
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +54,6 @@ def api(runner: LocalRunner) -> str:
 @pytest.fixture(scope="module")
 def token(runner: LocalRunner) -> str:
     return create_user_token(runner.state(), "ana@example.com")
-
-
-def eventually(probe: Callable[[], T | None], *, timeout: float = EVENT_TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result is not None:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"nothing after {timeout} s")
 
 
 def invocations_of(runner: LocalRunner, function: str) -> int:

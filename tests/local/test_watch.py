@@ -9,8 +9,7 @@ import os
 import shutil
 import stat
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import boto3
 import pytest
 
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
+from tests.polling import eventually
 
 HANDLER = """
 import boto3, os
@@ -85,16 +85,6 @@ def watching(app: Path) -> Iterator[LocalRunner]:
         yield runner
 
 
-def eventually(probe: Callable[[], Any], *, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"nothing after {timeout} s")
-
-
 def invoke(runner: LocalRunner) -> dict[str, Any]:
     assert runner.functions is not None
     (spec,) = runner.functions.functions.values()
@@ -124,7 +114,7 @@ def test_an_edited_handler_runs_its_new_code_on_the_next_invocation_with_the_dat
     source = app / "src" / "hello" / "index.py"
     with caplog.at_level(logging.INFO, "constructs_lib.local"):
         source.write_text(HANDLER.replace('"v1"', '"v2"'))
-        assert eventually(lambda: invoke(watching)["version"] == "v2")
+        assert eventually(lambda: invoke(watching)["version"] == "v2", timeout=20)
     assert watching.functions is pool  # no restart: the same workers' pool, the same moto
     messages = sqs(watching).receive_message(QueueUrl=first["queue"]).get("Messages", [])
     assert [message["Body"] for message in messages] == ["kept"]
@@ -156,7 +146,7 @@ def test_an_edited_app_is_re_synthesized_and_re_provisioned_keeping_unchanged_da
     watching.aws.checks.append(lambda request: None)  # as a service's start adds one (IAM's)
     with caplog.at_level(logging.INFO, "constructs_lib.local"):
         (app / "app.py").write_text("QUEUES = ['Jobs', 'More']\n")
-        eventually(lambda: "re-synthesized" in caplog.text)
+        eventually(lambda: "re-synthesized" in caplog.text, timeout=20)
     assert "Watch: app.py changed: re-synthesized in" in caplog.text
     assert f"created {STACK}/More; kept the other resources and their data" in caplog.text
     queues = sqs(watching).list_queues()["QueueUrls"]

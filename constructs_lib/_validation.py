@@ -47,19 +47,22 @@ class PropErrors:
         raise ValueError(f"{self._path}: {len(self._problems)} invalid props:\n{listed}")
 
 
-def check_token_unit(errors: PropErrors, prop: str, duration: Duration | None, unit: str) -> None:
+def check_token_unit(errors: PropErrors, prop: str, duration: Duration | None, unit: str) -> bool:
     """A duration from a token (a CfnParameter) is given in `unit` ("millis", "seconds", "minutes",
     "hours" or "days"), the unit CloudFormation takes it in.
 
     Its value is not judged (`Duration.is_unresolved()`: it resolves at deploy), but aws-cdk-lib converts
-    a token duration only to its own unit and throws through jsii otherwise.
+    a token duration only to its own unit and throws through jsii otherwise. True when `duration`
+    converts to `unit`: it is None, concrete, or a token in that unit.
     """
     if duration is None or not duration.is_unresolved():
-        return
+        return True
     # aws-cdk-lib renders a token duration as "<token> <unit>" (Duration.toHumanString).
+    convertible = duration.to_human_string().endswith(f" {unit}")
     errors.check(
-        duration.to_human_string().endswith(f" {unit}"),
+        convertible,
         prop,
         f"comes from a token, which aws-cdk-lib cannot convert at synth; give it in {unit} "
         f"(Duration.{unit}(...)), the unit CloudFormation takes",
     )
+    return convertible

@@ -40,7 +40,7 @@ from constructs_lib._alarms import (
 from constructs_lib._grants import default_policy
 from constructs_lib._logs import SERVICE_KEY_REASON, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.serverless_function import ServerlessFunction
 
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # the year the library keeps every other log
@@ -155,11 +155,15 @@ class Workflow(Construct):
         errors = PropErrors(scope, construct_id)
         limit = MAX_EXPRESS_TIMEOUT if express else MAX_STANDARD_TIMEOUT
         chosen_timeout = timeout or (MAX_EXPRESS_TIMEOUT if express else DEFAULT_STANDARD_TIMEOUT)
+        # A timeout from a token (a CfnParameter) is not judged, it resolves at deploy; the state
+        # machine's TimeoutSeconds takes it in seconds, the unit it must come in.
+        convertible = check_token_unit(errors, "timeout", chosen_timeout, "seconds")
+        concrete_timeout = not chosen_timeout.is_unresolved()
         # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18).
-        millis = chosen_timeout.to_milliseconds()
+        millis = chosen_timeout.to_milliseconds() if concrete_timeout else 1000
         seconds = millis / 1000
         errors.check(
-            0 < seconds <= limit.to_seconds(),
+            not concrete_timeout or 0 < seconds <= limit.to_seconds(),
             "timeout",
             f"{seconds:g} s is outside what {'an Express' if express else 'a Standard'} workflow allows "
             f"(1 s to {limit.to_human_string()})"
@@ -221,7 +225,9 @@ class Workflow(Construct):
             # even when a prop is wrong: with values aws-cdk-lib accepts, since nothing of it deploys.
             state_machine_name=state_machine_name if name_ok else None,
             comment=comment,
-            timeout=chosen_timeout if millis % 1000 == 0 else Duration.seconds(round(seconds)),
+            timeout=chosen_timeout
+            if convertible and millis % 1000 == 0
+            else Duration.seconds(round(seconds)),
             tracing_enabled=tracing,
             logs=sfn.LogOptions(
                 destination=self.log_group,

@@ -1,0 +1,61 @@
+"""Workflow with a duration and a number from tokens (CfnParameters) builds without a jsii trace.
+
+A token is judged only when CloudFormation resolves it, so the workflow skips it at synth; a token
+timeout in another unit than seconds raises our ValueError (issue #18). Nothing here synthesizes: the
+state machine's definition is resolved in the stack instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import aws_stepfunctions as sfn
+
+from constructs_lib import ServerlessFunction, Workflow, lambda_task
+from tests.cdk import new_app, new_stack
+
+ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
+
+
+def _number(stack: Stack, name: str) -> Any:
+    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
+    return CfnParameter(stack, name, type="Number").value_as_number
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return new_stack(new_app(), "Test")
+
+
+def test_token_duration_and_number_build(stack: Stack) -> None:
+    task = lambda_task(
+        stack, "Step", ServerlessFunction(stack, "Fn", entry=ECHO), max_attempts=_number(stack, "Attempts")
+    )
+    workflow = Workflow(stack, "Tokens", definition=task, timeout=Duration.seconds(_number(stack, "Timeout")))
+    machine = workflow.state_machine.node.default_child
+    assert isinstance(machine, sfn.CfnStateMachine)
+    parts = stack.resolve(machine.definition_string)["Fn::Join"][1]
+    # The parameters' values are spliced into the definition's JSON as numbers.
+    assert {"Ref": "Timeout"} in parts and {"Ref": "Attempts"} in parts
+    text = "".join(part if isinstance(part, str) else "0" for part in parts)
+    definition = json.loads(text)
+    assert definition["TimeoutSeconds"] == 0
+    assert definition["States"]["Step"]["Retry"][0]["MaxAttempts"] == 0
+
+
+def test_token_duration_in_another_unit_raises(stack: Stack) -> None:
+    with pytest.raises(ValueError) as raised:
+        Workflow(
+            stack,
+            "Minutes",
+            definition=sfn.Pass(stack, "Pass"),
+            timeout=Duration.minutes(_number(stack, "TimeoutMinutes")),
+        )
+    assert str(raised.value) == (
+        "Test/Minutes: timeout: comes from a token, which aws-cdk-lib cannot convert at synth; give it in "
+        "seconds (Duration.seconds(...)), the unit CloudFormation takes"
+    )

@@ -163,6 +163,18 @@ class WorkerProcess:
         self._relay.join(timeout=2)
 
 
+# Lambda's code directory is read-only: compiled modules go beside the runner, never into the asset.
+PYCACHE_PREFIX = Path(tempfile.gettempdir()) / "constructs-lib-local" / "pycache"
+
+
+def forget_compiled(directory: Path) -> None:
+    """Drop the compiled modules of `directory`'s sources: Python trusts a compiled module whose
+    source has the same size and modification second, so an edit made within the second of the
+    previous one would otherwise keep running the old code."""
+    absolute = directory.absolute()
+    shutil.rmtree(PYCACHE_PREFIX / absolute.relative_to(absolute.anchor), ignore_errors=True)
+
+
 def worker_paths(spec: FunctionSpec) -> dict[str, Any]:
     """What the worker imports from besides its code (see `_isolation` and `_worker_main.load_handler`)."""
     before, after = import_path(spec.layers, spec.layer_directories)
@@ -191,8 +203,7 @@ def lambda_environment(spec: FunctionSpec) -> dict[str, str]:
         "_HANDLER": spec.handler,
         "TZ": ":UTC",
         "PYTHONUNBUFFERED": "1",
-        # Lambda's code directory is read-only: compiled modules go beside the runner, never into the asset.
-        "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "constructs-lib-local" / "pycache"),
+        "PYTHONPYCACHEPREFIX": str(PYCACHE_PREFIX),
         "CONSTRUCTS_LIB_LOCAL_FUNCTION_ARN": spec.arn,
         # X-Ray is not emulated: without a daemon the SDK would only log errors.
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -299,7 +310,12 @@ class FunctionPool:
         invocation; an invocation in progress finishes with the code it started with.
         """
         with self._registry:
-            self._stale |= arns & self.functions.keys()
+            stale = arns & self.functions.keys()
+            self._stale |= stale
+        for arn in stale:
+            source = self.functions[arn].source_directory
+            if source is not None:
+                forget_compiled(source)
 
     def _discard(self, arn: str) -> None:
         with self._registry:

@@ -7,10 +7,11 @@ container, refreshed on an unknown key id at most every 30 s), checks ``exp``/``
 `leeway`, ``iss``, ``aud`` and `required_scopes`, and hands the claims to handlers as strings
 (``requestContext.authorizer.<claim>``).
 
-Use it as `ServerlessApi(jwt_authorizer=..., default_authorization=AuthorizationMode.JWT)` (the
-token in the Authorization header, with or without ``Bearer``) and as the ``$connect`` authorizer
-of a `WebSocketApi` (the token in the `token_query_parameter` query parameter: a browser cannot set
-headers on a WebSocket handshake). One JwtAuthorizer can serve both.
+Use it as `ServerlessApi(authorizers=ApiAuthorizers(jwt_authorizer=...),
+default_authorization=AuthorizationMode.JWT)` (the token in the Authorization header, with or
+without ``Bearer``) and as the ``$connect`` authorizer of a `WebSocketApi` (the token in the
+`token_query_parameter` query parameter: a browser cannot set headers on a WebSocket handshake).
+One JwtAuthorizer can serve both.
 
 Defaults: 60 s of clock skew; query parameter ``token``; the function's defaults (arm64, 256 MB,
 logs for a year) with a 5 s timeout.
@@ -28,7 +29,7 @@ from aws_cdk import Annotations, Duration, Token
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.serverless_function import DEFAULT_LOG_RETENTION, ServerlessFunction
 
 ENTRY = Path(__file__).resolve().parent / "functions" / "jwt_authorizer"
@@ -79,7 +80,9 @@ class JwtAuthorizer(Construct):
         required_scopes = [required_scopes] if isinstance(required_scopes, str) else required_scopes
         # Whole seconds, compared in milliseconds: to_seconds() throws through jsii on a fraction.
         for prop, duration in (("leeway", leeway), ("timeout", timeout)):
-            millis = duration.to_milliseconds()
+            # A token (a CfnParameter) is not judged, it resolves at deploy; it must come in seconds.
+            check_token_unit(errors, prop, duration, "seconds")
+            millis = 0 if duration.is_unresolved() else duration.to_milliseconds()
             errors.check(millis % 1000 == 0, prop, f"{millis:g} ms is not a whole number of seconds")
         errors.check(
             bool(audiences),
@@ -100,7 +103,7 @@ class JwtAuthorizer(Construct):
                 f"'{required}' is not a scope; scopes are single words such as 'images:read'",
             )
         errors.check(
-            0 <= leeway.to_milliseconds() <= MAX_LEEWAY.to_milliseconds(),
+            leeway.is_unresolved() or 0 <= leeway.to_milliseconds() <= MAX_LEEWAY.to_milliseconds(),
             "leeway",
             "must be between 0 and 5 minutes; a larger skew would keep expired tokens working",
         )
@@ -110,7 +113,7 @@ class JwtAuthorizer(Construct):
             f"'{token_query_parameter}' is not a query parameter name (letters, digits, '.', '_', '~', '-')",
         )
         errors.check(
-            1000 <= timeout.to_milliseconds() <= 10000,
+            timeout.is_unresolved() or 1000 <= timeout.to_milliseconds() <= 10000,
             "timeout",
             "must be between 1 and 10 seconds; API Gateway waits at most 10 s for an authorizer",
         )
@@ -139,7 +142,9 @@ class JwtAuthorizer(Construct):
                 "JWT_ISSUER": issuer,
                 "JWT_AUDIENCES": ",".join(self.audiences),
                 "JWT_REQUIRED_SCOPES": " ".join(self.required_scopes),
-                "JWT_LEEWAY_SECONDS": str(int(leeway.to_seconds())),
+                "JWT_LEEWAY_SECONDS": Token.as_string(leeway.to_seconds())
+                if leeway.is_unresolved()
+                else str(int(leeway.to_seconds())),
                 "JWT_TOKEN_QUERY_PARAMETER": token_query_parameter,
             },
         )

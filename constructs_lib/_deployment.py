@@ -21,7 +21,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
@@ -109,14 +109,19 @@ def check_deployment(
     """Record in `errors` what is wrong with a function's deployment props."""
     if preference.gradual:
         name = preference.kind.value
+        # Numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
         errors.check(
-            preference.percent == int(preference.percent) and 1 <= preference.percent <= 99,
+            Token.is_unresolved(preference.percent)
+            or (preference.percent == int(preference.percent) and 1 <= preference.percent <= 99),
             "deployment",
             f"{name} percent {preference.percent} must be a whole number from 1 to 99 (100 is all_at_once)",
         )
         errors.check(
-            preference.minutes == int(preference.minutes)
-            and 1 <= preference.minutes <= MAX_SHIFT_INTERVAL_MINUTES,
+            Token.is_unresolved(preference.minutes)
+            or (
+                preference.minutes == int(preference.minutes)
+                and 1 <= preference.minutes <= MAX_SHIFT_INTERVAL_MINUTES
+            ),
             "deployment",
             f"{name} minutes {preference.minutes} must be a whole number from 1 to "
             f"{MAX_SHIFT_INTERVAL_MINUTES} (CodeDeploy's 2 days between traffic shifts)",
@@ -132,13 +137,17 @@ def check_deployment(
         errors.check(provisioned_concurrency is None, "provisioned_concurrency", needs_alias)
         errors.check(not snap_start, "snap_start", needs_alias)
     if provisioned_concurrency is not None:
+        concurrency_known = not Token.is_unresolved(provisioned_concurrency)
         errors.check(
-            provisioned_concurrency == int(provisioned_concurrency) and provisioned_concurrency >= 1,
+            not concurrency_known
+            or (provisioned_concurrency == int(provisioned_concurrency) and provisioned_concurrency >= 1),
             "provisioned_concurrency",
             f"{provisioned_concurrency} must be a whole number of 1 or more; leave it unset for none",
         )
         errors.check(
             reserved_concurrent_executions is None
+            or not concurrency_known
+            or Token.is_unresolved(reserved_concurrent_executions)
             or provisioned_concurrency <= reserved_concurrent_executions,
             "provisioned_concurrency",
             f"{provisioned_concurrency} is more than reserved_concurrent_executions "

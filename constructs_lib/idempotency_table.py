@@ -16,6 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib.composite_key_table import CompositeKeyTable
+from constructs_lib.runtime import environment
 
 KEY_ATTRIBUTE = "id"  # DynamoDBPersistenceLayer's key_attr default
 EXPIRY_ATTRIBUTE = (
@@ -24,7 +25,7 @@ EXPIRY_ATTRIBUTE = (
 # What DynamoDBPersistenceLayer calls (Powertools v3, persistence/dynamodb.py): get_item to read a record,
 # put_item (conditional) to claim a key, update_item to store the result, delete_item when the call failed.
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-TABLE_ENVIRONMENT_VARIABLE = "IDEMPOTENCY_TABLE"
+TABLE_ENVIRONMENT_VARIABLE = environment.IDEMPOTENCY_TABLE  # the handlers read it by the same constant
 
 
 class IdempotencyTable(Construct):

@@ -37,6 +37,9 @@ SEARCH_DOMAIN_ENDPOINT = "SEARCH_DOMAIN_ENDPOINT"
 SEARCH_INDEX = "SEARCH_INDEX"
 SEARCH_ID_ATTRIBUTE = "SEARCH_ID_ATTRIBUTE"
 
+# IdempotencyTable.runtime_environment (Powertools' DynamoDBPersistenceLayer takes the name)
+IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+
 # ServerlessFunction (Powertools reads these itself)
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -65,6 +68,7 @@ SET_BY: Mapping[str, str] = {
     ),
     **dict.fromkeys((SEARCH_DOMAIN_ENDPOINT, SEARCH_INDEX), "SearchDomain.search_environment(index)"),
     SEARCH_ID_ATTRIBUTE: "SearchDomain.index_table",
+    IDEMPOTENCY_TABLE: "IdempotencyTable.runtime_environment",
     POWERTOOLS_METRICS_NAMESPACE: "ServerlessFunction(environment=...)",
 }
 

@@ -61,8 +61,10 @@ def once(
     )
     # The in-progress record expires with the invocation: a request cut off by a timeout frees its key.
     config.register_lambda_context(api.lambda_context)
+    from constructs_lib.runtime import environment as env  # noqa: PLC0415 -- deferred: see api_common
+
     store = DynamoDBPersistenceLayer(
-        table_name=os.environ["IDEMPOTENCY_TABLE"], boto3_client=repository.dynamodb()
+        table_name=env.require(env.IDEMPOTENCY_TABLE), boto3_client=repository.dynamodb()
     )
 
     @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)

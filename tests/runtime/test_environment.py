@@ -45,6 +45,7 @@ def _string_literals(path: Path) -> list[tuple[int, str]]:
 def test_the_contract_lists_the_library_variables() -> None:
     assert {"CORS_ALLOW_ORIGINS", "IMAGE_STORE_BUCKET", "CONNECTIONS_TABLE", "SEARCH_INDEX"} <= CONTRACT
     assert "POWERTOOLS_METRICS_NAMESPACE" in CONTRACT
+    assert "IDEMPOTENCY_TABLE" in CONTRACT  # IdempotencyTable writes it, the API's idempotency reads it
 
 
 def test_no_side_spells_a_variable_name_itself() -> None:

@@ -7,7 +7,10 @@ access control, so instance types that cannot do those are refused here, with th
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from aws_cdk import Token
 
 from constructs_lib._validation import PropErrors
 
@@ -33,7 +36,29 @@ MAX_VOLUME_GIB = {"t3.small.search": 100, "t3.medium.search": 200}
 
 
 def check_size(errors: PropErrors, size: SearchDomainSize) -> None:
-    """Everything wrong with a domain's size: its shape, then what OpenSearch or aws-cdk-lib would refuse."""
+    """Everything wrong with a domain's size: its shape, then what OpenSearch or aws-cdk-lib would refuse.
+
+    data_nodes and volume_size_gib may come from tokens (CfnParameters): they are not judged, they
+    resolve at deploy. The zones and the dedicated masters decide the domain's shape at synth.
+    """
+    shaped = True
+    for prop in ("availability_zones", "master_nodes"):
+        if Token.is_unresolved(getattr(size, prop)):
+            shaped = False
+            errors.add(
+                f"size.{prop}",
+                "comes from a token (a CfnParameter), but it decides the domain's zone awareness and "
+                "dedicated masters at synth; give a number",
+            )
+    if not shaped:
+        return
+    if Token.is_unresolved(size.data_nodes) or Token.is_unresolved(size.volume_size_gib):
+        # Judged as the smallest values the other checks accept, so that only concrete ones can fail.
+        size = replace(
+            size,
+            data_nodes=size.availability_zones if Token.is_unresolved(size.data_nodes) else size.data_nodes,
+            volume_size_gib=10 if Token.is_unresolved(size.volume_size_gib) else size.volume_size_gib,
+        )
     _check_shape(errors, size)
     _check_cluster(errors, size)
 

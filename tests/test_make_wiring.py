@@ -1,5 +1,6 @@
-"""`make test`'s split: the runtime process (RUNTIME_TESTS) never starts jsii, so the one that synthesizes
-keeps a core of its own. A test that synthesizes belongs outside RUNTIME_TESTS (tests/app, tests/constructs)."""
+"""`make test`'s split: the runtime process (RUNTIME_TESTS) never starts jsii, so the one that
+synthesizes keeps a core of its own. A test that synthesizes belongs outside RUNTIME_TESTS
+(tests/app, tests/constructs)."""
 
 from __future__ import annotations
 

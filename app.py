@@ -32,6 +32,9 @@ from constructs import Construct
 
 from constructs_lib import (
     AlarmTopic,
+    ApiAlarms,
+    ApiAuthorizers,
+    ApiStage,
     AuthorizationMode,
     CompositeKeyTable,
     CorsPolicy,
@@ -193,16 +196,15 @@ class ApiStack(Stack):
         self.api = ServerlessApi(
             self,
             "Api",
-            stage_name=settings.stage,
+            stage=ApiStage(name=settings.stage, access_log_retention=settings.log_retention),
             # Browsers may send the POST routes' Idempotency-Key header.
             cors=CorsPolicy(
                 allow_origins=settings.cors_allowed_origins,
                 allow_headers=[*DEFAULT_CORS_HEADERS, "Idempotency-Key"],
             ),
             default_authorization=AuthorizationMode.COGNITO,
-            user_pools=[data.users.user_pool],
-            access_log_retention=settings.log_retention,
-            alarm_topic=data.alarms.topic,
+            authorizers=ApiAuthorizers(user_pools=[data.users.user_pool]),
+            alarms=ApiAlarms(topic=data.alarms.topic),
         )
         self.websocket = WebSocketApi(
             self, "Notifications", stage_name=settings.stage, access_log_retention=settings.log_retention

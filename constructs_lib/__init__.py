@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from constructs_lib._alarms import AlarmLevel, AlarmSetting, AlarmSettings
+    from constructs_lib._api_settings import ApiAlarms, ApiAuthorizers, ApiStage, CustomDomain
     from constructs_lib._deployment import DeploymentPreference
     from constructs_lib._stream_consumers import StreamConsumer
     from constructs_lib.alarm_topic import AlarmTopic
@@ -44,6 +45,10 @@ _MODULES = {
     "AlarmSetting": "_alarms",
     "AlarmSettings": "_alarms",
     "AlarmTopic": "alarm_topic",
+    "ApiAlarms": "_api_settings",  # ServerlessApi's grouped props
+    "ApiAuthorizers": "_api_settings",
+    "ApiStage": "_api_settings",
+    "CustomDomain": "_api_settings",
     "add_nag_checks": "checks",
     "acknowledge": "compliance",
     "AutoscaledCapacity": "composite_key_table",
@@ -78,10 +83,14 @@ __all__ = [
     "AlarmSetting",
     "AlarmSettings",
     "AlarmTopic",
+    "ApiAlarms",
+    "ApiAuthorizers",
+    "ApiStage",
     "AuthorizationMode",
     "AutoscaledCapacity",
     "CompositeKeyTable",
     "CorsPolicy",
+    "CustomDomain",
     "DataStream",
     "DeploymentPreference",
     "EventBus",

@@ -35,10 +35,10 @@ AUTHORIZATION_TYPES = {
     _JWT: apigw.AuthorizationType.CUSTOM,
 }
 _NEEDED_PROP = {
-    _COGNITO: "user_pools",
-    _TOKEN: "token_authorizer",
-    _REQUEST: "request_authorizer",
-    _JWT: "jwt_authorizer",
+    _COGNITO: "authorizers.user_pools",
+    _TOKEN: "authorizers.token_authorizer",
+    _REQUEST: "authorizers.request_authorizer",
+    _JWT: "authorizers.jwt_authorizer",
 }
 
 

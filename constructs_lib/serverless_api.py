@@ -24,27 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Duration, Stack, assertions
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from constructs_lib import _openapi, compliance
-from constructs_lib._alarms import (
-    AlarmDefault,
-    AlarmLevel,
-    AlarmSettings,
-    check_alarm_settings,
-    threshold_alarm,
-)
+from constructs_lib._alarms import AlarmDefault, AlarmLevel, threshold_alarm
 from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers, missing_authorizer
-from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
+from constructs_lib._api_common import REQUEST_LOG_FIELDS
 from constructs_lib._api_errors import VALIDATION_RESPONSE_TEMPLATES
 from constructs_lib._api_integrations import (
     JSON_CONTENT_TYPE,
@@ -55,13 +45,16 @@ from constructs_lib._api_integrations import (
 from constructs_lib._api_paths import route_id, validate_path
 from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
 from constructs_lib._api_schema import to_json_schema
-from constructs_lib._api_validation import (
-    check_authorizer_props,
-    check_custom_domain,
-    check_sibling_parameters,
-    check_stage_props,
-    check_usage_plan,
+from constructs_lib._api_settings import (
+    DEFAULT_LATENCY_P99_THRESHOLD,
+    DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
+    ApiAlarms,
+    ApiAuthorizers,
+    ApiStage,
+    CustomDomain,
+    validate,
 )
+from constructs_lib._api_validation import check_sibling_parameters, check_usage_plan
 from constructs_lib._logs import retained_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
@@ -70,29 +63,13 @@ from constructs_lib.cors_policy import DEFAULT_CORS_MAX_AGE as DEFAULT_CORS_MAX_
 from constructs_lib.cors_policy import DEFAULT_CORS_METHODS as DEFAULT_CORS_METHODS  # noqa: PLC0414
 from constructs_lib.cors_policy import HTTP_METHODS
 from constructs_lib.cors_policy import CorsPolicy as CorsPolicy  # noqa: PLC0414 -- importable here, as before
-from constructs_lib.jwt_authorizer import JwtAuthorizer
 from constructs_lib.serverless_function import invocation_target
 
 if TYPE_CHECKING:
     from constructs_lib.workflow import Workflow
 
-DEFAULT_STAGE_NAME = "dev"
-# Per stage, far below the account's 10,000 requests/s: one runaway client cannot starve the
-# account's other APIs, and a usage plan or the prop raises it where traffic needs it.
-DEFAULT_THROTTLING_RATE_LIMIT = 100
-DEFAULT_THROTTLING_BURST_LIMIT = 200
-DEFAULT_ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # the same year the functions' logs are kept
-# Lambda authorizer decisions are reused this long per identity: one authorizer call per user per
-# five minutes instead of per request, short enough that a revoked token stops working soon.
-DEFAULT_AUTHORIZER_CACHE_TTL = Duration.minutes(5)
-DEFAULT_IDENTITY_SOURCE = "method.request.header.Authorization"
-DEFAULT_CACHE_TTL = Duration.minutes(5)  # API Gateway's own default when caching is on
-# Alarm when more than 1 % of requests fail with 5XX, or the slowest 1 % take over 3 s (handlers
-# time out at 10 s by default, so 3 s at p99 is degradation, not noise).
-DEFAULT_SERVER_ERROR_RATE_THRESHOLD = 0.01
-DEFAULT_LATENCY_P99_THRESHOLD = Duration.seconds(3)
 ALARM_PERIOD = Duration.minutes(5)
-# The alarms by name, with their defaults (`alarm_settings` changes them): in 2 of 3 five-minute periods,
+# The alarms by name, with their defaults (`alarms.settings` changes them): in 2 of 3 five-minute periods,
 # 5XX is critical (requests fail), latency a warning (they succeed, slowly). No requests is healthy.
 _API_ALARM = AlarmDefault(
     threshold=0,
@@ -107,7 +84,6 @@ ALARMS = {
         _API_ALARM, threshold=DEFAULT_LATENCY_P99_THRESHOLD.to_milliseconds(), level=AlarmLevel.WARNING
     ),
 }
-CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 
 # Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
 _ACCESS_LOG_FIELDS = {
@@ -169,10 +145,14 @@ class ServerlessApi(Construct):
     request's Origin header (API Gateway cannot choose among a list there); the preflight and
     the handlers answer only the listed origins.
 
-    Routes come from `add_route`. Authorizers are created on first use: pass `user_pools` for
-    `AuthorizationMode.COGNITO`, `token_authorizer` for TOKEN, `request_authorizer` for REQUEST,
-    `jwt_authorizer` (a `JwtAuthorizer`: Auth0, Okta, Entra ID, Google...) for JWT.
-    `default_authorization` (IAM) applies to routes that do not name a mode.
+    Routes come from `add_route`. Authorizers are created on first use from `authorizers`
+    (`ApiAuthorizers`): `user_pools` for `AuthorizationMode.COGNITO`, `token_authorizer` for TOKEN,
+    `request_authorizer` for REQUEST, `jwt_authorizer` (a `JwtAuthorizer`: Auth0, Okta, Entra ID,
+    Google...) for JWT. `default_authorization` (IAM) applies to routes that do not name a mode.
+
+    The props are grouped as aws-cdk-lib groups a RestApi's `deployOptions`: `stage` (`ApiStage`:
+    name, throttling, access log retention, cache, WAF web ACL), `custom_domain` (`CustomDomain`),
+    `authorizers` (`ApiAuthorizers`) and `alarms` (`ApiAlarms`); each holds the defaults.
 
     The stage logs execution at INFO and writes access logs, which API Gateway can only do once
     the region's account settings name a CloudWatch role. That role is account-wide, so by
@@ -183,10 +163,11 @@ class ServerlessApi(Construct):
     Attributes: `api` (the `RestApi`), `stage`, `url`, `access_log_group`, `request_validator`,
     `cors_environment`, `alarms`, and `domain` (the custom `DomainName`, or None).
 
-    Alarms (with `alarm_topic`; `alarm_settings` changes them by name; `ALARMS` holds the defaults):
-    ``server_error_rate`` (critical: more than `server_error_rate_threshold` of requests fail with
-    5XX) and ``latency_p99`` (warning: p99 over `latency_p99_threshold`, in milliseconds), each in 2
-    of 3 five-minute periods. Missing data is healthy: no requests, nothing failed.
+    Alarms (with `alarms`, which need `alarms.topic` or `AlarmSettings.topics`; `alarms.settings`
+    changes them by name; `ALARMS` holds the defaults): ``server_error_rate`` (critical: more than
+    `alarms.server_error_rate_threshold` of requests fail with 5XX) and ``latency_p99`` (warning:
+    p99 over `alarms.latency_p99_threshold`, in milliseconds), each in 2 of 3 five-minute periods.
+    Missing data is healthy: no requests, nothing failed.
     """
 
     def __init__(
@@ -198,129 +179,29 @@ class ServerlessApi(Construct):
         vpc_endpoints: Sequence[ec2.IVpcEndpoint] = (),
         cors: CorsPolicy | None = None,
         default_authorization: AuthorizationMode = AuthorizationMode.IAM,
-        user_pools: Sequence[cognito.IUserPool] = (),
-        token_authorizer: lambda_.IFunction | None = None,
-        token_identity_source: str = DEFAULT_IDENTITY_SOURCE,
-        request_authorizer: lambda_.IFunction | None = None,
-        request_identity_sources: Sequence[str] = (DEFAULT_IDENTITY_SOURCE,),
-        jwt_authorizer: JwtAuthorizer | None = None,
-        authorizer_cache_ttl: Duration = DEFAULT_AUTHORIZER_CACHE_TTL,
+        authorizers: ApiAuthorizers | None = None,
         api_name: str | None = None,
         description: str | None = None,
-        stage_name: str = DEFAULT_STAGE_NAME,
-        throttling_rate_limit: int = DEFAULT_THROTTLING_RATE_LIMIT,
-        throttling_burst_limit: int = DEFAULT_THROTTLING_BURST_LIMIT,
-        access_log_retention: logs.RetentionDays = DEFAULT_ACCESS_LOG_RETENTION,
-        cache_cluster_size: str | None = None,
-        cache_ttl: Duration = DEFAULT_CACHE_TTL,
+        stage: ApiStage | None = None,
         cloud_watch_role: bool = False,
-        web_acl_arn: str | None = None,
-        domain_name: str | None = None,
-        certificate: acm.ICertificate | None = None,
-        base_path: str | None = None,
-        alarm_topic: sns.ITopic | None = None,
-        server_error_rate_threshold: float = DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
-        latency_p99_threshold: Duration = DEFAULT_LATENCY_P99_THRESHOLD,
-        alarm_settings: AlarmSettings | None = None,
+        custom_domain: CustomDomain | None = None,
+        alarms: ApiAlarms | None = None,
     ) -> None:
+        stage = stage or ApiStage()
+        authorizers = authorizers or ApiAuthorizers()
         errors = PropErrors(scope, construct_id)
-        check_alarm_settings(
-            errors, alarm_settings, ALARMS, alarms_on=True, topic=alarm_topic, what="the API's"
-        )
-        private = endpoint_type == apigw.EndpointType.PRIVATE
-        errors.check(
-            not private or bool(vpc_endpoints),
-            "vpc_endpoints",
-            "a PRIVATE API is reachable only through interface VPC endpoints for execute-api; "
-            "pass at least one (ec2.InterfaceVpcEndpointAwsService.APIGATEWAY)",
-        )
-        errors.check(
-            private or not vpc_endpoints,
-            "vpc_endpoints",
-            f"only a PRIVATE API uses VPC endpoints, this one is {endpoint_type.name}; "
-            "set endpoint_type=EndpointType.PRIVATE or drop vpc_endpoints",
-        )
-        if cors is not None:
-            cors.validate(errors)
-        errors.check(
-            bool(STAGE_NAME_PATTERN.match(stage_name)),
-            "stage_name",
-            f"'{stage_name}' must be 1-128 letters, digits, hyphens or underscores",
-        )
-        errors.check(throttling_rate_limit > 0, "throttling_rate_limit", "must be more than 0 requests/s")
-        errors.check(
-            throttling_burst_limit >= throttling_rate_limit,
-            "throttling_burst_limit",
-            f"{throttling_burst_limit} is below throttling_rate_limit {throttling_rate_limit}; "
-            "the burst must hold at least one second of the steady rate",
-        )
-        authorizers_given = {
-            AuthorizationMode.COGNITO: bool(user_pools),
-            AuthorizationMode.TOKEN: token_authorizer is not None,
-            AuthorizationMode.REQUEST: request_authorizer is not None,
-            AuthorizationMode.JWT: jwt_authorizer is not None,
-        }
-        errors.check(
-            authorizers_given.get(default_authorization, True),
-            "default_authorization",
-            missing_authorizer(default_authorization),
-        )
-        errors.check(
-            default_authorization != AuthorizationMode.NONE,
-            "default_authorization",
-            "NONE would make every route public; authorize by default and pass "
-            "authorization=AuthorizationMode.NONE with a public_reason on the routes that are public",
-        )
-        errors.check(
-            cache_cluster_size is None or cache_cluster_size in CACHE_CLUSTER_SIZES,
-            "cache_cluster_size",
-            f"'{cache_cluster_size}' is not one of API Gateway's sizes {', '.join(CACHE_CLUSTER_SIZES)} (GB)",
-        )
-        errors.check(
-            (domain_name is None) == (certificate is None),
-            "certificate",
-            "a custom domain needs both domain_name and certificate; pass both or neither",
-        )
-        errors.check(
-            domain_name is None or not private,
-            "domain_name",
-            "this construct maps custom domains for EDGE and REGIONAL APIs; reach a PRIVATE API "
-            "through its VPC endpoint's DNS names",
-        )
-        errors.check(
-            base_path is None or domain_name is not None,
-            "base_path",
-            "a base path maps the API under a custom domain; pass domain_name and certificate",
-        )
-        errors.check(
-            0 < server_error_rate_threshold < 1,
-            "server_error_rate_threshold",
-            f"{server_error_rate_threshold} is a fraction of requests; use a value between 0 and 1",
-        )
-        # What API Gateway refuses at deployment or aws-cdk-lib throws through jsii (issue #18).
-        check_custom_domain(
+        validate(
             errors,
             scope,
             endpoint_type=endpoint_type,
-            domain_name=domain_name,
-            certificate=certificate,
-            base_path=base_path,
-        )
-        check_authorizer_props(
-            errors,
-            token_authorizer=token_authorizer,
-            token_identity_source=token_identity_source,
-            request_authorizer=request_authorizer,
-            request_identity_sources=request_identity_sources,
-            authorizer_cache_ttl=authorizer_cache_ttl,
-        )
-        check_stage_props(
-            errors,
-            scope,
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
-            cache_ttl=cache_ttl,
-            web_acl_arn=web_acl_arn,
+            vpc_endpoints=vpc_endpoints,
+            cors=cors,
+            default_authorization=default_authorization,
+            stage=stage,
+            custom_domain=custom_domain,
+            authorizers=authorizers,
+            alarms=alarms,
+            alarm_defaults=ALARMS,
         )
         errors.raise_if_any()
         super().__init__(scope, construct_id)
@@ -329,18 +210,52 @@ class ServerlessApi(Construct):
         self._default_authorization = default_authorization
         self._authorizers = Authorizers(
             self,
-            user_pools=user_pools,
-            token_function=token_authorizer,
-            token_identity_source=token_identity_source,
-            request_function=request_authorizer,
-            request_identity_sources=request_identity_sources,
-            jwt_authorizer=jwt_authorizer,
-            cache_ttl=authorizer_cache_ttl,
+            user_pools=authorizers.user_pools,
+            token_function=authorizers.token_authorizer,
+            token_identity_source=authorizers.token_identity_source,
+            request_function=authorizers.request_authorizer,
+            request_identity_sources=authorizers.request_identity_sources,
+            jwt_authorizer=authorizers.jwt_authorizer,
+            cache_ttl=authorizers.cache_ttl,
         )
         self._routes: set[tuple[str, str]] = set()
+        self.cors_environment: dict[str, str] = cors.environment() if cors else {}
+        self.alarms: list[cloudwatch.Alarm] = []
+        # Each builder creates into this construct under the ids it always had, so logical ids
+        # do not depend on how the props are grouped; the order is the template's resource order.
+        builders: list[Callable[[], None]] = [
+            lambda: self._build_rest_api(
+                endpoint_type=endpoint_type,
+                vpc_endpoints=vpc_endpoints,
+                api_name=api_name,
+                description=description,
+                stage=stage,
+                cloud_watch_role=cloud_watch_role,
+                custom_domain=custom_domain,
+            ),
+            self._build_gateway_responses,
+            lambda: self._build_web_acl(stage),
+            lambda: self._build_alarms(alarms),
+        ]
+        for build in builders:
+            build()
 
-        self.access_log_group = retained_log_group(self, "AccessLogs", retention=access_log_retention)
-        caching = cache_cluster_size is not None
+    def _build_rest_api(
+        self,
+        *,
+        endpoint_type: apigw.EndpointType,
+        vpc_endpoints: Sequence[ec2.IVpcEndpoint],
+        api_name: str | None,
+        description: str | None,
+        stage: ApiStage,
+        cloud_watch_role: bool,
+        custom_domain: CustomDomain | None,
+    ) -> None:
+        """The access log group, the RestApi with its stage and custom domain, the request validator."""
+        private = endpoint_type == apigw.EndpointType.PRIVATE
+        cors = self._cors
+        self.access_log_group = retained_log_group(self, "AccessLogs", retention=stage.access_log_retention)
+        caching = stage.cache_cluster_size is not None
         self.api = apigw.RestApi(
             self,
             "Api",
@@ -353,16 +268,16 @@ class ServerlessApi(Construct):
             cloud_watch_role=cloud_watch_role,
             default_cors_preflight_options=cors.preflight() if cors else None,
             domain_name=apigw.DomainNameOptions(
-                domain_name=domain_name,
-                certificate=certificate,
+                domain_name=custom_domain.domain_name,
+                certificate=custom_domain.certificate,
                 endpoint_type=endpoint_type,
                 security_policy=apigw.SecurityPolicy.TLS_1_2,
-                base_path=base_path,
+                base_path=custom_domain.base_path,
             )
-            if domain_name and certificate
+            if custom_domain
             else None,
             deploy_options=apigw.StageOptions(
-                stage_name=stage_name,
+                stage_name=stage.name,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
                 tracing_enabled=True,
@@ -370,12 +285,12 @@ class ServerlessApi(Construct):
                 logging_level=apigw.MethodLoggingLevel.INFO,
                 # Full request and response bodies in logs would leak user data and tokens.
                 data_trace_enabled=False,
-                throttling_rate_limit=throttling_rate_limit,
-                throttling_burst_limit=throttling_burst_limit,
+                throttling_rate_limit=stage.throttling_rate_limit,
+                throttling_burst_limit=stage.throttling_burst_limit,
                 cache_cluster_enabled=caching,
-                cache_cluster_size=cache_cluster_size,
+                cache_cluster_size=stage.cache_cluster_size,
                 caching_enabled=caching,
-                cache_ttl=cache_ttl if caching else None,
+                cache_ttl=stage.cache_ttl if caching else None,
                 cache_data_encrypted=True if caching else None,
             ),
         )
@@ -397,7 +312,9 @@ class ServerlessApi(Construct):
                 "groups, which is exactly what this AWS managed policy grants.",
             )
 
-        self.cors_environment: dict[str, str] = cors.environment() if cors else {}
+    def _build_gateway_responses(self) -> None:
+        """CORS headers on API Gateway's own errors; validator rejections that say what was wrong."""
+        cors = self._cors
         if cors:
             for response_type, name in (
                 (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
@@ -418,15 +335,20 @@ class ServerlessApi(Construct):
                 templates={JSON_CONTENT_TYPE: VALIDATION_RESPONSE_TEMPLATES[key]},
             )
 
-        if web_acl_arn:
+    def _build_web_acl(self, stage: ApiStage) -> None:
+        """The stage's WAF association, and the stage's scanner acknowledgments that depend on it."""
+        if stage.web_acl_arn:
             wafv2.CfnWebACLAssociation(
-                self, "WebAclAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=web_acl_arn
+                self, "WebAclAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=stage.web_acl_arn
             )
-        acknowledge_rest_stage(self.stage, web_acl=bool(web_acl_arn), caching=caching)
+        acknowledge_rest_stage(
+            self.stage, web_acl=bool(stage.web_acl_arn), caching=stage.cache_cluster_size is not None
+        )
 
-        self.alarms: list[cloudwatch.Alarm] = []
-        if alarm_topic is not None or (alarm_settings is not None and alarm_settings.topics):
-            self._add_alarms(alarm_topic, alarm_settings, server_error_rate_threshold, latency_p99_threshold)
+    def _build_alarms(self, alarms: ApiAlarms | None) -> None:
+        """The stage's alarms (validation made sure they notify someone)."""
+        if alarms is not None:
+            self._add_alarms(alarms)
 
     @property
     def url(self) -> str:
@@ -724,9 +646,9 @@ class ServerlessApi(Construct):
         usage_plan.add_api_key(key)
         return key
 
-    def _add_alarms(
-        self, topic: sns.ITopic | None, settings: AlarmSettings | None, error_rate: float, latency: Duration
-    ) -> None:
+    def _add_alarms(self, alarms: ApiAlarms) -> None:
+        topic, settings = alarms.topic, alarms.settings
+        error_rate, latency = alarms.server_error_rate_threshold, alarms.latency_p99_threshold
         server_errors = threshold_alarm(
             self,
             "ServerErrorRateAlarm",

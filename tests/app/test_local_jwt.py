@@ -17,7 +17,14 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from constructs_lib import AuthorizationMode, CorsPolicy, JwtAuthorizer, ServerlessApi, WebSocketApi
+from constructs_lib import (
+    ApiAuthorizers,
+    AuthorizationMode,
+    CorsPolicy,
+    JwtAuthorizer,
+    ServerlessApi,
+    WebSocketApi,
+)
 from constructs_lib.serverless_function import ServerlessFunction
 from constructs_lib.testing import LocalApp, local_app
 from tests.cdk import new_app, new_stack
@@ -48,7 +55,7 @@ def local(provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory) -> I
         "Api",
         cors=CorsPolicy(allow_origins=[ORIGIN]),
         default_authorization=AuthorizationMode.JWT,
-        jwt_authorizer=tokens,
+        authorizers=ApiAuthorizers(jwt_authorizer=tokens),
     )
     api.add_route("GET", "/me", claims.function)
     sockets = WebSocketApi(stack, "Sockets")

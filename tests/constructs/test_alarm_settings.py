@@ -18,6 +18,7 @@ from constructs_lib import (
     AlarmLevel,
     AlarmSetting,
     AlarmSettings,
+    ApiAlarms,
     CompositeKeyTable,
     DataStream,
     EventBus,
@@ -133,9 +134,11 @@ def template() -> Template:
     api = ServerlessApi(
         stack,
         "Api",
-        alarm_topic=team,
-        alarm_settings=_settings(
-            stack, latency_p99=AlarmSetting(threshold=Duration.seconds(1)), server_error_rate=False
+        alarms=ApiAlarms(
+            topic=team,
+            settings=_settings(
+                stack, latency_p99=AlarmSetting(threshold=Duration.seconds(1)), server_error_rate=False
+            ),
         ),
     )
     api.add_route("GET", "/items", ServerlessFunction(stack, "Items", entry=ECHO).function)

@@ -12,7 +12,14 @@ from aws_cdk import Duration, Stack
 from openapi_spec_validator import validate
 from syrupy.assertion import SnapshotAssertion
 
-from constructs_lib import AuthorizationMode, CorsPolicy, JwtAuthorizer, ServerlessApi, WebSocketApi
+from constructs_lib import (
+    ApiAuthorizers,
+    AuthorizationMode,
+    CorsPolicy,
+    JwtAuthorizer,
+    ServerlessApi,
+    WebSocketApi,
+)
 from constructs_lib._bundling import stage_python_code
 from constructs_lib._openapi import openapi_document
 from constructs_lib.jwt_authorizer import ENTRY
@@ -44,8 +51,7 @@ def built() -> tuple[ServerlessApi, dict[str, dict[str, Any]]]:
         "Api",
         cors=CorsPolicy(allow_origins=["https://app.example.com"]),
         default_authorization=AuthorizationMode.JWT,
-        jwt_authorizer=tokens,
-        token_authorizer=handler,
+        authorizers=ApiAuthorizers(jwt_authorizer=tokens, token_authorizer=handler),
     )
     api.add_route("GET", "/items/{itemId}", handler)
     api.add_route("POST", "/items", handler, request_schema=SCHEMA, required_headers=["Idempotency-Key"])
@@ -291,7 +297,7 @@ def test_jwt_mode_needs_a_jwt_authorizer() -> None:
         ServerlessApi(stack, "Api", default_authorization=AuthorizationMode.JWT)
     assert str(raised.value) == (
         "Default/Api: default_authorization: JWT authorization needs an authorizer; "
-        "pass jwt_authorizer to ServerlessApi"
+        "pass authorizers.jwt_authorizer to ServerlessApi"
     )
 
 

@@ -20,6 +20,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 
+from constructs_lib import AlarmSettings, ApiAlarms, ApiAuthorizers, ApiStage, CustomDomain
 from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, ServerlessApi
 from constructs_lib.serverless_function import ServerlessFunction
 from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
@@ -55,7 +56,7 @@ def _regional(stack: Stack) -> ServerlessApi:
         stack,
         "Api",
         cors=CorsPolicy(allow_origins=[APP_ORIGIN]),
-        user_pools=[pool],
+        authorizers=ApiAuthorizers(user_pools=[pool]),
         default_authorization=AuthorizationMode.COGNITO,
     )
     api.add_route("POST", "/groups", handler, request_schema=GROUP_SCHEMA)
@@ -107,29 +108,40 @@ def _options(stack: Stack) -> ServerlessApi:
         "Api",
         api_name="orders",
         description="Orders API",
-        stage_name="prod",
-        cors=CorsPolicy(allow_origins=["*"]),
-        token_authorizer=_function(stack, "TokenCheck"),
-        token_identity_source="method.request.header.X-Token",
-        request_authorizer=_function(stack, "RequestCheck"),
-        request_identity_sources=["method.request.header.Authorization", "method.request.querystring.tenant"],
-        authorizer_cache_ttl=Duration.minutes(1),
-        default_authorization=AuthorizationMode.TOKEN,
-        access_log_retention=logs.RetentionDays.ONE_MONTH,
-        throttling_rate_limit=50,
-        throttling_burst_limit=80,
-        cache_cluster_size="0.5",
-        cache_ttl=Duration.minutes(2),
-        cloud_watch_role=True,
-        web_acl_arn=WEB_ACL_ARN,
-        domain_name="api.example.com",
-        certificate=acm.Certificate.from_certificate_arn(
-            stack, "Certificate", "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d"
+        stage=ApiStage(
+            name="prod",
+            access_log_retention=logs.RetentionDays.ONE_MONTH,
+            throttling_rate_limit=50,
+            throttling_burst_limit=80,
+            cache_cluster_size="0.5",
+            cache_ttl=Duration.minutes(2),
+            web_acl_arn=WEB_ACL_ARN,
         ),
-        base_path="v1",
-        alarm_topic=sns.Topic.from_topic_arn(stack, "Alarms", "arn:aws:sns:us-east-1:111111111111:alarms"),
-        server_error_rate_threshold=0.05,
-        latency_p99_threshold=Duration.seconds(2),
+        cors=CorsPolicy(allow_origins=["*"]),
+        authorizers=ApiAuthorizers(
+            token_authorizer=_function(stack, "TokenCheck"),
+            token_identity_source="method.request.header.X-Token",
+            request_authorizer=_function(stack, "RequestCheck"),
+            request_identity_sources=[
+                "method.request.header.Authorization",
+                "method.request.querystring.tenant",
+            ],
+            cache_ttl=Duration.minutes(1),
+        ),
+        default_authorization=AuthorizationMode.TOKEN,
+        cloud_watch_role=True,
+        custom_domain=CustomDomain(
+            domain_name="api.example.com",
+            certificate=acm.Certificate.from_certificate_arn(
+                stack, "Certificate", "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d"
+            ),
+            base_path="v1",
+        ),
+        alarms=ApiAlarms(
+            topic=sns.Topic.from_topic_arn(stack, "Alarms", "arn:aws:sns:us-east-1:111111111111:alarms"),
+            server_error_rate_threshold=0.05,
+            latency_p99_threshold=Duration.seconds(2),
+        ),
     )
     api.add_route("GET", "/orders", handler)
     api.add_route("POST", "/orders", handler, authorization=AuthorizationMode.REQUEST, api_key_required=True)
@@ -685,35 +697,46 @@ def test_invalid_cors(cors: CorsPolicy, message: str) -> None:
 @pytest.mark.parametrize(
     ("props", "message"),
     [
-        ({"throttling_burst_limit": 50}, "throttling_burst_limit: 50 is below throttling_rate_limit 100"),
         (
-            {"throttling_rate_limit": 0, "throttling_burst_limit": 0},
-            "throttling_rate_limit: must be more than 0",
+            {"stage": ApiStage(throttling_burst_limit=50)},
+            "stage.throttling_burst_limit: 50 is below stage.throttling_rate_limit 100",
         ),
-        ({"stage_name": "dev stage"}, "stage_name: 'dev stage' must be 1-128 letters"),
+        (
+            {"stage": ApiStage(throttling_rate_limit=0, throttling_burst_limit=0)},
+            "stage.throttling_rate_limit: must be more than 0",
+        ),
+        ({"stage": ApiStage(name="dev stage")}, "stage.name: 'dev stage' must be 1-128 letters"),
         (
             {"default_authorization": AuthorizationMode.COGNITO},
-            "default_authorization: COGNITO authorization needs an authorizer; pass user_pools",
+            "default_authorization: COGNITO authorization needs an authorizer; pass authorizers.user_pools",
         ),
         (
             {"default_authorization": AuthorizationMode.TOKEN},
-            "default_authorization: TOKEN authorization needs an authorizer; pass token_authorizer",
+            "default_authorization: TOKEN authorization needs an authorizer; pass "
+            "authorizers.token_authorizer",
         ),
         (
             {"default_authorization": AuthorizationMode.REQUEST},
-            "default_authorization: REQUEST authorization needs an authorizer; pass request_authorizer",
+            "default_authorization: REQUEST authorization needs an authorizer; pass "
+            "authorizers.request_authorizer",
         ),
         (
             {"default_authorization": AuthorizationMode.NONE},
             "default_authorization: NONE would make every route",
         ),
-        ({"cache_cluster_size": "2"}, "cache_cluster_size: '2' is not one of API Gateway's sizes"),
         (
-            {"domain_name": "api.example.com"},
-            "certificate: a custom domain needs both domain_name and certificate",
+            {"stage": ApiStage(cache_cluster_size="2")},
+            "stage.cache_cluster_size: '2' is not one of API Gateway's sizes",
         ),
-        ({"base_path": "v1"}, "base_path: a base path maps the API under a custom domain"),
-        ({"server_error_rate_threshold": 5}, "server_error_rate_threshold: 5 is a fraction of requests"),
+        (
+            {"alarms": ApiAlarms(server_error_rate_threshold=5)},
+            "alarms.server_error_rate_threshold: 5 is a fraction of requests",
+        ),
+        (
+            {"alarms": ApiAlarms(server_error_rate_threshold=0.05)},
+            r"alarms.topic: the API's alarms are given without an alarm topic: pass alarms.topic \(or "
+            r"AlarmSettings.topics in alarms.settings\), or the alarms notify no one",
+        ),
     ],
 )
 def test_invalid_props(props: dict[str, Any], message: str) -> None:
@@ -727,23 +750,34 @@ def test_custom_domain_on_a_private_api() -> None:
         stack, "Cert", "arn:aws:acm:us-east-1:111111111111:certificate/x"
     )
     with pytest.raises(
-        ValueError, match="domain_name: this construct maps custom domains for EDGE and REGIONAL"
+        ValueError, match=r"custom_domain\.domain_name: this construct maps custom domains for EDGE"
     ):
         ServerlessApi(
             stack,
             "Bad",
             endpoint_type=apigw.EndpointType.PRIVATE,
             vpc_endpoints=[_private_endpoint(stack)],
-            domain_name="api.example.com",
-            certificate=certificate,
+            custom_domain=CustomDomain(domain_name="api.example.com", certificate=certificate),
         )
+
+
+def test_alarm_settings_without_a_topic_name_the_grouped_props() -> None:
+    with pytest.raises(ValueError) as raised:
+        _bad_api(alarms=ApiAlarms(settings=AlarmSettings(alarms={"cpu": False})))
+    assert str(raised.value) == (
+        "Test/Bad: 2 invalid props:\n"
+        "  - alarms.settings: are given without an alarm topic: pass alarms.topic (or AlarmSettings.topics), "
+        "or the tuned alarms notify no one\n"
+        "  - alarms.settings: names no alarm 'cpu' of the API's; its alarms are: latency_p99, "
+        "server_error_rate"
+    )
 
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(
-        ValueError, match=r"Test/Bad: 2 invalid props:\n  - vpc_endpoints: .*\n  - throttling_burst"
+        ValueError, match=r"Test/Bad: 2 invalid props:\n  - vpc_endpoints: .*\n  - stage.throttling_burst"
     ):
-        _bad_api(endpoint_type=apigw.EndpointType.PRIVATE, throttling_burst_limit=1)
+        _bad_api(endpoint_type=apigw.EndpointType.PRIVATE, stage=ApiStage(throttling_burst_limit=1))
 
 
 @pytest.fixture
@@ -795,7 +829,7 @@ def route_api() -> tuple[ServerlessApi, lambda_.IFunction]:
             "GET",
             "/things",
             {"authorization": AuthorizationMode.COGNITO},
-            "authorization: COGNITO authorization needs an authorizer; pass user_pools",
+            "authorization: COGNITO authorization needs an authorizer; pass authorizers.user_pools",
         ),
         (
             "GET",

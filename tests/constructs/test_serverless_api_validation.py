@@ -16,7 +16,14 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
 
-from constructs_lib import AuthorizationMode, CorsPolicy, ServerlessApi
+from constructs_lib import (
+    ApiAuthorizers,
+    ApiStage,
+    AuthorizationMode,
+    CorsPolicy,
+    CustomDomain,
+    ServerlessApi,
+)
 from tests.cdk import TEST_ENV, new_app
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:111111111111:function:check"
@@ -53,74 +60,105 @@ CASES: dict[str, tuple[Callable[[Stack], dict[str, Any]], str]] = {
     "edge-certificate-outside-us-east-1": (
         lambda stack: {
             "endpoint_type": apigw.EndpointType.EDGE,
-            "domain_name": "api.example.com",
-            "certificate": _certificate(stack, EU_CERTIFICATE),
+            "custom_domain": CustomDomain(
+                domain_name="api.example.com", certificate=_certificate(stack, EU_CERTIFICATE)
+            ),
         },
-        "certificate: an EDGE API's custom domain is served by CloudFront, which takes certificates from "
+        "custom_domain.certificate: an EDGE API's custom domain is served by CloudFront, which takes "
+        "certificates from "
         "us-east-1 only, and this one is in eu-west-1; request or import the certificate in us-east-1, or "
         "use endpoint_type=EndpointType.REGIONAL",
     ),
     "regional-certificate-in-another-region": (
-        lambda stack: {"domain_name": "api.example.com", "certificate": _certificate(stack, EU_CERTIFICATE)},
-        "certificate: a REGIONAL API's custom domain needs a certificate in the API's region us-east-1, and "
+        lambda stack: {
+            "custom_domain": CustomDomain(
+                domain_name="api.example.com", certificate=_certificate(stack, EU_CERTIFICATE)
+            )
+        },
+        "custom_domain.certificate: a REGIONAL API's custom domain needs a certificate in the API's "
+        "region us-east-1, and "
         "this one is in eu-west-1; request or import the certificate in us-east-1",
     ),
     "uppercase-domain": (
-        lambda stack: {"domain_name": "API.example.com", "certificate": _certificate(stack, US_CERTIFICATE)},
-        "domain_name: 'API.example.com' is not a lowercase host name (labels of letters, digits and inner "
+        lambda stack: {
+            "custom_domain": CustomDomain(
+                domain_name="API.example.com", certificate=_certificate(stack, US_CERTIFICATE)
+            )
+        },
+        "custom_domain.domain_name: 'API.example.com' is not a lowercase host name (labels of "
+        "letters, digits and inner "
         "hyphens, at most 63 characters each, like api.example.com); write it in lowercase",
     ),
     "multi-level-base-path": (
         lambda stack: {
-            "domain_name": "api.example.com",
-            "certificate": _certificate(stack, US_CERTIFICATE),
-            "base_path": "v1/orders",
+            "custom_domain": CustomDomain(
+                domain_name="api.example.com",
+                certificate=_certificate(stack, US_CERTIFICATE),
+                base_path="v1/orders",
+            )
         },
-        "base_path: 'v1/orders' is not a base path: one segment of letters, digits and $-_.+!*'() without "
+        "custom_domain.base_path: 'v1/orders' is not a base path: one segment of letters, digits and "
+        "$-_.+!*'() without "
         "slashes, like 'v1'",
     ),
     "empty-request-identity-sources": (
-        lambda stack: {"request_authorizer": _function(stack), "request_identity_sources": []},
-        "request_identity_sources: is empty, and a REQUEST authorizer whose decisions are cached "
-        "(authorizer_cache_ttl) keys its cache on them; name at least one, e.g. "
-        "'method.request.header.Authorization', or set authorizer_cache_ttl=Duration.seconds(0)",
+        lambda stack: {
+            "authorizers": ApiAuthorizers(request_authorizer=_function(stack), request_identity_sources=[])
+        },
+        "authorizers.request_identity_sources: is empty, and a REQUEST authorizer whose decisions are cached "
+        "(authorizers.cache_ttl) keys its cache on them; name at least one, e.g. "
+        "'method.request.header.Authorization', or set authorizers.cache_ttl=Duration.seconds(0)",
     ),
     "invalid-request-identity-source": (
-        lambda stack: {"request_authorizer": _function(stack), "request_identity_sources": ["Authorization"]},
-        "request_identity_sources: 'Authorization' is not an identity source; write "
+        lambda stack: {
+            "authorizers": ApiAuthorizers(
+                request_authorizer=_function(stack), request_identity_sources=["Authorization"]
+            )
+        },
+        "authorizers.request_identity_sources: 'Authorization' is not an identity source; write "
         "method.request.header.<Name>, method.request.querystring.<name>, stageVariables.<name> or "
         "context.<name>",
     ),
     "token-identity-source-not-a-header": (
         lambda stack: {
-            "token_authorizer": _function(stack),
-            "token_identity_source": "method.request.querystring.token",
+            "authorizers": ApiAuthorizers(
+                token_authorizer=_function(stack), token_identity_source="method.request.querystring.token"
+            )
         },
-        "token_identity_source: 'method.request.querystring.token' is not a header; a TOKEN authorizer reads "
+        "authorizers.token_identity_source: 'method.request.querystring.token' is not a header; a "
+        "TOKEN authorizer reads "
         "one request header, written method.request.header.<Name>",
     ),
     "authorizer-cache-over-an-hour": (
-        lambda stack: {"request_authorizer": _function(stack), "authorizer_cache_ttl": Duration.hours(2)},
-        "authorizer_cache_ttl: 7200 s is not a whole number of seconds from 0 to 3600 (API Gateway's "
+        lambda stack: {
+            "authorizers": ApiAuthorizers(request_authorizer=_function(stack), cache_ttl=Duration.hours(2))
+        },
+        "authorizers.cache_ttl: 7200 s is not a whole number of seconds from 0 to 3600 (API Gateway's "
         "maximum, 60 minutes); use Duration.seconds(0) to Duration.seconds(3600)",
     ),
     "stage-cache-over-an-hour": (
-        lambda stack: {"cache_cluster_size": "0.5", "cache_ttl": Duration.minutes(61)},
-        "cache_ttl: 3660 s is not a whole number of seconds from 0 to 3600",
+        lambda stack: {"stage": ApiStage(cache_cluster_size="0.5", cache_ttl=Duration.minutes(61))},
+        "stage.cache_ttl: 3660 s is not a whole number of seconds from 0 to 3600",
     ),
     "fractional-burst": (
-        lambda stack: {"throttling_rate_limit": 10, "throttling_burst_limit": 20.5},
-        "throttling_burst_limit: 20.5 is not a whole number of requests",
+        lambda stack: {"stage": ApiStage(throttling_rate_limit=10, throttling_burst_limit=20.5)},  # type: ignore[arg-type]
+        "stage.throttling_burst_limit: 20.5 is not a whole number of requests",
     ),
     "cloudfront-web-acl": (
-        lambda stack: {"web_acl_arn": "arn:aws:wafv2:us-east-1:111111111111:global/webacl/api/0a1b2c3d"},
-        "web_acl_arn: 'arn:aws:wafv2:us-east-1:111111111111:global/webacl/api/0a1b2c3d' is not a regional "
+        lambda stack: {
+            "stage": ApiStage(web_acl_arn="arn:aws:wafv2:us-east-1:111111111111:global/webacl/api/0a1b2c3d")
+        },
+        "stage.web_acl_arn: 'arn:aws:wafv2:us-east-1:111111111111:global/webacl/api/0a1b2c3d' is not "
+        "a regional "
         "WAFv2 web ACL in the API's region us-east-1 (arn:aws:wafv2:<region>:<account>:regional/webacl/"
         "<name>/<id>); a REST API stage takes a REGIONAL web ACL of its own region, never a CLOUDFRONT one",
     ),
     "web-acl-of-another-region": (
-        lambda stack: {"web_acl_arn": "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/api/0a1b2c3d"},
-        "web_acl_arn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/api/0a1b2c3d' is not a regional "
+        lambda stack: {
+            "stage": ApiStage(web_acl_arn="arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/api/0a1b2c3d")
+        },
+        "stage.web_acl_arn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/api/0a1b2c3d' is "
+        "not a regional "
         "WAFv2 web ACL in the API's region us-east-1",
     ),
 }
@@ -140,23 +178,29 @@ def test_certificates_and_web_acls_in_the_right_regions_pass(app: App) -> None:
         edge,
         "Edge",
         endpoint_type=apigw.EndpointType.EDGE,
-        domain_name="*.example.com",
-        certificate=_certificate(edge, US_CERTIFICATE),
+        custom_domain=CustomDomain(
+            domain_name="*.example.com", certificate=_certificate(edge, US_CERTIFICATE)
+        ),
     )
     regional = _stack(app, "eu-west-1")
     ServerlessApi(
         regional,
         "Regional",
-        domain_name="api.example.com",
-        certificate=_certificate(regional, EU_CERTIFICATE),
-        web_acl_arn="arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/api/0a1b2c3d",
+        custom_domain=CustomDomain(
+            domain_name="api.example.com", certificate=_certificate(regional, EU_CERTIFICATE)
+        ),
+        stage=ApiStage(web_acl_arn="arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/api/0a1b2c3d"),
     )
 
 
 def test_certificate_region_is_not_judged_in_an_environment_agnostic_stack(app: App) -> None:
     stack = Stack(app, f"Agnostic{next(_stacks)}")
     ServerlessApi(
-        stack, "Api", domain_name="api.example.com", certificate=_certificate(stack, EU_CERTIFICATE)
+        stack,
+        "Api",
+        custom_domain=CustomDomain(
+            domain_name="api.example.com", certificate=_certificate(stack, EU_CERTIFICATE)
+        ),
     )
 
 
@@ -165,9 +209,9 @@ def test_uncached_request_authorizer_may_have_no_identity_sources(app: App) -> N
     ServerlessApi(
         stack,
         "Api",
-        request_authorizer=_function(stack),
-        request_identity_sources=[],
-        authorizer_cache_ttl=Duration.seconds(0),
+        authorizers=ApiAuthorizers(
+            request_authorizer=_function(stack), request_identity_sources=[], cache_ttl=Duration.seconds(0)
+        ),
     )
 
 
@@ -202,16 +246,17 @@ def test_usage_plan_limits_must_be_whole_numbers(app: App) -> None:
 def test_issue_examples_are_reported_at_once(app: App) -> None:
     stack = _stack(app)
     with _raises(
-        f"{stack.node.path}/Bad: 2 invalid props:\n  - authorizer_cache_ttl: 7200 s is not a whole number of "
+        f"{stack.node.path}/Bad: 2 invalid props:\n  - authorizers.cache_ttl: 7200 s is not a whole "
+        f"number of "
         "seconds from 0 to 3600 (API Gateway's maximum, 60 minutes); use Duration.seconds(0) to "
-        "Duration.seconds(3600)\n  - request_identity_sources: is empty"
+        "Duration.seconds(3600)\n  - authorizers.request_identity_sources: is empty"
     ):
         ServerlessApi(
             stack,
             "Bad",
-            request_authorizer=_function(stack),
-            request_identity_sources=[],
-            authorizer_cache_ttl=Duration.hours(2),
+            authorizers=ApiAuthorizers(
+                request_authorizer=_function(stack), request_identity_sources=[], cache_ttl=Duration.hours(2)
+            ),
             default_authorization=AuthorizationMode.REQUEST,
         )
 
@@ -240,5 +285,7 @@ def test_a_cache_ttl_from_a_parameter_is_not_judged_at_synth(app: App) -> None:
     stack = _stack(app)
     seconds = CfnParameter(stack, "TtlSeconds", type="Number", default=300).value_as_number
     ServerlessApi(
-        stack, "Api", request_authorizer=_function(stack), authorizer_cache_ttl=Duration.seconds(seconds)
+        stack,
+        "Api",
+        authorizers=ApiAuthorizers(request_authorizer=_function(stack), cache_ttl=Duration.seconds(seconds)),
     )

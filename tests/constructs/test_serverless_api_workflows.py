@@ -10,6 +10,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
+from constructs_lib import ApiAuthorizers
 from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, ServerlessApi
 from constructs_lib.serverless_function import ServerlessFunction
 from constructs_lib.workflow import Workflow, lambda_task
@@ -31,7 +32,7 @@ def template() -> Template:
         "Api",
         cors=CorsPolicy(allow_origins=[APP_ORIGIN]),
         default_authorization=AuthorizationMode.COGNITO,
-        user_pools=[pool],
+        authorizers=ApiAuthorizers(user_pools=[pool]),
     )
     step = ServerlessFunction(stack, "Step", entry=ECHO)
     standard = Workflow(stack, "Cleanup", definition=lambda_task(stack, "Clean", step))

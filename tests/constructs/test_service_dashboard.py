@@ -14,6 +14,7 @@ from aws_cdk import aws_sns as sns
 from syrupy.assertion import SnapshotAssertion
 
 from constructs_lib import (
+    ApiAlarms,
     CompositeKeyTable,
     DataStream,
     EventBus,
@@ -38,7 +39,7 @@ def built() -> dict[str, Any]:
     app = new_app()
     stack = new_stack(app, "Service")
     topic = sns.Topic.from_topic_arn(stack, "Alarms", TOPIC_ARN)
-    api = ServerlessApi(stack, "Api", alarm_topic=topic)
+    api = ServerlessApi(stack, "Api", alarms=ApiAlarms(topic=topic))
     api.add_route("GET", "/items", ServerlessFunction(stack, "Items", entry=ECHO).function)
     sockets = WebSocketApi(stack, "Sockets")
     sockets.add_route("$default", ServerlessFunction(stack, "Echo", entry=ECHO).function)

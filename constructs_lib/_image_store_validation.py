@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from aws_cdk import Duration
 
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.cors_policy import origin_problem
 
 # One or more key segments, each followed by "/": "uploads/", "users/photos/". No "*" or "?",
@@ -37,6 +37,10 @@ def _check_prefix(errors: PropErrors, prop: str, prefix: str) -> None:
 def _check_ttl(
     errors: PropErrors, prop: str, ttl: Duration, *, max_url_ttl: Duration, presign_session: Duration
 ) -> None:
+    # A TTL from a token (a CfnParameter) is not judged, it resolves at deploy; the handlers read it
+    # in seconds, the unit it must come in.
+    if not check_token_unit(errors, prop, ttl, "seconds") or ttl.is_unresolved():
+        return
     seconds = _seconds(ttl)
     if not 1 <= seconds <= _seconds(max_url_ttl):
         errors.add(prop, f"{seconds:g} s is outside 1 second to 7 days, the lifetime SigV4 allows a URL")
@@ -113,6 +117,9 @@ def validate_props(
         ("noncurrent_version_retention", noncurrent_version_retention),
         ("access_log_retention", access_log_retention),
     ):
+        # S3 lifecycle rules take it in days; a token (a CfnParameter) is not judged.
+        if not check_token_unit(errors, prop, retention, "days") or retention.is_unresolved():
+            continue
         days = _seconds(retention) / 86400
         errors.check(
             days >= 1 and days == int(days),

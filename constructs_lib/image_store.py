@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -71,8 +71,11 @@ KNOWN_CONTENT_TYPES = (
 )
 
 
-def _seconds(duration: Duration) -> float:
-    return duration.to_milliseconds() / 1000
+def _seconds_text(duration: Duration) -> str:
+    """Whole seconds for an environment variable; a token's (a CfnParameter's) as its reference."""
+    if duration.is_unresolved():
+        return Token.as_string(duration.to_seconds())
+    return str(int(duration.to_milliseconds() / 1000))
 
 
 @jsii.implements(s3.IBucketNotificationDestination)
@@ -248,8 +251,8 @@ class ImageStore(Construct):
             env.IMAGE_STORE_THUMBNAIL_BUCKET: self.thumbnail_bucket.bucket_name,
             env.IMAGE_STORE_THUMBNAIL_PREFIX: thumbnail_prefix,
             env.IMAGE_STORE_PRESIGN_ROLE_ARN: self.presign_role.role_arn,
-            env.IMAGE_STORE_UPLOAD_URL_TTL: str(int(_seconds(upload_url_ttl))),
-            env.IMAGE_STORE_DOWNLOAD_URL_TTL: str(int(_seconds(download_url_ttl))),
+            env.IMAGE_STORE_UPLOAD_URL_TTL: _seconds_text(upload_url_ttl),
+            env.IMAGE_STORE_DOWNLOAD_URL_TTL: _seconds_text(download_url_ttl),
         }
         # S3 has no condition key for Content-Type: the handler binds it when signing, from this list.
         self.content_type_environment: dict[str, str] = {

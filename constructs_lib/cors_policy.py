@@ -15,11 +15,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_s3 as s3
 
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.runtime.environment import (
     CORS_ALLOW_CREDENTIALS,
     CORS_ALLOW_HEADERS,
@@ -96,7 +96,10 @@ class CorsPolicy:
             f"{prop}.allow_methods",
             "ANY already allows every method; list it alone or list the methods",
         )
-        max_age_ms = self.max_age.to_milliseconds()
+        # A max_age from a token (a CfnParameter) is not judged, it resolves at deploy; the headers
+        # carry it in seconds, the unit it must come in.
+        check_token_unit(errors, f"{prop}.max_age", self.max_age, "seconds")
+        max_age_ms = 0 if self.max_age.is_unresolved() else self.max_age.to_milliseconds()
         errors.check(
             max_age_ms % 1000 == 0 and max_age_ms >= 0,
             f"{prop}.max_age",
@@ -156,7 +159,9 @@ class CorsPolicy:
             CORS_ALLOW_ORIGINS: ",".join(self.allow_origins),
             CORS_ALLOW_HEADERS: ",".join(self.allow_headers),
             CORS_ALLOW_CREDENTIALS: "true" if self.allow_credentials else "false",
-            CORS_MAX_AGE: str(int(self.max_age.to_seconds())),
+            CORS_MAX_AGE: Token.as_string(self.max_age.to_seconds())
+            if self.max_age.is_unresolved()
+            else str(int(self.max_age.to_seconds())),
         }
 
     def bucket_cors_rule(
@@ -174,5 +179,7 @@ class CorsPolicy:
             allowed_methods=list(methods),
             allowed_headers=list(allowed_headers) or None,
             exposed_headers=list(exposed_headers) or None,
-            max_age=int(self.max_age.to_seconds()),
+            max_age=self.max_age.to_seconds()
+            if self.max_age.is_unresolved()
+            else int(self.max_age.to_seconds()),
         )

@@ -206,10 +206,11 @@ class QueueWorker(Construct):
             errors, weakened_removal_policy(removal_policy), disposable_data_reason, "the queued messages"
         )
         errors.raise_if_any()
+        assert visibility is not None  # a visibility timeout that cannot be derived was reported above
         super().__init__(scope, construct_id)
 
         self.function = function.function
-        self.visibility_timeout = visibility
+        self.visibility_timeout: Duration = visibility
         self._encryption_key = encryption_key
         name = queue_name or _generated_name(self, fifo=fifo)
         stack = Stack.of(self)

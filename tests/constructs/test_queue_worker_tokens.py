@@ -46,7 +46,7 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
         oldest_message_age_threshold=Duration.seconds(_number(stack, "OldestAge")),
         alarm_topic=None,
     )
-    assert worker.visibility_timeout is not None and worker.visibility_timeout.is_unresolved()
+    assert worker.visibility_timeout.is_unresolved()
 
 
 def test_token_alarm_settings_build(stack: Stack) -> None:

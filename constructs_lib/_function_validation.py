@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aws_cdk import Duration, Token
 
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, check_token_unit
 
 # Lambda API Environment: "Key Pattern: [a-zA-Z]([a-zA-Z0-9_])+"
 # (https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html).
@@ -66,9 +66,11 @@ def check_seconds(
     """A Lambda setting in whole seconds within `low_ms`-`high_ms`; a token duration is not judged.
 
     Lambda's settings in seconds are integers, and aws-cdk-lib's `to_seconds()` throws through jsii on a
-    fraction; a duration from a token (a CfnParameter) converts to milliseconds only by throwing too.
+    fraction; a duration from a token (a CfnParameter) converts to milliseconds only by throwing too,
+    and to seconds only when given in seconds.
     """
     if duration.is_unresolved():
+        check_token_unit(errors, prop, duration, "seconds")
         return
     millis = duration.to_milliseconds()
     if millis % 1000:

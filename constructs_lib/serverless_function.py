@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, Duration, Stack
+from aws_cdk import AssetHashType, Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
@@ -161,7 +161,9 @@ class ServerlessFunction(Construct):
         # Lambda quotas: 128 MB to 10,240 MB in 1-MB increments; timeout 900 seconds (15 minutes), in
         # whole seconds (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
         errors.check(
-            memory_size == int(memory_size) and 128 <= memory_size <= 10240,
+            # Numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
+            Token.is_unresolved(memory_size)
+            or (memory_size == int(memory_size) and 128 <= memory_size <= 10240),
             "memory_size",
             f"{memory_size} MB is outside Lambda's 128-10240 MB (whole MB)",
         )
@@ -174,14 +176,18 @@ class ServerlessFunction(Construct):
             out_of_range="must be between 1 second and 15 minutes",
         )
         errors.check(
-            reserved_concurrent_executions is None or reserved_concurrent_executions >= 0,
+            reserved_concurrent_executions is None
+            or Token.is_unresolved(reserved_concurrent_executions)
+            or reserved_concurrent_executions >= 0,
             "reserved_concurrent_executions",
             "must be 0 (disabled) or more; leave it unset for the account's unreserved pool",
         )
         # PutFunctionEventInvokeConfig: MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600
         # (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html).
         errors.check(
-            async_retry_attempts is None or 0 <= async_retry_attempts <= 2,
+            async_retry_attempts is None
+            or Token.is_unresolved(async_retry_attempts)
+            or 0 <= async_retry_attempts <= 2,
             "async_retry_attempts",
             "Lambda allows 0, 1 or 2 retries",
         )

@@ -1,0 +1,77 @@
+"""ServerlessFunction with durations and numbers from tokens (CfnParameters) builds without a jsii trace.
+
+A token is judged only when CloudFormation resolves it, so the function skips it at synth; a token
+duration in another unit than seconds raises our ValueError (issue #18). One synth checks the tokens
+reach the template as references.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk.assertions import Template
+
+from constructs_lib import ServerlessFunction
+from tests.cdk import new_app, new_stack
+
+ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
+
+
+def _number(stack: Stack, name: str) -> Any:
+    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
+    return CfnParameter(stack, name, type="Number").value_as_number
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return new_stack(new_app(), "Test")
+
+
+def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
+    with pytest.raises(ValueError) as raised:
+        ServerlessFunction(
+            stack,
+            "Minutes",
+            entry=ECHO,
+            timeout=Duration.minutes(_number(stack, "TimeoutMinutes")),
+            invoked_asynchronously=True,
+            async_max_event_age=Duration.hours(_number(stack, "AgeHours")),
+        )
+    unit = (
+        "comes from a token, which aws-cdk-lib cannot convert at synth; give it in seconds "
+        "(Duration.seconds(...)), the unit CloudFormation takes"
+    )
+    assert str(raised.value) == (
+        f"Test/Minutes: 2 invalid props:\n  - timeout: {unit}\n  - async_max_event_age: {unit}"
+    )
+
+
+def test_token_durations_and_numbers_build(stack: Stack) -> None:
+    ServerlessFunction(
+        stack,
+        "Fn",
+        entry=ECHO,
+        memory_size=_number(stack, "Memory"),
+        timeout=Duration.seconds(_number(stack, "Timeout")),
+        reserved_concurrent_executions=_number(stack, "Reserved"),
+        invoked_asynchronously=True,
+        async_retry_attempts=_number(stack, "Retries"),
+        async_max_event_age=Duration.seconds(_number(stack, "EventAge")),
+    )
+    # One synth (last in this module): the tokens reach the template as references to their parameters.
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "MemorySize": {"Ref": "Memory"},
+            "Timeout": {"Ref": "Timeout"},
+            "ReservedConcurrentExecutions": {"Ref": "Reserved"},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {"MaximumRetryAttempts": {"Ref": "Retries"}, "MaximumEventAgeInSeconds": {"Ref": "EventAge"}},
+    )

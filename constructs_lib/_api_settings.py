@@ -24,8 +24,14 @@ from constructs import Construct
 from constructs_lib._alarms import AlarmDefault, AlarmSettings, check_alarm_settings
 from constructs_lib._api_authorizers import missing_authorizer
 from constructs_lib._api_common import STAGE_NAME_PATTERN
-from constructs_lib._api_validation import check_authorizer_props, check_custom_domain, check_stage_props
-from constructs_lib._validation import PropErrors
+from constructs_lib._api_validation import (
+    _concrete,
+    check_authorizer_props,
+    check_custom_domain,
+    check_stage_props,
+)
+from constructs_lib._logs import check_retention
+from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.cors_policy import CorsPolicy
 from constructs_lib.jwt_authorizer import JwtAuthorizer
 
@@ -172,15 +178,18 @@ def _validate_stage(errors: PropErrors, scope: Construct, stage: ApiStage) -> No
         "stage.name",
         f"'{stage.name}' must be 1-128 letters, digits, hyphens or underscores",
     )
+    rate, burst = stage.throttling_rate_limit, stage.throttling_burst_limit
+    # Tokens (CfnParameters) resolve at deploy: judged only when concrete (issue #18).
     errors.check(
-        stage.throttling_rate_limit > 0, "stage.throttling_rate_limit", "must be more than 0 requests/s"
+        not _concrete(rate) or rate > 0, "stage.throttling_rate_limit", "must be more than 0 requests/s"
     )
     errors.check(
-        stage.throttling_burst_limit >= stage.throttling_rate_limit,
+        not (_concrete(rate) and _concrete(burst)) or burst >= rate,
         "stage.throttling_burst_limit",
         f"{stage.throttling_burst_limit} is below stage.throttling_rate_limit {stage.throttling_rate_limit}; "
         "the burst must hold at least one second of the steady rate",
     )
+    check_retention(errors, "stage.access_log_retention", stage.access_log_retention)
     errors.check(
         stage.cache_cluster_size is None or stage.cache_cluster_size in CACHE_CLUSTER_SIZES,
         "stage.cache_cluster_size",
@@ -282,7 +291,8 @@ def _validate_alarms(
     )
     threshold = alarms.server_error_rate_threshold
     errors.check(
-        0 < threshold < 1,
+        not _concrete(threshold) or 0 < threshold < 1,
         "alarms.server_error_rate_threshold",
         f"{threshold} is a fraction of requests; use a value between 0 and 1",
     )
+    check_token_unit(errors, "alarms.latency_p99_threshold", alarms.latency_p99_threshold, "millis")

@@ -168,7 +168,7 @@ def check_stage_props(
 ) -> None:
     """Stage settings: an integer burst (aws-cdk-lib throws otherwise), the cache TTL, the web ACL's scope."""
     errors.check(
-        throttling_burst_limit == int(throttling_burst_limit),
+        not _concrete(throttling_burst_limit) or throttling_burst_limit == int(throttling_burst_limit),
         "throttling_burst_limit",
         f"{throttling_burst_limit} is not a whole number of requests",
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, Stack, assertions
+from aws_cdk import Duration, Stack, Token, assertions
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -648,13 +648,19 @@ class ServerlessApi(Construct):
 
     def _add_alarms(self, alarms: ApiAlarms) -> None:
         topic, settings = alarms.topic, alarms.settings
-        error_rate, latency = alarms.server_error_rate_threshold, alarms.latency_p99_threshold
+        error_rate, latency_ms = (
+            alarms.server_error_rate_threshold,
+            alarms.latency_p99_threshold.to_milliseconds(),
+        )
+        # A threshold from a token (a CfnParameter) reaches the description as a reference: no format spec.
+        rate_text = Token.as_string(error_rate) if Token.is_unresolved(error_rate) else f"{error_rate:.1%}"
+        latency_text = Token.as_string(latency_ms) if Token.is_unresolved(latency_ms) else f"{latency_ms:.0f}"
         server_errors = threshold_alarm(
             self,
             "ServerErrorRateAlarm",
             self.stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
             threshold=error_rate,
-            description=f"More than {error_rate:.1%} of requests to {self.node.path} fail with 5XX.",
+            description=f"More than {rate_text} of requests to {self.node.path} fail with 5XX.",
             topic=topic,
             name="server_error_rate",
             settings=settings,
@@ -664,13 +670,12 @@ class ServerlessApi(Construct):
             self,
             "LatencyP99Alarm",
             self.stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
-            threshold=latency.to_milliseconds(),
-            description=f"The slowest 1 % of requests to {self.node.path} take over "
-            f"{latency.to_milliseconds():.0f} ms.",
+            threshold=latency_ms,
+            description=f"The slowest 1 % of requests to {self.node.path} take over {latency_text} ms.",
             topic=topic,
             name="latency_p99",
             settings=settings,
-            default=replace(ALARMS["latency_p99"], threshold=latency.to_milliseconds()),
+            default=replace(ALARMS["latency_p99"], threshold=latency_ms),
         )
         self.alarms += [alarm for alarm in (server_errors, slow) if alarm is not None]
 

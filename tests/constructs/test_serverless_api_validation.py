@@ -15,6 +15,7 @@ from aws_cdk import App, CfnParameter, Duration, Environment, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 
 from constructs_lib import (
     ApiAuthorizers,
@@ -288,4 +289,14 @@ def test_a_cache_ttl_from_a_parameter_is_not_judged_at_synth(app: App) -> None:
         stack,
         "Api",
         authorizers=ApiAuthorizers(request_authorizer=_function(stack), cache_ttl=Duration.seconds(seconds)),
+    )
+
+
+def test_access_logs_kept_forever_raise(app: App) -> None:
+    stack = _stack(app)
+    with pytest.raises(ValueError) as raised:
+        ServerlessApi(stack, "Bad", stage=ApiStage(access_log_retention=logs.RetentionDays.INFINITE))
+    assert str(raised.value) == (
+        f"{stack.node.path}/Bad: stage.access_log_retention: logs must expire; pick a finite RetentionDays "
+        "(the default keeps them one year)"
     )

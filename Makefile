@@ -29,8 +29,9 @@ test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, ha
 
 # `make test` keeps both cores busy: the tests that synthesize (one jsii Node.js process) run beside
 # ruff, mypy and the tests that never import the CDK (handlers, runtime helpers, the local runner).
-# The docs' strict build (tests/test_docs.py) runs here too: it never starts jsii.
-RUNTIME_TESTS := tests/handlers tests/runtime tests/local tests/ops tests/test_docs.py
+# The docs' strict build (tests/test_docs.py) runs here too: it never starts jsii. So does the packaging
+# test: it synthesizes only in subprocesses of its own venv, and the jsii process is the longer one.
+RUNTIME_TESTS := tests/handlers tests/runtime tests/local tests/ops tests/test_docs.py tests/test_packaging.py
 
 pytest-cdk:
 	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(RUNTIME_TESTS) $(COMPLIANCE_TESTS))

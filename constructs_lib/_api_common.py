@@ -1,4 +1,4 @@
-"""What the REST and WebSocket API constructs share: stage naming and access log fields."""
+"""Stage naming and access log fields: the first fields both API constructs log, and the REST API's own."""
 
 from __future__ import annotations
 
@@ -12,4 +12,26 @@ REQUEST_LOG_FIELDS = {
     "requestTime": "$context.requestTime",
     "ip": "$context.identity.sourceIp",
     "userAgent": "$context.identity.userAgent",
+}
+
+# Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
+REST_ACCESS_LOG_FIELDS = {
+    **REQUEST_LOG_FIELDS,
+    "caller": "$context.identity.caller",
+    "user": "$context.identity.user",
+    "principalId": "$context.authorizer.principalId",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatency": "$context.integration.latency",
+    "errorType": "$context.error.responseType",
+    "errorMessage": "$context.error.message",
+    "validationError": "$context.error.validationErrorString",
+    "authorizerError": "$context.authorizer.error",
+    "xrayTraceId": "$context.xrayTraceId",
 }

@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, Stack, Token, assertions
+from aws_cdk import Stack, assertions
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -32,9 +32,9 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from constructs_lib import _openapi, compliance
-from constructs_lib._alarms import AlarmDefault, AlarmLevel, threshold_alarm
+from constructs_lib._api_alarms import ALARMS, stage_alarms
 from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers, missing_authorizer
-from constructs_lib._api_common import REQUEST_LOG_FIELDS
+from constructs_lib._api_common import REST_ACCESS_LOG_FIELDS
 from constructs_lib._api_errors import VALIDATION_RESPONSE_TEMPLATES
 from constructs_lib._api_integrations import (
     JSON_CONTENT_TYPE,
@@ -43,11 +43,10 @@ from constructs_lib._api_integrations import (
     workflow_integration,
 )
 from constructs_lib._api_paths import route_id, validate_path
+from constructs_lib._api_private import private_api_policy
 from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
 from constructs_lib._api_schema import to_json_schema
 from constructs_lib._api_settings import (
-    DEFAULT_LATENCY_P99_THRESHOLD,
-    DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
     ApiAlarms,
     ApiAuthorizers,
     ApiStage,
@@ -67,45 +66,6 @@ from constructs_lib.serverless_function import invocation_target
 
 if TYPE_CHECKING:
     from constructs_lib.workflow import Workflow
-
-ALARM_PERIOD = Duration.minutes(5)
-# The alarms by name, with their defaults (`alarms.settings` changes them): in 2 of 3 five-minute periods,
-# 5XX is critical (requests fail), latency a warning (they succeed, slowly). No requests is healthy.
-_API_ALARM = AlarmDefault(
-    threshold=0,
-    evaluation_periods=3,
-    datapoints_to_alarm=2,
-    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    duration_unit="milliseconds",
-)
-ALARMS = {
-    "server_error_rate": replace(_API_ALARM, threshold=DEFAULT_SERVER_ERROR_RATE_THRESHOLD),
-    "latency_p99": replace(
-        _API_ALARM, threshold=DEFAULT_LATENCY_P99_THRESHOLD.to_milliseconds(), level=AlarmLevel.WARNING
-    ),
-}
-
-# Fields for finding one request in the logs: who, what, outcome, and why API Gateway refused it.
-_ACCESS_LOG_FIELDS = {
-    **REQUEST_LOG_FIELDS,
-    "caller": "$context.identity.caller",
-    "user": "$context.identity.user",
-    "principalId": "$context.authorizer.principalId",
-    "httpMethod": "$context.httpMethod",
-    "resourcePath": "$context.resourcePath",
-    "path": "$context.path",
-    "protocol": "$context.protocol",
-    "status": "$context.status",
-    "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency",
-    "integrationStatus": "$context.integration.status",
-    "integrationLatency": "$context.integration.latency",
-    "errorType": "$context.error.responseType",
-    "errorMessage": "$context.error.message",
-    "validationError": "$context.error.validationErrorString",
-    "authorizerError": "$context.authorizer.error",
-    "xrayTraceId": "$context.xrayTraceId",
-}
 
 
 class AuthorizationMode(Enum):
@@ -264,7 +224,7 @@ class ServerlessApi(Construct):
             endpoint_configuration=apigw.EndpointConfiguration(
                 types=[endpoint_type], vpc_endpoints=list(vpc_endpoints) or None
             ),
-            policy=_private_api_policy(vpc_endpoints) if private else None,
+            policy=private_api_policy(vpc_endpoints) if private else None,
             cloud_watch_role=cloud_watch_role,
             default_cors_preflight_options=cors.preflight() if cors else None,
             domain_name=apigw.DomainNameOptions(
@@ -279,7 +239,7 @@ class ServerlessApi(Construct):
             deploy_options=apigw.StageOptions(
                 stage_name=stage.name,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
-                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(REST_ACCESS_LOG_FIELDS)),
                 tracing_enabled=True,
                 metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.INFO,
@@ -348,7 +308,7 @@ class ServerlessApi(Construct):
     def _build_alarms(self, alarms: ApiAlarms | None) -> None:
         """The stage's alarms (validation made sure they notify someone)."""
         if alarms is not None:
-            self._add_alarms(alarms)
+            self.alarms += stage_alarms(self, self.stage, alarms)
 
     @property
     def url(self) -> str:
@@ -645,60 +605,3 @@ class ServerlessApi(Construct):
         key = self.api.add_api_key(construct_id)
         usage_plan.add_api_key(key)
         return key
-
-    def _add_alarms(self, alarms: ApiAlarms) -> None:
-        topic, settings = alarms.topic, alarms.settings
-        error_rate, latency_ms = (
-            alarms.server_error_rate_threshold,
-            alarms.latency_p99_threshold.to_milliseconds(),
-        )
-        # A threshold from a token (a CfnParameter) reaches the description as a reference: no format spec.
-        rate_text = Token.as_string(error_rate) if Token.is_unresolved(error_rate) else f"{error_rate:.1%}"
-        latency_text = Token.as_string(latency_ms) if Token.is_unresolved(latency_ms) else f"{latency_ms:.0f}"
-        server_errors = threshold_alarm(
-            self,
-            "ServerErrorRateAlarm",
-            self.stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
-            threshold=error_rate,
-            description=f"More than {rate_text} of requests to {self.node.path} fail with 5XX.",
-            topic=topic,
-            name="server_error_rate",
-            settings=settings,
-            default=replace(ALARMS["server_error_rate"], threshold=error_rate),
-        )
-        slow = threshold_alarm(
-            self,
-            "LatencyP99Alarm",
-            self.stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
-            threshold=latency_ms,
-            description=f"The slowest 1 % of requests to {self.node.path} take over {latency_text} ms.",
-            topic=topic,
-            name="latency_p99",
-            settings=settings,
-            default=replace(ALARMS["latency_p99"], threshold=latency_ms),
-        )
-        self.alarms += [alarm for alarm in (server_errors, slow) if alarm is not None]
-
-
-def _private_api_policy(vpc_endpoints: Sequence[ec2.IVpcEndpoint]) -> iam.PolicyDocument:
-    endpoint_ids = [endpoint.vpc_endpoint_id for endpoint in vpc_endpoints]
-    return iam.PolicyDocument(
-        statements=[
-            iam.PolicyStatement(
-                sid="DenyOutsideVpcEndpoints",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["execute-api:Invoke"],
-                resources=["execute-api:/*"],
-                conditions={"StringNotEquals": {"aws:SourceVpce": endpoint_ids}},
-            ),
-            iam.PolicyStatement(
-                sid="AllowThroughVpcEndpoints",
-                effect=iam.Effect.ALLOW,
-                principals=[iam.AnyPrincipal()],
-                actions=["execute-api:Invoke"],
-                resources=["execute-api:/*"],
-                conditions={"StringEquals": {"aws:SourceVpce": endpoint_ids}},
-            ),
-        ]
-    )

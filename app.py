@@ -24,7 +24,6 @@ from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -290,13 +289,7 @@ class ApiStack(Stack):
             invoked_asynchronously=True,  # Scheduler invokes it asynchronously
         )
         data.images.grant(sweeper.function, "dynamodb:Scan", "dynamodb:DeleteItem")
-        # Listing only the upload prefix: with GetObject alone, S3 answers 403 for a missing upload.
-        iam.Grant.add_to_principal(
-            grantee=sweeper.function,
-            actions=["s3:ListBucket"],
-            resource_arns=[store.bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{store.upload_prefix}*"]}},
-        )
+        store.grant_list_uploads(sweeper.function)
         self.upload_sweep = ScheduledJob(
             self,
             "UploadSweep",

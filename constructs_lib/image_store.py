@@ -409,6 +409,16 @@ class ImageStore(Construct):
         """s3:GetObject on the upload prefix (and decrypt with the bucket key, if any)."""
         return self._grant_objects(grantee, self.bucket, self.upload_prefix, "s3:GetObject", write=False)
 
+    def grant_list_uploads(self, grantee: iam.IGrantable) -> iam.Grant:
+        """s3:ListBucket limited to the upload prefix: with GetObject alone, S3 answers 403 rather than
+        404 for an upload that never arrived, so a caller that must tell "missing" apart lists."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket"],
+            resource_arns=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{self.upload_prefix}*"]}},
+        )
+
     def grant_write_thumbnails(self, grantee: iam.IGrantable) -> iam.Grant:
         """s3:PutObject on the thumbnail prefix of the thumbnail bucket."""
         return self._grant_objects(

@@ -97,10 +97,29 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
             default="enforce",
             help="enforce the app's IAM policies (default), only log what they deny, or check nothing",
         )
+        _option(
+            command,
+            defaults,
+            "--retry-delays",
+            type=_delays,
+            default=RunnerOptions.retry_delays,
+            metavar="SECONDS[,SECONDS...]",
+            help="wait before each retry of a failed event delivery, the last repeating (default 1,2)",
+        )
     arguments = parser.parse_args(argv)
     if arguments.command not in ("token", "trigger", "executions") and arguments.port is None:
         arguments.port = DEFAULT_PORT
     return arguments
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(not 0 <= delay <= 900 for delay in delays):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of seconds from 0 to 900, such as 1,2")
+    return delays
 
 
 def _option(parser: argparse.ArgumentParser, with_default: bool, name: str, **options: Any) -> None:
@@ -174,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 -- one return p
         aws_port=arguments.aws_port,
         iam=arguments.iam,
         watch=arguments.watch,
+        retry_delays=arguments.retry_delays,
     )
     runner = LocalRunner(arguments.cdk_out, options)
     stopping = threading.Event()

@@ -68,6 +68,9 @@ class RunnerOptions:
     account: str | None = None
     iam: str = "enforce"  # "enforce" (AWS's decisions), "report" (denials only logged) or "off"
     watch: bool = False  # follow the app's files: reload functions' code, re-synthesize on other changes
+    # Seconds before each retry of a failed asynchronous invocation, stream batch, schedule or rule target
+    # (the last repeats): AWS waits minutes; a local run keeps the order of events but not the wait.
+    retry_delays: tuple[float, ...] = (1.0, 2.0)
 
 
 # The services of a run, in start order: APIs and domains first (functions' environments name their

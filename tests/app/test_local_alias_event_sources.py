@@ -34,7 +34,7 @@ from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from tests.app.test_local_event_sources import HANDLER, payloads, produce
 from tests.cdk import new_app, new_stack
 from tests.constructs.test_deployment_preferences import ECHO
-from tests.polling import eventually
+from tests.polling import FAST_RETRIES, eventually
 
 CANARY = DeploymentPreference.canary(10, 5)
 
@@ -98,7 +98,9 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 @pytest.fixture(scope="module")
 def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
     local = LocalRunner(
-        Path(assembly.directory), RunnerOptions(port=0, websocket_port=0), output=io.StringIO()
+        Path(assembly.directory),
+        RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES),
+        output=io.StringIO(),
     )
     local.start()
     try:

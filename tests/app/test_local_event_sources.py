@@ -22,7 +22,7 @@ from constructs_lib.local.events.trigger import trigger
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from constructs_lib.serverless_function import DEFAULT_TIMEOUT
 from tests.cdk import new_app, new_stack
-from tests.polling import eventually
+from tests.polling import FAST_RETRIES, eventually
 
 HANDLER = Path(__file__).resolve().parent.parent / "fixtures" / "event_sources_function"
 
@@ -80,7 +80,9 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 @pytest.fixture(scope="module")
 def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
     local = LocalRunner(
-        Path(assembly.directory), RunnerOptions(port=0, websocket_port=0), output=io.StringIO()
+        Path(assembly.directory),
+        RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES),
+        output=io.StringIO(),
     )
     local.start()
     try:

@@ -20,6 +20,7 @@ import requests
 from aws_cdk.cx_api import CloudAssembly
 
 from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
+from tests.polling import FAST_RETRIES
 
 HTTP_TIMEOUT = 30  # seconds: a cold worker imports its handler on the first request
 ORIGIN = "http://localhost:3000"
@@ -49,7 +50,11 @@ def runner_on(tmp_path: Path, dev_assembly: CloudAssembly) -> Iterator[Callable[
 
     def start(edit: Callable[[str, dict[str, Any]], None], iam: str = "enforce") -> LocalRunner:
         cdk_out = copy_assembly(dev_assembly, tmp_path / "cdk.out", edit)
-        runner = LocalRunner(cdk_out, RunnerOptions(port=0, websocket_port=0, iam=iam), output=io.StringIO())
+        runner = LocalRunner(
+            cdk_out,
+            RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES, iam=iam),
+            output=io.StringIO(),
+        )
         runners.append(runner)
         return runner.start()
 

@@ -20,7 +20,7 @@ from constructs_lib import DataStream, QueueWorker, ServerlessFunction
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from constructs_lib.ops.__main__ import main
 from tests.cdk import new_app, new_stack
-from tests.polling import eventually
+from tests.polling import FAST_RETRIES, eventually
 
 HANDLER = Path(__file__).resolve().parent.parent / "fixtures" / "redrive_function"
 KEPT_FOR = 1  # seconds a message the buggy function failed again stays hidden
@@ -45,7 +45,9 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 @pytest.fixture(scope="module")
 def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
     local = LocalRunner(
-        Path(assembly.directory), RunnerOptions(port=0, websocket_port=0), output=io.StringIO()
+        Path(assembly.directory),
+        RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES),
+        output=io.StringIO(),
     )
     local.start()
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import signal
 import socket
@@ -191,6 +192,26 @@ def test_options_go_before_or_after_the_command(argv: list[str], port: int | Non
     assert (arguments.port, arguments.cdk_out) == (port, Path(cdk_out))
 
 
+@pytest.mark.parametrize(
+    ("argv", "delays"),
+    [
+        ([], (1.0, 2.0)),
+        (["run", "--retry-delays", "0.1"], (0.1,)),
+        (["--retry-delays", "0,0.5", "run"], (0.0, 0.5)),
+    ],
+)
+def test_retry_delays_are_seconds_the_last_repeating(argv: list[str], delays: tuple[float, ...]) -> None:
+    assert _arguments(argv).retry_delays == delays
+
+
+@pytest.mark.parametrize("text", ["", "fast", "1,,2", "-1", "nan", "901"])
+def test_retry_delays_that_are_not_seconds_are_refused(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        _arguments(["run", "--retry-delays", text])
+    assert exit_.value.code == 2
+    assert f"'{text}' is not a list of seconds from 0 to 900, such as 1,2" in capsys.readouterr().err
+
+
 def test_a_template_that_cannot_run_stops_everything_it_started(
     cdk_out: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -252,3 +273,22 @@ def test_a_function_whose_asset_is_a_zip_file_runs(cdk_out: Path) -> None:
         answer = requests.get(f"{url}/v1/hello", timeout=30)
     assert answer.status_code == 200
     assert answer.json()["path"] == "/hello"
+
+
+def test_the_runs_retry_delays_space_the_retries_of_failed_deliveries(
+    cdk_out: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    options = RunnerOptions(port=0, websocket_port=0, retry_delays=(0.05, 0.25))
+    with (
+        LocalRunner(cdk_out, options, output=io.StringIO()) as runner,
+        caplog.at_level(logging.WARNING, logger="constructs_lib.local"),
+    ):
+        assert runner.events is not None and runner.functions is not None
+        (arn,) = runner.functions.functions
+        runner.events.invoke_async(arn, {})  # no "path": the handler raises KeyError
+        assert runner.events.wait_idle(30)
+    retries = [record.getMessage() for record in caplog.records if "; retry " in record.getMessage()]
+    assert [message.rpartition("; ")[2] for message in retries] == [
+        "retry 1 of 2 in 0.05 s",
+        "retry 2 of 2 in 0.25 s",
+    ]

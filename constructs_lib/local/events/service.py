@@ -24,6 +24,7 @@ class Events:
             region=context.region,
             account=context.account,
             delivery_checks=context.delivery_checks,
+            retry_delays=context.options.retry_delays,
         )
         self.router.start()
         context.invoke_async = self.router.invoke_async

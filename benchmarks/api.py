@@ -1,7 +1,8 @@
 """Budget 3: each REST route's latency, cold and warm, against a minimal boto3 handler.
 
 AWS is moto's server in a process of its own (tables and buckets seeded once), as AWS is remote
-to a function. Each sample is a fresh process with Lambda's environment: cold is from before
+to a function. Each sample is a fresh process with Lambda's environment (LAMBDA_TASK_ROOT included,
+tracing off: no X-Ray daemon, and the minimal handler traces nothing): cold is from before
 the first import (boto3 and the handler module) to the first answer (the container's init plus
 its first invocation); warm is 200 more requests, reported as p50 and p99. The app's handler
 (lambda/api) and benchmarks.api_minimal (the same AWS calls with bare boto3, the same JSON) are
@@ -219,7 +220,10 @@ def _seeded_images() -> list[tuple[int, str, str]]:
 
 
 def _comparable(response: dict[str, Any]) -> Any:
-    """The answer with what differs by design blanked: new ids, timestamps, URL signatures."""
+    """The answer with what differs by design blanked: new ids, timestamps, URL signatures.
+
+    A URL keeps its query parameters' names, so that both sides must sign alike (SigV4).
+    """
 
     def blank(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
@@ -227,9 +231,11 @@ def _comparable(response: dict[str, Any]) -> Any:
         if isinstance(value, list):
             return [blank(v) for v in value]
         if key.endswith("Url") and isinstance(value, str):
-            url = value.split("?")[0]
+            url, _, query = value.partition("?")
+            names = "&".join(sorted(pair.partition("=")[0] for pair in query.split("&")))
             # A created image's URLs end in its new id.
-            return url.rsplit("/", 1)[0] + "/<new>" if response["statusCode"] == 201 else url
+            path = url.rsplit("/", 1)[0] + "/<new>" if response["statusCode"] == 201 else url
+            return f"{path}?{names}"
         if key in ("id", "imageId", "timestamp") and response["statusCode"] == 201:
             return "<new>"
         return value
@@ -244,8 +250,12 @@ def run(side: str, route: str) -> None:
 
     os.environ.update(ENVIRONMENT)
     module_name = ROUTES[route][0] if side == "app" else "benchmarks.api_minimal"
+    code = ROOT / "lambda" / "api" if side == "app" else ROOT
+    # Lambda's runtime always sets it; libraries read it to tell Lambda from elsewhere (the X-Ray
+    # SDK samples locally there, but outside Lambda builds two botocore clients for central sampling).
+    os.environ["LAMBDA_TASK_ROOT"] = str(code)
     if side == "app":
-        sys.path[:0] = [str(ROOT / "lambda" / "api"), str(ROOT)]
+        sys.path[:0] = [str(code), str(ROOT)]
     context = _Context()
     start = time.perf_counter()
     module = importlib.import_module(module_name)

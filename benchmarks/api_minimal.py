@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 
 dynamodb = boto3.client("dynamodb")
 _session = boto3.session.Session()
@@ -25,7 +26,8 @@ _signing: dict[str, Any] = {}
 
 
 def _s3() -> Any:
-    # Signed with the presign role's credentials, as the app's handlers sign.
+    # Signed with the presign role's credentials and SigV4, as the app's handlers sign (botocore's
+    # default for S3 presigning in us-east-1 is still the legacy SigV2 query string: another URL).
     if "s3" not in _signing:
         credentials = boto3.client("sts").assume_role(
             RoleArn=os.environ["IMAGE_STORE_PRESIGN_ROLE_ARN"], RoleSessionName="minimal"
@@ -35,6 +37,7 @@ def _s3() -> Any:
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
+            config=Config(signature_version="s3v4"),
         )
     return _signing["s3"]
 

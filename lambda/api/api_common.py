@@ -8,6 +8,8 @@ event_handler package alone costs ~0.35x boto3 (its __init__ loads every resolve
 included), Logger and Metrics more, and building a Tracer imports the X-Ray SDK. So a handler
 module only *declares* its routes on an `Api`; the Powertools resolver, Logger, Metrics, Tracer
 and the CORS settings are built on the first invocation and reused by the container after that.
+The Tracer patches botocore only, and is not built at all when tracing is off
+(`constructs_lib.runtime.tracing.traced`).
 """
 
 from __future__ import annotations
@@ -144,12 +146,12 @@ class Api:
 
     def _build(self) -> LambdaHandler:
         # Deferred imports: see the module docstring.
-        from aws_lambda_powertools import Tracer  # noqa: PLC0415
         from aws_lambda_powertools.event_handler import APIGatewayRestResolver  # noqa: PLC0415
         from aws_lambda_powertools.event_handler.exceptions import NotFoundError  # noqa: PLC0415
         from aws_lambda_powertools.logging import correlation_paths  # noqa: PLC0415
 
         from constructs_lib.runtime.cors import cors_config_from_env  # noqa: PLC0415
+        from constructs_lib.runtime.tracing import traced  # noqa: PLC0415
 
         resolver = APIGatewayRestResolver(cors=cors_config_from_env())
         for method, path, function in self._routes:
@@ -165,11 +167,11 @@ class Api:
             return response
 
         # Responses hold presigned URLs: they stay out of trace metadata.
-        traced: LambdaHandler = Tracer().capture_lambda_handler(handler, capture_response=False)
+        traced_handler = traced(handler, capture_response=False)
 
         def publishing_metrics(event: dict[str, Any], context: Any) -> dict[str, Any]:
             try:
-                return traced(event, context)
+                return traced_handler(event, context)
             finally:
                 if metrics().metric_set:
                     metrics().flush_metrics()

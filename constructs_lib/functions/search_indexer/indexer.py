@@ -76,7 +76,19 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
 
 def deserialize(image: Mapping[str, Any]) -> dict[str, Any]:
     """A stream image (``{"name": {"S": "x"}}``) as a plain JSON document; binary stays base64 text."""
-    return {name: to_json(value) for name, value in image.items()}
+    document: dict[str, Any] = {}
+    for name, value in image.items():
+        # Strings and whole numbers, most of an item, inline: this loop runs for every attribute of
+        # every record, and is most of what the indexer adds to the bulk request (budget 6).
+        if len(value) == 1:
+            if "S" in value:
+                document[name] = value["S"]
+                continue
+            if "N" in value and value["N"].isdigit():
+                document[name] = int(value["N"])
+                continue
+        document[name] = to_json(value)
+    return document
 
 
 def bulk_operations(record: Mapping[str, Any], id_attribute: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from constructs_lib.local._service import ServiceContext
 from constructs_lib.local.events import EventRouter
 from constructs_lib.local.events.service import Events
 from constructs_lib.local.lambda_api import LocalFunction, lambda_server
+from constructs_lib.local.runner import RunnerOptions
 from tests.local.test_event_sources import (
     IDLE_TIMEOUT,
     REGION,
@@ -124,6 +125,7 @@ def test_the_events_service_gives_the_lambda_api_its_asynchronous_path(aws: Aws)
         account="123456789012",
         delivery_checks=[],
         invoke_async=None,
+        options=RunnerOptions(),
     )
     events = Events()
     events.start(cast(ServiceContext, context))

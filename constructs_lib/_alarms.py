@@ -16,6 +16,7 @@ recovery as of the problem), and a level:
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,18 @@ class AlarmLevel(enum.Enum):
 
     WARNING = "warning"
     CRITICAL = "critical"
+
+
+# The metric and level of each alarm `threshold_alarm` made in this process, so that the dashboard
+# need not read them back through jsii (the metadata above stays for the cloud assembly).
+_FACTS: weakref.WeakKeyDictionary[cloudwatch.Alarm, tuple[cloudwatch.IMetric, AlarmLevel]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def alarm_facts(alarm: cloudwatch.Alarm) -> tuple[cloudwatch.IMetric, AlarmLevel] | None:
+    """The metric and level of `alarm` if `threshold_alarm` made it; None for another alarm."""
+    return _FACTS.get(alarm)
 
 
 @dataclass(frozen=True)
@@ -190,6 +203,7 @@ def threshold_alarm(
         alarm_description=description,
     )
     alarm.node.add_metadata(LEVEL_METADATA, level.value)
+    _FACTS[alarm] = (metric, level)
     topics: list[sns.ITopic] = [topic] if topic is not None else []
     if settings is not None:
         topics += settings.topics

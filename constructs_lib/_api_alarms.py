@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, Token
-from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
-from constructs import Construct
 
 from constructs_lib._alarms import AlarmDefault, AlarmLevel, threshold_alarm
 from constructs_lib._api_settings import (
@@ -15,6 +14,9 @@ from constructs_lib._api_settings import (
     DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
     ApiAlarms,
 )
+
+if TYPE_CHECKING:
+    from constructs_lib.serverless_api import ServerlessApi
 
 ALARM_PERIOD = Duration.minutes(5)
 # The alarms by name, with their defaults (`alarms.settings` changes them): in 2 of 3 five-minute periods,
@@ -34,8 +36,8 @@ ALARMS = {
 }
 
 
-def stage_alarms(scope: Construct, stage: apigw.Stage, alarms: ApiAlarms) -> list[cloudwatch.Alarm]:
-    """The stage's alarms as `alarms` tunes them (an alarm turned off is left out)."""
+def stage_alarms(scope: ServerlessApi, alarms: ApiAlarms) -> list[cloudwatch.Alarm]:
+    """The stage's alarms, on the API's `metric_*` methods, as `alarms` tunes them (minus those off)."""
     topic, settings = alarms.topic, alarms.settings
     error_rate, latency_ms = (
         alarms.server_error_rate_threshold,
@@ -47,7 +49,7 @@ def stage_alarms(scope: Construct, stage: apigw.Stage, alarms: ApiAlarms) -> lis
     server_errors = threshold_alarm(
         scope,
         "ServerErrorRateAlarm",
-        stage.metric_server_error(statistic="Average", period=ALARM_PERIOD),
+        scope.metric_server_error(statistic="Average", period=ALARM_PERIOD),
         threshold=error_rate,
         description=f"More than {rate_text} of requests to {scope.node.path} fail with 5XX.",
         topic=topic,
@@ -58,7 +60,7 @@ def stage_alarms(scope: Construct, stage: apigw.Stage, alarms: ApiAlarms) -> lis
     slow = threshold_alarm(
         scope,
         "LatencyP99Alarm",
-        stage.metric_latency(statistic="p99", period=ALARM_PERIOD),
+        scope.metric_latency(statistic="p99", period=ALARM_PERIOD),
         threshold=latency_ms,
         description=f"The slowest 1 % of requests to {scope.node.path} take over {latency_text} ms.",
         topic=topic,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
+from constructs_lib._nag import acknowledge as nag_acknowledge
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
 
 _PACKS = (NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321)
@@ -32,6 +33,39 @@ def acknowledge_rest_stage(stage: IConstruct, *, web_acl: bool, caching: bool) -
         "so a client certificate would authenticate API Gateway to nothing.",
         cdk_nag=in_packs("APIGWSSLEnabled", *_PACKS),
     )
+
+
+def acknowledge_cloud_watch_role(role: IConstruct) -> None:
+    """The account-wide logging role aws-cdk-lib creates for the API, with its AWS managed policy."""
+    nag_acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonAPIGatewayPushToCloudWatchLogs]",
+        "The account-wide API Gateway logging role needs write access to every API's log "
+        "groups, which is exactly what this AWS managed policy grants.",
+    )
+
+
+def acknowledge_route(
+    method: IConstruct, route: str, *, public_reason: str | None, authorized_with: str | None
+) -> None:
+    """A REST route's findings: its invoke permissions; a public route (`public_reason`: why it may be);
+    a route `authorized_with` another mode than a Cognito user pool (e.g. ``"IAM (AWS_IAM)"``)."""
+    acknowledge_invoke_permissions(method, f"{route} of this API's stage")
+    if public_reason is not None:
+        acknowledge(
+            method,
+            reason=public_reason,
+            cdk_nag=["AwsSolutions-APIG4", "AwsSolutions-COG4"],
+            checkov=["CKV_AWS_59"],
+        )
+    elif authorized_with is not None:
+        nag_acknowledge(
+            method,
+            "AwsSolutions-COG4",
+            f"{route} is authorized with {authorized_with} instead of a Cognito user pool, as its caller "
+            "chose.",
+        )
 
 
 def acknowledge_invoke_permissions(route: IConstruct, description: str) -> None:

@@ -87,6 +87,17 @@ class CustomDomain:
     base_path: str | None = None
 
 
+def domain_name_options(domain: CustomDomain, endpoint_type: apigw.EndpointType) -> apigw.DomainNameOptions:
+    """`domain` as the RestApi's domain name options (TLS 1.2)."""
+    return apigw.DomainNameOptions(
+        domain_name=domain.domain_name,
+        certificate=domain.certificate,
+        endpoint_type=endpoint_type,
+        security_policy=apigw.SecurityPolicy.TLS_1_2,
+        base_path=domain.base_path,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApiAuthorizers:
     """The authorizers routes may use, each created on first use, all caching decisions `cache_ttl`.

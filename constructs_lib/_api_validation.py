@@ -189,7 +189,16 @@ def check_stage_props(
 def check_usage_plan(
     errors: PropErrors, *, rate_limit: float, burst_limit: int, quota_limit: int | None
 ) -> None:
-    """Integers where API Gateway (and aws-cdk-lib's validateInteger) wants them."""
+    """Positive limits, a burst that holds a second of the rate, and integers where API Gateway (and
+    aws-cdk-lib's validateInteger) wants them."""
+    errors.check(rate_limit > 0, "rate_limit", "must be more than 0 requests/s")
+    errors.check(
+        burst_limit >= rate_limit,
+        "burst_limit",
+        f"{burst_limit} is below rate_limit {rate_limit}; the burst must hold at least one second "
+        "of the steady rate",
+    )
+    errors.check(quota_limit is None or quota_limit > 0, "quota_limit", "must be more than 0 requests")
     errors.check(
         burst_limit == int(burst_limit), "burst_limit", f"{burst_limit} is not a whole number of requests"
     )
@@ -198,6 +207,18 @@ def check_usage_plan(
         "quota_limit",
         f"{quota_limit} is not a whole number of requests",
     )
+
+
+def check_parameter_names(
+    errors: PropErrors, required_query_parameters: Sequence[str], required_headers: Sequence[str]
+) -> None:
+    """Request parameter names API Gateway accepts."""
+    for name in (*required_query_parameters, *required_headers):
+        errors.check(
+            bool(re.fullmatch(r"[A-Za-z0-9._~-]+", name)),
+            "required_query_parameters" if name in required_query_parameters else "required_headers",
+            f"'{name}' is not a valid parameter name (letters, digits, '.', '_', '~', '-')",
+        )
 
 
 def check_sibling_parameters(errors: PropErrors, path: str, routed_paths: Iterable[str]) -> None:

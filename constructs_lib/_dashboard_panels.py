@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
+from constructs_lib._stream_consumers import StreamConsumer
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.data_stream import DataStream
 from constructs_lib.event_bus import EventBus
@@ -48,241 +49,219 @@ def _stat(metric: Callable[..., cloudwatch.Metric], statistic: str, label: str) 
     return metric(statistic=statistic, period=GRAPH_PERIOD, label=label)
 
 
-def api_panel(api: ServerlessApi) -> Panel:
-    stage = api.stage
+def api_panel(api: ServerlessApi, path: str) -> Panel:
     return Panel(
-        f"REST API {api.node.path} (stage {stage.stage_name})",
+        f"REST API {path} (stage {api.stage.stage_name})",
         [
-            Graph("Requests", [_stat(stage.metric_count, "Sum", "Requests")]),
+            Graph("Requests", [_stat(api.metric_count, "Sum", "Requests")]),
             Graph(
                 "4XX and 5XX",
+                [_stat(api.metric_client_error, "Sum", "4XX"), _stat(api.metric_server_error, "Sum", "5XX")],
+            ),
+            Graph("Latency", [_stat(api.metric_latency, p, f"Latency {p}") for p in ("p50", "p90", "p99")]),
+        ],
+    )
+
+
+def websocket_panel(api: WebSocketApi, path: str) -> Panel:
+    def metric(method: Callable[..., cloudwatch.Metric], label: str) -> cloudwatch.Metric:
+        return method(period=GRAPH_PERIOD, label=label)
+
+    return Panel(
+        f"WebSocket API {path} (stage {api.stage.stage_name})",
+        [
+            Graph("Connections", [metric(api.metric_connect_count, "ConnectCount")]),
+            Graph("Messages", [metric(api.metric_message_count, "MessageCount")]),
+            Graph(
+                "Errors",
                 [
-                    _stat(stage.metric_client_error, "Sum", "4XX"),
-                    _stat(stage.metric_server_error, "Sum", "5XX"),
+                    metric(api.metric_client_error, "ClientError"),
+                    metric(api.metric_integration_error, "IntegrationError"),
+                    metric(api.metric_execution_error, "ExecutionError"),
                 ],
             ),
             Graph(
-                "Latency",
-                [_stat(stage.metric_latency, p, f"Latency {p}") for p in ("p50", "p90", "p99")],
+                "Integration latency p99",
+                [
+                    api.metric_integration_latency(
+                        statistic="p99", period=GRAPH_PERIOD, label="IntegrationLatency"
+                    )
+                ],
             ),
         ],
     )
 
 
-def websocket_panel(api: WebSocketApi) -> Panel:
-    def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
-        return api.metric(name, statistic=statistic, period=GRAPH_PERIOD, label=name)
-
-    return Panel(
-        f"WebSocket API {api.node.path} (stage {api.stage.stage_name})",
-        [
-            Graph("Connections", [metric("ConnectCount")]),
-            Graph("Messages", [metric("MessageCount")]),
-            Graph("Errors", [metric("ClientError"), metric("IntegrationError"), metric("ExecutionError")]),
-            Graph("Integration latency p99", [metric("IntegrationLatency", "p99")]),
-        ],
-    )
-
-
-def function_panel(function: ServerlessFunction) -> Panel:
-    fn = function.function
+def function_panel(function: ServerlessFunction, path: str) -> Panel:
     graphs = [
         Graph(
             "Invocations and errors",
             [
-                _stat(fn.metric_invocations, "Sum", "Invocations"),
-                _stat(fn.metric_errors, "Sum", "Errors"),
-                _stat(fn.metric_throttles, "Sum", "Throttles"),
+                _stat(function.metric_invocations, "Sum", "Invocations"),
+                _stat(function.metric_errors, "Sum", "Errors"),
+                _stat(function.metric_throttles, "Sum", "Throttles"),
             ],
         ),
-        Graph("Duration p99", [_stat(fn.metric_duration, "p99", "Duration p99")]),
-        Graph(
-            "Concurrency",
-            [
-                fn.metric(
-                    "ConcurrentExecutions", statistic="Maximum", period=GRAPH_PERIOD, label="Concurrency"
-                )
-            ],
-        ),
+        Graph("Duration p99", [_stat(function.metric_duration, "p99", "Duration p99")]),
+        Graph("Concurrency", [_stat(function.metric_concurrent_executions, "Maximum", "Concurrency")]),
     ]
     if function.dead_letter_queue is not None:  # invoked asynchronously
         graphs.append(
             Graph(
                 "Async event age and drops",
-                [fn.metric("AsyncEventAge", statistic="Maximum", period=GRAPH_PERIOD, label="Event age")],
-                [fn.metric("AsyncEventsDropped", statistic="Sum", period=GRAPH_PERIOD, label="Dropped")],
+                [_stat(function.metric_async_event_age, "Maximum", "Event age")],
+                [_stat(function.metric_async_events_dropped, "Sum", "Dropped")],
             )
         )
-    return Panel(f"Function {function.node.path}", graphs)
+    return Panel(f"Function {path}", graphs)
 
 
-def table_panel(table: CompositeKeyTable) -> Panel:
-    t = table.table
+def table_panel(table: CompositeKeyTable, path: str) -> Panel:
     graphs = [
         Graph(
             "Consumed capacity",
             [
-                _stat(t.metric_consumed_read_capacity_units, "Sum", "Read units"),
-                _stat(t.metric_consumed_write_capacity_units, "Sum", "Write units"),
+                _stat(table.metric_consumed_read_capacity_units, "Sum", "Read units"),
+                _stat(table.metric_consumed_write_capacity_units, "Sum", "Write units"),
             ],
         ),
         Graph(
             "Throttles and system errors",
             [
-                t.metric("ReadThrottleEvents", statistic="Sum", period=GRAPH_PERIOD, label="Read throttles"),
-                t.metric(
-                    "WriteThrottleEvents", statistic="Sum", period=GRAPH_PERIOD, label="Write throttles"
-                ),
+                _stat(table.metric_read_throttle_events, "Sum", "Read throttles"),
+                _stat(table.metric_write_throttle_events, "Sum", "Write throttles"),
             ],
         ),
         Graph(
             "Latency (average)",
             [
-                t.metric_successful_request_latency(
-                    dimensions_map={"TableName": t.table_name, "Operation": operation},
-                    statistic="Average",
-                    period=GRAPH_PERIOD,
-                    label=operation,
+                table.metric_successful_request_latency(
+                    operation, statistic="Average", period=GRAPH_PERIOD, label=operation
                 )
                 for operation in _LATENCY_OPERATIONS
             ],
         ),
     ]
-    graphs += [_iterator_age(consumer.function) for consumer in table.stream_consumers]
-    return Panel(f"Table {table.node.path}", graphs)
+    graphs += [_iterator_age(consumer) for consumer in table.stream_consumers]
+    return Panel(f"Table {path}", graphs)
 
 
-def _iterator_age(function: lambda_.IFunction) -> Graph:
-    metric = function.metric("IteratorAge", statistic="Maximum", period=GRAPH_PERIOD, label="Iterator age")
-    return Graph(f"Consumer {function.node.path}: iterator age", [metric])
+def _iterator_age(consumer: StreamConsumer) -> Graph:
+    metric = _stat(consumer.metric_iterator_age, "Maximum", "Iterator age")
+    return Graph(f"Consumer {consumer.function.node.path}: iterator age", [metric])
 
 
-def queue_worker_panel(worker: QueueWorker) -> Panel:
-    queue = worker.queue
+def queue_worker_panel(worker: QueueWorker, path: str) -> Panel:
     return Panel(
-        f"Queue worker {worker.node.path}",
+        f"Queue worker {path}",
         [
             Graph(
                 "Oldest message age",
-                [_stat(queue.metric_approximate_age_of_oldest_message, "Maximum", "Oldest message (s)")],
+                [_stat(worker.metric_approximate_age_of_oldest_message, "Maximum", "Oldest message (s)")],
             ),
             Graph(
                 "Messages",
                 [
-                    _stat(queue.metric_number_of_messages_sent, "Sum", "Sent"),
-                    _stat(queue.metric_number_of_messages_deleted, "Sum", "Done"),
-                    _stat(queue.metric_approximate_number_of_messages_visible, "Maximum", "Waiting"),
+                    _stat(worker.metric_number_of_messages_sent, "Sum", "Sent"),
+                    _stat(worker.metric_number_of_messages_deleted, "Sum", "Done"),
+                    _stat(worker.metric_approximate_number_of_messages_visible, "Maximum", "Waiting"),
                 ],
             ),
         ],
     )
 
 
-def data_stream_panel(stream: DataStream) -> Panel:
-    s = stream.stream
+def data_stream_panel(stream: DataStream, path: str) -> Panel:
     graphs = [
         Graph(
             "Records in and throttled writes",
-            [_stat(s.metric_incoming_records, "Sum", "Records in")],
-            [_stat(s.metric_write_provisioned_throughput_exceeded, "Sum", "Throttled writes")],
+            [_stat(stream.metric_incoming_records, "Sum", "Records in")],
+            [_stat(stream.metric_write_provisioned_throughput_exceeded, "Sum", "Throttled writes")],
         ),
         Graph(
             "Iterator age (stream)",
-            [_stat(s.metric_get_records_iterator_age_milliseconds, "Maximum", "Iterator age (ms)")],
+            [_stat(stream.metric_get_records_iterator_age_milliseconds, "Maximum", "Iterator age (ms)")],
         ),
     ]
-    graphs += [_iterator_age(consumer.function) for consumer in stream.consumers]
-    return Panel(f"Data stream {stream.node.path}", graphs)
+    graphs += [_iterator_age(consumer) for consumer in stream.consumers]
+    return Panel(f"Data stream {path}", graphs)
 
 
-def event_bus_panel(bus: EventBus) -> Panel:
-    graphs = []
-    for rule_id, rule in bus.rules.items():
-
-        def metric(name: str, rule_name: str = rule.rule.rule_name) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name=name,
-                dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule_name},
-                statistic="Sum",
-                period=GRAPH_PERIOD,
-                label=name,
-            )
-
-        graphs.append(Graph(f"Rule {rule_id}", [metric("Invocations"), metric("FailedInvocations")]))
-    return Panel(f"Event bus {bus.node.path}", graphs)
+def event_bus_panel(bus: EventBus, path: str) -> Panel:
+    graphs = [
+        Graph(
+            f"Rule {rule_id}",
+            [
+                _stat(partial(bus.metric_invocations, rule_id), "Sum", "Invocations"),
+                _stat(partial(bus.metric_failed_invocations, rule_id), "Sum", "FailedInvocations"),
+            ],
+        )
+        for rule_id in bus.rules
+    ]
+    return Panel(f"Event bus {path}", graphs)
 
 
-def search_panel(search: SearchDomain) -> Panel:
-    d = search.domain
+def search_panel(search: SearchDomain, path: str) -> Panel:
     return Panel(
-        f"Search domain {search.node.path}",
+        f"Search domain {path}",
         [
             Graph(
                 "Cluster status",
                 [
-                    _stat(d.metric_cluster_status_red, "Maximum", "Red"),
-                    _stat(d.metric_cluster_status_yellow, "Maximum", "Yellow"),
+                    _stat(search.metric_cluster_status_red, "Maximum", "Red"),
+                    _stat(search.metric_cluster_status_yellow, "Maximum", "Yellow"),
                 ],
             ),
-            Graph("Free storage (MB)", [_stat(d.metric_free_storage_space, "Minimum", "Free storage")]),
-            Graph("CPU (%)", [_stat(d.metric_cpu_utilization, "Maximum", "CPU")]),
+            Graph("Free storage (MB)", [_stat(search.metric_free_storage_space, "Minimum", "Free storage")]),
+            Graph("CPU (%)", [_stat(search.metric_cpu_utilization, "Maximum", "CPU")]),
             Graph(
-                "JVM memory pressure (%)", [_stat(d.metric_jvm_memory_pressure, "Maximum", "JVM pressure")]
+                "JVM memory pressure (%)",
+                [_stat(search.metric_jvm_memory_pressure, "Maximum", "JVM pressure")],
             ),
             Graph(
                 "Indexing errors",
                 [
-                    _stat(d.metric_cluster_index_writes_blocked, "Maximum", "Writes blocked"),
-                    d.metric(
-                        "ThreadpoolWriteRejected",
-                        statistic="Sum",
-                        period=GRAPH_PERIOD,
-                        label="Writes rejected",
-                    ),
+                    _stat(search.metric_cluster_index_writes_blocked, "Maximum", "Writes blocked"),
+                    _stat(search.metric_threadpool_write_rejected, "Sum", "Writes rejected"),
                 ],
             ),
         ],
     )
 
 
-def workflow_panel(workflow: Workflow) -> Panel:
-    m = workflow.state_machine
+def workflow_panel(workflow: Workflow, path: str) -> Panel:
     return Panel(
-        f"Workflow {workflow.node.path}",
+        f"Workflow {path}",
         [
             Graph(
                 "Executions",
                 [
-                    _stat(m.metric_started, "Sum", "Started"),
-                    _stat(m.metric_succeeded, "Sum", "Succeeded"),
-                    _stat(m.metric_failed, "Sum", "Failed"),
-                    _stat(m.metric_timed_out, "Sum", "Timed out"),
+                    _stat(workflow.metric_started, "Sum", "Started"),
+                    _stat(workflow.metric_succeeded, "Sum", "Succeeded"),
+                    _stat(workflow.metric_failed, "Sum", "Failed"),
+                    _stat(workflow.metric_timed_out, "Sum", "Timed out"),
                 ],
             ),
-            Graph("Execution time p99", [_stat(m.metric_time, "p99", "Execution time p99")]),
+            Graph("Execution time p99", [_stat(workflow.metric_time, "p99", "Execution time p99")]),
         ],
     )
 
 
-def scheduled_job_panel(job: ScheduledJob) -> Panel:
-    def metric(name: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace="AWS/Scheduler",
-            metric_name=name,
-            dimensions_map={"ScheduleGroup": job.schedule_group.schedule_group_name},
-            statistic="Sum",
-            period=GRAPH_PERIOD,
-            label=name,
-        )
-
+def scheduled_job_panel(job: ScheduledJob, path: str) -> Panel:
     return Panel(
-        f"Scheduled job {job.node.path}",
+        f"Scheduled job {path}",
         [
             Graph(
                 "Runs started and failed deliveries",
-                [metric("InvocationAttemptCount"), metric("TargetErrorCount")],
-                [metric("InvocationsSentToDeadLetterCount")],
+                [
+                    _stat(job.metric_invocation_attempts, "Sum", "InvocationAttemptCount"),
+                    _stat(job.metric_target_errors, "Sum", "TargetErrorCount"),
+                ],
+                [
+                    _stat(
+                        job.metric_invocations_sent_to_dead_letter, "Sum", "InvocationsSentToDeadLetterCount"
+                    )
+                ],
             )
         ],
     )
@@ -307,7 +286,8 @@ def panel_for(construct: IConstruct) -> tuple[int, Panel] | None:
     """The panel of `construct` and its place in PANELS' order; None for a construct it does not know."""
     for order, (kind, build) in enumerate(PANELS):
         if isinstance(construct, kind):
-            panel = build(construct)
-            panel.owner = construct.node.path
+            path = construct.node.path  # read once: each read is two jsii calls
+            panel = build(construct, path)
+            panel.owner = path
             return order, panel
     return None

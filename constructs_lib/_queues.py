@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
+
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib import _metrics
 from constructs_lib.compliance import acknowledge
 
 # SQS's maximum: the longest time anyone has to notice and replay a failed event.
@@ -14,6 +18,8 @@ DEAD_LETTER_RETENTION = Duration.days(14)
 # Metadata key (in the cloud assembly, not the template) under which a dead-letter queue records what it
 # holds: ServiceDashboard draws every queue that has it, with its replay command.
 DEAD_LETTER_METADATA = "constructs_lib:dead-letter-queue"
+# The same, for the queues made in this process: read without a jsii round trip per metadata entry.
+_HOLDS: weakref.WeakKeyDictionary[sqs.Queue, str] = weakref.WeakKeyDictionary()
 
 
 def dead_letter_queue(
@@ -48,6 +54,7 @@ def dead_letter_queue(
         redrive_allow_policy=redrive_allow_policy,
     )
     queue.node.add_metadata(DEAD_LETTER_METADATA, holds)
+    _HOLDS[queue] = holds
     acknowledge(
         queue,
         reason=f"This queue is the dead-letter queue of {holds}; a DLQ has no DLQ of its own.",
@@ -61,3 +68,22 @@ def dead_letter_queue(
         checkov=["CKV_AWS_27"],
     )
     return queue
+
+
+def dead_letter_holds(queue: sqs.Queue) -> str | None:
+    """What `queue` holds if `dead_letter_queue` made it in this process; None otherwise."""
+    return _HOLDS.get(queue)
+
+
+def messages_waiting(
+    queue: sqs.IQueue,
+    *,
+    statistic: str = "Maximum",
+    period: Duration | None = None,
+    label: str | None = None,
+) -> cloudwatch.Metric:
+    """The messages waiting in `queue` (AWS/SQS ``ApproximateNumberOfMessagesVisible``), at most over
+    `period` (five minutes by default): every dead-letter alarm and the dashboard's queue graphs use it."""
+    return _metrics.queue(queue).metric(
+        "ApproximateNumberOfMessagesVisible", statistic=statistic, period=period, label=label
+    )

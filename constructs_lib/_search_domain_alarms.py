@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_sns as sns
-from constructs import Construct
 
 from constructs_lib._alarms import AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
+
+if TYPE_CHECKING:
+    from constructs_lib.search_domain import SearchDomain
 
 _ALARM_PERIOD = Duration.minutes(5)
 _FREE_STORAGE_FRACTION = 0.25  # AWS recommends alarming at 25 % of a node's storage left
@@ -48,26 +50,25 @@ ALARMS = {
 
 
 def add_alarms(
-    scope: Construct,
-    domain: opensearch.Domain,
+    search: SearchDomain,
     volume_size_gib: int,
     topic: sns.ITopic | None,
     settings: AlarmSettings | None,
 ) -> dict[str, cloudwatch.Alarm]:
-    """The domain's alarms (in `scope`, the SearchDomain) by name; those turned off are left out."""
+    """The domain's alarms (in `search`, on its `metric_*` methods) by name, those turned off left out."""
     free_storage_mb = volume_size_gib * 1024 * _FREE_STORAGE_FRACTION
     specs: list[tuple[str, str, cloudwatch.Metric, float, str]] = [
         (
             "ClusterRed",
             "cluster_red",
-            domain.metric_cluster_status_red(period=Duration.minutes(1), statistic="Maximum"),
+            search.metric_cluster_status_red(period=Duration.minutes(1)),
             1,
             "at least one primary shard is unassigned: searches miss data and writes fail",
         ),
         (
             "ClusterYellow",
             "cluster_yellow",
-            domain.metric_cluster_status_yellow(period=Duration.minutes(1), statistic="Maximum"),
+            search.metric_cluster_status_yellow(period=Duration.minutes(1)),
             1,
             "replica shards are unassigned: one more node failure loses data (a one-node domain is "
             "always yellow unless its indexes have no replicas)",
@@ -75,35 +76,35 @@ def add_alarms(
         (
             "FreeStorage",
             "free_storage",
-            domain.metric_free_storage_space(period=Duration.minutes(1), statistic="Minimum"),
+            search.metric_free_storage_space(period=Duration.minutes(1)),
             free_storage_mb,
             "a node has 25 % or less of its storage left: grow the volumes or delete indexes",
         ),
         (
             "IndexWritesBlocked",
             "index_writes_blocked",
-            domain.metric_cluster_index_writes_blocked(period=_ALARM_PERIOD, statistic="Maximum"),
+            search.metric_cluster_index_writes_blocked(period=_ALARM_PERIOD),
             1,
             "the cluster blocks writes (storage or memory pressure): the indexer is failing",
         ),
         (
             "Cpu",
             "cpu",
-            domain.metric_cpu_utilization(period=_ALARM_PERIOD, statistic="Maximum"),
+            search.metric_cpu_utilization(period=_ALARM_PERIOD),
             _CPU_THRESHOLD,
             "data node CPU has been 80 % or more for 15 minutes: scale up or out",
         ),
         (
             "JvmMemoryPressure",
             "jvm_memory_pressure",
-            domain.metric_jvm_memory_pressure(period=_ALARM_PERIOD, statistic="Maximum"),
+            search.metric_jvm_memory_pressure(period=_ALARM_PERIOD),
             _JVM_THRESHOLD,
             "JVM memory pressure is 95 % or more: requests will be rejected; scale up",
         ),
         (
             "SnapshotFailure",
             "snapshot_failure",
-            domain.metric_automated_snapshot_failure(period=Duration.minutes(1), statistic="Maximum"),
+            search.metric_automated_snapshot_failure(period=Duration.minutes(1)),
             1,
             "an automated snapshot failed: the domain has no recent backup",
         ),
@@ -111,11 +112,11 @@ def add_alarms(
     alarms: dict[str, cloudwatch.Alarm] = {}
     for name, key, metric, threshold, problem in specs:
         alarm = threshold_alarm(
-            scope,
+            search,
             f"{name}Alarm",
             metric,
             threshold=threshold,
-            description=f"{scope.node.path}: {problem}.",
+            description=f"{search.node.path}: {problem}.",
             topic=topic,
             name=key,
             settings=settings,

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aws_cdk import Token
+from aws_cdk import aws_iam as iam
 
 from constructs_lib._validation import PropErrors
 
@@ -27,6 +28,7 @@ NO_EBS_FAMILIES = ("i3", "r6gd", "i4g", "i4i", "i8g", "im4gn", "r7gd", "r8gd", "
 # Families without encryption at rest, which fine-grained access control requires: aws-cdk-lib
 # throws "do not support encryption of data at rest" (OpenSearch developer guide, encryption-at-rest).
 NO_ENCRYPTION_FAMILIES = ("m3", "r3", "t2")
+_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,254}$")  # OpenSearch's rule for index names
 # "DedicatedMasterCount: ... must be greater than 2 and not 4, otherwise you receive a validation
 # exception" (API_ClusterConfig, as above).
 REFUSED_MASTER_COUNT = 4
@@ -147,3 +149,20 @@ def _check_cluster(errors: PropErrors, size: SearchDomainSize) -> None:
 def _suggest(instance_type: str) -> str:
     parts = instance_type.removesuffix(".search").split(".")
     return f"{parts[0]}.{parts[1]}.search" if len(parts) == 2 and all(parts) else "r6g.large.search"
+
+
+def check_index_name(errors: PropErrors, prop: str, index_name: str) -> None:
+    """Record in `errors` an OpenSearch index name the domain would refuse."""
+    errors.check(
+        bool(_INDEX_NAME.match(index_name)),
+        prop,
+        f"'{index_name}' must be lowercase a-z, 0-9, '_', '-', '.', starting with a letter or digit",
+    )
+
+
+def role_arn_of(errors: PropErrors, prop: str, grantee: iam.IGrantable) -> str:
+    """The ARN of the IAM role `grantee` acts through, which OpenSearch maps; recorded in `errors` if none."""
+    arn = getattr(grantee.grant_principal, "role_arn", None)
+    if not isinstance(arn, str):
+        errors.add(prop, "must be (or act through) an IAM role, which OpenSearch maps to a security role")
+    return str(arn)

@@ -22,8 +22,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib import _metrics
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
-from constructs_lib._queues import dead_letter_queue
+from constructs_lib._queues import dead_letter_queue, messages_waiting
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.serverless_function import invocation_target
 
@@ -70,6 +71,25 @@ class StreamConsumer:
     iterator_age_alarm: cloudwatch.Alarm | None = None
     dead_letter_alarm: cloudwatch.Alarm | None = None
     fan_out_consumer: kinesis.IStreamConsumer | None = None
+
+    def metric_iterator_age(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """How far the function is behind the stream (``IteratorAge``, ms): its alarm's and graph's metric."""
+        return iterator_age(self.function, statistic=statistic, period=period, label=label)
+
+
+def iterator_age(
+    function: lambda_.IFunction,
+    *,
+    statistic: str = "Maximum",
+    period: Duration | None = None,
+    label: str | None = None,
+) -> cloudwatch.Metric:
+    """A stream consumer's AWS/Lambda ``IteratorAge`` (the same metric as `ServerlessFunction`'s)."""
+    return _metrics.lambda_function(function).metric(
+        "IteratorAge", statistic=statistic, period=period, label=label
+    )
 
 
 @dataclass(frozen=True)
@@ -281,7 +301,7 @@ def add_lossless_consumer(
         iterator_age_alarm = threshold_alarm(
             scope,
             "IteratorAgeAlarm",
-            function.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
+            iterator_age(function, period=Duration.minutes(1)),
             threshold=threshold.to_milliseconds(),
             description=f"{scope.node.path}: the stream consumer is {threshold.to_human_string()} or more "
             "behind: look for failing batches or raise parallelization_factor.",
@@ -294,7 +314,7 @@ def add_lossless_consumer(
             dead_letter_alarm = threshold_alarm(
                 scope,
                 "DeadLetterAlarm",
-                created_queue.metric_approximate_number_of_messages_visible(period=ALARM_PERIOD),
+                messages_waiting(created_queue, period=ALARM_PERIOD),
                 threshold=1,
                 description=f"{scope.node.path}: stream records failed processing; replay them from the "
                 f"stream within {replay_window} using the pointers in the queue.",

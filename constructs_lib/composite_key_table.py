@@ -29,6 +29,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib import _metrics
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -86,17 +87,18 @@ DEFAULT_TARGET_UTILIZATION = 70
 # The stream keeps records for 24 hours, so an older max_record_age could never be reached.
 _STREAM_RETENTION = Duration.hours(24)
 # CloudWatch alarms on metric math accept at most 10 metrics: the data-plane operations applications call.
+# (CloudWatch's Operation dimension values: Python's dynamodb.Operation members carry their own names.)
 _SYSTEM_ERROR_OPERATIONS = (
-    dynamodb.Operation.GET_ITEM,
-    dynamodb.Operation.BATCH_GET_ITEM,
-    dynamodb.Operation.QUERY,
-    dynamodb.Operation.SCAN,
-    dynamodb.Operation.PUT_ITEM,
-    dynamodb.Operation.UPDATE_ITEM,
-    dynamodb.Operation.DELETE_ITEM,
-    dynamodb.Operation.BATCH_WRITE_ITEM,
-    dynamodb.Operation.TRANSACT_WRITE_ITEMS,
-    dynamodb.Operation.TRANSACT_GET_ITEMS,
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "TransactGetItems",
 )
 
 
@@ -303,11 +305,11 @@ class CompositeKeyTable(Construct):
             self.throttle_alarm = self._alarm(
                 "ThrottleAlarm",
                 "throttle",
-                cloudwatch.MathExpression(
-                    expression="reads + writes",
-                    using_metrics={
-                        "reads": self.table.metric("ReadThrottleEvents", statistic="Sum"),
-                        "writes": self.table.metric("WriteThrottleEvents", statistic="Sum"),
+                _metrics.math_expression(
+                    "reads + writes",
+                    {
+                        "reads": self.metric_read_throttle_events(),
+                        "writes": self.metric_write_throttle_events(),
                     },
                     period=ALARM_PERIOD,
                     label="Read and write throttle events",
@@ -319,9 +321,7 @@ class CompositeKeyTable(Construct):
             self.system_errors_alarm = self._alarm(
                 "SystemErrorsAlarm",
                 "system_errors",
-                self.table.metric_system_errors_for_operations(
-                    operations=list(_SYSTEM_ERROR_OPERATIONS), period=ALARM_PERIOD
-                ),
+                self.metric_system_errors_for_operations(period=ALARM_PERIOD),
                 threshold=1,
                 description=f"{self.node.path}: DynamoDB returned HTTP 500 errors: callers must retry; "
                 "check the AWS Health Dashboard.",
@@ -339,6 +339,76 @@ class CompositeKeyTable(Construct):
     def table_stream_arn(self) -> str | None:
         # TableV2 answers with an ARN token even without a stream; None says there is none.
         return self.table.table_stream_arn if self.stream_view_type is not None else None
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        label: str | None = None,
+        operation: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The table's AWS/DynamoDB metric `metric_name` (dimension ``TableName``, and ``Operation`` when
+        given), over `period` (five minutes by default). Every alarm and dashboard graph of this table
+        gets its metric here."""
+        return _metrics.table(self.table).metric(
+            metric_name,
+            statistic=statistic,
+            period=period,
+            label=label,
+            dimensions={"Operation": operation} if operation is not None else None,
+        )
+
+    def metric_consumed_read_capacity_units(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Read capacity units consumed, summed."""
+        return self.metric("ConsumedReadCapacityUnits", statistic=statistic, period=period, label=label)
+
+    def metric_consumed_write_capacity_units(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Write capacity units consumed, summed."""
+        return self.metric("ConsumedWriteCapacityUnits", statistic=statistic, period=period, label=label)
+
+    def metric_read_throttle_events(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Reads DynamoDB throttled, summed (with writes: the ``throttle`` alarm)."""
+        return self.metric("ReadThrottleEvents", statistic=statistic, period=period, label=label)
+
+    def metric_write_throttle_events(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Writes DynamoDB throttled, summed (with reads: the ``throttle`` alarm)."""
+        return self.metric("WriteThrottleEvents", statistic=statistic, period=period, label=label)
+
+    def metric_successful_request_latency(
+        self,
+        operation: str,
+        *,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """How long successful `operation` calls (e.g. ``"GetItem"``) took (milliseconds), on average."""
+        return self.metric(
+            "SuccessfulRequestLatency", statistic=statistic, period=period, label=label, operation=operation
+        )
+
+    def metric_system_errors_for_operations(
+        self, *, period: Duration | None = None, label: str = "Sum of errors across all operations"
+    ) -> cloudwatch.MathExpression:
+        """HTTP 500 errors of the data-plane operations applications call, summed over them (as
+        aws-cdk-lib's math expression of the same name): the ``system_errors`` alarm's metric."""
+        using = {
+            operation.lower(): self.metric(
+                "SystemErrors", statistic="Sum", period=period, operation=operation
+            )
+            for operation in _SYSTEM_ERROR_OPERATIONS
+        }
+        return _metrics.math_expression(" + ".join(using), using, period=period, label=label)
 
     def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read items from the table and each of its indexes (and decrypt with the table's key, if any)."""

@@ -32,6 +32,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib import _metrics
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -189,9 +190,7 @@ class DataStream(Construct):
             self.write_throttle_alarm = threshold_alarm(
                 self,
                 "WriteThrottleAlarm",
-                self.stream.metric_write_provisioned_throughput_exceeded(
-                    period=ALARM_PERIOD, statistic="Sum"
-                ),
+                self.metric_write_provisioned_throughput_exceeded(period=ALARM_PERIOD),
                 threshold=1,
                 description=f"{self.node.path}: Kinesis throttled writes: producers must retry; spread "
                 "partition keys, or add shards to a provisioned stream.",
@@ -208,6 +207,42 @@ class DataStream(Construct):
     @property
     def stream_arn(self) -> str:
         return self.stream.stream_arn
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The stream's AWS/Kinesis metric `metric_name` (dimension ``StreamName``), over `period` (five
+        minutes by default). Every alarm and dashboard graph of this stream gets its metric here."""
+        return _metrics.stream(self.stream).metric(
+            metric_name, statistic=statistic, period=period, label=label
+        )
+
+    def metric_incoming_records(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Records written to the stream, summed."""
+        return self.metric("IncomingRecords", statistic=statistic, period=period, label=label)
+
+    def metric_write_provisioned_throughput_exceeded(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Writes Kinesis throttled, summed: the write-throttle alarm's metric."""
+        return self.metric(
+            "WriteProvisionedThroughputExceeded", statistic=statistic, period=period, label=label
+        )
+
+    def metric_get_records_iterator_age_milliseconds(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """How far the stream's readers are behind (milliseconds), at most."""
+        return self.metric(
+            "GetRecords.IteratorAgeMilliseconds", statistic=statistic, period=period, label=label
+        )
 
     def grant_write(self, grantee: iam.IGrantable) -> iam.Grant:
         """Put records (and encrypt them with the stream's key, if it has a customer-managed one)."""

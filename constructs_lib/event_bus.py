@@ -31,7 +31,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import _event_patterns
+from constructs_lib import _event_patterns, _metrics
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -40,7 +40,7 @@ from constructs_lib._alarms import (
     check_alarm_settings,
     threshold_alarm,
 )
-from constructs_lib._queues import dead_letter_queue
+from constructs_lib._queues import dead_letter_queue, messages_waiting
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.queue_worker import QueueWorker
 from constructs_lib.serverless_function import ServerlessFunction
@@ -189,6 +189,46 @@ class EventBus(Construct):
         """Put events on this bus (and no other)."""
         return self.event_bus.grant_put_events_to(grantee)
 
+    def metric_invocations(
+        self,
+        rule_id: str,
+        *,
+        statistic: str = "Sum",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """Times the rule `rule_id` invoked its targets (AWS/Events ``Invocations``), summed."""
+        return self._rule_metric(
+            self.rules[rule_id].rule, "Invocations", statistic=statistic, period=period, label=label
+        )
+
+    def metric_failed_invocations(
+        self,
+        rule_id: str,
+        *,
+        statistic: str = "Sum",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """Invocations of the rule `rule_id` that failed for good (``FailedInvocations``), summed: the
+        failed-invocations alarm's metric."""
+        return self._rule_metric(
+            self.rules[rule_id].rule, "FailedInvocations", statistic=statistic, period=period, label=label
+        )
+
+    def _rule_metric(
+        self,
+        rule: events.IRule,
+        metric_name: str,
+        *,
+        statistic: str,
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        return _metrics.events_rule(rule, self.event_bus.event_bus_name).metric(
+            metric_name, statistic=statistic, period=period, label=label
+        )
+
     def add_rule(
         self,
         rule_id: str,
@@ -276,16 +316,7 @@ class EventBus(Construct):
             failed = threshold_alarm(
                 scope,
                 "FailedInvocationsAlarm",
-                cloudwatch.Metric(
-                    namespace="AWS/Events",
-                    metric_name="FailedInvocations",
-                    dimensions_map={
-                        "EventBusName": self.event_bus.event_bus_name,
-                        "RuleName": rule.rule_name,
-                    },
-                    statistic="Sum",
-                    period=ALARM_PERIOD,
-                ),
+                self._rule_metric(rule, "FailedInvocations", statistic="Sum", period=ALARM_PERIOD),
                 threshold=1,
                 description=f"{scope.node.path}: EventBridge failed to deliver events to a target for good; "
                 "they are in the rule's dead-letter queues.",
@@ -297,12 +328,9 @@ class EventBus(Construct):
             dead_letters = threshold_alarm(
                 scope,
                 "DeadLetterAlarm",
-                cloudwatch.MathExpression(
-                    expression=" + ".join(f"q{index}" for index in range(len(queues))),
-                    using_metrics={
-                        f"q{index}": queue.metric_approximate_number_of_messages_visible()
-                        for index, queue in enumerate(queues)
-                    },
+                _metrics.math_expression(
+                    " + ".join(f"q{index}" for index in range(len(queues))),
+                    {f"q{index}": messages_waiting(queue) for index, queue in enumerate(queues)},
                     period=ALARM_PERIOD,
                     label="Events dead-lettered by the rule's targets",
                 ),

@@ -28,7 +28,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import compliance
+from constructs_lib import _metrics, compliance
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -39,7 +39,7 @@ from constructs_lib._alarms import (
 )
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
-from constructs_lib._queues import DEAD_LETTER_RETENTION, dead_letter_queue
+from constructs_lib._queues import DEAD_LETTER_RETENTION, dead_letter_queue, messages_waiting
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.serverless_function import ServerlessFunction
 
@@ -277,7 +277,7 @@ class QueueWorker(Construct):
             self.oldest_message_alarm = threshold_alarm(
                 self,
                 "OldestMessageAlarm",
-                self.queue.metric_approximate_age_of_oldest_message(period=ALARM_PERIOD, statistic="Maximum"),
+                self.metric_approximate_age_of_oldest_message(period=ALARM_PERIOD),
                 threshold=oldest_message_age_threshold.to_seconds(),
                 description=f"{self.node.path}: a message has waited "
                 f"{oldest_message_age_threshold.to_human_string()} or more: the worker is failing, "
@@ -292,7 +292,7 @@ class QueueWorker(Construct):
             self.dead_letter_alarm = threshold_alarm(
                 self,
                 "DeadLetterAlarm",
-                self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=ALARM_PERIOD),
+                self.metric_dead_letter_messages(period=ALARM_PERIOD),
                 threshold=1,
                 description=f"{self.node.path}: messages failed {max_receive_count} times and were "
                 "dead-lettered; fix the cause, then redrive them to the queue within 14 days.",
@@ -309,6 +309,50 @@ class QueueWorker(Construct):
     @property
     def queue_arn(self) -> str:
         return self.queue.queue_arn
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The work queue's AWS/SQS metric `metric_name` (dimension ``QueueName``), over `period` (five
+        minutes by default). Every alarm and dashboard graph of this worker gets its metric here."""
+        return _metrics.queue(self.queue).metric(metric_name, statistic=statistic, period=period, label=label)
+
+    def metric_approximate_age_of_oldest_message(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """How long the oldest message has waited (seconds), at most: the oldest-message alarm's metric."""
+        return self.metric("ApproximateAgeOfOldestMessage", statistic=statistic, period=period, label=label)
+
+    def metric_number_of_messages_sent(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Messages sent to the work queue, summed."""
+        return self.metric("NumberOfMessagesSent", statistic=statistic, period=period, label=label)
+
+    def metric_number_of_messages_deleted(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Messages the worker finished (deleted), summed."""
+        return self.metric("NumberOfMessagesDeleted", statistic=statistic, period=period, label=label)
+
+    def metric_approximate_number_of_messages_visible(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Messages waiting in the work queue, at most."""
+        return self.metric(
+            "ApproximateNumberOfMessagesVisible", statistic=statistic, period=period, label=label
+        )
+
+    def metric_dead_letter_messages(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Messages waiting in the dead-letter queue, at most: the dead-letter alarm's metric."""
+        return messages_waiting(self.dead_letter_queue, statistic=statistic, period=period, label=label)
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send messages to the work queue (and encrypt them with its key, if any)."""

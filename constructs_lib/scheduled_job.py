@@ -31,7 +31,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib import _schedules
+from constructs_lib import _metrics, _schedules
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -40,7 +40,7 @@ from constructs_lib._alarms import (
     check_alarm_settings,
     threshold_alarm,
 )
-from constructs_lib._queues import dead_letter_queue
+from constructs_lib._queues import dead_letter_queue, messages_waiting
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
 from constructs_lib.serverless_function import ServerlessFunction
@@ -164,6 +164,7 @@ class ScheduledJob(Construct):
         super().__init__(scope, construct_id)
 
         self.function = function.function
+        self._serverless_function = function
         # A group of its own: Scheduler publishes its metrics per group, so they are this job's. It holds
         # no data, and retained it would block a re-created stack from taking its name again.
         self.schedule_group = scheduler.ScheduleGroup(self, "Group", removal_policy=RemovalPolicy.DESTROY)
@@ -238,7 +239,7 @@ class ScheduledJob(Construct):
             self.failed_runs_alarm = threshold_alarm(
                 self,
                 "FailedRunsAlarm",
-                self.function.metric_errors(period=ALARM_PERIOD, statistic="Sum"),
+                self.metric_failed_runs(period=ALARM_PERIOD),
                 threshold=1,
                 description=f"{self.node.path}: a run of the job failed; Lambda retries it, then sends it "
                 "to the function's dead-letter queue. Look at the function's logs.",
@@ -251,11 +252,11 @@ class ScheduledJob(Construct):
             self.dead_letter_alarm = threshold_alarm(
                 self,
                 "DeadLetterAlarm",
-                cloudwatch.MathExpression(
-                    expression="undelivered + failed",
-                    using_metrics={
-                        "undelivered": self.dead_letter_queue.metric_approximate_number_of_messages_visible(),
-                        "failed": function.dead_letter_queue.metric_approximate_number_of_messages_visible(),
+                _metrics.math_expression(
+                    "undelivered + failed",
+                    {
+                        "undelivered": messages_waiting(self.dead_letter_queue),
+                        "failed": messages_waiting(function.dead_letter_queue),
                     },
                     period=ALARM_PERIOD,
                     label="Runs dead-lettered by Scheduler or Lambda",
@@ -269,6 +270,46 @@ class ScheduledJob(Construct):
                 settings=alarm_settings,
                 default=ALARMS["dead_letter"],
             )
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Sum",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The job's AWS/Scheduler metric `metric_name` (dimension ``ScheduleGroup``: the job's own group),
+        over `period` (five minutes by default). The dashboard's graphs of this job get their metrics here."""
+        return _metrics.schedule_group(self.schedule_group).metric(
+            metric_name, statistic=statistic, period=period, label=label
+        )
+
+    def metric_invocation_attempts(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Runs Scheduler started (AWS/Scheduler ``InvocationAttemptCount``), summed."""
+        return self.metric("InvocationAttemptCount", statistic=statistic, period=period, label=label)
+
+    def metric_target_errors(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Runs Scheduler failed to deliver to the function (``TargetErrorCount``), summed."""
+        return self.metric("TargetErrorCount", statistic=statistic, period=period, label=label)
+
+    def metric_invocations_sent_to_dead_letter(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Runs Scheduler gave up on and dead-lettered (``InvocationsSentToDeadLetterCount``), summed."""
+        return self.metric(
+            "InvocationsSentToDeadLetterCount", statistic=statistic, period=period, label=label
+        )
+
+    def metric_failed_runs(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Runs the function failed (its ``Errors``, summed): the failed-runs alarm's metric."""
+        return self._serverless_function.metric_errors(statistic=statistic, period=period, label=label)
 
     @property
     def schedule_name(self) -> str:

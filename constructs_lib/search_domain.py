@@ -34,15 +34,16 @@ from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib import compliance
+from constructs_lib import _metrics
 from constructs_lib._alarms import AlarmSettings, check_alarm_settings
 from constructs_lib._grants import principal_in_another_stack
 from constructs_lib._logs import check_retention, retained_log_group
-from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
+from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._search_domain_alarms import ALARMS, add_alarms
 from constructs_lib._search_domain_cognito import dashboards_sign_in
 from constructs_lib._search_domain_network import allow_https, domain_security_groups, domain_subnets
+from constructs_lib._search_domain_scanners import acknowledge_domain
 from constructs_lib._search_domain_security import (
     SECURITY_ENTRY,
     role_mapping,
@@ -50,9 +51,8 @@ from constructs_lib._search_domain_security import (
     role_mapping_in,
     security_role,
 )
-from constructs_lib._search_domain_validation import check_size
+from constructs_lib._search_domain_validation import check_index_name, check_size, role_arn_of
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.runtime import environment as env
 from constructs_lib.serverless_function import ServerlessFunction
@@ -81,7 +81,6 @@ DEFAULT_INDEXER_TIMEOUT = Duration.seconds(30)  # one bulk request of 100 docume
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COGNITO_RESERVED = ("aws", "amazon", "cognito")
-_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,254}$")
 _LOGS_ENCRYPTION_REASON = (
     "CloudWatch Logs encrypts the domain's application, slow and audit logs at rest with keys it manages; "
     "they record requests over documents indexed from the app's own tables, not credentials, and a "
@@ -332,7 +331,7 @@ class SearchDomain(Construct):
         )
         self.domain.node.add_dependency(logs_policy)
         record_reason(self.domain, disposable_data_reason)
-        self._acknowledge_domain(size)
+        acknowledge_domain(self.domain, in_vpc=self._vpc is not None, size=size)
         if vpc is not None:
             self.allow_from(security.function)
 
@@ -358,61 +357,73 @@ class SearchDomain(Construct):
         )
 
         self.alarms: dict[str, cloudwatch.Alarm] = (
-            add_alarms(self, self.domain, size.volume_size_gib, alarm_topic, alarm_settings) if alarms else {}
+            add_alarms(self, size.volume_size_gib, alarm_topic, alarm_settings) if alarms else {}
         )
 
-    # --- cdk-nag ---------------------------------------------------------------------------------
+    # --- Metrics ---------------------------------------------------------------------------------
 
-    def _acknowledge_domain(self, size: SearchDomainSize) -> None:
-        acknowledge(
-            self.domain,
-            "AwsSolutions-OS5",
-            "The domain has no resource-based policy, so it allows no anonymous or unsigned access: only "
-            "IAM identities of this account granted es:ESHttp* (SigV4-signed) reach it, and fine-grained "
-            "access control authorizes each request.",
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The domain's AWS/ES metric `metric_name` (dimensions ``DomainName`` and ``ClientId``), over
+        `period` (five minutes by default). Every alarm and dashboard graph of this domain gets its
+        metric here."""
+        return _metrics.search_domain(self.domain).metric(
+            metric_name, statistic=statistic, period=period, label=label
         )
-        compliance.acknowledge(
-            self.domain,
-            reason="TLSSecurityPolicy is Policy-Min-TLS-1-2-PFS-2023-10: TLS 1.2 or later with "
-            "forward-secret ciphers only, stricter than the Policy-Min-TLS-1-2-2019-07 the rule lists.",
-            control_tower=["opensearch_https_required_check"],
-        )
-        if self._vpc is None:
-            compliance.acknowledge(
-                self.domain,
-                reason="The public endpoint has no resource policy: only IAM roles granted by this construct "
-                "can call it (SigV4), fine-grained access control authorizes each request, and "
-                "Dashboards requires a Cognito sign-in with MFA.",
-                cdk_nag=[
-                    "AwsSolutions-OS1",
-                    "AwsSolutions-OS3",
-                    *in_packs("OpenSearchInVPCOnly", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
-                ],
-                control_tower=["opensearch_in_vpc_only_check"],
-            )
-        else:
-            acknowledge(
-                self.domain,
-                "AwsSolutions-OS3",
-                "The endpoint is inside the VPC, where its security group admits HTTPS only from the "
-                "clients allowed with allow_from, and IAM (SigV4) plus fine-grained access control "
-                "authorize each request: an IP allowlist would add nothing.",
-            )
-        if size.master_nodes == 0:
-            acknowledge(
-                self.domain,
-                "AwsSolutions-OS4",
-                "This size has no dedicated master nodes by the caller's choice (the dev preset); "
-                "SearchDomainSize.production() uses three.",
-            )
-        if size.availability_zones == 1:
-            compliance.acknowledge(
-                self.domain,
-                reason="This size runs in one zone by the caller's choice (the dev preset); "
-                "SearchDomainSize.production() spreads over three zones.",
-                cdk_nag=["AwsSolutions-OS7"],
-                control_tower=["opensearch_data_node_fault_tolerance_check"],
-            )
+
+    def metric_cluster_status_red(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """1 while a primary shard is unassigned, at most: the ``cluster_red`` alarm's metric."""
+        return self.metric("ClusterStatus.red", statistic=statistic, period=period, label=label)
+
+    def metric_cluster_status_yellow(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """1 while a replica shard is unassigned, at most: the ``cluster_yellow`` alarm's metric."""
+        return self.metric("ClusterStatus.yellow", statistic=statistic, period=period, label=label)
+
+    def metric_free_storage_space(
+        self, *, statistic: str = "Minimum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Free storage of the fullest node (MB), at least: the ``free_storage`` alarm's metric."""
+        return self.metric("FreeStorageSpace", statistic=statistic, period=period, label=label)
+
+    def metric_cluster_index_writes_blocked(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """1 while the cluster blocks writes, at most: the ``index_writes_blocked`` alarm's metric."""
+        return self.metric("ClusterIndexWritesBlocked", statistic=statistic, period=period, label=label)
+
+    def metric_cpu_utilization(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Data nodes' CPU (%), at most: the ``cpu`` alarm's metric."""
+        return self.metric("CPUUtilization", statistic=statistic, period=period, label=label)
+
+    def metric_jvm_memory_pressure(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """JVM memory pressure (%), at most: the ``jvm_memory_pressure`` alarm's metric."""
+        return self.metric("JVMMemoryPressure", statistic=statistic, period=period, label=label)
+
+    def metric_automated_snapshot_failure(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """1 when an automated snapshot failed, at most: the ``snapshot_failure`` alarm's metric."""
+        return self.metric("AutomatedSnapshotFailure", statistic=statistic, period=period, label=label)
+
+    def metric_threadpool_write_rejected(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Write requests the cluster rejected, summed."""
+        return self.metric("ThreadpoolWriteRejected", statistic=statistic, period=period, label=label)
 
     # --- Access ----------------------------------------------------------------------------------
 
@@ -456,8 +467,10 @@ class SearchDomain(Construct):
         resource in the grantee's stack: listing its role in this stack's mappings would make the
         two stacks reference each other.
         """
-        _check_index_name(self, "grant_search.index_name", index_name)
-        role_arn = _role_arn(self, "grant_search.grantee", grantee)
+        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        check_index_name(errors, "grant_search.index_name", index_name)
+        role_arn = role_arn_of(errors, "grant_search.grantee", grantee)
+        errors.raise_if_any()
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["es:ESHttpGet", "es:ESHttpPost"],
@@ -487,7 +500,9 @@ class SearchDomain(Construct):
 
     def search_environment(self, index_name: str) -> dict[str, str]:
         """SEARCH_DOMAIN_ENDPOINT (``https://host``) and SEARCH_INDEX for `OpenSearchClient`."""
-        _check_index_name(self, "search_environment.index_name", index_name)
+        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        check_index_name(errors, "search_environment.index_name", index_name)
+        errors.raise_if_any()
         return {env.SEARCH_DOMAIN_ENDPOINT: self.endpoint, env.SEARCH_INDEX: index_name}
 
     def index_table(
@@ -510,11 +525,7 @@ class SearchDomain(Construct):
         """
         construct_id = construct_id or f"Indexer-{index_name}"
         errors = PropErrors(self, construct_id)
-        errors.check(
-            bool(_INDEX_NAME.match(index_name)),
-            "index_name",
-            f"'{index_name}' must be lowercase a-z, 0-9, '_', '-', '.', starting with a letter or digit",
-        )
+        check_index_name(errors, "index_name", index_name)
         errors.check(
             index_name not in self._indexed,
             "index_name",
@@ -579,22 +590,3 @@ class SearchDomain(Construct):
         )
         self._indexed.add(index_name)
         return indexer
-
-
-def _check_index_name(domain: SearchDomain, prop: str, index_name: str) -> None:
-    errors = PropErrors(cast(Construct, domain.node.scope), domain.node.id)
-    errors.check(
-        bool(_INDEX_NAME.match(index_name)),
-        prop,
-        f"'{index_name}' must be lowercase a-z, 0-9, '_', '-', '.', starting with a letter or digit",
-    )
-    errors.raise_if_any()
-
-
-def _role_arn(domain: SearchDomain, prop: str, grantee: iam.IGrantable) -> str:
-    arn = getattr(grantee.grant_principal, "role_arn", None)
-    if not isinstance(arn, str):
-        errors = PropErrors(cast(Construct, domain.node.scope), domain.node.id)
-        errors.add(prop, "must be (or act through) an IAM role, which OpenSearch maps to a security role")
-        errors.raise_if_any()
-    return str(arn)

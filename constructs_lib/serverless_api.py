@@ -16,13 +16,12 @@ with IAM unless told otherwise; no account-wide API Gateway CloudWatch role.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Stack, assertions
+from aws_cdk import Duration, Stack, assertions
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -31,11 +30,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from constructs_lib import _openapi, compliance
+from constructs_lib import _metrics, _openapi
 from constructs_lib._api_alarms import ALARMS, stage_alarms
 from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers, missing_authorizer
 from constructs_lib._api_common import REST_ACCESS_LOG_FIELDS
-from constructs_lib._api_errors import VALIDATION_RESPONSE_TEMPLATES
+from constructs_lib._api_gateway_responses import add_gateway_responses
 from constructs_lib._api_integrations import (
     JSON_CONTENT_TYPE,
     check_workflow_route,
@@ -44,18 +43,22 @@ from constructs_lib._api_integrations import (
 )
 from constructs_lib._api_paths import route_id, validate_path
 from constructs_lib._api_private import private_api_policy
-from constructs_lib._api_scanners import acknowledge_invoke_permissions, acknowledge_rest_stage
+from constructs_lib._api_scanners import (
+    acknowledge_cloud_watch_role,
+    acknowledge_rest_stage,
+    acknowledge_route,
+)
 from constructs_lib._api_schema import to_json_schema
 from constructs_lib._api_settings import (
     ApiAlarms,
     ApiAuthorizers,
     ApiStage,
     CustomDomain,
+    domain_name_options,
     validate,
 )
-from constructs_lib._api_validation import check_sibling_parameters, check_usage_plan
+from constructs_lib._api_validation import check_parameter_names, check_sibling_parameters, check_usage_plan
 from constructs_lib._logs import retained_log_group
-from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
 from constructs_lib.cors_policy import DEFAULT_CORS_HEADERS as DEFAULT_CORS_HEADERS  # noqa: PLC0414
 from constructs_lib.cors_policy import DEFAULT_CORS_MAX_AGE as DEFAULT_CORS_MAX_AGE  # noqa: PLC0414
@@ -193,7 +196,7 @@ class ServerlessApi(Construct):
                 cloud_watch_role=cloud_watch_role,
                 custom_domain=custom_domain,
             ),
-            self._build_gateway_responses,
+            lambda: add_gateway_responses(self.api, self._cors),
             lambda: self._build_web_acl(stage),
             lambda: self._build_alarms(alarms),
         ]
@@ -227,15 +230,7 @@ class ServerlessApi(Construct):
             policy=private_api_policy(vpc_endpoints) if private else None,
             cloud_watch_role=cloud_watch_role,
             default_cors_preflight_options=cors.preflight() if cors else None,
-            domain_name=apigw.DomainNameOptions(
-                domain_name=custom_domain.domain_name,
-                certificate=custom_domain.certificate,
-                endpoint_type=endpoint_type,
-                security_policy=apigw.SecurityPolicy.TLS_1_2,
-                base_path=custom_domain.base_path,
-            )
-            if custom_domain
-            else None,
+            domain_name=domain_name_options(custom_domain, endpoint_type) if custom_domain else None,
             deploy_options=apigw.StageOptions(
                 stage_name=stage.name,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
@@ -264,36 +259,7 @@ class ServerlessApi(Construct):
             validate_request_parameters=True,
         )
         if cloud_watch_role:
-            acknowledge(
-                self.api.node.find_child("CloudWatchRole"),
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AmazonAPIGatewayPushToCloudWatchLogs]",
-                "The account-wide API Gateway logging role needs write access to every API's log "
-                "groups, which is exactly what this AWS managed policy grants.",
-            )
-
-    def _build_gateway_responses(self) -> None:
-        """CORS headers on API Gateway's own errors; validator rejections that say what was wrong."""
-        cors = self._cors
-        if cors:
-            for response_type, name in (
-                (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
-                (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
-            ):
-                self.api.add_gateway_response(
-                    name, type=response_type, response_headers=cors.gateway_response_headers()
-                )
-        # A rejected body or parameter set says what was wrong, in the {"message"} shape of every error.
-        for response_type, name, key in (
-            (apigw.ResponseType.BAD_REQUEST_BODY, "BadRequestBody", "BAD_REQUEST_BODY"),
-            (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "BadRequestParameters", "BAD_REQUEST_PARAMETERS"),
-        ):
-            self.api.add_gateway_response(
-                name,
-                type=response_type,
-                response_headers=cors.gateway_response_headers() if cors else None,
-                templates={JSON_CONTENT_TYPE: VALIDATION_RESPONSE_TEMPLATES[key]},
-            )
+            acknowledge_cloud_watch_role(self.api.node.find_child("CloudWatchRole"))
 
     def _build_web_acl(self, stage: ApiStage) -> None:
         """The stage's WAF association, and the stage's scanner acknowledgments that depend on it."""
@@ -308,7 +274,7 @@ class ServerlessApi(Construct):
     def _build_alarms(self, alarms: ApiAlarms | None) -> None:
         """The stage's alarms (validation made sure they notify someone)."""
         if alarms is not None:
-            self.alarms += stage_alarms(self, self.stage, alarms)
+            self.alarms += stage_alarms(self, alarms)
 
     @property
     def url(self) -> str:
@@ -501,12 +467,7 @@ class ServerlessApi(Construct):
             "OAuth scopes apply to COGNITO authorization only (a JwtAuthorizer checks its required_scopes "
             "on every route)",
         )
-        for name in (*required_query_parameters, *required_headers):
-            errors.check(
-                bool(re.fullmatch(r"[A-Za-z0-9._~-]+", name)),
-                "required_query_parameters" if name in required_query_parameters else "required_headers",
-                f"'{name}' is not a valid parameter name (letters, digits, '.', '_', '~', '-')",
-            )
+        check_parameter_names(errors, required_query_parameters, required_headers)
         schema: apigw.JsonSchema | None = None
         if request_schema is not None:
             schema, problems = to_json_schema(request_schema)
@@ -547,22 +508,57 @@ class ServerlessApi(Construct):
             request_validator=self.request_validator,
             method_responses=method_responses,
         )
-        acknowledge_invoke_permissions(added, f"{verb} {path} of this API's stage")
-        if mode == AuthorizationMode.NONE:
-            compliance.acknowledge(
-                added,
-                reason=str(public_reason),
-                cdk_nag=["AwsSolutions-APIG4", "AwsSolutions-COG4"],
-                checkov=["CKV_AWS_59"],
-            )
-        elif mode != AuthorizationMode.COGNITO:
-            acknowledge(
-                added,
-                "AwsSolutions-COG4",
-                f"{verb} {path} is authorized with {mode.name} ({mode.value}) instead of a Cognito "
-                "user pool, as its caller chose.",
-            )
+        acknowledge_route(
+            added,
+            f"{verb} {path}",
+            public_reason=public_reason if mode == AuthorizationMode.NONE else None,
+            authorized_with=None if mode == AuthorizationMode.COGNITO else f"{mode.name} ({mode.value})",
+        )
         return added
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The stage's AWS/ApiGateway metric `metric_name` (dimensions ``ApiName`` and ``Stage``), over
+        `period` (five minutes by default): every alarm and dashboard graph of this API gets it here."""
+        return _metrics.rest_api_stage(self.stage).metric(
+            metric_name, statistic=statistic, period=period, label=label
+        )
+
+    def metric_count(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Requests to the stage, summed."""
+        return self.metric("Count", statistic=statistic, period=period, label=label)
+
+    def metric_client_error(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Requests answered 4XX, summed (``Average``: the rate)."""
+        return self.metric("4XXError", statistic=statistic, period=period, label=label)
+
+    def metric_server_error(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Requests answered 5XX, summed (``Average``: the rate, the ``server_error_rate`` alarm's)."""
+        return self.metric("5XXError", statistic=statistic, period=period, label=label)
+
+    def metric_latency(
+        self, *, statistic: str = "Average", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Time from request to response (milliseconds), on average (``p99``: the ``latency_p99`` alarm's)."""
+        return self.metric("Latency", statistic=statistic, period=period, label=label)
+
+    def metric_integration_latency(
+        self, *, statistic: str = "Average", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Time the backends took (milliseconds), on average."""
+        return self.metric("IntegrationLatency", statistic=statistic, period=period, label=label)
 
     def grant_invoke(self, grantee: iam.IGrantable, method: str = "*", path: str = "/*") -> iam.Grant:
         """Allow `grantee` to call `method` on `path` of this stage (for IAM-authorized routes)."""
@@ -583,14 +579,6 @@ class ServerlessApi(Construct):
     ) -> apigw.UsagePlan:
         """A usage plan for this stage with its own throttling and optional quota per API key."""
         errors = PropErrors(self, construct_id)
-        errors.check(rate_limit > 0, "rate_limit", "must be more than 0 requests/s")
-        errors.check(
-            burst_limit >= rate_limit,
-            "burst_limit",
-            f"{burst_limit} is below rate_limit {rate_limit}; the burst must hold at least one second "
-            "of the steady rate",
-        )
-        errors.check(quota_limit is None or quota_limit > 0, "quota_limit", "must be more than 0 requests")
         check_usage_plan(errors, rate_limit=rate_limit, burst_limit=burst_limit, quota_limit=quota_limit)
         errors.raise_if_any()
         return self.api.add_usage_plan(

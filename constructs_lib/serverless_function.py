@@ -32,7 +32,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import compliance
+from constructs_lib import _metrics, compliance
 from constructs_lib._bundling import stage_python_code
 from constructs_lib._deployment import DeploymentPreference, check_deployment, gradual_deployment
 from constructs_lib._function_validation import (
@@ -422,6 +422,68 @@ class ServerlessFunction(Construct):
         """What API routes, subscriptions, event sources, rules and schedules invoke: the `live` alias
         with a gradual deployment (so a rollback really rolls every caller back), else the function."""
         return self.alias if self.alias is not None else self.function
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The function's AWS/Lambda metric `metric_name` (dimension ``FunctionName``), over `period`
+        (five minutes by default). Every alarm and dashboard graph of this function gets its metric here."""
+        return _metrics.lambda_function(self.function).metric(
+            metric_name, statistic=statistic, period=period, label=label
+        )
+
+    def metric_invocations(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Invocations of the function (Lambda ``Invocations``), summed."""
+        return self.metric("Invocations", statistic=statistic, period=period, label=label)
+
+    def metric_errors(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Invocations that failed (``Errors``), summed: alarms and the dashboard use it."""
+        return self.metric("Errors", statistic=statistic, period=period, label=label)
+
+    def metric_throttles(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Invocations Lambda refused for lack of concurrency (``Throttles``), summed."""
+        return self.metric("Throttles", statistic=statistic, period=period, label=label)
+
+    def metric_duration(
+        self, *, statistic: str = "Average", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """How long invocations ran (``Duration``, milliseconds), on average."""
+        return self.metric("Duration", statistic=statistic, period=period, label=label)
+
+    def metric_concurrent_executions(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Invocations running at once (``ConcurrentExecutions``), at most."""
+        return self.metric("ConcurrentExecutions", statistic=statistic, period=period, label=label)
+
+    def metric_async_event_age(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """How long asynchronous events waited to be run (``AsyncEventAge``, ms), at most."""
+        return self.metric("AsyncEventAge", statistic=statistic, period=period, label=label)
+
+    def metric_async_events_dropped(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Asynchronous events dropped without being run (``AsyncEventsDropped``), summed."""
+        return self.metric("AsyncEventsDropped", statistic=statistic, period=period, label=label)
+
+    def metric_iterator_age(
+        self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """How far a stream consumer is behind (``IteratorAge``, ms), at most."""
+        return self.metric("IteratorAge", statistic=statistic, period=period, label=label)
 
     def add_deployment_alarm(self, alarm: cloudwatch.IAlarm) -> None:
         """Roll a deployment back also when `alarm` fires during the traffic shift (e.g. an API's 5XX

@@ -26,9 +26,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
-from constructs_lib._alarms import LEVEL_METADATA
+from constructs_lib._alarms import LEVEL_METADATA, alarm_facts
 from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for
-from constructs_lib._queues import DEAD_LETTER_METADATA
+from constructs_lib._metrics import key_of
+from constructs_lib._queues import DEAD_LETTER_METADATA, dead_letter_holds, messages_waiting
 from constructs_lib._validation import PropErrors
 
 WIDGET_WIDTH = 6  # four graphs to a row of CloudWatch's 24 columns
@@ -49,7 +50,8 @@ class _AlarmOnGraph:
     path: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metric = self.alarm.metric
+        facts = alarm_facts(self.alarm)  # the library's alarms: known in Python
+        self.metric = facts[0] if facts else self.alarm.metric
         self.key = _metric_key(self.metric)
         self.path = self.alarm.node.path
 
@@ -102,7 +104,7 @@ class ServiceDashboard(Construct):
                 if isinstance(node, cloudwatch.Alarm):
                     alarms.append(_AlarmOnGraph(node, _level(node)))
                 elif isinstance(node, sqs.Queue):
-                    holds = _metadata(node, DEAD_LETTER_METADATA)
+                    holds = dead_letter_holds(node) or _metadata(node, DEAD_LETTER_METADATA)
                     if holds is not None:
                         queues.append((node, holds))
                 else:
@@ -168,9 +170,7 @@ class ServiceDashboard(Construct):
             return
         self.dead_letter_queues += [queue for queue, _ in queues]
         depth = [
-            queue.metric_approximate_number_of_messages_visible(
-                statistic="Maximum", period=GRAPH_PERIOD, label=queue.node.path
-            )
+            messages_waiting(queue, statistic="Maximum", period=GRAPH_PERIOD, label=queue.node.path)
             for queue, _ in queues
         ]
         self._add_panel(Panel("Dead-letter queues", [Graph("Messages waiting", depth)]), alarms)
@@ -180,10 +180,8 @@ class ServiceDashboard(Construct):
             "| Queue | Holds | Replay |",
             "|---|---|---|",
         ]
-        lines += [
-            f"| {queue.queue_name} | {holds} | `{REDRIVE_COMMAND} {queue.queue_name}` |"
-            for queue, holds in queues
-        ]
+        names = [(queue.queue_name, holds) for queue, holds in queues]
+        lines += [f"| {name} | {holds} | `{REDRIVE_COMMAND} {name}` |" for name, holds in names]
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(markdown="\n".join(lines), width=ROW_WIDTH, height=2 + len(queues))
         )
@@ -214,13 +212,17 @@ def _metadata(node: IConstruct, key: str) -> str | None:
 
 
 def _level(alarm: cloudwatch.Alarm) -> str:
-    return _metadata(alarm, LEVEL_METADATA) or "critical"
+    facts = alarm_facts(alarm)
+    return facts[1].value if facts else _metadata(alarm, LEVEL_METADATA) or "critical"
 
 
 def _metric_key(metric: cloudwatch.IMetric) -> tuple[object, ...]:
     """What identifies the data a metric draws: namespace, name and dimensions, or the expression."""
-    # Read from the metric's own properties when Python knows its class: three jsii calls, where
-    # to_metric_config() returns a struct whose every field is another call (about sixteen).
+    known = key_of(metric)  # a metric of the library's constructs: known in Python, no jsii read
+    if known is not None:
+        return known
+    # A metric made elsewhere: read from its own properties when Python knows its class (three jsii
+    # calls), where to_metric_config() returns a struct whose every field is another call (about sixteen).
     if isinstance(metric, cloudwatch.Metric):
         dimensions = tuple(sorted((name, str(value)) for name, value in (metric.dimensions or {}).items()))
         return (metric.namespace, metric.metric_name, dimensions)

@@ -29,7 +29,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from constructs_lib import compliance
+from constructs_lib import _metrics, compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_scanners import acknowledge_invoke_permissions
 from constructs_lib._grants import default_policy
@@ -231,9 +231,51 @@ class WebSocketApi(Construct):
         period: Duration = DEFAULT_METRIC_PERIOD,
         label: str | None = None,
     ) -> cloudwatch.Metric:
-        """An AWS/ApiGateway metric of this API's stage (``ConnectCount``, ``MessageCount``,
-        ``ClientError``, ``IntegrationError``, ``ExecutionError``, ``IntegrationLatency``)."""
-        return self.stage.metric(metric_name, statistic=statistic, period=period, label=label)
+        """An AWS/ApiGateway metric of this API's stage (dimensions ``ApiId`` and ``Stage``): every
+        dashboard graph of this API gets its metric here."""
+        return _metrics.websocket_stage(self.stage).metric(
+            metric_name, statistic=statistic, period=period, label=label
+        )
+
+    def metric_connect_count(
+        self, *, statistic: str = "Sum", period: Duration = DEFAULT_METRIC_PERIOD, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Connections opened ($connect requests), summed."""
+        return self.metric("ConnectCount", statistic=statistic, period=period, label=label)
+
+    def metric_message_count(
+        self, *, statistic: str = "Sum", period: Duration = DEFAULT_METRIC_PERIOD, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Messages sent to and from the API, summed."""
+        return self.metric("MessageCount", statistic=statistic, period=period, label=label)
+
+    def metric_client_error(
+        self, *, statistic: str = "Sum", period: Duration = DEFAULT_METRIC_PERIOD, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Requests answered 4XX, summed."""
+        return self.metric("ClientError", statistic=statistic, period=period, label=label)
+
+    def metric_integration_error(
+        self, *, statistic: str = "Sum", period: Duration = DEFAULT_METRIC_PERIOD, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Requests whose backend answered 4XX/5XX, summed."""
+        return self.metric("IntegrationError", statistic=statistic, period=period, label=label)
+
+    def metric_execution_error(
+        self, *, statistic: str = "Sum", period: Duration = DEFAULT_METRIC_PERIOD, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Requests that failed in API Gateway itself, summed."""
+        return self.metric("ExecutionError", statistic=statistic, period=period, label=label)
+
+    def metric_integration_latency(
+        self,
+        *,
+        statistic: str = "Average",
+        period: Duration = DEFAULT_METRIC_PERIOD,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """Time the backends took (milliseconds), on average."""
+        return self.metric("IntegrationLatency", statistic=statistic, period=period, label=label)
 
     @property
     def routes(self) -> dict[str, apigwv2.WebSocketRoute]:

@@ -28,7 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from constructs_lib import compliance
+from constructs_lib import _metrics, compliance
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -274,6 +274,63 @@ class Workflow(Construct):
     def state_machine_arn(self) -> str:
         return self.state_machine.state_machine_arn
 
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Sum",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """The state machine's AWS/States metric `metric_name` (dimension ``StateMachineArn``), over
+        `period` (five minutes by default). Every alarm and dashboard graph of this workflow gets its
+        metric here."""
+        return _metrics.state_machine(self.state_machine).metric(
+            metric_name, statistic=statistic, period=period, label=label
+        )
+
+    def metric_started(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions started, summed."""
+        return self.metric("ExecutionsStarted", statistic=statistic, period=period, label=label)
+
+    def metric_succeeded(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that succeeded, summed."""
+        return self.metric("ExecutionsSucceeded", statistic=statistic, period=period, label=label)
+
+    def metric_failed(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that failed, summed: the ``failed`` alarm's metric."""
+        return self.metric("ExecutionsFailed", statistic=statistic, period=period, label=label)
+
+    def metric_timed_out(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that timed out, summed: the ``timed_out`` alarm's metric."""
+        return self.metric("ExecutionsTimedOut", statistic=statistic, period=period, label=label)
+
+    def metric_aborted(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Executions that were aborted, summed: the ``aborted`` alarm's metric."""
+        return self.metric("ExecutionsAborted", statistic=statistic, period=period, label=label)
+
+    def metric_throttled(
+        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """Throttled state transitions, summed: the ``throttled`` alarm's metric (express)."""
+        return self.metric("ExecutionThrottled", statistic=statistic, period=period, label=label)
+
+    def metric_time(
+        self, *, statistic: str = "Average", period: Duration | None = None, label: str | None = None
+    ) -> cloudwatch.Metric:
+        """How long executions ran (milliseconds), on average."""
+        return self.metric("ExecutionTime", statistic=statistic, period=period, label=label)
+
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow `grantee` to start executions (StartSyncExecution too for an Express workflow)."""
         sync = self.state_machine.grant_start_sync_execution(grantee) if self.express else None
@@ -336,20 +393,19 @@ class Workflow(Construct):
         )
 
     def _add_alarms(self, topic: sns.ITopic | None) -> None:
-        machine = self.state_machine
         path = self.node.path
         metrics: list[tuple[str, str, cloudwatch.IMetric, str]] = [
-            ("failed", "FailedAlarm", machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"), "failed"),
+            ("failed", "FailedAlarm", self.metric_failed(period=ALARM_PERIOD), "failed"),
             (
                 "timed_out",
                 "TimedOutAlarm",
-                machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
+                self.metric_timed_out(period=ALARM_PERIOD),
                 "timed out",
             ),
             (
                 "aborted",
                 "AbortedAlarm",
-                machine.metric_aborted(period=ALARM_PERIOD, statistic="Sum"),
+                self.metric_aborted(period=ALARM_PERIOD),
                 "was aborted",
             ),
         ]
@@ -358,7 +414,7 @@ class Workflow(Construct):
                 (
                     "throttled",
                     "ThrottledAlarm",
-                    machine.metric_throttled(period=ALARM_PERIOD, statistic="Sum"),
+                    self.metric_throttled(period=ALARM_PERIOD),
                     "was throttled",
                 )
             )

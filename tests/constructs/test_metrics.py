@@ -1,0 +1,380 @@
+"""Every construct's metric_* methods: the right namespace, name, dimensions and statistic, and the
+same metric its alarms use (the snapshots prove the templates; these prove the source is one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_sns as sns
+
+from constructs_lib import (
+    ApiAlarms,
+    CompositeKeyTable,
+    DataStream,
+    EventBus,
+    QueueWorker,
+    ScheduledJob,
+    SearchDomain,
+    ServerlessApi,
+    ServerlessFunction,
+    WebSocketApi,
+    Workflow,
+    lambda_task,
+)
+from constructs_lib._alarms import alarm_facts
+from constructs_lib._metrics import key_of
+from constructs_lib.service_dashboard import _metric_key
+from tests.cdk import new_app, new_stack
+
+ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alarms"
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Any]:
+    """One of each construct, with alarms, in one stack (nothing is synthesized)."""
+    app = new_app()
+    stack = new_stack(app, "Metrics")
+    topic = sns.Topic.from_topic_arn(stack, "Alarms", TOPIC_ARN)
+    api = ServerlessApi(stack, "Api", alarms=ApiAlarms(topic=topic))
+    api.add_route("GET", "/items", ServerlessFunction(stack, "Items", entry=ECHO).function)
+    sockets = WebSocketApi(stack, "Sockets")
+    sockets.add_route("$default", ServerlessFunction(stack, "Echo", entry=ECHO).function)
+    table = CompositeKeyTable(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        stream=True,
+        alarms=True,
+        alarm_topic=topic,
+    )
+    table.add_stream_consumer(ServerlessFunction(stack, "Indexer", entry=ECHO).function)
+    job_function = ServerlessFunction(stack, "Job", entry=ECHO, invoked_asynchronously=True)
+    bus = EventBus(stack, "Bus", alarm_topic=topic)
+    bus.add_rule(
+        "Placed",
+        event_pattern={"source": ["app.orders"]},
+        targets=[ServerlessFunction(stack, "OnPlaced", entry=ECHO, invoked_asynchronously=True)],
+    )
+    stream = DataStream(stack, "Clicks", alarm_topic=topic)
+    stream.add_consumer(ServerlessFunction(stack, "Counter", entry=ECHO).function)
+    flow = Workflow(
+        stack,
+        "Flow",
+        definition=lambda_task(stack, "Run", ServerlessFunction(stack, "Step", entry=ECHO)),
+        alarm_topic=topic,
+    )
+    return {
+        "stack": stack,
+        "api": api,
+        "sockets": sockets,
+        "table": table,
+        "function": job_function,
+        "worker": QueueWorker(
+            stack, "Jobs", function=ServerlessFunction(stack, "Worker", entry=ECHO), alarm_topic=topic
+        ),
+        "job": ScheduledJob(
+            stack, "Nightly", function=job_function, schedule="cron(0 3 * * ? *)", alarm_topic=topic
+        ),
+        "bus": bus,
+        "stream": stream,
+        "flow": flow,
+        "search": SearchDomain(
+            stack, "Search", cognito_domain_prefix="metrics-search", alarms=True, alarm_topic=topic
+        ),
+    }
+
+
+def _described(stack: Stack, metric: cloudwatch.Metric) -> tuple[str, str, dict[str, Any], str]:
+    """Namespace, name, resolved dimensions and statistic, as the template will carry them."""
+    dimensions = {name: stack.resolve(value) for name, value in (metric.dimensions or {}).items()}
+    return metric.namespace, metric.metric_name, dimensions, metric.statistic
+
+
+def _ref(built: dict[str, Any], construct: Any) -> dict[str, str]:
+    return {"Ref": built["stack"].get_logical_id(construct.node.default_child)}
+
+
+# (construct key, method, namespace, metric name, statistic, dimensions from the built constructs)
+CASES: list[tuple[str, str, str, str, str, Callable[[dict[str, Any]], dict[str, Any]]]] = [
+    *[
+        (
+            "function",
+            method,
+            "AWS/Lambda",
+            name,
+            statistic,
+            lambda b: {"FunctionName": _ref(b, b["function"].function)},
+        )
+        for method, name, statistic in [
+            ("metric_invocations", "Invocations", "Sum"),
+            ("metric_errors", "Errors", "Sum"),
+            ("metric_throttles", "Throttles", "Sum"),
+            ("metric_duration", "Duration", "Average"),
+            ("metric_concurrent_executions", "ConcurrentExecutions", "Maximum"),
+            ("metric_async_event_age", "AsyncEventAge", "Maximum"),
+            ("metric_async_events_dropped", "AsyncEventsDropped", "Sum"),
+            ("metric_iterator_age", "IteratorAge", "Maximum"),
+        ]
+    ],
+    *[
+        (
+            "api",
+            method,
+            "AWS/ApiGateway",
+            name,
+            statistic,
+            lambda b: {"ApiName": "Api", "Stage": _ref(b, b["api"].stage)},
+        )
+        for method, name, statistic in [
+            ("metric_count", "Count", "Sum"),
+            ("metric_client_error", "4XXError", "Sum"),
+            ("metric_server_error", "5XXError", "Sum"),
+            ("metric_latency", "Latency", "Average"),
+            ("metric_integration_latency", "IntegrationLatency", "Average"),
+        ]
+    ],
+    *[
+        (
+            "sockets",
+            method,
+            "AWS/ApiGateway",
+            name,
+            statistic,
+            lambda b: {"ApiId": _ref(b, b["sockets"].api), "Stage": "dev"},
+        )
+        for method, name, statistic in [
+            ("metric_connect_count", "ConnectCount", "Sum"),
+            ("metric_message_count", "MessageCount", "Sum"),
+            ("metric_client_error", "ClientError", "Sum"),
+            ("metric_integration_error", "IntegrationError", "Sum"),
+            ("metric_execution_error", "ExecutionError", "Sum"),
+            ("metric_integration_latency", "IntegrationLatency", "Average"),
+        ]
+    ],
+    *[
+        (
+            "worker",
+            method,
+            "AWS/SQS",
+            name,
+            statistic,
+            lambda b: {"QueueName": {"Fn::GetAtt": [_ref(b, b["worker"].queue)["Ref"], "QueueName"]}},
+        )
+        for method, name, statistic in [
+            ("metric_approximate_age_of_oldest_message", "ApproximateAgeOfOldestMessage", "Maximum"),
+            ("metric_number_of_messages_sent", "NumberOfMessagesSent", "Sum"),
+            ("metric_number_of_messages_deleted", "NumberOfMessagesDeleted", "Sum"),
+            (
+                "metric_approximate_number_of_messages_visible",
+                "ApproximateNumberOfMessagesVisible",
+                "Maximum",
+            ),
+        ]
+    ],
+    (
+        "worker",
+        "metric_dead_letter_messages",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Maximum",
+        lambda b: {"QueueName": {"Fn::GetAtt": [_ref(b, b["worker"].dead_letter_queue)["Ref"], "QueueName"]}},
+    ),
+    *[
+        (
+            "stream",
+            method,
+            "AWS/Kinesis",
+            name,
+            statistic,
+            lambda b: {"StreamName": _ref(b, b["stream"].stream)},
+        )
+        for method, name, statistic in [
+            ("metric_incoming_records", "IncomingRecords", "Sum"),
+            ("metric_write_provisioned_throughput_exceeded", "WriteProvisionedThroughputExceeded", "Sum"),
+            ("metric_get_records_iterator_age_milliseconds", "GetRecords.IteratorAgeMilliseconds", "Maximum"),
+        ]
+    ],
+    *[
+        (
+            "flow",
+            method,
+            "AWS/States",
+            name,
+            statistic,
+            lambda b: {"StateMachineArn": _ref(b, b["flow"].state_machine)},
+        )
+        for method, name, statistic in [
+            ("metric_started", "ExecutionsStarted", "Sum"),
+            ("metric_succeeded", "ExecutionsSucceeded", "Sum"),
+            ("metric_failed", "ExecutionsFailed", "Sum"),
+            ("metric_timed_out", "ExecutionsTimedOut", "Sum"),
+            ("metric_aborted", "ExecutionsAborted", "Sum"),
+            ("metric_throttled", "ExecutionThrottled", "Sum"),
+            ("metric_time", "ExecutionTime", "Average"),
+        ]
+    ],
+    *[
+        (
+            "search",
+            method,
+            "AWS/ES",
+            name,
+            statistic,
+            lambda b: {"DomainName": _ref(b, b["search"].domain), "ClientId": "111111111111"},
+        )
+        for method, name, statistic in [
+            ("metric_cluster_status_red", "ClusterStatus.red", "Maximum"),
+            ("metric_cluster_status_yellow", "ClusterStatus.yellow", "Maximum"),
+            ("metric_free_storage_space", "FreeStorageSpace", "Minimum"),
+            ("metric_cluster_index_writes_blocked", "ClusterIndexWritesBlocked", "Maximum"),
+            ("metric_cpu_utilization", "CPUUtilization", "Maximum"),
+            ("metric_jvm_memory_pressure", "JVMMemoryPressure", "Maximum"),
+            ("metric_automated_snapshot_failure", "AutomatedSnapshotFailure", "Maximum"),
+            ("metric_threadpool_write_rejected", "ThreadpoolWriteRejected", "Sum"),
+        ]
+    ],
+    *[
+        ("table", method, "AWS/DynamoDB", name, "Sum", lambda b: {"TableName": _ref(b, b["table"].table)})
+        for method, name in [
+            ("metric_consumed_read_capacity_units", "ConsumedReadCapacityUnits"),
+            ("metric_consumed_write_capacity_units", "ConsumedWriteCapacityUnits"),
+            ("metric_read_throttle_events", "ReadThrottleEvents"),
+            ("metric_write_throttle_events", "WriteThrottleEvents"),
+        ]
+    ],
+    *[
+        (
+            "job",
+            method,
+            "AWS/Scheduler",
+            name,
+            "Sum",
+            lambda b: {"ScheduleGroup": b["stack"].resolve(b["job"].schedule_group.schedule_group_name)},
+        )
+        for method, name in [
+            ("metric_invocation_attempts", "InvocationAttemptCount"),
+            ("metric_target_errors", "TargetErrorCount"),
+            ("metric_invocations_sent_to_dead_letter", "InvocationsSentToDeadLetterCount"),
+        ]
+    ],
+    (
+        "job",
+        "metric_failed_runs",
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+        lambda b: {"FunctionName": _ref(b, b["function"].function)},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("owner", "method", "namespace", "name", "statistic", "dimensions"),
+    CASES,
+    ids=[f"{case[0]}.{case[1]}" for case in CASES],
+)
+def test_metric_methods_name_the_resource_metric(  # noqa: PLR0917 -- one parameter per column of CASES
+    built: dict[str, Any],
+    owner: str,
+    method: str,
+    namespace: str,
+    name: str,
+    statistic: str,
+    dimensions: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    metric = getattr(built[owner], method)()
+    assert _described(built["stack"], metric) == (namespace, name, dimensions(built), statistic)
+    assert metric.period.to_seconds() == 300  # CloudWatch's default, as aws-cdk-lib's
+
+
+def test_a_metric_takes_statistic_period_and_label(built: dict[str, Any]) -> None:
+    metric = built["function"].metric_duration(statistic="p99", period=Duration.minutes(1), label="Slow")
+    assert (metric.statistic, metric.period.to_seconds(), metric.label) == ("p99", 60, "Slow")
+
+
+def test_event_bus_metrics_name_the_bus_and_the_rule(built: dict[str, Any]) -> None:
+    bus, stack = built["bus"], built["stack"]
+    rule = _ref(built, bus.rules["Placed"].rule)
+    dimensions = {"EventBusName": _ref(built, bus.event_bus), "RuleName": rule}
+    assert _described(stack, bus.metric_invocations("Placed")) == (
+        "AWS/Events",
+        "Invocations",
+        dimensions,
+        "Sum",
+    )
+    failed = bus.metric_failed_invocations("Placed")
+    assert _described(stack, failed) == ("AWS/Events", "FailedInvocations", dimensions, "Sum")
+
+
+def test_table_latency_and_system_errors_are_per_operation(built: dict[str, Any]) -> None:
+    table, stack = built["table"], built["stack"]
+    latency = table.metric_successful_request_latency("GetItem")
+    assert _described(stack, latency) == (
+        "AWS/DynamoDB",
+        "SuccessfulRequestLatency",
+        {"TableName": _ref(built, table.table), "Operation": "GetItem"},
+        "Average",
+    )
+    errors = table.metric_system_errors_for_operations()
+    assert errors.expression.startswith("getitem + batchgetitem + query + scan")
+    assert len(errors.using_metrics) == 10  # CloudWatch's limit for an alarm's metric math
+    assert {m.metric_name for m in errors.using_metrics.values()} == {"SystemErrors"}
+
+
+# Each alarm and the metric_* method it must be built from.
+ALARMS: list[tuple[str, Callable[[Any], cloudwatch.Alarm | None], Callable[[Any], cloudwatch.IMetric]]] = [
+    ("worker", lambda w: w.oldest_message_alarm, lambda w: w.metric_approximate_age_of_oldest_message()),
+    ("worker", lambda w: w.dead_letter_alarm, lambda w: w.metric_dead_letter_messages()),
+    ("stream", lambda s: s.write_throttle_alarm, lambda s: s.metric_write_provisioned_throughput_exceeded()),
+    ("stream", lambda s: s.consumers[0].iterator_age_alarm, lambda s: s.consumers[0].metric_iterator_age()),
+    ("flow", lambda f: f.alarms["failed"], lambda f: f.metric_failed()),
+    ("flow", lambda f: f.alarms["timed_out"], lambda f: f.metric_timed_out()),
+    ("flow", lambda f: f.alarms["aborted"], lambda f: f.metric_aborted()),
+    ("job", lambda j: j.failed_runs_alarm, lambda j: j.metric_failed_runs()),
+    (
+        "bus",
+        lambda b: b.rules["Placed"].failed_invocations_alarm,
+        lambda b: b.metric_failed_invocations("Placed"),
+    ),
+    ("table", lambda t: t.system_errors_alarm, lambda t: t.metric_system_errors_for_operations()),
+    ("api", lambda a: a.alarms[0], lambda a: a.metric_server_error()),
+    ("api", lambda a: a.alarms[1], lambda a: a.metric_latency()),
+    ("search", lambda s: s.alarms["ClusterRed"], lambda s: s.metric_cluster_status_red()),
+    ("search", lambda s: s.alarms["FreeStorage"], lambda s: s.metric_free_storage_space()),
+    ("search", lambda s: s.alarms["Cpu"], lambda s: s.metric_cpu_utilization()),
+    ("search", lambda s: s.alarms["SnapshotFailure"], lambda s: s.metric_automated_snapshot_failure()),
+]
+
+
+@pytest.mark.parametrize(
+    ("owner", "alarm_of", "metric_of"), ALARMS, ids=[f"{a[0]}-{i}" for i, a in enumerate(ALARMS)]
+)
+def test_alarms_draw_the_metric_of_their_construct_method(
+    built: dict[str, Any],
+    owner: str,
+    alarm_of: Callable[[Any], cloudwatch.Alarm | None],
+    metric_of: Callable[[Any], cloudwatch.IMetric],
+) -> None:
+    alarm = alarm_of(built[owner])
+    assert alarm is not None
+    facts = alarm_facts(alarm)
+    assert facts is not None
+    key = key_of(facts[0])
+    assert key is not None  # made by the library's metric helper, not inline
+    assert key == key_of(metric_of(built[owner]))
+
+
+def test_python_key_equals_the_key_read_through_jsii(built: dict[str, Any]) -> None:
+    """A metric the library made matches the same metric made elsewhere (read back through jsii)."""
+    function, table = built["function"], built["table"]
+    assert _metric_key(function.metric_errors()) == _metric_key(function.function.metric_errors())
+    assert _metric_key(table.metric_read_throttle_events()) == _metric_key(
+        table.table.metric("ReadThrottleEvents")
+    )

@@ -441,8 +441,11 @@ class CompositeKeyTable(Construct):
         return grant
 
     def grant_stream_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the table's stream (describe, shard iterators, records)."""
-        return self.table.grant_stream_read(grantee)
+        """Read the table's stream: describe, shard iterators, records (and decrypt with its key, if any)."""
+        grant = self.table.grant_stream_read(grantee)
+        if self.encryption_key is not None:  # the key actions TableV2 already granted (rendered once)
+            grant = grant.combine(self.encryption_key.grant(grantee, "kms:Decrypt", "kms:DescribeKey"))
+        return grant
 
     def _arns(self, *, with_indexes: bool) -> list[str]:
         """The table's ARN in every region it lives in, and, if asked, each index's ARN by name.

@@ -248,12 +248,17 @@ class DataStream(Construct):
         """Put records (and encrypt them with the stream's key, if it has a customer-managed one)."""
         grant = self.stream.grant_write(grantee)
         if self.encryption_key is not None:
+            # The statement the stream already granted, again (rendered once): the Grant then holds it.
+            grant = grant.combine(self.encryption_key.grant_encrypt(grantee))
             acknowledge_key_grant(grantee, f"write grant for the KMS-encrypted stream {self.node.path}")
         return grant
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read records with shard iterators (and decrypt them with the stream's key, if any)."""
-        return self.stream.grant_read(grantee)
+        grant = self.stream.grant_read(grantee)
+        if self.encryption_key is not None:
+            grant = grant.combine(self.encryption_key.grant_decrypt(grantee))  # as the stream granted it
+        return grant
 
     def add_consumer(
         self,

@@ -358,8 +358,14 @@ class QueueWorker(Construct):
         """Send messages to the work queue (and encrypt them with its key, if any)."""
         grant = self.queue.grant_send_messages(grantee)
         if self._encryption_key is not None:
+            # The key actions aws-cdk-lib's send grant already gave (rendered once): the Grant holds them.
+            grant = grant.combine(self._encryption_key.grant(grantee, *_SEND_KEY_ACTIONS))
             acknowledge_key_grant(grantee, f"send grant for the KMS-encrypted queue of {self.node.path}")
         return grant
+
+
+# What aws-cdk-lib's QueueGrants.sendMessages grants on the queue's key.
+_SEND_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
 
 
 def _generated_name(worker: Construct, *, fifo: bool) -> str:

@@ -344,7 +344,7 @@ class Workflow(Construct):
         and activity of the account ('*').
         """
         machine = self.state_machine
-        iam.Grant.add_to_principal(
+        machine_grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["states:ListExecutions", "states:DescribeStateMachine"],
             resource_arns=[machine.state_machine_arn],
@@ -371,7 +371,7 @@ class Workflow(Construct):
                 executions,
                 f"The executions of {self.node.path} only: their names are chosen at start time.",
             )
-        return grant
+        return machine_grant.combine(grant)
 
     def _acknowledge_role_wildcards(self, *, tracing: bool, functions: list[str]) -> None:
         policy = default_policy(self.state_machine)

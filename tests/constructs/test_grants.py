@@ -12,7 +12,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
 
-from constructs_lib import CompositeKeyTable, ServerlessFunction, WebSocketApi
+from constructs_lib import (
+    CompositeKeyTable,
+    DataStream,
+    QueueWorker,
+    ServerlessFunction,
+    WebSocketApi,
+    Workflow,
+    lambda_task,
+)
 from tests.cdk import new_app, new_stack, synth_templates
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
@@ -96,3 +104,55 @@ def test_websocket_metrics_are_scoped_to_the_stage() -> None:
         "Sum",
     )
     assert stack.resolve(metric.dimensions) == {"ApiId": stack.resolve(chat.api.api_id), "Stage": "dev"}
+
+
+@pytest.fixture(scope="module")
+def sealed_grants() -> dict[str, set[str]]:
+    """The actions of the Grant each grant_* returns on resources encrypted with a customer key."""
+    stack = new_stack(new_app(), "Sealed")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    reader = ServerlessFunction(stack, "Reader", entry=ECHO)
+    stream = DataStream(stack, "Clicks", encryption_key=key)
+    worker = QueueWorker(
+        stack, "Jobs", function=ServerlessFunction(stack, "Worker", entry=ECHO), encryption_key=key
+    )
+    table = CompositeKeyTable(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        encryption_key=key,
+        stream=True,
+    )
+    flow = Workflow(
+        stack,
+        "Flow",
+        definition=lambda_task(stack, "Run", ServerlessFunction(stack, "Step", entry=ECHO)),
+        encryption_key=key,
+    )
+    grants = {
+        "stream.grant_write": stream.grant_write(reader),
+        "stream.grant_read": stream.grant_read(reader),
+        "worker.grant_send_messages": worker.grant_send_messages(reader),
+        "table.grant_stream_read": table.grant_stream_read(reader),
+        "table.grant_write_data": table.grant_write_data(reader),
+        "flow.grant_read": flow.grant_read(reader),
+    }
+    return {name: _actions(grant) for name, grant in grants.items()}
+
+
+@pytest.mark.parametrize(
+    ("grant", "expected"),
+    [
+        ("stream.grant_write", {"kinesis:PutRecords", "kms:Encrypt", "kms:GenerateDataKey*"}),
+        ("stream.grant_read", {"kinesis:GetRecords", "kms:Decrypt"}),
+        ("worker.grant_send_messages", {"sqs:SendMessage", "kms:Encrypt", "kms:GenerateDataKey*"}),
+        ("table.grant_stream_read", {"dynamodb:GetRecords", "kms:Decrypt"}),
+        ("table.grant_write_data", {"dynamodb:PutItem", "kms:Encrypt"}),
+        # Both its statements: list and describe the state machine, describe its executions.
+        ("flow.grant_read", {"states:ListExecutions", "states:DescribeExecution"}),
+    ],
+)
+def test_every_grant_returns_one_grant_covering_all_it_granted(
+    sealed_grants: dict[str, set[str]], grant: str, expected: set[str]
+) -> None:
+    assert expected <= sealed_grants[grant], sorted(sealed_grants[grant])

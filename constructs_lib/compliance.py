@@ -26,8 +26,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
-from constructs import Construct, IConstruct
+from aws_cdk import Acknowledgment, App, CfnResource, Validations
+from constructs import IConstruct
 
 from constructs_lib import _nag
 from constructs_lib._validation import PropErrors
@@ -85,11 +85,11 @@ def _validate(
     control_tower: Sequence[str],
 ) -> CfnResource | None:
     """Raise for any problem; return the resource checkov's skips go on (None without checkov)."""
-    node = construct.node
-    scope = node.scope
-    if not isinstance(scope, Construct):
+    # Only an App has no scope (a Stage or a Stack needs one), and Python knows an App's class: no
+    # jsii round trip for the many constructs a synth acknowledges on.
+    if isinstance(construct, App):
         raise ValueError(
-            f"{node.id or 'App'}: acknowledge: an app-wide acknowledgment would hide findings on "
+            f"{construct.node.id or 'App'}: acknowledge: an app-wide acknowledgment would hide findings on "
             "every resource; acknowledge on the resource the finding concerns"
         )
     errors = PropErrors(construct)
@@ -126,7 +126,7 @@ def _validate(
     if checkov and resource is None:
         errors.add(
             "acknowledge.checkov",
-            f"{node.path} has no CloudFormation resource of its own (it is neither one nor "
+            f"{construct.node.path} has no CloudFormation resource of its own (it is neither one nor "
             "has a default child); acknowledge checkov findings on the resource itself",
         )
     errors.raise_if_any()

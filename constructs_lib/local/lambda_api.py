@@ -22,6 +22,7 @@ from typing import Any
 from constructs_lib.local._servers import HttpServers
 from constructs_lib.local._service import ServiceContext
 from constructs_lib.local._types import Invocation, function_arn
+from constructs_lib.runtime.function_arns import unqualified
 
 LOGGER = logging.getLogger(__name__)
 STATE_KEY = "lambdaApi"
@@ -73,8 +74,7 @@ def lambda_server(
         def _function(self, path: str) -> LocalFunction | None:
             parts = path.split("/")  # "", "2015-03-31", "functions", name, ...
             name = urllib.parse.unquote(parts[3]) if len(parts) > 3 else ""
-            unqualified = ":".join(name.split(":")[:7]) if name.startswith("arn:") else name.split(":")[0]
-            function = by_name.get(unqualified)
+            function = by_name.get(unqualified(name))
             if function is None:
                 self._answer(
                     404,

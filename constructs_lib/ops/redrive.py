@@ -36,6 +36,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from constructs_lib._stream_records import dynamodb_stream_record, kinesis_record
+from constructs_lib.runtime.function_arns import unqualified
 
 # How long a received message stays hidden while it is re-driven: longer than one invocation
 # usually takes, and short enough that a failed one is back in the queue soon after the run.
@@ -216,7 +217,7 @@ class _Redriver:
         }
         context = body.get("requestContext") if isinstance(body, dict) else None
         if isinstance(context, dict) and "functionArn" in context:
-            function = _unqualified(context["functionArn"])
+            function = unqualified(context["functionArn"])
             for key in ("DDBStreamBatchInfo", "KinesisBatchInfo"):
                 if key in body:
                     return self._stream(message, function, key, body[key])
@@ -244,7 +245,7 @@ class _Redriver:
     def _target(self, message: Mapping[str, Any], target: str, body: str) -> bool:
         service = target.split(":")[2]
         if service == "lambda":
-            return self._invoke(message, _unqualified(target), _json(body))
+            return self._invoke(message, unqualified(target), _json(body))
         if service == "sqs":
             self.clients.sqs.send_message(QueueUrl=queue_url(self.clients.sqs, target), MessageBody=body)
             self.log(f"re-driven {message['MessageId']} -> {target}")
@@ -403,9 +404,3 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def _unqualified(function_arn: str) -> str:
-    """`function_arn` without a version or alias (``...:function:name:$LATEST`` -> ``...:function:name``)."""
-    parts = function_arn.split(":")
-    return ":".join(parts[:7]) if len(parts) > 7 else function_arn

@@ -38,6 +38,7 @@ from constructs_lib.local._service import DeliveryRequest, ServiceContext, check
 from constructs_lib.local._sessions import RoleSessions
 from constructs_lib.local._types import Invocation, function_arn
 from constructs_lib.local.stepfunctions.machines import StateMachineSpec, read_state_machines
+from constructs_lib.runtime.function_arns import unqualified
 
 log = logging.getLogger("constructs_lib.local")
 
@@ -206,7 +207,7 @@ class Workflows:
     def _invoke(self, function: str, request: AwsRequest) -> AwsResponse | None:
         assert self._context is not None
         arn = (
-            _unqualified(function)
+            unqualified(function)
             if function.startswith("arn:")
             else function_arn(self._context.region, self._context.account, function)
         )
@@ -344,10 +345,6 @@ def _json_body(body: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
-
-
-def _unqualified(arn: str) -> str:
-    return arn.rsplit(":", 1)[0] if arn.count(":") == 7 else arn
 
 
 def _epoch(moment: Any) -> float | None:

@@ -19,7 +19,6 @@ logs for a year) with a 5 s timeout.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -154,8 +153,12 @@ def _validate_issuer(errors: PropErrors, issuer: str) -> bool:
     """Problems with `issuer`; True when it is an http:// URL on this machine (local runs, tests)."""
     if Token.is_unresolved(issuer):
         return False  # e.g. a user pool's provider URL: resolved at deployment
+    # The handler's own rule, imported here only: the handler module loads joserfc (0.1 s), which a
+    # synth without a JwtAuthorizer need not pay.
+    from constructs_lib.functions.jwt_authorizer.handler import is_loopback  # noqa: PLC0415
+
     parts = urlsplit(issuer)
-    loopback = parts.scheme == "http" and _is_loopback(parts.hostname or "")
+    loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")
     errors.check(
         (parts.scheme == "https" or loopback) and bool(parts.hostname),
         "issuer",
@@ -168,12 +171,3 @@ def _validate_issuer(errors: PropErrors, issuer: str) -> bool:
         f"'{issuer}' has a query or fragment; an OIDC issuer identifier has neither",
     )
     return loopback
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

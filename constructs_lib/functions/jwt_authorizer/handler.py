@@ -81,12 +81,14 @@ def check_url(url: str, what: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
     raise ValueError(f"{what} '{url}' must be an https:// URL (http:// only on a loopback host)")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (``localhost`` or a loopback address): the one place http:// is
+    allowed (JwtAuthorizer's synth-time check of its issuer uses this too)."""
     if host == "localhost":
         return True
     try:

@@ -12,7 +12,7 @@ VENV := .venv
 # The bootstrap's Node.js (if it installed one) and the venv's tools come first.
 export PATH := $(CURDIR)/$(VENV)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help bootstrap synth test compliance compliance-tests compliance-gate lint typecheck pytest pytest-cdk pytest-runtime snapshot-update diff bench diagram openapi local local-token local-trigger redrive docs docs-serve clean
+.PHONY: help bootstrap synth test compliance compliance-tests compliance-gate lint typecheck pytest pytest-cdk pytest-app pytest-runtime pytest-local snapshot-update diff bench diagram openapi local local-token local-trigger redrive docs docs-serve clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -25,19 +25,29 @@ synth: bootstrap  ## Synthesize every stack of the app into cdk.out/ (no AWS acc
 	@echo "Synthesized: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
 test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, handlers, local runner)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest-cdk pytest-runtime
+	@$(MAKE) --no-print-directory -j4 --output-sync=target pytest-cdk pytest-app pytest-runtime pytest-local
 
-# `make test` keeps both cores busy: the tests that synthesize (one jsii Node.js process) run beside
-# ruff, mypy and the tests that never import the CDK (handlers, runtime helpers, the local runner).
-# The docs' strict build (tests/test_docs.py) runs here too: it never starts jsii. So does the packaging
-# test: it synthesizes only in subprocesses of its own venv, and the jsii process is the longer one.
-RUNTIME_TESTS := tests/handlers tests/runtime tests/local tests/ops tests/test_docs.py tests/test_packaging.py
+# `make test` runs four pytest processes on two cores: much of the suite waits rather than computes (local
+# runs waiting out visibility timeouts and retries, workers starting, pip installing the consumer app), and
+# another process's work fills those waits. Two synthesize (each its own jsii Node.js process): the reference
+# app's tests (tests/app, with the app's session-wide synths) and the rest. Two never start jsii (RUNTIME_TESTS):
+# ruff, mypy, the handlers, runtime helpers and the docs' strict build; and the local runner's own tests with
+# the packaging test, which synthesizes only in subprocesses of its own venv.
+APP_TESTS := tests/app
+RUNTIME_TESTS := tests/handlers tests/runtime tests/ops tests/test_docs.py tests/local tests/test_packaging.py
+LOCAL_TESTS := tests/local tests/test_packaging.py
 
 pytest-cdk:
-	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(RUNTIME_TESTS) $(COMPLIANCE_TESTS))
+	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(APP_TESTS) $(RUNTIME_TESTS) $(COMPLIANCE_TESTS))
+
+pytest-app:
+	pytest $(PYTEST_ARGS) $(APP_TESTS)
 
 pytest-runtime: lint typecheck
-	pytest $(PYTEST_ARGS) $(RUNTIME_TESTS)
+	pytest $(PYTEST_ARGS) $(filter-out $(LOCAL_TESTS),$(RUNTIME_TESTS))
+
+pytest-local:
+	pytest $(PYTEST_ARGS) $(LOCAL_TESTS)
 
 # The compliance gate (scripts/compliance.py) over the reference app's dev and prod stages, beside its own
 # test (a seeded finding per scanner fails it). Two synths with every policy-validation plugin plus checkov

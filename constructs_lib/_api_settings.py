@@ -30,7 +30,7 @@ from constructs_lib._api_validation import (
     check_custom_domain,
     check_stage_props,
 )
-from constructs_lib._logs import check_retention
+from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.cors_policy import CorsPolicy
 from constructs_lib.jwt_authorizer import JwtAuthorizer
@@ -43,7 +43,6 @@ DEFAULT_STAGE_NAME = "dev"
 # account's other APIs, and a usage plan or the prop raises it where traffic needs it.
 DEFAULT_THROTTLING_RATE_LIMIT = 100
 DEFAULT_THROTTLING_BURST_LIMIT = 200
-DEFAULT_ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # the same year the functions' logs are kept
 DEFAULT_CACHE_TTL = Duration.minutes(5)  # API Gateway's own default when caching is on
 # Lambda authorizer decisions are reused this long per identity: one authorizer call per user per
 # five minutes instead of per request, short enough that a revoked token stops working soon.
@@ -69,7 +68,7 @@ class ApiStage:
     name: str = DEFAULT_STAGE_NAME
     throttling_rate_limit: int = DEFAULT_THROTTLING_RATE_LIMIT
     throttling_burst_limit: int = DEFAULT_THROTTLING_BURST_LIMIT
-    access_log_retention: logs.RetentionDays = DEFAULT_ACCESS_LOG_RETENTION
+    access_log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION
     cache_cluster_size: str | None = None
     cache_ttl: Duration = DEFAULT_CACHE_TTL
     web_acl_arn: str | None = None

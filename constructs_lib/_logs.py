@@ -12,7 +12,10 @@ from constructs import Construct
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
 
-ONE_YEAR_DAYS = 365  # the retention Control Tower's CT.CLOUDWATCH.PR.2 asks for
+# The library's one log retention default, for every log group and access log it creates: a year covers
+# most audits and review cycles, and is what Control Tower's CT.CLOUDWATCH.PR.2 asks for.
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+DEFAULT_LOG_RETENTION_DAYS = 365  # the same year, for retentions given in days (S3 access logs)
 
 
 # Why the library's function and API log groups need no customer-managed key.
@@ -64,7 +67,7 @@ def acknowledge_log_group(log_group: logs.LogGroup, *, encryption_reason: str = 
         control_tower=["cloudwatch_log_group_encrypted_check"],
     )
     days = cast(logs.CfnLogGroup, log_group.node.default_child).retention_in_days
-    if days is not None and days < ONE_YEAR_DAYS:
+    if days is not None and days < DEFAULT_LOG_RETENTION_DAYS:
         owner = log_group.node.path.rsplit("/", 1)[0]
         acknowledge(
             log_group,

@@ -39,6 +39,7 @@ from constructs_lib._image_store_scanners import (
 from constructs_lib._image_store_validation import validate_props
 from constructs_lib._keys import deny_grants_except_for_aws_resources
 from constructs_lib._logical_ids import pin_logical_id
+from constructs_lib._logs import DEFAULT_LOG_RETENTION_DAYS
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
@@ -55,7 +56,7 @@ PRESIGN_SESSION = Duration.hours(1)
 MAX_URL_TTL = Duration.days(7)  # SigV4 presigned URLs cannot be valid longer
 DEFAULT_NONCURRENT_VERSION_RETENTION = Duration.days(30)  # time to notice and undo an overwrite or delete
 DEFAULT_ABORT_INCOMPLETE_UPLOADS = Duration.days(1)  # a multipart upload not finished in a day was abandoned
-DEFAULT_ACCESS_LOG_RETENTION = Duration.days(365)  # matches the library's one-year log group retention
+DEFAULT_ACCESS_LOG_RETENTION = Duration.days(DEFAULT_LOG_RETENTION_DAYS)  # the library's one log retention
 DEFAULT_CORS_MAX_AGE = Duration.hours(1)  # a browser may cache the preflight answer this long
 _DOWNLOAD_METHODS = (s3.HttpMethods.GET, s3.HttpMethods.HEAD)
 MINIMUM_TLS_VERSION = 1.2

@@ -28,8 +28,9 @@ from aws_cdk import Annotations, Duration, Token
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib._logs import DEFAULT_LOG_RETENTION
 from constructs_lib._validation import PropErrors, check_token_unit
-from constructs_lib.serverless_function import DEFAULT_LOG_RETENTION, ServerlessFunction
+from constructs_lib.serverless_function import ServerlessFunction
 
 ENTRY = Path(__file__).resolve().parent / "functions" / "jwt_authorizer"
 # Clock skew between the issuer and Lambda; RFC 7519 suggests "a few minutes" at most.

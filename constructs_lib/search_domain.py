@@ -37,7 +37,7 @@ from constructs import Construct
 from constructs_lib import _metrics
 from constructs_lib._alarms import AlarmSettings, check_alarm_settings
 from constructs_lib._grants import principal_in_another_stack
-from constructs_lib._logs import check_retention, retained_log_group
+from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._search_domain_alarms import ALARMS, add_alarms
@@ -67,7 +67,6 @@ DEFAULT_ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19
 # The oldest engine this construct configures: gp3 volumes, the TLS 1.2 PFS policy, audit logs and
 # the _plugins/_security API all need OpenSearch 2.x; Elasticsearch and 1.x are on extended support.
 MIN_ENGINE_VERSION = (2, 3)
-DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # audit logs: a year covers most review cycles
 # Dashboards users get read-only access to every index plus the Dashboards UI; map more in Dashboards.
 DEFAULT_DASHBOARDS_ROLES = ("kibana_user", "readall")
 # The indexer writes documents and creates the index (with dynamic mapping) on the first write.

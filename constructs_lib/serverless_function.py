@@ -42,7 +42,7 @@ from constructs_lib._function_validation import (
     check_seconds,
     is_unresolved_text,
 )
-from constructs_lib._logs import check_retention, retained_log_group
+from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
@@ -55,7 +55,6 @@ POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_MEMORY_SIZE = 256  # MB: enough for boto3 plus Powertools with headroom; 128 MB cold-starts slowly
 DEFAULT_TIMEOUT = Duration.seconds(10)  # API Gateway gives up after 29 s; a handler stuck for 10 s is broken
-DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 # Async invocations: Lambda's 2 retries over 6 h, but failures land in a queue instead of vanishing.
 DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
 DEFAULT_ASYNC_MAX_EVENT_AGE = Duration.hours(6)

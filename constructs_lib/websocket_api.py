@@ -33,7 +33,7 @@ from constructs_lib import _metrics, compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_scanners import acknowledge_invoke_permissions
 from constructs_lib._grants import default_policy
-from constructs_lib._logs import check_retention, retained_log_group
+from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -46,7 +46,6 @@ DEFAULT_STAGE_NAME = "dev"
 # Per stage, like ServerlessApi: one chatty client cannot use up the account's shared quota.
 DEFAULT_THROTTLING_RATE_LIMIT = 100
 DEFAULT_THROTTLING_BURST_LIMIT = 200
-DEFAULT_ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # the same year the functions' logs are kept
 # API Gateway closes every WebSocket connection after 2 hours, so an item older than that is stale
 # even when its $disconnect never arrived; TTL removes it without a sweeper.
 DEFAULT_CONNECTION_TTL = Duration.hours(2)
@@ -111,7 +110,7 @@ class WebSocketApi(Construct):
         route_selection_expression: str = DEFAULT_ROUTE_SELECTION_EXPRESSION,
         throttling_rate_limit: int = DEFAULT_THROTTLING_RATE_LIMIT,
         throttling_burst_limit: int = DEFAULT_THROTTLING_BURST_LIMIT,
-        access_log_retention: logs.RetentionDays = DEFAULT_ACCESS_LOG_RETENTION,
+        access_log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         connection_ttl: Duration = DEFAULT_CONNECTION_TTL,
     ) -> None:
         errors = PropErrors(scope, construct_id)

@@ -38,12 +38,16 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._grants import default_policy
-from constructs_lib._logs import SERVICE_KEY_REASON, check_retention, retained_log_group
+from constructs_lib._logs import (
+    DEFAULT_LOG_RETENTION,
+    SERVICE_KEY_REASON,
+    check_retention,
+    retained_log_group,
+)
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.serverless_function import ServerlessFunction
 
-DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR  # the year the library keeps every other log
 # A Standard workflow may run a year; one that has not finished in an hour is stuck, not busy.
 DEFAULT_STANDARD_TIMEOUT = Duration.hours(1)
 MAX_EXPRESS_TIMEOUT = Duration.minutes(5)  # Step Functions' limit for Express workflows

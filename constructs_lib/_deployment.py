@@ -27,7 +27,7 @@ from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from constructs_lib import compliance
+from constructs_lib import _metrics, compliance
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
@@ -216,7 +216,7 @@ def gradual_deployment(
         "DeploymentErrorsAlarm",
         alarm_description=f"Errors of {function.node.path.rpartition('/')[0]} on its '{LIVE_ALIAS_NAME}' "
         "alias: during a deployment, CodeDeploy rolls the alias back to the previous version",
-        metric=alias.metric_errors(period=ERROR_ALARM_PERIOD, statistic="Sum"),
+        metric=_metrics.lambda_alias(alias).metric("Errors", statistic="Sum", period=ERROR_ALARM_PERIOD),
         threshold=ERROR_ALARM_THRESHOLD,
         evaluation_periods=1,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -139,6 +139,16 @@ def lambda_function(function: lambda_.IFunction) -> MetricSource:
     return _source(function, "AWS/Lambda", lambda: {"FunctionName": function.function_name})
 
 
+def lambda_alias(alias: lambda_.Alias) -> MetricSource:
+    """An alias's own metrics, as aws-cdk-lib's `Alias.metric`: ``Resource`` is ``<function>:<alias>``."""
+
+    def dimensions() -> dict[str, str]:
+        name = alias.lambda_.function_name
+        return {"FunctionName": name, "Resource": f"{name}:{alias.alias_name}"}
+
+    return _source(alias, "AWS/Lambda", dimensions)
+
+
 def queue(queue: sqs.IQueue) -> MetricSource:
     return _source(queue, "AWS/SQS", lambda: {"QueueName": queue.queue_name})
 

@@ -17,6 +17,7 @@ from constructs_lib import (
     ApiAlarms,
     CompositeKeyTable,
     DataStream,
+    DeploymentPreference,
     EventBus,
     QueueWorker,
     ScheduledJob,
@@ -85,6 +86,9 @@ def built() -> dict[str, Any]:
         "bus": bus,
         "stream": stream,
         "flow": flow,
+        "canary": ServerlessFunction(
+            stack, "Canary", entry=ECHO, deployment=DeploymentPreference.canary(10, 5)
+        ),
         "search": SearchDomain(
             stack, "Search", cognito_domain_prefix="metrics-search", alarms=True, alarm_topic=topic
         ),
@@ -377,4 +381,19 @@ def test_python_key_equals_the_key_read_through_jsii(built: dict[str, Any]) -> N
     assert _metric_key(function.metric_errors()) == _metric_key(function.function.metric_errors())
     assert _metric_key(table.metric_read_throttle_events()) == _metric_key(
         table.table.metric("ReadThrottleEvents")
+    )
+
+
+def test_the_deployment_alarm_draws_the_live_alias_errors(built: dict[str, Any]) -> None:
+    canary, stack = built["canary"], built["stack"]
+    alarm = canary.deployment_error_alarm
+    assert alarm is not None
+    metric = alarm.metric
+    assert key_of(metric) is not None  # made by the library's metric helper
+    name = _ref(built, canary.function)
+    assert _described(stack, metric) == (
+        "AWS/Lambda",
+        "Errors",
+        {"FunctionName": name, "Resource": {"Fn::Join": ["", [name, ":live"]]}},
+        "Sum",
     )

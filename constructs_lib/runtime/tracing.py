@@ -4,8 +4,8 @@ Building a Powertools ``Tracer`` imports the X-Ray SDK and patches libraries, wh
 triple a small handler module's import cost (its cold start). So:
 
 - `traced` wraps a handler with a Tracer that patches only botocore: every AWS call still
-  becomes a subsegment, without the cost of patching every other library the SDK knows and the
-  handlers do not use (``Tracer()``'s default, sqlite3 included).
+  becomes a subsegment, without the cost of patching the other installed libraries on the SDK's
+  list, which the handlers do not use (``Tracer()``'s default: sqlite3 at least).
 - When Powertools would not trace anyway (POWERTOOLS_TRACE_DISABLED, outside Lambda, SAM or
   Chalice local), `traced` returns the handler itself and the X-Ray SDK is never imported: a
   disabled Tracer would still load it and build its recorder, to record nothing.

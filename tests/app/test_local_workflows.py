@@ -16,6 +16,7 @@ import pytest
 import requests
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from botocore.config import Config
 
 from constructs_lib.local.__main__ import main
@@ -25,6 +26,7 @@ from constructs_lib.serverless_api import AuthorizationMode, CorsPolicy, Serverl
 from constructs_lib.serverless_function import ServerlessFunction
 from constructs_lib.workflow import Workflow, lambda_task
 from tests.cdk import new_app, new_stack
+from tests.polling import FAST_RETRIES, eventually
 
 TASKS = Path(__file__).resolve().parent.parent / "fixtures" / "workflow_function"
 ORIGIN = "https://app.example.com"
@@ -73,6 +75,24 @@ def _build(outdir: Path) -> None:
             sfn.Pass(stack, "Answer", parameters={"found.$": "$.id", "caller.$": "$.caller"})
         ),
     )
+    # Fire and forget: the task queues the event (Lambda's Event invocation type) and the workflow goes on;
+    # the function fails, is retried once, and the event ends in the function's dead-letter queue.
+    never = ServerlessFunction(
+        stack,
+        "Never",
+        entry=TASKS,
+        handler="handler.always_fails",
+        invoked_asynchronously=True,
+        async_retry_attempts=1,
+    )
+    queue_it = tasks.LambdaInvoke(
+        stack,
+        "QueueIt",
+        lambda_function=never.invocation_target,
+        invocation_type=tasks.LambdaInvocationType.EVENT,
+        retry_on_service_exceptions=False,
+    )
+    Workflow(stack, "Notify", definition=queue_it)
     # A workflow whose role may not invoke its function: the template is edited after synth.
     Workflow(stack, "Unallowed", definition=lambda_task(stack, "Forbidden", double))
     # A workflow whose role trusts another service: edited after synth too.
@@ -125,7 +145,8 @@ def _trust_another_service(template_file: Path, role_prefix: str) -> None:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRunner]:
     outdir = tmp_path_factory.mktemp("workflows") / "cdk.out"
     _build(outdir)
-    with LocalRunner(outdir, RunnerOptions(port=0, websocket_port=0), output=io.StringIO()) as runner:
+    options = RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES)
+    with LocalRunner(outdir, options, output=io.StringIO()) as runner:
         yield runner
 
 
@@ -187,6 +208,29 @@ def test_api_starts_a_standard_workflow_that_runs_every_state_with_the_local_fun
     ]
     assert "MapStateEntered" in events and "ParallelStateEntered" in events and "WaitStateEntered" in events
     assert events.count("LambdaFunctionFailed") == 3  # the three first attempts, retried
+
+
+def test_an_event_task_queues_the_invocation_which_is_retried_then_dead_lettered(run: LocalRunner) -> None:
+    started = _client(run).start_execution(stateMachineArn=_arn(run, "Notify"), input='{"n": 7}')
+    assert (
+        _finished(run, started["executionArn"])["status"] == "SUCCEEDED"
+    )  # it did not wait for the function
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=run.aws.url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    (dead_letters,) = [url for url in sqs.list_queues()["QueueUrls"] if "NeverDeadLetterQueue" in url]
+    (message,) = eventually(lambda: sqs.receive_message(QueueUrl=dead_letters).get("Messages"))
+    record = json.loads(message["Body"])  # Lambda's invocation record, as its on-failure destination gets it
+    assert record["requestPayload"] == {"n": 7}
+    assert (record["requestContext"]["condition"], record["requestContext"]["approximateInvokeCount"]) == (
+        "RetriesExhausted",
+        2,  # the first attempt and its one retry
+    )
+    assert record["responsePayload"]["errorMessage"] == "cannot handle {'n': 7}"
 
 
 def test_choice_leads_to_a_fail_state(run: LocalRunner) -> None:
@@ -256,6 +300,6 @@ def test_executions_command_lists_executions_and_history(
 
 def test_banner_names_the_workflows_and_what_is_not_emulated(run: LocalRunner) -> None:
     banner = "\n".join(run.banner())
-    assert "Workflows (3)" in banner
+    assert "Workflows (4)" in banner
     assert "STANDARD Flows/Jobs" in banner and "EXPRESS  Flows/Lookups" in banner
     assert "moto's ASL interpreter runs them" in banner

@@ -31,6 +31,9 @@ from urllib.parse import unquote, urlsplit
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from moto.core.config import default_user_config
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    _SUPPORTED_API_PARAM_BINDINGS,
+)
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from constructs_lib.local._aws import RUNNER_ACCESS_KEY, AwsRequest, AwsResponse
@@ -67,6 +70,11 @@ _CLIENT_CONFIG = Config(
 # The interpreter's own client factory, taken before any run patches it.
 _ORIGINAL_CLIENT_FOR: Callable[..., Any] = getattr(boto_client, "boto_client_for")  # noqa: B009 -- untyped
 
+# AWS's Lambda integration (arn:aws:states:::lambda:invoke) takes InvocationType; moto's interpreter drops
+# it, which would run an Event task synchronously (the workflow waiting on, and failing with, the function).
+# With it, the call reaches `_invoke_async` below, queued as Lambda queues it.
+_SUPPORTED_API_PARAM_BINDINGS["invoke"].add("InvocationType")
+
 
 def _interpreter_modules() -> list[Any]:
     return [
@@ -87,11 +95,17 @@ class Workflows:
         self._lock = threading.Lock()
         self._previous_config: dict[str, Any] | None = None
         self._skipped: dict[str, str] = {}
+        self._local_functions: set[str] = set()  # the ARNs of the app's functions, which this run runs
 
     # LocalService ----------------------------------------------------------------------------
 
     def start(self, context: ServiceContext) -> None:
         self._context = context
+        self._local_functions = {
+            function_arn(context.region, context.account, stack.ref(logical_id))
+            for stack in context.assembly.stacks
+            for logical_id in stack.resources_of_type("AWS::Lambda::Function")
+        }
         specs = read_state_machines(context.assembly.stacks)
         if not specs:
             return
@@ -216,16 +230,26 @@ class Workflows:
             next((v for k, v in request.headers.items() if k.lower() == "x-amz-invocation-type"), "")
             == "Event"
         )
+        if asynchronous:
+            return self._invoke_async(arn, event)
         try:
-            if asynchronous:
-                threading.Thread(
-                    target=self._context.invoker.invoke, args=(arn, event), name="workflow-event", daemon=True
-                ).start()
-                return AwsResponse(202, [("Content-Type", "application/json")], b"")
             invocation = self._context.invoker.invoke(arn, event)
         except KeyError:
             return None  # not a local function: moto answers (ResourceNotFoundException)
         return _invoke_response(invocation)
+
+    def _invoke_async(self, arn: str, event: Any) -> AwsResponse | None:
+        """Lambda's Event invocation type, as the events service runs it for every other caller:
+        queued, retried as the function's invoke config says, then to its destination or DLQ."""
+        assert self._context is not None
+        if arn not in self._local_functions:
+            return None  # not a local function: moto answers (ResourceNotFoundException)
+        queue = self._context.invoke_async
+        if queue is None:  # the events service did not start: nothing could retry or dead-letter it
+            message = "asynchronous invocation not accepted: no event router runs"
+            return _error_response("ServiceException", message, status=500)
+        queue(arn, event)
+        return AwsResponse(202, [("Content-Type", "application/json")], b"")
 
     def _start(self, body: dict[str, Any]) -> AwsResponse:
         try:
@@ -334,9 +358,9 @@ def _error(error: Exception) -> AwsResponse:
     return _error_response(code, message)
 
 
-def _error_response(code: str, message: str) -> AwsResponse:
+def _error_response(code: str, message: str, status: int = 400) -> AwsResponse:
     body = json.dumps({"__type": code, "message": message}).encode()
-    return AwsResponse(400, [("Content-Type", _JSON), ("x-amzn-ErrorType", code)], body)
+    return AwsResponse(status, [("Content-Type", _JSON), ("x-amzn-ErrorType", code)], body)
 
 
 def _json_body(body: bytes) -> dict[str, Any]:

@@ -98,19 +98,22 @@ def workflow_integration(
         ),
     )
     action = "StartSyncExecution" if workflow.express else "StartExecution"
-    # Exactly this action on this state machine; no CDK grant (an Express grant adds StartExecution too).
-    role.add_to_policy(
-        iam.PolicyStatement(actions=[f"states:{action}"], resources=[workflow.state_machine_arn])
-    )
+    # Exactly this action on this state machine, and what it needs of a customer-managed key (the
+    # workflow's grants know: StartSyncExecution's caller decrypts the output, StartExecution's nothing).
+    if workflow.express:
+        workflow.grant_start_sync_execution(role)
+    else:
+        workflow.grant_start_execution(role)
     acknowledge(
         role,
         "AwsSolutions-IAM4",
-        "No managed policy is attached; the role's one inline statement allows only starting this workflow.",
+        "No managed policy is attached; the role's inline policy allows only starting this workflow "
+        "(and, with its customer-managed key, Step Functions decrypting the answer for it).",
     )
     acknowledge_findings(
         role,
-        reason="The role's own policy allows only starting this one workflow; a managed policy would add an "
-        "attachable copy without narrowing anything.",
+        reason="The role's own policy allows only starting this one workflow (and decrypting its answer); "
+        "a managed policy would add an attachable copy without narrowing anything.",
         cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
     )
     cors_prefix = cors.mapped_response_vtl() if cors else ""

@@ -46,6 +46,7 @@ from constructs_lib._logs import (
 )
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._workflow_keys import allow_logs_to_use_key, grant_decrypt_through_step_functions
 from constructs_lib.serverless_function import ServerlessFunction
 
 # A Standard workflow may run a year; one that has not finished in an hour is stuck, not busy.
@@ -127,7 +128,8 @@ class Workflow(Construct):
     synchronously by `ServerlessApi.add_workflow_route`); the default is Standard (exactly once,
     up to a year, with an execution history). `log_level` and `include_execution_data` override
     the logging defaults; `encryption_key` encrypts the state machine's data and its log group with a
-    customer-managed key, whose policy is given the statements Step Functions and CloudWatch Logs need.
+    customer-managed key, whose policy is given the statements Step Functions and CloudWatch Logs need;
+    the grants then include the kms:Decrypt AWS requires of their callers (`_workflow_keys`).
 
     Attributes: `state_machine`, `role`, `log_group`, `express`, `encryption_key`, `alarms`
     (by name: failed, timed_out, aborted, throttled; an alarm turned off is absent), `state_machine_arn`.
@@ -218,7 +220,7 @@ class Workflow(Construct):
             "customer-managed key.",
         )
         if encryption_key is not None:
-            _allow_logs_to_use_key(encryption_key, self.log_group)
+            allow_logs_to_use_key(encryption_key, self.log_group)
         chosen_level = log_level or (sfn.LogLevel.ALL if express else sfn.LogLevel.ERROR)
         self.state_machine = sfn.StateMachine(
             self,
@@ -336,13 +338,25 @@ class Workflow(Construct):
         return self.metric("ExecutionTime", statistic=statistic, period=period, label=label)
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow `grantee` to start executions (StartSyncExecution too for an Express workflow)."""
-        sync = self.state_machine.grant_start_sync_execution(grantee) if self.express else None
+        """Allow `grantee` to start executions (for an Express workflow, synchronously too: see
+        `grant_start_sync_execution`). StartExecution needs no permission on a customer-managed key."""
+        sync = self.grant_start_sync_execution(grantee) if self.express else None
         grant = self.state_machine.grant_start_execution(grantee)
         return sync.combine(grant) if sync is not None else grant
 
+    def grant_start_sync_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow `grantee` to run this Express workflow synchronously (StartSyncExecution only), and,
+        with a customer-managed key, to have Step Functions decrypt the execution's output for it."""
+        if not self.express:
+            raise ValueError(
+                f"{self.node.path}: grant_start_sync_execution: a Standard workflow cannot be started "
+                "synchronously; use grant_start_execution, or express=True"
+            )
+        return self._with_key(grantee, self.state_machine.grant_start_sync_execution(grantee))
+
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow `grantee` to list this workflow's executions and describe them and their history.
+        """Allow `grantee` to list this workflow's executions and describe them and their history
+        (with a customer-managed key, decrypted for it by Step Functions).
 
         Narrower than CDK's grant_read, which adds list and describe actions on every state machine
         and activity of the account ('*').
@@ -375,7 +389,15 @@ class Workflow(Construct):
                 executions,
                 f"The executions of {self.node.path} only: their names are chosen at start time.",
             )
-        return machine_grant.combine(grant)
+        return self._with_key(grantee, machine_grant.combine(grant))
+
+    def _with_key(self, grantee: iam.IGrantable, grant: iam.Grant) -> iam.Grant:
+        """`grant`, and kms:Decrypt on the customer-managed key for this workflow's data, if it has one
+        (the caller's permission AWS requires for the APIs that return encrypted data)."""
+        if self.encryption_key is None:
+            return grant
+        key_grant = grant_decrypt_through_step_functions(self.encryption_key, grantee, self.state_machine)
+        return grant.combine(key_grant)
 
     def _acknowledge_role_wildcards(self, *, tracing: bool, functions: list[str]) -> None:
         policy = default_policy(self.state_machine)
@@ -437,40 +459,6 @@ class Workflow(Construct):
             )
             if alarm is not None:
                 self.alarms[key] = alarm
-
-
-def _allow_logs_to_use_key(key: kms.IKey, log_group: logs.LogGroup) -> None:
-    """The key-policy statement CloudWatch Logs needs to encrypt this log group with `key`.
-
-    Step Functions' own use of the key is granted by CDK: its role gets kms:Decrypt and
-    kms:GenerateDataKey under the state machine's encryption context, and log delivery
-    (delivery.logs.amazonaws.com) is allowed to decrypt for it.
-    """
-    stack = Stack.of(log_group)
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="AllowCloudWatchLogsForWorkflowLogs",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],  # in a key policy, "*" means this key
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        )
-    )
 
 
 def _graph(definition: sfn.IChainable) -> dict[str, Any]:

@@ -148,8 +148,9 @@ def sealed_grants() -> dict[str, set[str]]:
         ("worker.grant_send_messages", {"sqs:SendMessage", "kms:Encrypt", "kms:GenerateDataKey*"}),
         ("table.grant_stream_read", {"dynamodb:GetRecords", "kms:Decrypt"}),
         ("table.grant_write_data", {"dynamodb:PutItem", "kms:Encrypt"}),
-        # Both its statements: list and describe the state machine, describe its executions.
-        ("flow.grant_read", {"states:ListExecutions", "states:DescribeExecution"}),
+        # All its statements: list and describe the state machine, describe its executions, and
+        # decrypt what those return with the workflow's key (through Step Functions).
+        ("flow.grant_read", {"states:ListExecutions", "states:DescribeExecution", "kms:Decrypt"}),
     ],
 )
 def test_every_grant_returns_one_grant_covering_all_it_granted(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
@@ -35,8 +36,12 @@ def template() -> Template:
         authorizers=ApiAuthorizers(user_pools=[pool]),
     )
     step = ServerlessFunction(stack, "Step", entry=ECHO)
-    standard = Workflow(stack, "Cleanup", definition=lambda_task(stack, "Clean", step))
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    # With a customer-managed key, StartExecution needs no key permission (AWS documents none).
+    standard = Workflow(stack, "Cleanup", definition=lambda_task(stack, "Clean", step), encryption_key=key)
     express = Workflow(stack, "Lookup", definition=sfn.Pass(stack, "Answer"), express=True)
+    sealed = Workflow(stack, "Sealed", definition=sfn.Pass(stack, "Secret"), express=True, encryption_key=key)
+    api.add_workflow_route("PATCH", "/sealed", sealed)
     api.add_workflow_route("DELETE", "/groups/{groupId}", standard)
     api.add_workflow_route(
         "POST",
@@ -144,6 +149,26 @@ def test_express_route_runs_synchronously_and_maps_errors(template: Template) ->
     )
     assert failed["StatusCode"] == "500"
     assert [r["StatusCode"] for r in method["MethodResponses"]] == ["200", "404", "409", "500"]
+
+
+def test_express_route_with_a_key_may_decrypt_its_answer(template: Template) -> None:
+    # StartSyncExecution needs kms:Decrypt (AWS's "Required permissions for API callers"): Step
+    # Functions decrypts the output for the caller, under the state machine's encryption context.
+    start, decrypt = _role_statements(template, "PatchSealed")
+    assert start["Action"] == "states:StartSyncExecution"
+    assert start["Resource"]["Ref"].startswith("SealedStateMachine")
+    (key,) = template.find_resources("AWS::KMS::Key")
+    assert decrypt == {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": {"Fn::GetAtt": [key, "Arn"]},
+        "Condition": {
+            "StringEquals": {
+                "kms:EncryptionContext:aws:states:stateMachineArn": {"Ref": start["Resource"]["Ref"]},
+                "kms:ViaService": "states.us-east-1.amazonaws.com",
+            }
+        },
+    }
 
 
 def test_express_route_validates_the_body_and_passes_body_and_query(template: Template) -> None:

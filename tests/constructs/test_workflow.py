@@ -38,8 +38,7 @@ def built() -> dict[str, Any]:
         definition=lambda_task(defaults, "Run", step).next(sfn.Succeed(defaults, "Done")),
     )
     caller = iam.Role(defaults, "Caller", assumed_by=iam.AccountRootPrincipal())
-    flow.grant_start_execution(caller)
-    flow.grant_read(caller)
+    grants = {"start": flow.grant_start_execution(caller), "read": flow.grant_read(caller)}
 
     full = new_stack(app, "Full")
     key = kms.Key(full, "Key", enable_key_rotation=True)
@@ -74,8 +73,10 @@ def built() -> dict[str, Any]:
         alarm_topic=sns.Topic.from_topic_arn(full, "Alarms", TOPIC_ARN),
     )
     starter = iam.Role(full, "Starter", assumed_by=iam.AccountRootPrincipal())
-    fast.grant_start_execution(starter)
-    return {"templates": synth_templates(app), "flow": flow, "fast": fast}
+    grants["sealed_start"] = fast.grant_start_execution(starter)
+    reader = iam.Role(full, "Reader", assumed_by=iam.AccountRootPrincipal())
+    grants["sealed_read"] = fast.grant_read(reader)
+    return {"templates": synth_templates(app), "flow": flow, "fast": fast, "grants": grants}
 
 
 @pytest.fixture(scope="module")
@@ -243,6 +244,64 @@ def test_express_grant_allows_synchronous_starts(full: Template) -> None:
     assert {"states:StartExecution", "states:StartSyncExecution"} <= actions
 
 
+# A customer-managed key: AWS's "Required permissions for API callers"
+# (https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html) lists kms:Decrypt
+# for StartSyncExecution, DescribeStateMachine(ForExecution), DescribeExecution and
+# GetExecutionHistory, and nothing for StartExecution; Step Functions calls KMS for the caller under
+# the encryption context aws:states:stateMachineArn.
+
+
+def _key_statement(template: Template, machine_prefix: str) -> dict[str, Any]:
+    """The statement a caller needs on the key: kms:Decrypt through Step Functions, for one machine."""
+    (machine,) = [k for k in template.find_resources(MACHINE) if k.startswith(machine_prefix)]
+    (key,) = template.find_resources("AWS::KMS::Key")
+    return {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": {"Fn::GetAtt": [key, "Arn"]},
+        "Condition": {
+            "StringEquals": {
+                "kms:EncryptionContext:aws:states:stateMachineArn": {"Ref": machine},
+                "kms:ViaService": "states.us-east-1.amazonaws.com",
+            }
+        },
+    }
+
+
+def _key_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for s in statements if any(a.startswith("kms:") for a in _actions(s))]
+
+
+@pytest.mark.parametrize("policy", ["StarterDefaultPolicy", "ReaderDefaultPolicy"])
+def test_callers_decrypt_with_the_key_for_this_machine_only(full: Template, policy: str) -> None:
+    # Express start: StartSyncExecution returns the decrypted output. Read: Describe* and the history.
+    assert _key_statements(_policy(full, policy)) == [_key_statement(full, "FastStateMachine")]
+
+
+@pytest.mark.parametrize("grant", ["sealed_start", "sealed_read"])
+def test_returned_grant_holds_the_key_statement(built: dict[str, Any], grant: str) -> None:
+    stack = Stack.of(built["fast"])
+    statements = [stack.resolve(s.to_json()) for s in built["grants"][grant].principal_statements]
+    full = Template.from_json(built["templates"]["Full"])
+    assert _key_statement(full, "FastStateMachine") in statements
+
+
+def test_without_a_key_no_kms_permission(defaults: Template, built: dict[str, Any]) -> None:
+    assert _key_statements(_policy(defaults, "CallerDefaultPolicy")) == []
+    for name in ("start", "read"):
+        statements = [s.to_json() for s in built["grants"][name].principal_statements]
+        assert _key_statements(statements) == [], name
+
+
+def test_standard_start_needs_no_key_permission() -> None:
+    stack = new_stack(new_app(), "Sealed")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    flow = Workflow(stack, "Flow", definition=sfn.Pass(stack, "Only"), encryption_key=key)
+    grant = flow.grant_start_execution(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
+    (statement,) = [s.to_json() for s in grant.principal_statements]
+    assert statement["Action"] == "states:StartExecution"
+
+
 # Gates.
 
 
@@ -355,6 +414,17 @@ def test_invalid_props_raise_one_error(build: Any, props: dict[str, Any], messag
     with pytest.raises(ValueError) as raised:
         Workflow(stack, "Bad", definition=definition, **props)
     assert str(raised.value) == message
+
+
+def test_standard_workflow_cannot_be_granted_synchronous_starts() -> None:
+    stack = new_stack(new_app(), "Test")
+    flow = Workflow(stack, "Flow", definition=sfn.Pass(stack, "Only"))
+    with pytest.raises(ValueError) as raised:
+        flow.grant_start_sync_execution(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
+    assert str(raised.value) == (
+        "Test/Flow: grant_start_sync_execution: a Standard workflow cannot be started synchronously; "
+        "use grant_start_execution, or express=True"
+    )
 
 
 def test_all_problems_in_one_error() -> None:

@@ -29,13 +29,14 @@ test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, ha
 
 # `make test` runs four pytest processes on two cores: much of the suite waits rather than computes (local
 # runs waiting out visibility timeouts and retries, workers starting, pip installing the consumer app), and
-# another process's work fills those waits. Two synthesize (each its own jsii Node.js process): the reference
-# app's tests (tests/app, with the app's session-wide synths) and the rest. Two never start jsii (RUNTIME_TESTS):
-# ruff, mypy, the handlers, runtime helpers and the docs' strict build; and the local runner's own tests with
-# the packaging test, which synthesizes only in subprocesses of its own venv.
+# another process's work fills those waits. Two synthesize (each its own jsii Node.js process): tests/app (the
+# reference app, with its session-wide synths, and apps served end to end by the local runner) and the rest. Two never start jsii (RUNTIME_TESTS):
+# ruff, mypy, the handlers, runtime helpers, the docs' strict build and the packaging test (it synthesizes only
+# in subprocesses of its own venv); and the local runner's own tests. The groups are balanced by measurement
+# (docs/performance.md, Where make test's time goes).
 APP_TESTS := tests/app
 RUNTIME_TESTS := tests/handlers tests/runtime tests/ops tests/test_docs.py tests/local tests/test_packaging.py
-LOCAL_TESTS := tests/local tests/test_packaging.py
+LOCAL_TESTS := tests/local
 
 pytest-cdk:
 	pytest $(PYTEST_ARGS) $(addprefix --ignore=,$(APP_TESTS) $(RUNTIME_TESTS) $(COMPLIANCE_TESTS))

@@ -85,8 +85,9 @@ def _validate(
     control_tower: Sequence[str],
 ) -> CfnResource | None:
     """Raise for any problem; return the resource checkov's skips go on (None without checkov)."""
-    # Only an App has no scope (a Stage or a Stack needs one), and Python knows an App's class: no
-    # jsii round trip for the many constructs a synth acknowledges on.
+    # Only a tree's root has no scope, and the root is an App (a Stack made without a scope gets an
+    # App of its own); Python knows an App's class: no jsii round trip for the many constructs a
+    # synth acknowledges on.
     if isinstance(construct, App):
         raise ValueError(
             f"{construct.node.id or 'App'}: acknowledge: an app-wide acknowledgment would hide findings on "

@@ -441,8 +441,11 @@ class CompositeKeyTable(Construct):
         return grant
 
     def grant_stream_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the table's stream: describe, shard iterators, records (and decrypt with its key, if any)."""
-        grant = self.table.grant_stream_read(grantee)
+        """Read the table's stream: list, describe, shard iterators, records (and decrypt with its key,
+        if any)."""
+        # TableV2's grant_stream_read grants ListStreams first but leaves it out of the Grant it returns:
+        # granted again here (rendered once), so the Grant holds it.
+        grant = self.table.grant_table_list_streams(grantee).combine(self.table.grant_stream_read(grantee))
         if self.encryption_key is not None:  # the key actions TableV2 already granted (rendered once)
             grant = grant.combine(self.encryption_key.grant(grantee, "kms:Decrypt", "kms:DescribeKey"))
         return grant

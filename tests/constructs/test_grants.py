@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ from aws_cdk.assertions import Template
 from constructs_lib import (
     CompositeKeyTable,
     DataStream,
+    EventBus,
+    IdempotencyTable,
     QueueWorker,
     ServerlessFunction,
     WebSocketApi,
@@ -157,3 +161,90 @@ def test_every_grant_returns_one_grant_covering_all_it_granted(
     sealed_grants: dict[str, set[str]], grant: str, expected: set[str]
 ) -> None:
     assert expected <= sealed_grants[grant], sorted(sealed_grants[grant])
+
+
+Permission = tuple[str, str, str, str]
+
+
+def _permissions(statements: Iterable[Mapping[str, Any]]) -> set[Permission]:
+    """Each (effect, action, resource, condition) that resolved policy statements allow: the same set
+    however CDK merges or repeats the statements."""
+    found: set[Permission] = set()
+    for statement in statements:
+        actions, resources = statement["Action"], statement["Resource"]
+        condition = json.dumps(statement.get("Condition"), sort_keys=True)
+        for action in [actions] if isinstance(actions, str) else actions:
+            for resource in [resources] if isinstance(resources, (str, dict)) else resources:
+                found.add((statement["Effect"], action, json.dumps(resource, sort_keys=True), condition))
+    return found
+
+
+# Arguments beyond the grantee, for the grant_* methods that take some.
+EXTRA_ARGUMENTS: dict[str, tuple[str, ...]] = {"grant": ("dynamodb:GetItem", "dynamodb:PutItem")}
+
+
+@pytest.fixture(scope="module")
+def granted_and_returned() -> dict[str, tuple[set[Permission], set[Permission]]]:
+    """For every grant_* of each construct (with and without a customer-managed key), called on a
+    grantee of its own: what the grantee's policy gained, and what the returned Grant holds."""
+    stack = new_stack(new_app(), "Granted")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    pk = dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+
+    def flow(name: str, **props: Any) -> Workflow:
+        step = lambda_task(stack, f"{name}Run", ServerlessFunction(stack, f"{name}Step", entry=ECHO))
+        return Workflow(stack, name, definition=step, express=True, **props)
+
+    constructs: dict[str, Any] = {
+        "table": CompositeKeyTable(stack, "Table", partition_key=pk, stream=True),
+        "sealed_table": CompositeKeyTable(
+            stack, "SealedTable", partition_key=pk, stream=True, encryption_key=key
+        ),
+        "stream": DataStream(stack, "Clicks"),
+        "sealed_stream": DataStream(stack, "SealedClicks", encryption_key=key),
+        "worker": QueueWorker(stack, "Jobs", function=ServerlessFunction(stack, "Worker", entry=ECHO)),
+        "sealed_worker": QueueWorker(
+            stack,
+            "SealedJobs",
+            function=ServerlessFunction(stack, "SealedWorker", entry=ECHO),
+            encryption_key=key,
+        ),
+        "flow": flow("Flow"),
+        "sealed_flow": flow("SealedFlow", encryption_key=key),
+        "sockets": WebSocketApi(stack, "Chat"),
+        "bus": EventBus(stack, "Bus", alarms=False),
+        "idempotency": IdempotencyTable(stack, "Idempotency"),
+    }
+    results: dict[str, tuple[set[Permission], set[Permission]]] = {}
+    for owner, construct in constructs.items():
+        methods = [name for name in dir(construct) if name == "grant" or name.startswith("grant_")]
+        assert methods, owner
+        for method in methods:
+            grantee = iam.Role(
+                stack,
+                f"{owner}-{method}",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            )
+            grant: iam.Grant = getattr(construct, method)(grantee, *EXTRA_ARGUMENTS.get(method, ()))
+            policy = grantee.node.try_find_child("DefaultPolicy")
+            added = stack.resolve(policy.document)["Statement"] if isinstance(policy, iam.Policy) else []
+            returned = [stack.resolve(statement.to_json()) for statement in grant.principal_statements]
+            results[f"{owner}.{method}"] = (_permissions(added), _permissions(returned))
+    return results
+
+
+def test_every_grant_returns_all_it_added_to_the_grantee(
+    granted_and_returned: dict[str, tuple[set[Permission], set[Permission]]],
+) -> None:
+    """A Grant that holds less than it granted misleads whoever combines it, attaches it to a
+    condition or hands it on; one that holds more claims permissions nobody has."""
+    wrong = {
+        name: {
+            "added, not returned": sorted(added - returned),
+            "returned, not added": sorted(returned - added),
+        }
+        for name, (added, returned) in granted_and_returned.items()
+        if added != returned
+    }
+    assert not wrong, json.dumps(wrong, indent=1)
+    assert len(granted_and_returned) >= 20  # every grant_* of the constructs above was called

@@ -27,13 +27,14 @@ synth: bootstrap  ## Synthesize every stack of the app into cdk.out/ (no AWS acc
 test: bootstrap  ## Run ruff, mypy, and pytest (snapshots, cdk-nag, cfn-lint, handlers, local runner)
 	@$(MAKE) --no-print-directory -j4 --output-sync=target pytest-cdk pytest-app pytest-runtime pytest-local
 
-# `make test` runs four pytest processes on two cores: much of the suite waits rather than computes (local
-# runs waiting out visibility timeouts and retries, workers starting, pip installing the consumer app), and
-# another process's work fills those waits. Two synthesize (each its own jsii Node.js process): tests/app (the
-# reference app, with its session-wide synths, and apps served end to end by the local runner) and the rest. Two never start jsii (RUNTIME_TESTS):
-# ruff, mypy, the handlers, runtime helpers, the docs' strict build and the packaging test (it synthesizes only
-# in subprocesses of its own venv); and the local runner's own tests. The groups are balanced by measurement
-# (docs/performance.md, Where make test's time goes).
+# `make test` runs four pytest processes on two cores: much of the suite waits rather than computes
+# (local runs waiting out visibility timeouts and retries, workers starting, pip installing the
+# consumer app), and another process's work fills those waits. Two synthesize, each with its own
+# jsii Node.js process: tests/app (the reference app, with its session-wide synths, and apps
+# served end to end by the local runner) and the rest. Two never start jsii (RUNTIME_TESTS): ruff,
+# mypy, the handlers, runtime helpers, the docs' strict build and the packaging test (it
+# synthesizes only in subprocesses of its own venv); and the local runner's own tests. The groups
+# are balanced by measurement (docs/performance.md, Where make test's time goes).
 APP_TESTS := tests/app
 RUNTIME_TESTS := tests/handlers tests/runtime tests/ops tests/test_docs.py tests/local tests/test_packaging.py
 LOCAL_TESTS := tests/local

@@ -2,7 +2,8 @@
 
 AWS is moto's server in a process of its own (tables and buckets seeded once), as AWS is remote
 to a function. Each sample is a fresh process with Lambda's environment (LAMBDA_TASK_ROOT included,
-tracing off: no X-Ray daemon, and the minimal handler traces nothing): cold is from before
+and active tracing as deployed: a sampled trace id per request, segments sent to a UDP socket
+standing in for the X-Ray daemon; the minimal handler traces nothing): cold is from before
 the first import (boto3 and the handler module) to the first answer (the container's init plus
 its first invocation); warm is 200 more requests, reported as p50 and p99. The app's handler
 (lambda/api) and benchmarks.api_minimal (the same AWS calls with bare boto3, the same JSON) are
@@ -12,12 +13,14 @@ sampled alternately; their answers are compared.
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +85,6 @@ ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "image-sharing",
     "POWERTOOLS_METRICS_NAMESPACE": "ImageSharing",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_TRACE_DISABLED": "true",
 }
 
 
@@ -256,7 +258,13 @@ def run(side: str, route: str) -> None:
     os.environ["LAMBDA_TASK_ROOT"] = str(code)
     if side == "app":
         sys.path[:0] = [str(code), str(ROOT)]
+    # The app as deployed traces every request (active tracing): its segments go to a local "daemon",
+    # a UDP socket nobody reads, as they go to Lambda's. The minimal handler does not trace.
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    os.environ["AWS_XRAY_DAEMON_ADDRESS"] = f"127.0.0.1:{daemon.getsockname()[1]}"
     context = _Context()
+    _new_trace_id(os.environ)
     start = time.perf_counter()
     module = importlib.import_module(module_name)
     first = module.handler(_event(route), context)
@@ -264,9 +272,11 @@ def run(side: str, route: str) -> None:
     warm = []
     for _ in range(WARM_REQUESTS):
         event = _event(route)
+        _new_trace_id(os.environ)
         start = time.perf_counter()
         module.handler(event, context)
         warm.append(time.perf_counter() - start)
+    daemon.close()
     warm.sort()
     print(
         json.dumps(
@@ -278,6 +288,12 @@ def run(side: str, route: str) -> None:
             }
         )
     )
+
+
+def _new_trace_id(environment: MutableMapping[str, str]) -> None:
+    """What Lambda's runtime sets before each invocation under active tracing: a sampled trace."""
+    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+    environment["_X_AMZN_TRACE_ID"] = f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=1"
 
 
 class _Context:

@@ -1,11 +1,11 @@
 """JwtAuthorizer: a Lambda authorizer for the tokens of any OpenID Connect identity provider.
 
 Creates: one `ServerlessFunction` running the library's own authorizer code
-(``constructs_lib/functions/jwt_authorizer``, joserfc bundled into its asset): it verifies RS256
-and ES256 tokens against the issuer's published keys (its discovery document's JWKS, cached per
-container, refreshed on an unknown key id at most every 30 s), checks ``exp``/``nbf`` with
-`leeway`, ``iss``, ``aud`` and `required_scopes`, and hands the claims to handlers as strings
-(``requestContext.authorizer.<claim>``).
+(``constructs_lib/functions/jwt_authorizer``, joserfc and the library's runtime helpers bundled
+into its asset): it verifies RS256 and ES256 tokens against the issuer's published keys (its
+discovery document's JWKS, cached per container, refreshed on an unknown key id at most every
+30 s), checks ``exp``/``nbf`` with `leeway`, ``iss``, ``aud`` and `required_scopes`, and hands the
+claims to handlers as strings (``requestContext.authorizer.<claim>``).
 
 Use it as `ServerlessApi(authorizers=ApiAuthorizers(jwt_authorizer=...),
 default_authorization=AuthorizationMode.JWT)` (the token in the Authorization header, with or
@@ -30,6 +30,7 @@ from constructs import Construct
 
 from constructs_lib._logs import DEFAULT_LOG_RETENTION
 from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib.runtime.hosts import is_loopback
 from constructs_lib.serverless_function import ServerlessFunction
 
 ENTRY = Path(__file__).resolve().parent / "functions" / "jwt_authorizer"
@@ -135,6 +136,7 @@ class JwtAuthorizer(Construct):
             "Function",
             entry=ENTRY,
             handler="handler.handler",
+            include_runtime_helpers=True,  # the handler imports constructs_lib.runtime.hosts
             description=f"Verifies tokens of {issuer} for API Gateway",
             timeout=timeout,
             log_retention=log_retention,
@@ -154,17 +156,14 @@ def _validate_issuer(errors: PropErrors, issuer: str) -> bool:
     """Problems with `issuer`; True when it is an http:// URL on this machine (local runs, tests)."""
     if Token.is_unresolved(issuer):
         return False  # e.g. a user pool's provider URL: resolved at deployment
-    # The handler's own rule, imported here only: the handler module loads joserfc (0.1 s), which a
-    # synth without a JwtAuthorizer need not pay.
-    from constructs_lib.functions.jwt_authorizer.handler import is_loopback  # noqa: PLC0415
-
     parts = urlsplit(issuer)
     loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")
     errors.check(
         (parts.scheme == "https" or loopback) and bool(parts.hostname),
         "issuer",
         f"'{issuer}' must be an https:// URL: the keys that verify every token are fetched from it "
-        "(http:// is accepted only on 127.0.0.1 or localhost, for local runs and tests)",
+        "(http:// is accepted only on a loopback host: localhost, 127.0.0.0/8 or ::1, "
+        "for local runs and tests)",
     )
     errors.check(
         not parts.query and not parts.fragment,

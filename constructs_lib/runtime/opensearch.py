@@ -28,10 +28,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from constructs_lib.runtime.environment import SEARCH_DOMAIN_ENDPOINT
+from constructs_lib.runtime.hosts import is_loopback
 
 ENDPOINT_VARIABLE = SEARCH_DOMAIN_ENDPOINT
 _SERVICE = "es"  # OpenSearch Service domains sign as "es"; serverless collections would be "aoss"
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _ERROR_BODY_CHARS = 500  # enough to show OpenSearch's error type and reason in a log line
 
 
@@ -58,7 +58,7 @@ class OpenSearchClient:
 
     def __init__(self, endpoint: str, *, region: str | None = None, timeout: float = 10.0) -> None:
         parts = urlsplit(endpoint)
-        loopback = parts.hostname in _LOOPBACK_HOSTS
+        loopback = is_loopback(parts.hostname or "")
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise ValueError(f"endpoint '{endpoint}' must be https://<host> (http only for a loopback host)")
         if not parts.netloc or parts.path not in ("", "/") or parts.query:

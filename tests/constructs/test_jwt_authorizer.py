@@ -3,7 +3,11 @@ and the OpenAPI document of an API that uses every kind of security."""
 
 from __future__ import annotations
 
+import ast
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,8 @@ from constructs_lib.jwt_authorizer import ENTRY
 from constructs_lib.serverless_function import ServerlessFunction
 from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
 
-ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
+ROOT = Path(__file__).resolve().parents[2]
+ECHO = ROOT / "tests" / "fixtures" / "echo_function"
 ISSUER = "https://example.eu.auth0.com/"
 AUDIENCE = "https://api.example.com"
 SCHEMA = {
@@ -39,8 +44,13 @@ SCHEMA = {
 
 
 @pytest.fixture(scope="module")
-def built() -> tuple[ServerlessApi, dict[str, dict[str, Any]]]:
-    app = new_app()
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("jwt-assembly")
+
+
+@pytest.fixture(scope="module")
+def built(assembly: Path) -> tuple[ServerlessApi, dict[str, dict[str, Any]]]:
+    app = new_app(assembly)
     stack = new_stack(app, "Jwt")
     tokens = JwtAuthorizer(
         stack, "Tokens", issuer=ISSUER, audiences=[AUDIENCE, "spa-client"], required_scopes=["images:read"]
@@ -101,6 +111,85 @@ def test_function_asset_bundles_joserfc() -> None:
     assert (staged / "handler.py").is_file()
     assert (staged / "joserfc").is_dir()
     assert (staged / "cryptography").is_dir()
+
+
+def _imported_modules(source: Path) -> set[str]:
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            imported.add(node.module)
+    return imported
+
+
+def _missing_imports(asset: Path) -> list[str]:
+    """Modules the handler imports (following the library's own modules in the asset) that the
+    asset does not hold. Checked by reading, not importing: the asset's binaries are for arm64."""
+    missing: list[str] = []
+    pending = [asset / "handler.py"]
+    seen: set[str] = set()
+    while pending:
+        source = pending.pop()
+        for module in sorted(_imported_modules(source) - seen):
+            seen.add(module)
+            top = module.split(".")[0]
+            if top in sys.stdlib_module_names or top == "__future__":
+                continue
+            if top != "constructs_lib":
+                if not ((asset / top).is_dir() or (asset / f"{top}.py").is_file()):
+                    missing.append(module)
+                continue
+            path = asset.joinpath(*module.split("."))
+            if path.with_suffix(".py").is_file():
+                pending.append(path.with_suffix(".py"))
+            elif not (path / "__init__.py").is_file():
+                missing.append(module)
+    return missing
+
+
+def test_function_asset_holds_every_module_its_handler_imports(
+    template: dict[str, Any], assembly: Path
+) -> None:
+    key = _function_with(template, "JWT_ISSUER")["Code"]["S3Key"]
+    manifest = json.loads((assembly / "Jwt.assets.json").read_text())
+    (asset,) = [
+        assembly / file["source"]["path"]
+        for file in manifest["files"].values()
+        if any(destination["objectKey"] == key for destination in file["destinations"].values())
+    ]
+    assert (asset / "handler.py").is_file()
+    assert "constructs_lib.runtime.hosts" in _imported_modules(asset / "handler.py")
+    assert _missing_imports(asset) == []
+
+
+def test_issuer_is_checked_without_joserfc() -> None:
+    # joserfc is in the `local` extra only: a consumer's synth must not need it.
+    code = (
+        "import sys\n"
+        "sys.modules['joserfc'] = None\n"
+        "from aws_cdk import App, Stack\n"
+        "from constructs_lib import JwtAuthorizer\n"
+        "stack = Stack(App(), 'Consumer')\n"
+        "for issuer in ('https://example.eu.auth0.com/', 'http://127.0.0.2:8080/', 'http://[::1]:8080/',\n"
+        "               'http://localhost:8080/'):\n"
+        "    JwtAuthorizer(stack, issuer.split('/')[2], issuer=issuer, audiences=['api'])\n"
+        "try:\n"
+        "    JwtAuthorizer(stack, 'Private', issuer='http://10.0.0.1/', audiences=['api'])\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+        "print(sorted(name for name in sys.modules if name.startswith('joserfc') and sys.modules[name]))\n"
+    )
+    probe = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout.splitlines() == [
+        "Consumer/Private: issuer: 'http://10.0.0.1/' must be an https:// URL: the keys that verify every "
+        "token are fetched from it (http:// is accepted only on a loopback host: localhost, 127.0.0.0/8 "
+        "or ::1, for local runs and tests)",
+        "[]",
+    ]
 
 
 def test_jwt_routes_use_a_cached_token_authorizer(template: dict[str, Any]) -> None:
@@ -236,8 +325,8 @@ def _errors(**props: Any) -> str:
         (
             {"issuer": "http://idp.example.com/"},
             "issuer: 'http://idp.example.com/' must be an https:// URL: the keys that verify every "
-            "token are fetched from it (http:// is accepted only on 127.0.0.1 or localhost, for local runs "
-            "and tests)",
+            "token are fetched from it (http:// is accepted only on a loopback host: localhost, "
+            "127.0.0.0/8 or ::1, for local runs and tests)",
         ),
         (
             {"issuer": "https://idp.example.com/?tenant=1"},

@@ -31,7 +31,6 @@ No CDK import: this module runs in Lambda. Its only dependency is joserfc (requi
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import logging
 import os
@@ -45,6 +44,8 @@ from urllib.parse import urlsplit
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import Key, KeySet
+
+from constructs_lib.runtime.hosts import is_loopback
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -84,17 +85,6 @@ def check_url(url: str, what: str) -> None:
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
     raise ValueError(f"{what} '{url}' must be an https:// URL (http:// only on a loopback host)")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is this machine (``localhost`` or a loopback address): the one place http:// is
-    allowed (JwtAuthorizer's synth-time check of its issuer uses this too)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def fetch_json(url: str) -> dict[str, Any]:

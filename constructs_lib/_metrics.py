@@ -136,17 +136,43 @@ def _source(
 
 
 def lambda_function(function: lambda_.IFunction) -> MetricSource:
-    return _source(function, "AWS/Lambda", lambda: {"FunctionName": function.function_name})
+    """A function's metrics. A Function's by ``FunctionName``; an alias's or a version's by the function's
+    name and ``Resource`` ``<function>:<qualifier>``, as CloudWatch publishes them (their own
+    `function_name` is ``<function>:<qualifier>``, which names no metric); any other function's as
+    its own `metric` gives them.
+
+    aws-cdk-lib's `Version.metric` means to add ``Resource`` but loses it (`FunctionBase.metric`'s
+    ``dimensionsMap`` wins over the ``dimensions`` it passes), leaving ``FunctionName``
+    ``<function>:<version>``: versions are the one place this module does not follow it.
+    """
+    if isinstance(function, lambda_.Alias):
+        return lambda_alias(function)
+    if isinstance(function, lambda_.Version):
+        return _qualified(function, function.lambda_, lambda: function.version)
+    if isinstance(function, lambda_.Function):
+        return _source(function, "AWS/Lambda", lambda: {"FunctionName": function.function_name})
+    return _source(function, "AWS/Lambda", lambda: _own_dimensions(function))
+
+
+def _own_dimensions(function: lambda_.IFunction) -> Mapping[str, str]:
+    return function.metric("Invocations").dimensions or {}
+
+
+def _qualified(
+    qualified: lambda_.IFunction, function: lambda_.IFunction, qualifier: Callable[[], str]
+) -> MetricSource:
+    """The metrics of an alias or a version of `function`: ``Resource`` is ``<function>:<qualifier>``."""
+
+    def dimensions() -> dict[str, str]:
+        name = function.function_name
+        return {"FunctionName": name, "Resource": f"{name}:{qualifier()}"}
+
+    return _source(qualified, "AWS/Lambda", dimensions)
 
 
 def lambda_alias(alias: lambda_.Alias) -> MetricSource:
     """An alias's own metrics, as aws-cdk-lib's `Alias.metric`: ``Resource`` is ``<function>:<alias>``."""
-
-    def dimensions() -> dict[str, str]:
-        name = alias.lambda_.function_name
-        return {"FunctionName": name, "Resource": f"{name}:{alias.alias_name}"}
-
-    return _source(alias, "AWS/Lambda", dimensions)
+    return _qualified(alias, alias.lambda_, lambda: alias.alias_name)
 
 
 def queue(queue: sqs.IQueue) -> MetricSource:

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 
 from constructs_lib import (
@@ -65,6 +66,18 @@ def built() -> dict[str, Any]:
     )
     stream = DataStream(stack, "Clicks", alarm_topic=topic)
     stream.add_consumer(ServerlessFunction(stack, "Counter", entry=ECHO).function)
+    # Consumers that are an alias and a version: their metrics name the function and the qualifier.
+    alias = lambda_.Alias(
+        stack,
+        "ReaderLive",
+        alias_name="live",
+        version=ServerlessFunction(stack, "Reader", entry=ECHO).function.current_version,
+    )
+    stream.add_consumer(alias)
+    version = lambda_.Version(
+        stack, "ArchiverV1", lambda_=ServerlessFunction(stack, "Archiver", entry=ECHO).function
+    )
+    table.add_stream_consumer(version)
     flow = Workflow(
         stack,
         "Flow",
@@ -86,6 +99,8 @@ def built() -> dict[str, Any]:
         "bus": bus,
         "stream": stream,
         "flow": flow,
+        "alias": alias,
+        "version": version,
         "canary": ServerlessFunction(
             stack, "Canary", entry=ECHO, deployment=DeploymentPreference.canary(10, 5)
         ),
@@ -397,3 +412,33 @@ def test_the_deployment_alarm_draws_the_live_alias_errors(built: dict[str, Any])
         {"FunctionName": name, "Resource": {"Fn::Join": ["", [name, ":live"]]}},
         "Sum",
     )
+
+
+def test_an_alias_consumer_alarms_on_the_alias_metric(built: dict[str, Any]) -> None:
+    """An alias's ``FunctionName`` is ``<function>:<alias>``, which names no metric: its iterator age is
+    the function's, by ``Resource``, as the alias's own metric gives it."""
+    stack, alias = built["stack"], built["alias"]
+    (consumer,) = [c for c in built["stream"].consumers if c.function is alias]
+    assert consumer.iterator_age_alarm is not None
+    expected = _described(stack, alias.metric("IteratorAge", statistic="Maximum"))
+    assert "Resource" in expected[2]
+    assert _described(stack, consumer.iterator_age_alarm.metric) == expected
+    assert _described(stack, consumer.metric_iterator_age()) == expected
+
+
+def test_a_version_consumer_alarms_on_the_version_metric(built: dict[str, Any]) -> None:
+    """A version's metrics, as CloudWatch publishes them (the function's name and ``Resource``
+    ``<function>:<version>``); aws-cdk-lib's Version.metric loses the ``Resource`` it means to add."""
+    stack, version = built["stack"], built["version"]
+    (consumer,) = [c for c in built["table"].stream_consumers if c.function is version]
+    assert consumer.iterator_age_alarm is not None
+    name = _ref(built, version.lambda_)
+    qualifier = {"Fn::GetAtt": [stack.get_logical_id(version.node.default_child), "Version"]}
+    expected = (
+        "AWS/Lambda",
+        "IteratorAge",
+        {"FunctionName": name, "Resource": {"Fn::Join": ["", [name, ":", qualifier]]}},
+        "Maximum",
+    )
+    assert _described(stack, consumer.iterator_age_alarm.metric) == expected
+    assert _described(stack, consumer.metric_iterator_age()) == expected

@@ -3,7 +3,9 @@
 Every construct's `metric_*` methods build their metrics here, from the namespace, metric name and
 dimensions of the resource (read from it once, then known in Python), exactly as aws-cdk-lib's own
 `metric*` methods would: the same statistic, period, dimensions and stack (`attachTo`; DynamoDB's
-TableV2 sets account and region instead), so templates do not change. Alarms and ServiceDashboard's
+TableV2 sets account and region instead), so templates do not change (tests/constructs/test_metrics.py
+compares every same-named method; a Lambda version's dimensions are the one deliberate difference,
+see `lambda_function`). Alarms and ServiceDashboard's
 graphs of one metric therefore come from one method, and `key_of` tells the dashboard which data a
 metric draws without reading it back through jsii (each read is a round trip to node; the dashboard
 compares every alarm with every graph). Metrics made elsewhere have no key here: the dashboard reads those.

@@ -190,7 +190,7 @@ class DataStream(Construct):
             self.write_throttle_alarm = threshold_alarm(
                 self,
                 "WriteThrottleAlarm",
-                self.metric_write_provisioned_throughput_exceeded(period=ALARM_PERIOD),
+                self.metric_write_provisioned_throughput_exceeded(statistic="Sum", period=ALARM_PERIOD),
                 threshold=1,
                 description=f"{self.node.path}: Kinesis throttled writes: producers must retry; spread "
                 "partition keys, or add shards to a provisioned stream.",
@@ -223,15 +223,16 @@ class DataStream(Construct):
         )
 
     def metric_incoming_records(
-        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+        self, *, statistic: str = "Average", period: Duration | None = None, label: str | None = None
     ) -> cloudwatch.Metric:
-        """Records written to the stream, summed."""
+        """Records written to the stream, per put request on average (as aws-cdk-lib's); ``Sum``: all."""
         return self.metric("IncomingRecords", statistic=statistic, period=period, label=label)
 
     def metric_write_provisioned_throughput_exceeded(
-        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+        self, *, statistic: str = "Average", period: Duration | None = None, label: str | None = None
     ) -> cloudwatch.Metric:
-        """Writes Kinesis throttled, summed: the write-throttle alarm's metric."""
+        """Writes Kinesis throttled: the share of records throttled on average (as aws-cdk-lib's); ``Sum``,
+        the write-throttle alarm's statistic: how many."""
         return self.metric(
             "WriteProvisionedThroughputExceeded", statistic=statistic, period=period, label=label
         )

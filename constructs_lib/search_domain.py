@@ -77,6 +77,7 @@ SEARCH_CLUSTER_ACTIONS = ("cluster_composite_ops_ro",)
 # Stream batches: 100 records make one bulk request of well under OpenSearch's 10 MB default limit.
 DEFAULT_INDEX_BATCH_SIZE = 100
 DEFAULT_INDEXER_TIMEOUT = Duration.seconds(30)  # one bulk request of 100 documents, with headroom
+INDEX_WRITES_BLOCKED_PERIOD = Duration.minutes(1)  # aws-cdk-lib's default for that one metric
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COGNITO_RESERVED = ("aws", "amazon", "cognito")
@@ -397,7 +398,9 @@ class SearchDomain(Construct):
     def metric_cluster_index_writes_blocked(
         self, *, statistic: str = "Maximum", period: Duration | None = None, label: str | None = None
     ) -> cloudwatch.Metric:
-        """1 while the cluster blocks writes, at most: the ``index_writes_blocked`` alarm's metric."""
+        """1 while the cluster blocks writes, at most, over one minute unless `period` says otherwise (as
+        aws-cdk-lib's): the ``index_writes_blocked`` alarm's metric."""
+        period = period or INDEX_WRITES_BLOCKED_PERIOD
         return self.metric("ClusterIndexWritesBlocked", statistic=statistic, period=period, label=label)
 
     def metric_cpu_utilization(

@@ -531,9 +531,9 @@ class ServerlessApi(Construct):
         )
 
     def metric_count(
-        self, *, statistic: str = "Sum", period: Duration | None = None, label: str | None = None
+        self, *, statistic: str = "SampleCount", period: Duration | None = None, label: str | None = None
     ) -> cloudwatch.Metric:
-        """Requests to the stage, summed."""
+        """Requests to the stage, counted (``SampleCount``, as aws-cdk-lib's: each request is one sample)."""
         return self.metric("Count", statistic=statistic, period=period, label=label)
 
     def metric_client_error(

@@ -152,7 +152,7 @@ CASES: list[tuple[str, str, str, str, str, Callable[[dict[str, Any]], dict[str, 
             lambda b: {"ApiName": "Api", "Stage": _ref(b, b["api"].stage)},
         )
         for method, name, statistic in [
-            ("metric_count", "Count", "Sum"),
+            ("metric_count", "Count", "SampleCount"),
             ("metric_client_error", "4XXError", "Sum"),
             ("metric_server_error", "5XXError", "Sum"),
             ("metric_latency", "Latency", "Average"),
@@ -215,8 +215,8 @@ CASES: list[tuple[str, str, str, str, str, Callable[[dict[str, Any]], dict[str, 
             lambda b: {"StreamName": _ref(b, b["stream"].stream)},
         )
         for method, name, statistic in [
-            ("metric_incoming_records", "IncomingRecords", "Sum"),
-            ("metric_write_provisioned_throughput_exceeded", "WriteProvisionedThroughputExceeded", "Sum"),
+            ("metric_incoming_records", "IncomingRecords", "Average"),
+            ("metric_write_provisioned_throughput_exceeded", "WriteProvisionedThroughputExceeded", "Average"),
             ("metric_get_records_iterator_age_milliseconds", "GetRecords.IteratorAgeMilliseconds", "Maximum"),
         ]
     ],
@@ -310,7 +310,8 @@ def test_metric_methods_name_the_resource_metric(  # noqa: PLR0917 -- one parame
 ) -> None:
     metric = getattr(built[owner], method)()
     assert _described(built["stack"], metric) == (namespace, name, dimensions(built), statistic)
-    assert metric.period.to_seconds() == 300  # CloudWatch's default, as aws-cdk-lib's
+    # CloudWatch's default, as aws-cdk-lib's (which makes writes blocked a one-minute metric)
+    assert metric.period.to_seconds() == (60 if method == "metric_cluster_index_writes_blocked" else 300)
 
 
 def test_a_metric_takes_statistic_period_and_label(built: dict[str, Any]) -> None:
@@ -442,3 +443,70 @@ def test_a_version_consumer_alarms_on_the_version_metric(built: dict[str, Any]) 
     )
     assert _described(stack, consumer.iterator_age_alarm.metric) == expected
     assert _described(stack, consumer.metric_iterator_age()) == expected
+
+
+# Each construct and the aws-cdk-lib L2 whose metric_* methods of the same name it must agree with.
+L2_OF: dict[str, Callable[[Any], Any]] = {
+    "function": lambda f: f.function,
+    "canary": lambda f: f.function,
+    "api": lambda a: a.stage,
+    "sockets": lambda s: s.api,
+    "worker": lambda w: w.queue,
+    "stream": lambda s: s.stream,
+    "flow": lambda f: f.state_machine,
+    "search": lambda s: s.domain,
+    "table": lambda t: t.table,
+    "job": lambda j: j.schedule_group,
+    "bus": lambda b: b.event_bus,
+}
+
+
+def _same_named_metrics(built: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs = []
+    for owner, l2_of in L2_OF.items():
+        l2 = l2_of(built[owner])
+        pairs += [
+            (owner, name)
+            for name in dir(built[owner])
+            if name.startswith("metric_") and callable(getattr(type(l2), name, None))
+        ]
+    return pairs
+
+
+def _defaults(stack: Stack, metric: cloudwatch.IMetric) -> tuple[object, ...]:
+    if isinstance(metric, cloudwatch.MathExpression):
+        using = {name: _defaults(stack, used) for name, used in metric.using_metrics.items()}
+        return metric.expression, sorted(using.items()), metric.period.to_seconds()
+    assert isinstance(metric, cloudwatch.Metric)
+    return (*_described(stack, metric), metric.period.to_seconds())
+
+
+# The arguments a method needs, ours and the L2's: the same metric.
+ARGUMENTS: dict[str, tuple[tuple[object, ...], dict[str, object]]] = {
+    "metric_successful_request_latency": (("GetItem",), {"dimensions_map": {"Operation": "GetItem"}}),
+}
+
+
+# Where the library's metric differs from the L2's on purpose, and why.
+DIFFERENT_ON_PURPOSE = {
+    "table.metric_system_errors_for_operations": "an alarm's metric math takes at most 10 metrics; "
+    "aws-cdk-lib's default sums 14 operations, so it sums the 10 data-plane operations applications call",
+}
+
+
+def test_metric_defaults_are_the_l2_defaults(built: dict[str, Any]) -> None:
+    """Each metric_* method named like one of its resource's aws-cdk-lib L2 gives, called without
+    arguments, the L2's metric: namespace, name, dimensions, statistic and period."""
+    stack, different = built["stack"], {}
+    pairs = _same_named_metrics(built)
+    assert set(DIFFERENT_ON_PURPOSE) <= {f"{owner}.{name}" for owner, name in pairs}
+    for owner, name in pairs:
+        if f"{owner}.{name}" in DIFFERENT_ON_PURPOSE:
+            continue
+        our_arguments, their_arguments = ARGUMENTS.get(name, ((), {}))
+        ours = getattr(built[owner], name)(*our_arguments)
+        theirs = getattr(L2_OF[owner](built[owner]), name)(**their_arguments)
+        if _defaults(stack, ours) != _defaults(stack, theirs):
+            different[f"{owner}.{name}"] = (_defaults(stack, ours), _defaults(stack, theirs))
+    assert not different, "\n".join(f"{name}: ours {o}, L2 {t}" for name, (o, t) in different.items())
+    assert len(pairs) >= 39, pairs  # the L2 methods found: none was missed by a rename

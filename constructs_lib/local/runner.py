@@ -155,6 +155,7 @@ class LocalRunner:
             account=self.account,
             aws=self.aws,
             invoker=self,
+            runs=self.runs,
             jwks=self._jwks,
             output=self.output,
             not_run=self.not_run,
@@ -293,6 +294,15 @@ class LocalRunner:
         """Invoke a local function by name or ARN (synchronously)."""
         assert self.functions is not None, "start() the runner first"
         return self.functions.invoke(function, event)
+
+    def runs(self, function: str) -> bool:
+        """Whether this run runs the function with this name or ARN (qualified or not)."""
+        assert self.functions is not None, "start() the runner first"
+        try:
+            self.functions.spec(function)
+        except KeyError:
+            return False
+        return True
 
     def aws_environment(self) -> dict[str, str]:
         """What every AWS SDK client of a function needs to reach the embedded moto server."""

@@ -31,17 +31,15 @@ from urllib.parse import unquote, urlsplit
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from moto.core.config import default_user_config
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
-    _SUPPORTED_API_PARAM_BINDINGS,
-)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_lambda
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from constructs_lib.local._aws import RUNNER_ACCESS_KEY, AwsRequest, AwsResponse
 from constructs_lib.local._service import DeliveryRequest, ServiceContext, check_delivery
 from constructs_lib.local._sessions import RoleSessions
-from constructs_lib.local._types import Invocation, function_arn
+from constructs_lib.local._types import Invocation
 from constructs_lib.local.stepfunctions.machines import StateMachineSpec, read_state_machines
-from constructs_lib.runtime.function_arns import unqualified
+from constructs_lib.runtime.function_arns import unqualified_arn
 
 log = logging.getLogger("constructs_lib.local")
 
@@ -70,10 +68,33 @@ _CLIENT_CONFIG = Config(
 # The interpreter's own client factory, taken before any run patches it.
 _ORIGINAL_CLIENT_FOR: Callable[..., Any] = getattr(boto_client, "boto_client_for")  # noqa: B009 -- untyped
 
-# AWS's Lambda integration (arn:aws:states:::lambda:invoke) takes InvocationType; moto's interpreter drops
-# it, which would run an Event task synchronously (the workflow waiting on, and failing with, the function).
-# With it, the call reaches `_invoke_async` below, queued as Lambda queues it.
-_SUPPORTED_API_PARAM_BINDINGS["invoke"].add("InvocationType")
+
+def _let_invoke_take_invocation_type() -> bool:
+    """AWS's Lambda integration (arn:aws:states:::lambda:invoke) takes InvocationType; moto's interpreter
+    drops it, which would run an Event task synchronously (the workflow waiting on, and failing with, the
+    function). With it, the call reaches `_invoke_async` below, queued as Lambda queues it. The bindings
+    are moto's private table (moto >=5.2.5,<6 has it): a release without it must not stop every run."""
+    try:
+        bindings = getattr(state_task_service_lambda, "_SUPPORTED_API_PARAM_BINDINGS")  # noqa: B009
+        bindings["invoke"].add("InvocationType")
+    except (AttributeError, KeyError, TypeError):
+        return False
+    return True
+
+
+EVENT_TASKS_QUEUED = _let_invoke_take_invocation_type()
+_warned_event_tasks = threading.Event()
+
+
+def warn_if_event_tasks_run_synchronously() -> None:
+    """Once per process, when this moto could not be taught InvocationType and the app has workflows."""
+    if EVENT_TASKS_QUEUED or _warned_event_tasks.is_set():
+        return
+    _warned_event_tasks.set()
+    log.warning(
+        "Workflows: this moto's ASL interpreter has no InvocationType for lambda:invoke; Event-type Lambda "
+        "tasks run synchronously (the workflow waits for, and fails with, the function)"
+    )
 
 
 def _interpreter_modules() -> list[Any]:
@@ -95,20 +116,15 @@ class Workflows:
         self._lock = threading.Lock()
         self._previous_config: dict[str, Any] | None = None
         self._skipped: dict[str, str] = {}
-        self._local_functions: set[str] = set()  # the ARNs of the app's functions, which this run runs
 
     # LocalService ----------------------------------------------------------------------------
 
     def start(self, context: ServiceContext) -> None:
         self._context = context
-        self._local_functions = {
-            function_arn(context.region, context.account, stack.ref(logical_id))
-            for stack in context.assembly.stacks
-            for logical_id in stack.resources_of_type("AWS::Lambda::Function")
-        }
         specs = read_state_machines(context.assembly.stacks)
         if not specs:
             return
+        warn_if_event_tasks_run_synchronously()
         config = cast(dict[str, Any], default_user_config)
         self._previous_config = dict(config.get("stepfunctions", {}))
         config["stepfunctions"] = {**self._previous_config, "execute_state_machine": True}
@@ -220,11 +236,11 @@ class Workflows:
 
     def _invoke(self, function: str, request: AwsRequest) -> AwsResponse | None:
         assert self._context is not None
-        arn = (
-            unqualified(function)
-            if function.startswith("arn:")
-            else function_arn(self._context.region, self._context.account, function)
-        )
+        # Every form Lambda's FunctionName takes (name, partial ARN, ARN; qualified or not): locally
+        # every version and alias of a function runs its one copy.
+        arn = unqualified_arn(function, region=self._context.region, account=self._context.account)
+        if not self._context.runs(arn):
+            return None  # not a local function: moto answers (ResourceNotFoundException)
         event = _json_body(request.body) if request.body.strip() else {}
         asynchronous = (
             next((v for k, v in request.headers.items() if k.lower() == "x-amz-invocation-type"), "")
@@ -232,18 +248,12 @@ class Workflows:
         )
         if asynchronous:
             return self._invoke_async(arn, event)
-        try:
-            invocation = self._context.invoker.invoke(arn, event)
-        except KeyError:
-            return None  # not a local function: moto answers (ResourceNotFoundException)
-        return _invoke_response(invocation)
+        return _invoke_response(self._context.invoker.invoke(arn, event))
 
     def _invoke_async(self, arn: str, event: Any) -> AwsResponse | None:
         """Lambda's Event invocation type, as the events service runs it for every other caller:
         queued, retried as the function's invoke config says, then to its destination or DLQ."""
         assert self._context is not None
-        if arn not in self._local_functions:
-            return None  # not a local function: moto answers (ResourceNotFoundException)
         queue = self._context.invoke_async
         if queue is None:  # the events service did not start: nothing could retry or dead-letter it
             message = "asynchronous invocation not accepted: no event router runs"

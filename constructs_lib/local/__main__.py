@@ -28,7 +28,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from constructs_lib.local._assembly import AssemblyError
 from constructs_lib.local._hints import DEFAULT_PORT
 from constructs_lib.local.events.trigger import trigger
-from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token, read_state
+from constructs_lib.local.runner import (
+    MAX_RETRY_DELAY,
+    LocalRunner,
+    RunnerOptions,
+    create_user_token,
+    read_state,
+    valid_retry_delays,
+)
 from constructs_lib.local.stepfunctions.executions import (
     describe,
     execution_lines,
@@ -117,8 +124,10 @@ def _delays(text: str) -> tuple[float, ...]:
         delays = tuple(float(part) for part in text.split(","))
     except ValueError:
         delays = ()
-    if not delays or any(not 0 <= delay <= 900 for delay in delays):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a list of seconds from 0 to 900, such as 1,2")
+    if not valid_retry_delays(delays):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a list of seconds from 0 to {MAX_RETRY_DELAY}, such as 1,2"
+        )
     return delays
 
 

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -54,6 +54,17 @@ NOT_EMULATED = (
 )
 
 
+# The longest retry delay a run takes: 15 minutes, Lambda's longest timeout. No local retry needs to
+# wait longer, and the bound catches a delay given in milliseconds (1000 meaning 1 s).
+MAX_RETRY_DELAY = 900
+
+
+def valid_retry_delays(delays: Sequence[float]) -> bool:
+    """The one rule for `RunnerOptions.retry_delays` and ``--retry-delays``: one or more seconds, each
+    from 0 to MAX_RETRY_DELAY (NaN is refused: it compares false)."""
+    return bool(delays) and all(0 <= delay <= MAX_RETRY_DELAY for delay in delays)
+
+
 @dataclass(frozen=True)
 class RunnerOptions:
     """Where the runner listens. Port 0 picks free ports; REST APIs take consecutive ports from `port`,
@@ -71,6 +82,13 @@ class RunnerOptions:
     # Seconds before each retry of a failed asynchronous invocation, stream batch, schedule or rule target
     # (the last repeats): AWS waits minutes; a local run keeps the order of events but not the wait.
     retry_delays: tuple[float, ...] = (1.0, 2.0)
+
+    def __post_init__(self) -> None:
+        if not valid_retry_delays(self.retry_delays):
+            raise ValueError(
+                f"RunnerOptions: retry_delays {self.retry_delays!r} must be one or more seconds from 0 to "
+                f"{MAX_RETRY_DELAY}, such as (1.0, 2.0)"
+            )
 
 
 # The services of a run, in start order: APIs and domains first (functions' environments name their

@@ -212,6 +212,20 @@ def test_retry_delays_that_are_not_seconds_are_refused(text: str, capsys: pytest
     assert f"'{text}' is not a list of seconds from 0 to 900, such as 1,2" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("delays", [(), (-1.0,), (1.0, float("nan")), (901.0,), (1.0, float("inf"))])
+def test_retry_delays_built_in_code_are_checked_by_the_same_rule(delays: tuple[float, ...]) -> None:
+    with pytest.raises(ValueError) as raised:
+        RunnerOptions(retry_delays=delays)
+    assert str(raised.value) == (
+        f"RunnerOptions: retry_delays {delays!r} must be one or more seconds from 0 to 900, "
+        "such as (1.0, 2.0)"
+    )
+
+
+def test_retry_delays_of_zero_and_the_maximum_are_accepted() -> None:
+    assert RunnerOptions(retry_delays=(0, 900)).retry_delays == (0, 900)
+
+
 def test_a_template_that_cannot_run_stops_everything_it_started(
     cdk_out: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

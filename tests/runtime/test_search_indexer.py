@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -102,6 +103,36 @@ def test_numeric_ids_become_their_decimal_text() -> None:
     action, _ = indexer.bulk_operations(_record("INSERT", "1", KEYS, IMAGE), "timestamp")
 
     assert action == {"index": {"_id": "1700000000"}}
+
+
+# Numbers the inline path (plain digits) and _number (sign, exponent, fraction) each take, with what the
+# indexer produced before the inline path existed (7a83964: every attribute through to_json): exact
+# ints for whole numbers however written, floats only for fractions, NS sorted by their text.
+NUMBERS = ["-5", "1E+3", "12345678901234567890123456789012345678", "10.0", "0.1", "-0", "7"]
+BIG = 12345678901234567890123456789012345678
+CONVERTED = [-5, 1000, BIG, 10, 0.1, 0, 7]
+
+
+def test_numbers_convert_as_before_at_the_top_level_in_lists_maps_and_sets() -> None:
+    image = {
+        "id": {"S": "n"},
+        **{f"n{index}": {"N": text} for index, text in enumerate(NUMBERS)},
+        "list": {"L": [{"N": text} for text in NUMBERS]},
+        "map": {"M": {f"k{index}": {"N": text} for index, text in enumerate(NUMBERS)}},
+        "set": {"NS": NUMBERS},
+    }
+
+    _, document = indexer.bulk_operations(_record("INSERT", "1", KEYS, image), "id")
+
+    expected = {
+        "id": "n",
+        **{f"n{index}": number for index, number in enumerate(CONVERTED)},
+        "list": CONVERTED,
+        "map": {f"k{index}": number for index, number in enumerate(CONVERTED)},
+        "set": [-5, 0, 0.1, 10, 1000, BIG, 7],
+    }
+    # Compared as JSON text: 10 == 10.0 in Python, but OpenSearch maps an int and a float differently.
+    assert json.dumps(document) == json.dumps(expected)
 
 
 def test_remove_deletes_by_a_key_attribute() -> None:

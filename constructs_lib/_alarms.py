@@ -31,8 +31,8 @@ from constructs_lib._validation import PropErrors, check_token_unit
 # Five minutes: CloudWatch's standard resolution for AWS metrics, so one bad period alarms.
 ALARM_PERIOD = Duration.minutes(5)
 
-# Metadata key under which each alarm records its level (in the cloud assembly, not the template):
-# ServiceDashboard reads it to list critical alarms first.
+# Metadata key under which each alarm records its level (in the cloud assembly, not the template);
+# nothing in the library reads it back: ServiceDashboard knows the level from `alarm_facts`.
 LEVEL_METADATA = "constructs_lib:alarm-level"
 
 

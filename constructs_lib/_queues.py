@@ -16,7 +16,7 @@ from constructs_lib.compliance import acknowledge
 # SQS's maximum: the longest time anyone has to notice and replay a failed event.
 DEAD_LETTER_RETENTION = Duration.days(14)
 # Metadata key (in the cloud assembly, not the template) under which a dead-letter queue records what it
-# holds: ServiceDashboard draws every queue that has it, with its replay command.
+# holds; nothing in the library reads it back: ServiceDashboard knows it from `dead_letter_holds`.
 DEAD_LETTER_METADATA = "constructs_lib:dead-letter-queue"
 # The same, for the queues made in this process: read without a jsii round trip per metadata entry.
 _HOLDS: weakref.WeakKeyDictionary[sqs.Queue, str] = weakref.WeakKeyDictionary()

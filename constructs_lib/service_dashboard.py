@@ -26,10 +26,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
-from constructs_lib._alarms import LEVEL_METADATA, alarm_facts
+from constructs_lib._alarms import alarm_facts
 from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for
 from constructs_lib._metrics import key_of
-from constructs_lib._queues import DEAD_LETTER_METADATA, dead_letter_holds, messages_waiting
+from constructs_lib._queues import dead_letter_holds, messages_waiting
 from constructs_lib._validation import PropErrors
 
 WIDGET_WIDTH = 6  # four graphs to a row of CloudWatch's 24 columns
@@ -104,7 +104,7 @@ class ServiceDashboard(Construct):
                 if isinstance(node, cloudwatch.Alarm):
                     alarms.append(_AlarmOnGraph(node, _level(node)))
                 elif isinstance(node, sqs.Queue):
-                    holds = dead_letter_holds(node) or _metadata(node, DEAD_LETTER_METADATA)
+                    holds = dead_letter_holds(node)
                     if holds is not None:
                         queues.append((node, holds))
                 else:
@@ -204,16 +204,10 @@ def _graph_widget(
     )
 
 
-def _metadata(node: IConstruct, key: str) -> str | None:
-    for entry in node.node.metadata:
-        if entry.type == key:
-            return str(entry.data)
-    return None
-
-
 def _level(alarm: cloudwatch.Alarm) -> str:
+    """The level of one of the library's alarms; any other alarm is critical."""
     facts = alarm_facts(alarm)
-    return facts[1].value if facts else _metadata(alarm, LEVEL_METADATA) or "critical"
+    return facts[1].value if facts else "critical"
 
 
 def _metric_key(metric: cloudwatch.IMetric) -> tuple[object, ...]:

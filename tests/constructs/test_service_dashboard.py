@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Node
 from syrupy.assertion import SnapshotAssertion
 
 from constructs_lib import (
@@ -158,3 +161,31 @@ def test_a_stack_without_constructs_of_the_library_gets_an_empty_dashboard() -> 
 
 def test_cfn_lint_clean(built: dict[str, Any]) -> None:
     assert cfn_lint_findings(built["template"]) == []
+
+
+def test_a_users_queue_and_alarm_cost_no_metadata_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the library's queues hold and its alarms' levels are known in Python: the dashboard reads no
+    construct's metadata (a jsii round trip per entry). A user's alarm counts as critical, a user's
+    queue as no dead-letter queue."""
+    stack = new_stack(new_app(), "Users")
+    queue = sqs.Queue(stack, "Queue", enforce_ssl=True)
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Alarm",
+        metric=queue.metric_approximate_age_of_oldest_message(),
+        threshold=60,
+        evaluation_periods=1,
+    )
+    worker = QueueWorker(stack, "Jobs", function=ServerlessFunction(stack, "Worker", entry=ECHO))
+    reads: list[str] = []
+
+    def read_metadata(node: Node) -> list[object]:
+        reads.append(node.path)
+        return []
+
+    monkeypatch.setattr(Node, "metadata", property(read_metadata))
+    dashboard = ServiceDashboard(stack, "Dashboard")
+    dashboard.add_all(stack)
+    assert reads == []
+    assert dashboard.dead_letter_queues == [worker.dead_letter_queue]
+    assert alarm in dashboard.alarms

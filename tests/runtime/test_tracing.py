@@ -3,6 +3,7 @@ none at all (and no X-Ray SDK) where Powertools would not trace."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any, ClassVar
@@ -82,42 +83,42 @@ def test_tracing_in_lambda_unless_disabled(
 
 
 def test_a_handler_with_tracing_off_never_loads_the_xray_sdk() -> None:
-    probe = (
-        "import sys, os; os.environ['POWERTOOLS_TRACE_DISABLED'] = 'true'; "
-        "os.environ['LAMBDA_TASK_ROOT'] = '/var/task'; import constructs_lib.runtime.tracing; "
-        "h = m.traced_on_first_call(lambda event, context: 7); assert h({}, None) == 7; "
-        "print(any(name.startswith('aws_xray_sdk') for name in sys.modules))"
+    loaded = _in_a_fresh_interpreter(
+        "handler = tracing.traced_on_first_call(lambda event, context: 7)\n"
+        "assert handler({}, None) == 7\n"
+        "print(any(name.startswith('aws_xray_sdk') for name in sys.modules))\n",
+        POWERTOOLS_TRACE_DISABLED="true",
+        LAMBDA_TASK_ROOT="/var/task",
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe.replace("import constructs_lib.runtime.tracing", _runtime_only())],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "False"
+    assert loaded == "False"
 
 
 def test_importing_the_helper_does_not_load_the_xray_sdk() -> None:
-    probe = (
-        "import sys; import constructs_lib.runtime.tracing; "
-        "print(any(name.startswith(('aws_xray_sdk', 'aws_lambda_powertools')) for name in sys.modules))"
+    loaded = _in_a_fresh_interpreter(
+        "print(any(name.startswith(('aws_xray_sdk', 'aws_lambda_powertools')) for name in sys.modules))\n"
     )
-    # A fresh interpreter: this test session has long imported both.
+    assert loaded == "False"
+
+
+def _in_a_fresh_interpreter(code: str, **environment: str) -> str:
+    """What `code` prints, run with the tracing helper loaded as `tracing` in a fresh interpreter (this
+    test session has long imported Powertools and the X-Ray SDK). The helper is loaded by its path, as
+    Lambda does from the staged asset, so that the library's own __init__ (which imports the CDK, and
+    with it many modules) does not run."""
+    from constructs_lib.runtime import tracing
+
+    loader = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('tracing', {tracing.__file__!r})\n"
+        "tracing = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(tracing)\n"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", probe.replace("import constructs_lib.runtime.tracing", _runtime_only())],
+        [sys.executable, "-c", loader + code],
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
         check=True,
+        timeout=120,
     )
-    assert result.stdout.strip() == "False"
-
-
-def _runtime_only() -> str:
-    # Import the module by path, as Lambda does from the staged asset, so that the library's
-    # own __init__ (which imports the CDK, and with it many modules) does not run.
-    from constructs_lib.runtime import tracing
-
-    return (
-        "import importlib.util as u; s = u.spec_from_file_location('tracing', "
-        f"{tracing.__file__!r}); m = u.module_from_spec(s); s.loader.exec_module(m)"
-    )
+    return result.stdout.strip()

@@ -32,8 +32,7 @@ from constructs_lib import (
 from constructs_lib.local.iam.service import IamEnforcement
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from tests.cdk import new_app, new_stack
-from tests.constructs.test_deployment_preferences import ECHO
-from tests.constructs.test_local_event_sources import HANDLER, payloads, produce
+from tests.local_apps import ECHO, HANDLER, payloads, produce
 from tests.polling import FAST_RETRIES, eventually
 
 CANARY = DeploymentPreference.canary(10, 5)

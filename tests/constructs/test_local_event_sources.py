@@ -22,9 +22,8 @@ from constructs_lib.local.events.trigger import trigger
 from constructs_lib.local.runner import LocalRunner, RunnerOptions
 from constructs_lib.serverless_function import DEFAULT_TIMEOUT
 from tests.cdk import new_app, new_stack
+from tests.local_apps import HANDLER, payloads, produce
 from tests.polling import FAST_RETRIES, eventually
-
-HANDLER = Path(__file__).resolve().parent.parent / "fixtures" / "event_sources_function"
 
 
 def function(
@@ -91,11 +90,6 @@ def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
         local.stop()
 
 
-def payloads(runner: LocalRunner, function: str) -> list[Any]:
-    assert runner.functions is not None
-    return [invocation.payload for name, invocation in list(runner.functions.invocations) if name == function]
-
-
 def errors(runner: LocalRunner, function: str) -> list[str]:
     assert runner.functions is not None
     return [
@@ -103,15 +97,6 @@ def errors(runner: LocalRunner, function: str) -> list[str]:
         for name, invocation in list(runner.functions.invocations)
         if name == function and invocation.error
     ]
-
-
-def produce(runner: LocalRunner, **event: Any) -> dict[str, Any]:
-    assert runner.functions is not None
-    (arn,) = [spec.arn for spec in runner.functions.functions.values() if spec.display_name == "Producer"]
-    invocation = runner.invoke(arn, event)
-    assert invocation.error is None, invocation.error
-    assert isinstance(invocation.payload, dict)
-    return invocation.payload
 
 
 def queue_messages(runner: LocalRunner, *name_parts: str) -> list[dict[str, Any]]:

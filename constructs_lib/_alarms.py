@@ -31,11 +31,6 @@ from constructs_lib._validation import PropErrors, check_token_unit
 # Five minutes: CloudWatch's standard resolution for AWS metrics, so one bad period alarms.
 ALARM_PERIOD = Duration.minutes(5)
 
-# Metadata key under which each alarm records its level (in the cloud assembly, not the template);
-# nothing in the library reads it back: ServiceDashboard knows the level from `alarm_facts`.
-LEVEL_METADATA = "constructs_lib:alarm-level"
-
-
 class AlarmLevel(enum.Enum):
     """How urgent an alarm is: which topics it notifies."""
 
@@ -202,7 +197,6 @@ def threshold_alarm(
         treat_missing_data=change.treat_missing_data or base.treat_missing_data,
         alarm_description=description,
     )
-    alarm.node.add_metadata(LEVEL_METADATA, level.value)
     _FACTS[alarm] = (metric, level)
     topics: list[sns.ITopic] = [topic] if topic is not None else []
     if settings is not None:

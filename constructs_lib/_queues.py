@@ -15,10 +15,8 @@ from constructs_lib.compliance import acknowledge
 
 # SQS's maximum: the longest time anyone has to notice and replay a failed event.
 DEAD_LETTER_RETENTION = Duration.days(14)
-# Metadata key (in the cloud assembly, not the template) under which a dead-letter queue records what it
-# holds; nothing in the library reads it back: ServiceDashboard knows it from `dead_letter_holds`.
-DEAD_LETTER_METADATA = "constructs_lib:dead-letter-queue"
-# The same, for the queues made in this process: read without a jsii round trip per metadata entry.
+# What each dead-letter queue made in this process holds (ServiceDashboard's replay table), kept in
+# Python: no jsii round trip to record or read it.
 _HOLDS: weakref.WeakKeyDictionary[sqs.Queue, str] = weakref.WeakKeyDictionary()
 
 
@@ -53,7 +51,6 @@ def dead_letter_queue(
         fifo=fifo or None,
         redrive_allow_policy=redrive_allow_policy,
     )
-    queue.node.add_metadata(DEAD_LETTER_METADATA, holds)
     _HOLDS[queue] = holds
     acknowledge(
         queue,

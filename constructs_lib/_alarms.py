@@ -31,6 +31,7 @@ from constructs_lib._validation import PropErrors, check_token_unit
 # Five minutes: CloudWatch's standard resolution for AWS metrics, so one bad period alarms.
 ALARM_PERIOD = Duration.minutes(5)
 
+
 class AlarmLevel(enum.Enum):
     """How urgent an alarm is: which topics it notifies."""
 

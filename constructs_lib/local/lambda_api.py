@@ -54,8 +54,10 @@ def lambda_server(
     host: str, functions: list[LocalFunction], invoke: Invoke, invoke_async: InvokeAsync
 ) -> ThreadingHTTPServer:
     """An HTTP server on `host` (a free port) answering Lambda API calls for `functions`."""
+    # Every form Lambda takes as FunctionName: the name, the ARN and the partial ARN (account:function:name).
     by_name = {function.name: function for function in functions}
     by_name.update({function.arn: function for function in functions})
+    by_name.update({function.arn.split(":", 4)[4]: function for function in functions})
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:

@@ -107,6 +107,16 @@ def test_dry_run_runs_nothing_and_event_without_a_router_is_refused(aws: Aws) ->
     assert invoker.events("Flaky") == [{"n": 2}]
 
 
+@pytest.mark.parametrize(
+    "name", ["Flaky", "Flaky:live", function_arn("Flaky"), function_arn("Flaky").split(":", 4)[4] + ":live"]
+)
+def test_every_function_name_form_lambda_takes_invokes_the_function(aws: Aws, name: str) -> None:
+    invoker = FakeInvoker()
+    with serving(invoker, lambda: None) as api:
+        assert api.invoke(FunctionName=name, Payload=b'{"n": 1}')["StatusCode"] == 200
+    assert invoker.events("Flaky") == [{"n": 1}]
+
+
 def test_an_unstarted_router_refuses_instead_of_running_without_retries(aws: Aws) -> None:
     invoker = FakeInvoker()
     router = EventRouter([], invoker=invoker, endpoint_url=aws.url, region=REGION, account="123456789012")

@@ -1,13 +1,17 @@
-"""Shared by the tests that serve a small app of their own under the local runner (tests/constructs,
-tests/app): the fixture functions' folders, what a run's functions returned, and invoking its producer.
-No CDK import: it reads a run, whoever synthesized its app."""
+"""Shared by the tests that serve an app under the local runner (tests/constructs, tests/app): serving a
+synthesized app, the fixture functions' folders, what a run's functions returned, and invoking its
+producer. No CDK import: it reads a run, whoever synthesized its app."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.local.runner import LocalRunner
+from constructs_lib.local.runner import LocalRunner, RunnerOptions
+from tests.polling import FAST_RETRIES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # One handler for the event-source apps; its MODE variable picks its job (producer, worker, consumer,
@@ -30,3 +34,12 @@ def produce(runner: LocalRunner, **event: Any) -> dict[str, Any]:
     assert invocation.error is None, invocation.error
     assert isinstance(invocation.payload, dict)
     return invocation.payload
+
+
+@contextmanager
+def serving(assembly_directory: str | Path) -> Iterator[LocalRunner]:
+    """The app synthesized into `assembly_directory`, run on free ports, retrying failed deliveries at
+    once (tests that time retries build their own options)."""
+    options = RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES)
+    with LocalRunner(Path(assembly_directory), options, output=io.StringIO()) as runner:
+        yield runner

@@ -5,10 +5,8 @@ WebSocket routes, and a workflow's Lambda task."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,10 +28,10 @@ from constructs_lib import (
     lambda_task,
 )
 from constructs_lib.local.iam.service import IamEnforcement
-from constructs_lib.local.runner import LocalRunner, RunnerOptions
+from constructs_lib.local.runner import LocalRunner
 from tests.cdk import new_app, new_stack
-from tests.local_apps import ECHO, HANDLER, payloads, produce
-from tests.polling import FAST_RETRIES, eventually
+from tests.local_apps import ECHO, HANDLER, payloads, produce, serving
+from tests.polling import eventually
 
 CANARY = DeploymentPreference.canary(10, 5)
 
@@ -96,16 +94,8 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 
 @pytest.fixture(scope="module")
 def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
-    local = LocalRunner(
-        Path(assembly.directory),
-        RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES),
-        output=io.StringIO(),
-    )
-    local.start()
-    try:
+    with serving(assembly.directory) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def test_every_trigger_reaches_the_alias_and_iam_allows_it(runner: LocalRunner) -> None:

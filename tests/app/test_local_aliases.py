@@ -3,17 +3,16 @@ the function's `live` alias, which runs the one local copy, under the alias's ow
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from aws_cdk.cx_api import CloudAssembly
 
 from constructs_lib.local.iam.service import IamEnforcement
-from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
+from constructs_lib.local.runner import LocalRunner, create_user_token
+from tests.local_apps import serving
 
 HTTP_TIMEOUT = 30  # seconds: a cold worker imports its handler on the first request
 API_FUNCTIONS = ("GroupsRead", "GroupsWrite", "ImageSearch", "ImagesRead", "ImagesWrite")
@@ -21,14 +20,8 @@ API_FUNCTIONS = ("GroupsRead", "GroupsWrite", "ImageSearch", "ImagesRead", "Imag
 
 @pytest.fixture(scope="module")
 def runner(prod_assembly: CloudAssembly) -> Iterator[LocalRunner]:
-    local = LocalRunner(
-        Path(prod_assembly.directory), RunnerOptions(port=0, websocket_port=0), output=io.StringIO()
-    )
-    local.start()
-    try:
+    with serving(prod_assembly.directory) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def test_the_banner_says_each_alias_runs_the_local_copy(runner: LocalRunner) -> None:

@@ -5,7 +5,6 @@ through `python -m constructs_lib.ops redrive --local` puts each back, losing an
 from __future__ import annotations
 
 import functools
-import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +16,11 @@ from aws_cdk import Duration, Stack
 from aws_cdk.cx_api import CloudAssembly
 
 from constructs_lib import DataStream, QueueWorker, ServerlessFunction
-from constructs_lib.local.runner import LocalRunner, RunnerOptions
+from constructs_lib.local.runner import LocalRunner
 from constructs_lib.ops.__main__ import main
 from tests.cdk import new_app, new_stack
-from tests.polling import FAST_RETRIES, eventually
+from tests.local_apps import serving
+from tests.polling import eventually
 
 HANDLER = Path(__file__).resolve().parent.parent / "fixtures" / "redrive_function"
 KEPT_FOR = 1  # seconds a message the buggy function failed again stays hidden
@@ -44,16 +44,8 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 
 @pytest.fixture(scope="module")
 def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
-    local = LocalRunner(
-        Path(assembly.directory),
-        RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES),
-        output=io.StringIO(),
-    )
-    local.start()
-    try:
+    with serving(assembly.directory) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def client(runner: LocalRunner, service: str) -> Any:

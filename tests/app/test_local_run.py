@@ -24,9 +24,10 @@ from websockets.sync.client import ClientConnection, connect
 
 from constructs_lib.local.__main__ import main
 from constructs_lib.local.iam.service import IamEnforcement
-from constructs_lib.local.runner import LocalRunner, RunnerOptions, create_user_token
+from constructs_lib.local.runner import LocalRunner, create_user_token
 from constructs_lib.local.stepfunctions.executions import executions, history
-from tests.polling import FAST_RETRIES, eventually
+from tests.local_apps import serving
+from tests.polling import eventually
 
 ORIGIN = "http://localhost:3000"  # the dev stage's allowed origin (cdk.json)
 HTTP_TIMEOUT = 30  # seconds: a cold worker imports its handler on the first request
@@ -35,16 +36,8 @@ EVENT_TIMEOUT = 60  # seconds: S3 -> queue -> SNS -> subscriber, each a cold wor
 
 @pytest.fixture(scope="module")
 def runner(dev_assembly: CloudAssembly) -> Iterator[LocalRunner]:
-    local = LocalRunner(
-        Path(dev_assembly.directory),
-        RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES),
-        output=io.StringIO(),
-    )
-    local.start()
-    try:
+    with serving(dev_assembly.directory) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(scope="module")

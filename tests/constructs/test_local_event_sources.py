@@ -4,12 +4,10 @@ driven through a producer function that sends, puts and writes as application co
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,11 +17,11 @@ from aws_cdk.cx_api import CloudAssembly
 
 from constructs_lib import DataStream, EventBus, QueueWorker, ScheduledJob, ServerlessFunction
 from constructs_lib.local.events.trigger import trigger
-from constructs_lib.local.runner import LocalRunner, RunnerOptions
+from constructs_lib.local.runner import LocalRunner
 from constructs_lib.serverless_function import DEFAULT_TIMEOUT
 from tests.cdk import new_app, new_stack
-from tests.local_apps import HANDLER, payloads, produce
-from tests.polling import FAST_RETRIES, eventually
+from tests.local_apps import HANDLER, payloads, produce, serving
+from tests.polling import eventually
 
 
 def function(
@@ -78,16 +76,8 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 
 @pytest.fixture(scope="module")
 def runner(assembly: CloudAssembly) -> Iterator[LocalRunner]:
-    local = LocalRunner(
-        Path(assembly.directory),
-        RunnerOptions(port=0, websocket_port=0, retry_delays=FAST_RETRIES),
-        output=io.StringIO(),
-    )
-    local.start()
-    try:
+    with serving(assembly.directory) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def errors(runner: LocalRunner, function: str) -> list[str]:

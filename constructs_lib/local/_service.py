@@ -66,7 +66,8 @@ class ServiceContext:
     account: str
     aws: AwsServer  # the embedded moto server: its URL, and the request checks in front of it
     invoker: Invoker  # invokes local functions (the runner; usable once the functions service started)
-    runs: Callable[[str], bool]  # whether `invoker` runs this function (name or ARN, qualified or not)
+    # Whether `invoker` runs this function (name, ARN or partial ARN, qualified or not).
+    runs: Callable[[str], bool]
     jwks: Callable[[str], Mapping[str, Any]]  # a Cognito user pool's signing keys, by pool id
     output: IO[str]  # where the functions' own output goes (each line prefixed with the function)
     # AWS endpoint URL prefixes (``https://<id>.execute-api.<region>.amazonaws.com``) -> local URLs.

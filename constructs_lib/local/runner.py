@@ -41,6 +41,7 @@ from constructs_lib.local.rest_api.service import RestApis
 from constructs_lib.local.stepfunctions.service import Workflows
 from constructs_lib.local.watch import Watcher, run_synth, synth_command
 from constructs_lib.local.websocket_api import WebSocketApis
+from constructs_lib.runtime.function_arns import unqualified_arn
 
 __all__ = ["LocalRunner", "RunnerOptions", "create_user_token", "read_state", "state_path"]
 
@@ -314,10 +315,11 @@ class LocalRunner:
         return self.functions.invoke(function, event)
 
     def runs(self, function: str) -> bool:
-        """Whether this run runs the function with this name or ARN (qualified or not)."""
+        """Whether this run runs `function`: any form Lambda takes (name, ARN or partial ARN, qualified
+        or not)."""
         assert self.functions is not None, "start() the runner first"
         try:
-            self.functions.spec(function)
+            self.functions.spec(unqualified_arn(function, region=self.region, account=self.account))
         except KeyError:
             return False
         return True

@@ -306,3 +306,15 @@ def test_the_runs_retry_delays_space_the_retries_of_failed_deliveries(
         "retry 1 of 2 in 0.05 s",
         "retry 2 of 2 in 0.25 s",
     ]
+
+
+def test_the_run_knows_its_functions_by_every_name_lambda_takes(cdk_out: Path) -> None:
+    with LocalRunner(cdk_out, RunnerOptions(port=0, websocket_port=0), output=io.StringIO()) as runner:
+        assert runner.functions is not None
+        (arn,) = runner.functions.functions
+        name = arn.rpartition(":")[2]
+        partial = arn.split(":", 4)[4]
+        for form in (name, f"{name}:live", arn, f"{arn}:7", partial, f"{partial}:live"):
+            assert runner.runs(form), form
+        assert not runner.runs("Elsewhere")
+        assert not runner.runs(arn.replace("222222222222", "333333333333"))  # another account's

@@ -119,8 +119,9 @@ service.warn_if_event_tasks_run_synchronously()
 @pytest.mark.parametrize(
     "change",
     [
-        "del lambda_task._SUPPORTED_API_PARAM_BINDINGS",  # renamed: AttributeError / ImportError
+        "del lambda_task._SUPPORTED_API_PARAM_BINDINGS",  # renamed: AttributeError
         "lambda_task._SUPPORTED_API_PARAM_BINDINGS = {}",  # reshaped: KeyError
+        "sys.modules[lambda_task.__name__] = None",  # moved: ImportError
     ],
 )
 def test_a_moto_without_the_interpreters_parameter_bindings_still_runs(change: str) -> None:

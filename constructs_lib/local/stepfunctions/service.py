@@ -17,6 +17,7 @@ and Fail with Retry, Catch, paths, parameters and intrinsic functions. This serv
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -31,7 +32,6 @@ from urllib.parse import unquote, urlsplit
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from moto.core.config import default_user_config
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_lambda
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from constructs_lib.local._aws import RUNNER_ACCESS_KEY, AwsRequest, AwsResponse
@@ -69,15 +69,21 @@ _CLIENT_CONFIG = Config(
 _ORIGINAL_CLIENT_FOR: Callable[..., Any] = getattr(boto_client, "boto_client_for")  # noqa: B009 -- untyped
 
 
+_LAMBDA_TASK_MODULE = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda"
+)
+
+
 def _let_invoke_take_invocation_type() -> bool:
     """AWS's Lambda integration (arn:aws:states:::lambda:invoke) takes InvocationType; moto's interpreter
     drops it, which would run an Event task synchronously (the workflow waiting on, and failing with, the
     function). With it, the call reaches `_invoke_async` below, queued as Lambda queues it. The bindings
     are moto's private table (moto >=5.2.5,<6 has it): a release without it must not stop every run."""
     try:
-        bindings = getattr(state_task_service_lambda, "_SUPPORTED_API_PARAM_BINDINGS")  # noqa: B009
+        module = importlib.import_module(_LAMBDA_TASK_MODULE)
+        bindings = getattr(module, "_SUPPORTED_API_PARAM_BINDINGS")  # noqa: B009
         bindings["invoke"].add("InvocationType")
-    except (AttributeError, KeyError, TypeError):
+    except (ImportError, AttributeError, KeyError, TypeError):
         return False
     return True
 

@@ -3,12 +3,14 @@
 Every construct's `metric_*` methods build their metrics here, from the namespace, metric name and
 dimensions of the resource (read from it once, then known in Python), exactly as aws-cdk-lib's own
 `metric*` methods would: the same statistic, period, dimensions and stack (`attachTo`; DynamoDB's
-TableV2 sets account and region instead), so templates do not change (tests/constructs/test_metrics.py
-compares every same-named method; a Lambda version's dimensions are the one deliberate difference,
-see `lambda_function`). Alarms and ServiceDashboard's
-graphs of one metric therefore come from one method, and `key_of` tells the dashboard which data a
-metric draws without reading it back through jsii (each read is a round trip to node; the dashboard
-compares every alarm with every graph). Metrics made elsewhere have no key here: the dashboard reads those.
+TableV2 sets account and region instead), so templates do not change
+(tests/constructs/test_metrics.py compares every same-named method; a Lambda version's dimensions
+and the table's system-errors math are the deliberate differences, see `lambda_function` and
+`CompositeKeyTable.metric_system_errors_for_operations`). Alarms and ServiceDashboard's graphs of
+one metric therefore come from one method, and `key_of` tells the dashboard which data a metric
+draws without reading it back through jsii (each read is a round trip to node; the dashboard
+compares every alarm with every graph). Metrics made elsewhere have no key here: the dashboard reads
+those.
 """
 
 from __future__ import annotations
@@ -153,6 +155,14 @@ def lambda_function(function: lambda_.IFunction) -> MetricSource:
         return _qualified(function, function.lambda_, lambda: function.version)
     if isinstance(function, lambda_.Function):
         return _source(function, "AWS/Lambda", lambda: {"FunctionName": function.function_name})
+    # An alias or a version imported by its attributes (or a function's `latest_version`) is no Alias or
+    # Version instance, but has their attributes: an IAlias `alias_name`, an IVersion `version`.
+    alias_name = getattr(function, "alias_name", None)
+    if isinstance(alias_name, str):
+        return _qualified(function, function.version.lambda_, lambda: alias_name)  # type: ignore[attr-defined]
+    version = getattr(function, "version", None)
+    if isinstance(version, str):
+        return _qualified(function, function.lambda_, lambda: version)  # type: ignore[attr-defined]
     return _source(function, "AWS/Lambda", lambda: _own_dimensions(function))
 
 

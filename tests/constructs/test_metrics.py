@@ -30,7 +30,7 @@ from constructs_lib import (
     lambda_task,
 )
 from constructs_lib._alarms import alarm_facts
-from constructs_lib._metrics import key_of
+from constructs_lib._metrics import key_of, lambda_function
 from constructs_lib.service_dashboard import _metric_key
 from tests.cdk import new_app, new_stack
 
@@ -443,6 +443,30 @@ def test_a_version_consumer_alarms_on_the_version_metric(built: dict[str, Any]) 
     )
     assert _described(stack, consumer.iterator_age_alarm.metric) == expected
     assert _described(stack, consumer.metric_iterator_age()) == expected
+
+
+def test_imported_aliases_and_versions_are_measured_by_function_and_resource(built: dict[str, Any]) -> None:
+    """An alias or a version imported by its attributes (or a function's `latest_version`) is no Alias or
+    Version instance; its metrics still name the function and the qualifier."""
+    stack = built["stack"]
+    function = built["function"].function
+    imported_version = lambda_.Version.from_version_attributes(
+        stack, "ImportedV3", lambda_=function, version="3"
+    )
+    imported_alias = lambda_.Alias.from_alias_attributes(
+        stack, "ImportedLive", alias_name="live", alias_version=imported_version
+    )
+    for qualified, qualifier in (
+        (imported_version, "3"),
+        (imported_alias, "live"),
+        (function.latest_version, "$LATEST"),
+    ):
+        metric = lambda_function(qualified).metric("IteratorAge", statistic="Maximum")
+        expected = {
+            "FunctionName": stack.resolve(function.function_name),
+            "Resource": stack.resolve(f"{function.function_name}:{qualifier}"),
+        }
+        assert _described(stack, metric) == ("AWS/Lambda", "IteratorAge", expected, "Maximum"), qualifier
 
 
 # Each construct and the aws-cdk-lib L2 whose metric_* methods of the same name it must agree with.

@@ -14,6 +14,8 @@ HOSTS = [
     ("127.0.0.1", True),
     ("127.0.0.2", True),  # all of 127.0.0.0/8 is loopback
     ("::1", True),
+    ("::ffff:127.0.0.1", True),  # IPv4-mapped: the same answer on every Python version
+    ("::ffff:10.0.0.1", False),
     ("10.0.0.1", False),
     ("0.0.0.0", False),
     ("example.com", False),

@@ -25,7 +25,8 @@ Environment (set by ServerlessApi / WebSocketApi from `JwtAuthorizerOptions`): J
 JWT_AUDIENCES (comma-separated), JWT_REQUIRED_SCOPES (space-separated, optional),
 JWT_TOKEN_QUERY_PARAMETER (REQUEST events), JWT_LEEWAY_SECONDS.
 
-No CDK import: this module runs in Lambda. Its only dependency is joserfc (requirements.txt).
+No CDK import: this module runs in Lambda. It depends on joserfc (requirements.txt) and the
+library's runtime helpers (`constructs_lib.runtime.hosts`), which its asset includes.
 """
 
 from __future__ import annotations

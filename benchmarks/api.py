@@ -276,7 +276,14 @@ def run(side: str, route: str) -> None:
         start = time.perf_counter()
         module.handler(event, context)
         warm.append(time.perf_counter() - start)
+    daemon.setblocking(False)
+    try:
+        traced = bool(daemon.recv(65536))
+    except BlockingIOError:
+        traced = False
     daemon.close()
+    if side == "app" and not traced:  # measured without tracing, the figures would flatter the app
+        raise SystemExit("the app sent no trace segment to the X-Ray daemon: tracing is off")
     warm.sort()
     print(
         json.dumps(

@@ -103,8 +103,8 @@ def test_importing_the_helper_does_not_load_the_xray_sdk() -> None:
 def _in_a_fresh_interpreter(code: str, **environment: str) -> str:
     """What `code` prints, run with the tracing helper loaded as `tracing` in a fresh interpreter (this
     test session has long imported Powertools and the X-Ray SDK). The helper is loaded by its path, as
-    Lambda does from the staged asset, so that the library's own __init__ (which imports the CDK, and
-    with it many modules) does not run."""
+    Lambda does from the staged asset, so that nothing the library's package imports counts as
+    loaded by the helper."""
     from constructs_lib.runtime import tracing
 
     loader = (

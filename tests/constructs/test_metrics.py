@@ -4,28 +4,21 @@ same metric its alarms use (the snapshots prove the templates; these prove the s
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 
 from constructs_lib import (
-    ApiAlarms,
-    CompositeKeyTable,
     DataStream,
     DeploymentPreference,
     EventBus,
     QueueWorker,
     ScheduledJob,
     SearchDomain,
-    ServerlessApi,
     ServerlessFunction,
-    WebSocketApi,
     Workflow,
     lambda_task,
 )
@@ -33,9 +26,7 @@ from constructs_lib._alarms import alarm_facts
 from constructs_lib._metrics import key_of, lambda_function
 from constructs_lib.service_dashboard import _metric_key
 from tests.cdk import new_app, new_stack
-
-ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
-TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alarms"
+from tests.constructs.every_construct import ECHO, add_apis_and_table
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +34,8 @@ def built() -> dict[str, Any]:
     """One of each construct, with alarms, in one stack (nothing is synthesized)."""
     app = new_app()
     stack = new_stack(app, "Metrics")
-    topic = sns.Topic.from_topic_arn(stack, "Alarms", TOPIC_ARN)
-    api = ServerlessApi(stack, "Api", alarms=ApiAlarms(topic=topic))
-    api.add_route("GET", "/items", ServerlessFunction(stack, "Items", entry=ECHO).function)
-    sockets = WebSocketApi(stack, "Sockets")
-    sockets.add_route("$default", ServerlessFunction(stack, "Echo", entry=ECHO).function)
-    table = CompositeKeyTable(
-        stack,
-        "Table",
-        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-        stream=True,
-        alarms=True,
-        alarm_topic=topic,
-    )
-    table.add_stream_consumer(ServerlessFunction(stack, "Indexer", entry=ECHO).function)
+    common = add_apis_and_table(stack)
+    topic, api, sockets, table = common["topic"], common["api"], common["sockets"], common["table"]
     job_function = ServerlessFunction(stack, "Job", entry=ECHO, invoked_asynchronously=True)
     bus = EventBus(stack, "Bus", alarm_topic=topic)
     bus.add_rule(

@@ -4,57 +4,35 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Node
 from syrupy.assertion import SnapshotAssertion
 
 from constructs_lib import (
-    ApiAlarms,
-    CompositeKeyTable,
     DataStream,
     EventBus,
     QueueWorker,
     ScheduledJob,
     SearchDomain,
-    ServerlessApi,
     ServerlessFunction,
     ServiceDashboard,
-    WebSocketApi,
     Workflow,
     lambda_task,
 )
 from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
-
-ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
-TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alarms"
+from tests.constructs.every_construct import ECHO, add_apis_and_table
 
 
 @pytest.fixture(scope="module")
 def built() -> dict[str, Any]:
     app = new_app()
     stack = new_stack(app, "Service")
-    topic = sns.Topic.from_topic_arn(stack, "Alarms", TOPIC_ARN)
-    api = ServerlessApi(stack, "Api", alarms=ApiAlarms(topic=topic))
-    api.add_route("GET", "/items", ServerlessFunction(stack, "Items", entry=ECHO).function)
-    sockets = WebSocketApi(stack, "Sockets")
-    sockets.add_route("$default", ServerlessFunction(stack, "Echo", entry=ECHO).function)
-    table = CompositeKeyTable(
-        stack,
-        "Table",
-        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-        stream=True,
-        alarms=True,
-        alarm_topic=topic,
-    )
-    table.add_stream_consumer(ServerlessFunction(stack, "Indexer", entry=ECHO).function)
+    topic = add_apis_and_table(stack)["topic"]
     QueueWorker(stack, "Jobs", function=ServerlessFunction(stack, "Worker", entry=ECHO), alarm_topic=topic)
     ScheduledJob(
         stack,

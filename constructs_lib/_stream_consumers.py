@@ -25,7 +25,7 @@ from constructs import Construct
 from constructs_lib import _metrics
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
 from constructs_lib._queues import dead_letter_queue, messages_waiting
-from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._validation import PropErrors, check_token_unit, check_whole_seconds
 from constructs_lib.serverless_function import invocation_target
 
 # Lambda's default of 100 records per batch keeps one invocation well inside its timeout.
@@ -117,19 +117,12 @@ class ConsumerOptions:
             f"{prop}.batch_size",
             f"{self.batch_size} is outside 1-{max_batch_size}",
         )
-        # Milliseconds: to_seconds() throws through jsii on a fraction of a second, and Lambda takes
-        # MaximumBatchingWindowInSeconds and MaximumRecordAgeInSeconds as integers (issue #18).
+        # Lambda takes MaximumBatchingWindowInSeconds and MaximumRecordAgeInSeconds as integers.
         for option, duration in (
             ("max_batching_window", self.max_batching_window),
             ("max_record_age", self.max_record_age),
         ):
-            # Lambda takes both in seconds; a token (a CfnParameter) is not judged, it resolves at deploy.
-            check_token_unit(errors, f"{prop}.{option}", duration, "seconds")
-            concrete = duration is not None and not duration.is_unresolved()
-            millis = duration.to_milliseconds() if concrete and duration is not None else 0
-            errors.check(
-                millis % 1000 == 0, f"{prop}.{option}", f"{millis} ms is not a whole number of seconds"
-            )
+            check_whole_seconds(errors, f"{prop}.{option}", duration)
         errors.check(
             self.max_batching_window is None
             or self.max_batching_window.is_unresolved()

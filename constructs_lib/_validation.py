@@ -6,7 +6,7 @@ the construct path, the prop and the fix.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from constructs import IConstruct
 
 
@@ -66,3 +66,60 @@ def check_token_unit(errors: PropErrors, prop: str, duration: Duration | None, u
         f"(Duration.{unit}(...)), the unit CloudFormation takes",
     )
     return convertible
+
+
+def check_whole_seconds(
+    errors: PropErrors,
+    prop: str,
+    duration: Duration | None,
+    *,
+    within: tuple[Duration, Duration, str] | None = None,
+) -> float | None:
+    """A duration AWS takes in whole seconds; its milliseconds, or None when it is None or a token.
+
+    A token (a CfnParameter) is not judged, it resolves at deploy, but must come in seconds. A concrete
+    one is compared in milliseconds, since aws-cdk-lib's `to_seconds()` throws through jsii on a
+    fraction of a second (issue #18): first against `within` (lowest, highest, and the problem when
+    outside), then for whole seconds.
+    """
+    if duration is None:
+        return None
+    if duration.is_unresolved():
+        check_token_unit(errors, prop, duration, "seconds")
+        return None
+    millis: float = duration.to_milliseconds()
+    if within is not None:
+        lowest, highest, problem = within
+        errors.check(
+            lowest.to_milliseconds() <= millis <= highest.to_milliseconds(),
+            prop,
+            problem,
+        )
+    errors.check(millis % 1000 == 0, prop, f"{millis} ms is not a whole number of seconds")
+    return millis
+
+
+# EventBridge's and Scheduler's limits for a target's RetryPolicy (the same for both services).
+MAX_TARGET_RETRY_ATTEMPTS = 185
+MIN_TARGET_EVENT_AGE, MAX_TARGET_EVENT_AGE = Duration.minutes(1), Duration.hours(24)
+
+
+def check_target_retry_policy(
+    errors: PropErrors, retry_attempts: int, max_event_age: Duration, *, service: str
+) -> None:
+    """A target's RetryPolicy for EventBridge or Scheduler (`service`, named in the problems)."""
+    errors.check(
+        Token.is_unresolved(retry_attempts) or 0 <= retry_attempts <= MAX_TARGET_RETRY_ATTEMPTS,
+        "retry_attempts",
+        f"{retry_attempts} is outside 0-{MAX_TARGET_RETRY_ATTEMPTS}, {service}'s limits",
+    )
+    check_whole_seconds(
+        errors,
+        "max_event_age",
+        max_event_age,
+        within=(
+            MIN_TARGET_EVENT_AGE,
+            MAX_TARGET_EVENT_AGE,
+            f"must be between 1 minute and 24 hours, {service}'s limits",
+        ),
+    )

@@ -19,7 +19,7 @@ from aws_cdk import Duration, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_s3 as s3
 
-from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._validation import PropErrors, check_whole_seconds
 from constructs_lib.runtime.environment import (
     CORS_ALLOW_CREDENTIALS,
     CORS_ALLOW_HEADERS,
@@ -96,15 +96,7 @@ class CorsPolicy:
             f"{prop}.allow_methods",
             "ANY already allows every method; list it alone or list the methods",
         )
-        # A max_age from a token (a CfnParameter) is not judged, it resolves at deploy; the headers
-        # carry it in seconds, the unit it must come in.
-        check_token_unit(errors, f"{prop}.max_age", self.max_age, "seconds")
-        max_age_ms = 0 if self.max_age.is_unresolved() else self.max_age.to_milliseconds()
-        errors.check(
-            max_age_ms % 1000 == 0 and max_age_ms >= 0,
-            f"{prop}.max_age",
-            f"{max_age_ms} ms is not a whole number of seconds",
-        )
+        check_whole_seconds(errors, f"{prop}.max_age", self.max_age)  # the headers carry it in seconds
 
     def preflight(self) -> apigw.CorsOptions:
         """The OPTIONS preflight of every resource of a REST API."""

@@ -41,17 +41,21 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._queues import dead_letter_queue, messages_waiting
-from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._validation import (
+    MAX_TARGET_EVENT_AGE,
+    MAX_TARGET_RETRY_ATTEMPTS,
+    PropErrors,
+    check_target_retry_policy,
+    check_token_unit,
+)
 from constructs_lib.queue_worker import QueueWorker
 from constructs_lib.serverless_function import ServerlessFunction
 
 # As long as the dead-letter queues keep failed events: a replay can cover any failure still on hand.
 DEFAULT_ARCHIVE_RETENTION = Duration.days(14)
 # EventBridge's maxima (and its defaults): only the event age bounds the retries.
-DEFAULT_RETRY_ATTEMPTS = 185
-MAX_RETRY_ATTEMPTS = 185
-DEFAULT_MAX_EVENT_AGE = Duration.hours(24)
-MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.minutes(1), Duration.hours(24)  # EventBridge's limits
+DEFAULT_RETRY_ATTEMPTS = MAX_TARGET_RETRY_ATTEMPTS
+DEFAULT_MAX_EVENT_AGE = MAX_TARGET_EVENT_AGE
 MAX_TARGETS = 5  # EventBridge's limit per rule
 _BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
 _RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
@@ -263,26 +267,7 @@ class EventBus(Construct):
         )
         for index, target in enumerate(targets):
             _validate_target(errors, f"targets[{index}]", target)
-        errors.check(
-            Token.is_unresolved(retry_attempts) or 0 <= retry_attempts <= MAX_RETRY_ATTEMPTS,
-            "retry_attempts",
-            f"{retry_attempts} is outside 0-{MAX_RETRY_ATTEMPTS}, EventBridge's limits",
-        )
-        check_token_unit(errors, "max_event_age", max_event_age, "seconds")
-        if not max_event_age.is_unresolved():
-            # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18), and
-            # the target's MaximumEventAgeInSeconds is an integer.
-            event_age_ms = max_event_age.to_milliseconds()
-            errors.check(
-                MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
-                "max_event_age",
-                "must be between 1 minute and 24 hours, EventBridge's limits",
-            )
-            errors.check(
-                event_age_ms % 1000 == 0,
-                "max_event_age",
-                f"{event_age_ms} ms is not a whole number of seconds",
-            )
+        check_target_retry_policy(errors, retry_attempts, max_event_age, service="EventBridge")
         errors.check(
             description is None or len(description) <= MAX_DESCRIPTION_LENGTH,
             "description",

@@ -29,7 +29,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib._logs import DEFAULT_LOG_RETENTION
-from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._validation import PropErrors, check_whole_seconds
 from constructs_lib.runtime.hosts import is_loopback
 from constructs_lib.serverless_function import ServerlessFunction
 
@@ -79,12 +79,8 @@ class JwtAuthorizer(Construct):
             errors.check(not isinstance(given, str), prop, f"'{given}' is a string; pass a list: ['{given}']")
         audiences = [audiences] if isinstance(audiences, str) else audiences
         required_scopes = [required_scopes] if isinstance(required_scopes, str) else required_scopes
-        # Whole seconds, compared in milliseconds: to_seconds() throws through jsii on a fraction.
         for prop, duration in (("leeway", leeway), ("timeout", timeout)):
-            # A token (a CfnParameter) is not judged, it resolves at deploy; it must come in seconds.
-            check_token_unit(errors, prop, duration, "seconds")
-            millis = 0 if duration.is_unresolved() else duration.to_milliseconds()
-            errors.check(millis % 1000 == 0, prop, f"{millis:g} ms is not a whole number of seconds")
+            check_whole_seconds(errors, prop, duration)
         errors.check(
             bool(audiences),
             "audiences",

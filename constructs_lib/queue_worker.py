@@ -40,7 +40,7 @@ from constructs_lib._alarms import (
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import DEAD_LETTER_RETENTION, dead_letter_queue, messages_waiting
-from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._validation import PropErrors, check_whole_seconds
 from constructs_lib.serverless_function import ServerlessFunction
 
 # AWS recommends a visibility timeout of at least six times the function's timeout (plus the batching
@@ -130,13 +130,7 @@ class QueueWorker(Construct):
             ("retention_period", retention_period),
             ("oldest_message_age_threshold", oldest_message_age_threshold),
         ):
-            # SQS and Lambda take each in seconds, the unit a token duration must come in.
-            check_token_unit(errors, prop, duration, "seconds")
-            # A duration from a token (a CfnParameter) is not judged: converting it throws through jsii.
-            millis = (
-                duration.to_milliseconds() if duration is not None and not duration.is_unresolved() else 0
-            )
-            errors.check(millis % 1000 == 0, prop, f"{millis} ms is not a whole number of seconds")
+            check_whole_seconds(errors, prop, duration)
         errors.raise_if_any()
         function_timeout = function.function.timeout or Duration.seconds(3)  # Lambda's default
         # The visibility timeout follows from durations only when none of them comes from a token.

@@ -41,17 +41,20 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._queues import dead_letter_queue, messages_waiting
-from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._validation import (
+    MAX_TARGET_RETRY_ATTEMPTS,
+    PropErrors,
+    check_target_retry_policy,
+    check_token_unit,
+)
 from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
 from constructs_lib.serverless_function import ServerlessFunction
 
 DEFAULT_TIME_ZONE = "UTC"
 # Scheduler's maximum; the event age below is what really bounds the retries.
-DEFAULT_RETRY_ATTEMPTS = 185
-MAX_RETRY_ATTEMPTS = 185
+DEFAULT_RETRY_ATTEMPTS = MAX_TARGET_RETRY_ATTEMPTS
 # A run delivered more than an hour late overlaps the runs after it: dead-letter it for a look instead.
 DEFAULT_MAX_EVENT_AGE = Duration.hours(1)
-MIN_EVENT_AGE, MAX_EVENT_AGE = Duration.minutes(1), Duration.hours(24)  # Scheduler's limits
 MAX_FLEXIBLE_WINDOW = Duration.hours(24)  # Scheduler's limit (1440 minutes)
 MAX_DESCRIPTION_LENGTH = 512
 
@@ -121,26 +124,7 @@ class ScheduledJob(Construct):
                 "flexible_time_window",
                 "must be whole minutes between 1 minute and 24 hours; leave it unset to run on time",
             )
-        errors.check(
-            Token.is_unresolved(retry_attempts) or 0 <= retry_attempts <= MAX_RETRY_ATTEMPTS,
-            "retry_attempts",
-            f"{retry_attempts} is outside 0-{MAX_RETRY_ATTEMPTS}, Scheduler's limits",
-        )
-        # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18), and
-        # Scheduler's MaximumEventAgeInSeconds is an integer.
-        check_token_unit(errors, "max_event_age", max_event_age, "seconds")
-        if not max_event_age.is_unresolved():
-            event_age_ms = max_event_age.to_milliseconds()
-            errors.check(
-                MIN_EVENT_AGE.to_milliseconds() <= event_age_ms <= MAX_EVENT_AGE.to_milliseconds(),
-                "max_event_age",
-                "must be between 1 minute and 24 hours, Scheduler's limits",
-            )
-            errors.check(
-                event_age_ms % 1000 == 0,
-                "max_event_age",
-                f"{event_age_ms} ms is not a whole number of seconds",
-            )
+        check_target_retry_policy(errors, retry_attempts, max_event_age, service="Scheduler")
         errors.check(
             description is None or len(description) <= MAX_DESCRIPTION_LENGTH,
             "description",

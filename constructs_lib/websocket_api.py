@@ -35,7 +35,7 @@ from constructs_lib._api_scanners import acknowledge_invoke_permissions
 from constructs_lib._grants import default_policy
 from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge_wildcard_resource
-from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib._validation import PropErrors, check_whole_seconds
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.jwt_authorizer import JwtAuthorizer
 from constructs_lib.runtime import environment as env
@@ -133,19 +133,16 @@ class WebSocketApi(Construct):
             f"{throttling_burst_limit} is below throttling_rate_limit {throttling_rate_limit}; "
             "the burst must hold at least one second of the steady rate",
         )
-        # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18).
-        check_token_unit(errors, "connection_ttl", connection_ttl, "seconds")
-        ttl_ms = (
-            MIN_CONNECTION_TTL.to_milliseconds()
-            if connection_ttl.is_unresolved()
-            else connection_ttl.to_milliseconds()
-        )
-        errors.check(
-            MIN_CONNECTION_TTL.to_milliseconds() <= ttl_ms <= MAX_CONNECTION_TTL.to_milliseconds(),
+        check_whole_seconds(
+            errors,
             "connection_ttl",
-            "must be between 1 minute and 7 days; connections live at most 2 hours",
+            connection_ttl,
+            within=(
+                MIN_CONNECTION_TTL,
+                MAX_CONNECTION_TTL,
+                "must be between 1 minute and 7 days; connections live at most 2 hours",
+            ),
         )
-        errors.check(ttl_ms % 1000 == 0, "connection_ttl", f"{ttl_ms} ms is not a whole number of seconds")
         # AWS::ApiGatewayV2::Stage RouteSettings ThrottlingBurstLimit is an Integer.
         errors.check(
             not burst_known or throttling_burst_limit == int(throttling_burst_limit),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from constructs_lib.local._assembly import AWS_URL_SUFFIX
-from constructs_lib.local._servers import HttpServers, execute_api_url
+from constructs_lib.local._servers import HttpServers, execute_api_url, first_stage_urls, ports_of
 from constructs_lib.local._service import ServiceContext
 from constructs_lib.local._sessions import RoleSessions
 from constructs_lib.local.rest_api.aws_integration import AwsIntegrations
@@ -56,14 +56,11 @@ class RestApis:
 
     def ports(self) -> dict[str, int]:
         """Each API's port, by name (to serve it on again)."""
-        return {name: int(url.rsplit(":", 1)[1]) for name, url in self.urls.items()}
+        return ports_of(self.urls)
 
     def stage_urls(self) -> dict[str, str]:
-        """Each API's URL with its first stage: where its routes are (``http://host:port/prod``)."""
-        return {
-            name: f"{url}/{self.gateways[name].stage_names[0]}" if self.gateways[name].stage_names else url
-            for name, url in self.urls.items()
-        }
+        """Each API's URL with its first stage, where its routes are (``http://host:port/prod``)."""
+        return first_stage_urls(self.urls, self.gateways)
 
     def banner(self) -> list[str]:
         lines = []

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from constructs_lib.local._assembly import AWS_URL_SUFFIX
-from constructs_lib.local._servers import HttpServers, execute_api_url
+from constructs_lib.local._servers import HttpServers, execute_api_url, first_stage_urls, ports_of
 from constructs_lib.local._service import ServiceContext
 from constructs_lib.local.websocket_api.gateway import WebSocketGateway
 from constructs_lib.local.websocket_api.management import serve_management_api
@@ -62,14 +62,11 @@ class WebSocketApis:
 
     def ports(self) -> dict[str, int]:
         """Each API's port, by name (to serve it on again)."""
-        return {name: int(url.rsplit(":", 1)[1]) for name, url in self.urls.items()}
+        return ports_of(self.urls)
 
     def stage_urls(self) -> dict[str, str]:
         """Each API's URL with its first stage, where clients connect (``ws://host:port/prod``)."""
-        return {
-            name: f"{url}/{self.gateways[name].stage_names[0]}" if self.gateways[name].stage_names else url
-            for name, url in self.urls.items()
-        }
+        return first_stage_urls(self.urls, self.gateways)
 
     def banner(self) -> list[str]:
         return [f"WebSocket API {name}: {url}" for name, url in self.stage_urls().items()]

@@ -94,22 +94,6 @@ def built() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def templates(built: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = built["templates"]
-    return result
-
-
-@pytest.fixture(scope="module")
-def defaults(templates: dict[str, dict[str, Any]]) -> Template:
-    return Template.from_json(templates["Defaults"])
-
-
-@pytest.fixture(scope="module")
-def full(templates: dict[str, dict[str, Any]]) -> Template:
-    return Template.from_json(templates["Full"])
-
-
 # Defaults.
 
 

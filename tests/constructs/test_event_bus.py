@@ -77,22 +77,6 @@ def built() -> dict[str, Any]:
     return {"templates": synth_templates(app), "bus": bus, "placed": placed, "large": large, "audit": audit}
 
 
-@pytest.fixture(scope="module")
-def templates(built: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = built["templates"]
-    return result
-
-
-@pytest.fixture(scope="module")
-def defaults(templates: dict[str, dict[str, Any]]) -> Template:
-    return Template.from_json(templates["Defaults"])
-
-
-@pytest.fixture(scope="module")
-def full(templates: dict[str, dict[str, Any]]) -> Template:
-    return Template.from_json(templates["Full"])
-
-
 def _logical_id(template: Template, type_: str, prefix: str) -> str:
     (found,) = [k for k in template.find_resources(type_) if k.startswith(prefix)]
     return found

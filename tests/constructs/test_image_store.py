@@ -85,11 +85,6 @@ def templates() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def defaults(templates: dict[str, dict[str, Any]]) -> Template:
-    return Template.from_json(templates["Defaults"])
-
-
-@pytest.fixture(scope="module")
 def options(templates: dict[str, dict[str, Any]]) -> Template:
     return Template.from_json(templates["Options"])
 

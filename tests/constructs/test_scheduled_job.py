@@ -58,22 +58,6 @@ def built() -> dict[str, Any]:
     return {"templates": synth_templates(app), "sweep": sweep, "report": report, "once": once}
 
 
-@pytest.fixture(scope="module")
-def templates(built: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = built["templates"]
-    return result
-
-
-@pytest.fixture(scope="module")
-def defaults(templates: dict[str, dict[str, Any]]) -> Template:
-    return Template.from_json(templates["Defaults"])
-
-
-@pytest.fixture(scope="module")
-def full(templates: dict[str, dict[str, Any]]) -> Template:
-    return Template.from_json(templates["Full"])
-
-
 def _schedule(template: Template, prefix: str) -> dict[str, Any]:
     (found,) = [r for k, r in template.find_resources(SCHEDULE).items() if k.startswith(prefix)]
     return dict(found["Properties"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aws_cdk import App, Environment, Stack
+from aws_cdk import App, CfnParameter, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from cfnlint.version import __version__ as cfnlint_version
 
@@ -47,6 +47,19 @@ def new_app(outdir: Path | None = None, **context: Any) -> App:
 
 def new_stack(app: App, name: str = "Test") -> Stack:
     return Stack(app, name, env=TEST_ENV)
+
+
+def number_token(stack: Stack, name: str) -> Any:
+    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
+    return CfnParameter(stack, name, type="Number").value_as_number
+
+
+# A token duration in another unit than CloudFormation's: aws-cdk-lib cannot convert it, our ValueError
+# says so (issue #18). `{0}` is the unit ("seconds", "millis", ...).
+TOKEN_UNIT = (
+    "comes from a token, which aws-cdk-lib cannot convert at synth; give it in {0} (Duration.{0}(...)), "
+    "the unit CloudFormation takes"
+)
 
 
 def new_vpc(

@@ -9,31 +9,16 @@ duration in another unit than the one Kinesis, Lambda or CloudWatch takes raises
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk.assertions import Template
 
 from constructs_lib import DataStream, ServerlessFunction
-from tests.cdk import new_app, new_stack
+from tests.cdk import TOKEN_UNIT, number_token
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
-UNIT = (
-    "comes from a token, which aws-cdk-lib cannot convert at synth; give it in {0} (Duration.{0}(...)), "
-    "the unit CloudFormation takes"
-)
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
 
 
 def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
@@ -41,21 +26,23 @@ def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
         DataStream(
             stack,
             "Units",
-            retention_period=Duration.days(_number(stack, "RetentionDays")),
-            iterator_age_threshold=Duration.seconds(_number(stack, "IteratorSeconds")),
+            retention_period=Duration.days(number_token(stack, "RetentionDays")),
+            iterator_age_threshold=Duration.seconds(number_token(stack, "IteratorSeconds")),
         )
     assert str(raised.value) == (
         "Test/Units: 2 invalid props:\n"
-        f"  - retention_period: {UNIT.format('hours')}\n"
-        f"  - iterator_age_threshold: {UNIT.format('millis')}"
+        f"  - retention_period: {TOKEN_UNIT.format('hours')}\n"
+        f"  - iterator_age_threshold: {TOKEN_UNIT.format('millis')}"
     )
     stream = DataStream(stack, "Minutes")
     with pytest.raises(ValueError) as raised:
         stream.add_consumer(
             ServerlessFunction(stack, "MinutesConsumer", entry=ECHO).function,
-            max_batching_window=Duration.minutes(_number(stack, "WindowMinutes")),
+            max_batching_window=Duration.minutes(number_token(stack, "WindowMinutes")),
         )
-    assert str(raised.value) == f"Test/Minutes: add_consumer.max_batching_window: {UNIT.format('seconds')}"
+    assert (
+        str(raised.value) == f"Test/Minutes: add_consumer.max_batching_window: {TOKEN_UNIT.format('seconds')}"
+    )
 
 
 def test_token_durations_and_numbers_build(stack: Stack) -> None:
@@ -63,17 +50,17 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
         stack,
         "Stream",
         stream_mode=kinesis.StreamMode.PROVISIONED,
-        shard_count=_number(stack, "Shards"),
-        retention_period=Duration.hours(_number(stack, "RetentionHours")),
-        iterator_age_threshold=Duration.millis(_number(stack, "IteratorMillis")),
+        shard_count=number_token(stack, "Shards"),
+        retention_period=Duration.hours(number_token(stack, "RetentionHours")),
+        iterator_age_threshold=Duration.millis(number_token(stack, "IteratorMillis")),
     )
     stream.add_consumer(
         ServerlessFunction(stack, "Consumer", entry=ECHO).function,
-        batch_size=_number(stack, "BatchSize"),
-        max_batching_window=Duration.seconds(_number(stack, "Window")),
-        retry_attempts=_number(stack, "Retries"),
-        max_record_age=Duration.seconds(_number(stack, "RecordAge")),
-        parallelization_factor=_number(stack, "Parallelization"),
+        batch_size=number_token(stack, "BatchSize"),
+        max_batching_window=Duration.seconds(number_token(stack, "Window")),
+        retry_attempts=number_token(stack, "Retries"),
+        max_record_age=Duration.seconds(number_token(stack, "RecordAge")),
+        parallelization_factor=number_token(stack, "Parallelization"),
     )
     # One synth (last in this module): the tokens reach the template as references to their parameters.
     template = Template.from_stack(stack)

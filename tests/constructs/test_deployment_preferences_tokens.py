@@ -7,39 +7,28 @@ One synth checks the tokens reach the deployment configuration and the alias as 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Stack
+from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
 from constructs_lib import DeploymentPreference, ServerlessFunction
-from tests.cdk import new_app, new_stack
+from tests.cdk import number_token
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
 
 
 @pytest.mark.parametrize("kind", ["canary", "linear"])
 def test_token_percent_and_minutes_build(stack: Stack, kind: str) -> None:
     preference = getattr(DeploymentPreference, kind)(
-        _number(stack, f"{kind}Percent"), _number(stack, f"{kind}Minutes")
+        number_token(stack, f"{kind}Percent"), number_token(stack, f"{kind}Minutes")
     )
     ServerlessFunction(
         stack,
         kind.title(),
         entry=ECHO,
         deployment=preference,
-        provisioned_concurrency=_number(stack, f"{kind}Provisioned"),
+        provisioned_concurrency=number_token(stack, f"{kind}Provisioned"),
     )
 
 

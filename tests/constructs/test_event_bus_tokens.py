@@ -8,32 +8,21 @@ tokens reach the template as references.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import EventBus, QueueWorker, ServerlessFunction
-from tests.cdk import new_app, new_stack
+from tests.cdk import number_token
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
 PATTERN = {"source": ["app.orders"]}
 
 
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
-
-
 def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
     with pytest.raises(ValueError) as raised:
-        EventBus(stack, "HoursBus", archive_retention=Duration.hours(_number(stack, "RetentionHours")))
+        EventBus(stack, "HoursBus", archive_retention=Duration.hours(number_token(stack, "RetentionHours")))
     assert str(raised.value) == (
         "Test/HoursBus: archive_retention: comes from a token, which aws-cdk-lib cannot convert at synth; "
         "give it in days (Duration.days(...)), the unit CloudFormation takes"
@@ -45,7 +34,7 @@ def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
             "Minutes",
             event_pattern=PATTERN,
             targets=[function],
-            max_event_age=Duration.minutes(_number(stack, "AgeMinutes")),
+            max_event_age=Duration.minutes(number_token(stack, "AgeMinutes")),
         )
     assert str(raised.value) == (
         "Test/MinutesBus/add_rule(Minutes): max_event_age: comes from a token, which aws-cdk-lib cannot "
@@ -54,15 +43,15 @@ def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
 
 
 def test_token_durations_and_numbers_build(stack: Stack) -> None:
-    bus = EventBus(stack, "Bus", archive_retention=Duration.days(_number(stack, "RetentionDays")))
+    bus = EventBus(stack, "Bus", archive_retention=Duration.days(number_token(stack, "RetentionDays")))
     function = ServerlessFunction(stack, "Job", entry=ECHO, invoked_asynchronously=True)
     worker = QueueWorker(stack, "Worker", function=ServerlessFunction(stack, "WorkerFn", entry=ECHO))
     bus.add_rule(
         "Orders",
         event_pattern=PATTERN,
         targets=[function, worker],
-        retry_attempts=_number(stack, "Retries"),
-        max_event_age=Duration.seconds(_number(stack, "EventAge")),
+        retry_attempts=number_token(stack, "Retries"),
+        max_event_age=Duration.seconds(number_token(stack, "EventAge")),
     )
     # One synth (last in this module): the tokens reach the template as references to their parameters.
     template = Template.from_stack(stack)

@@ -7,31 +7,14 @@ synth checks the retentions reach the lifecycle rules as references.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import ImageStore
 from constructs_lib.runtime import environment as env
-from tests.cdk import new_app, new_stack
-
-UNIT = (
-    "comes from a token, which aws-cdk-lib cannot convert at synth; give it in {0} (Duration.{0}(...)), "
-    "the unit CloudFormation takes"
-)
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
+from tests.cdk import TOKEN_UNIT, number_token
 
 
 def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
@@ -39,13 +22,13 @@ def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
         ImageStore(
             stack,
             "Units",
-            upload_url_ttl=Duration.minutes(_number(stack, "UploadMinutes")),
-            access_log_retention=Duration.hours(_number(stack, "LogHours")),
+            upload_url_ttl=Duration.minutes(number_token(stack, "UploadMinutes")),
+            access_log_retention=Duration.hours(number_token(stack, "LogHours")),
         )
     assert str(raised.value) == (
         "Test/Units: 2 invalid props:\n"
-        f"  - upload_url_ttl: {UNIT.format('seconds')}\n"
-        f"  - access_log_retention: {UNIT.format('days')}"
+        f"  - upload_url_ttl: {TOKEN_UNIT.format('seconds')}\n"
+        f"  - access_log_retention: {TOKEN_UNIT.format('days')}"
     )
 
 
@@ -53,10 +36,10 @@ def test_token_durations_build(stack: Stack) -> None:
     store = ImageStore(
         stack,
         "Images",
-        upload_url_ttl=Duration.seconds(_number(stack, "UploadTtl")),
-        download_url_ttl=Duration.seconds(_number(stack, "DownloadTtl")),
-        noncurrent_version_retention=Duration.days(_number(stack, "VersionDays")),
-        access_log_retention=Duration.days(_number(stack, "LogDays")),
+        upload_url_ttl=Duration.seconds(number_token(stack, "UploadTtl")),
+        download_url_ttl=Duration.seconds(number_token(stack, "DownloadTtl")),
+        noncurrent_version_retention=Duration.days(number_token(stack, "VersionDays")),
+        access_log_retention=Duration.days(number_token(stack, "LogDays")),
     )
     assert stack.resolve(store.runtime_environment[env.IMAGE_STORE_UPLOAD_URL_TTL]) == {"Ref": "UploadTtl"}
     assert stack.resolve(store.runtime_environment[env.IMAGE_STORE_DOWNLOAD_URL_TTL]) == {

@@ -7,26 +7,14 @@ function's timeout and environment reference the parameters.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Template
 
 from constructs_lib import JwtAuthorizer
-from tests.cdk import new_app, new_stack
+from tests.cdk import TOKEN_UNIT, number_token
 
 ISSUER = "https://issuer.example.com/"
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
 
 
 def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
@@ -36,13 +24,10 @@ def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
             "Minutes",
             issuer=ISSUER,
             audiences=["api"],
-            leeway=Duration.minutes(_number(stack, "LeewayMinutes")),
-            timeout=Duration.millis(_number(stack, "TimeoutMillis")),
+            leeway=Duration.minutes(number_token(stack, "LeewayMinutes")),
+            timeout=Duration.millis(number_token(stack, "TimeoutMillis")),
         )
-    unit = (
-        "comes from a token, which aws-cdk-lib cannot convert at synth; give it in seconds "
-        "(Duration.seconds(...)), the unit CloudFormation takes"
-    )
+    unit = TOKEN_UNIT.format("seconds")
     assert str(raised.value) == f"Test/Minutes: 2 invalid props:\n  - leeway: {unit}\n  - timeout: {unit}"
 
 
@@ -52,8 +37,8 @@ def test_token_durations_build(stack: Stack) -> None:
         "Tokens",
         issuer=ISSUER,
         audiences=["api"],
-        leeway=Duration.seconds(_number(stack, "Leeway")),
-        timeout=Duration.seconds(_number(stack, "Timeout")),
+        leeway=Duration.seconds(number_token(stack, "Leeway")),
+        timeout=Duration.seconds(number_token(stack, "Timeout")),
     )
     # One synth (last in this module): the tokens reach the template as references to their parameters.
     functions = Template.from_stack(stack).find_resources("AWS::Lambda::Function")

@@ -9,26 +9,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_sns as sns
 
 from constructs_lib import AlarmSetting, AlarmSettings, QueueWorker, ServerlessFunction
-from tests.cdk import new_app, new_stack
+from tests.cdk import number_token
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
 
 
 def test_token_durations_and_numbers_build(stack: Stack) -> None:
@@ -37,13 +26,13 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
         stack,
         "Tokens",
         function=function,
-        batch_size=_number(stack, "BatchSize"),
-        max_batching_window=Duration.seconds(_number(stack, "Window")),
-        max_concurrency=_number(stack, "Concurrency"),
-        visibility_timeout=Duration.seconds(_number(stack, "Visibility")),
-        retention_period=Duration.seconds(_number(stack, "Retention")),
-        max_receive_count=_number(stack, "Receives"),
-        oldest_message_age_threshold=Duration.seconds(_number(stack, "OldestAge")),
+        batch_size=number_token(stack, "BatchSize"),
+        max_batching_window=Duration.seconds(number_token(stack, "Window")),
+        max_concurrency=number_token(stack, "Concurrency"),
+        visibility_timeout=Duration.seconds(number_token(stack, "Visibility")),
+        retention_period=Duration.seconds(number_token(stack, "Retention")),
+        max_receive_count=number_token(stack, "Receives"),
+        oldest_message_age_threshold=Duration.seconds(number_token(stack, "OldestAge")),
         alarm_topic=None,
     )
     assert worker.visibility_timeout.is_unresolved()
@@ -52,9 +41,9 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
 def test_token_alarm_settings_build(stack: Stack) -> None:
     function = ServerlessFunction(stack, "SettingsWorker", entry=ECHO)
     setting = AlarmSetting(
-        threshold=Duration.seconds(_number(stack, "AgeThreshold")),
-        evaluation_periods=_number(stack, "Periods"),
-        datapoints_to_alarm=_number(stack, "Datapoints"),
+        threshold=Duration.seconds(number_token(stack, "AgeThreshold")),
+        evaluation_periods=number_token(stack, "Periods"),
+        datapoints_to_alarm=number_token(stack, "Datapoints"),
     )
     worker = QueueWorker(
         stack,
@@ -72,7 +61,7 @@ def _topic(stack: Stack) -> sns.ITopic:
 
 def test_visibility_from_a_token_timeout_asks_for_visibility_timeout(stack: Stack) -> None:
     function = ServerlessFunction(
-        stack, "TokenTimeout", entry=ECHO, timeout=Duration.seconds(_number(stack, "Timeout"))
+        stack, "TokenTimeout", entry=ECHO, timeout=Duration.seconds(number_token(stack, "Timeout"))
     )
     with pytest.raises(
         ValueError,
@@ -87,7 +76,7 @@ def test_visibility_from_a_token_timeout_asks_for_visibility_timeout(stack: Stac
 
 def test_token_alarm_threshold_in_another_unit_raises(stack: Stack) -> None:
     function = ServerlessFunction(stack, "MinutesWorker", entry=ECHO)
-    setting = AlarmSetting(threshold=Duration.minutes(_number(stack, "MinutesThreshold")))
+    setting = AlarmSetting(threshold=Duration.minutes(number_token(stack, "MinutesThreshold")))
     with pytest.raises(
         ValueError,
         match=re.escape(
@@ -114,5 +103,5 @@ def test_token_duration_in_another_unit_raises(stack: Stack) -> None:
         ),
     ):
         QueueWorker(
-            stack, "Hours", function=function, retention_period=Duration.hours(_number(stack, "Hours"))
+            stack, "Hours", function=function, retention_period=Duration.hours(number_token(stack, "Hours"))
         )

@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Template
 
 from constructs_lib import ScheduledJob, ServerlessFunction
-from tests.cdk import new_app, new_stack
+from tests.cdk import number_token
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
 
 
 def _function(stack: Stack, name: str) -> ServerlessFunction:
@@ -40,9 +29,9 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
         "Tokens",
         function=_function(stack, "Job"),
         schedule="rate(1 hour)",
-        flexible_time_window=Duration.minutes(_number(stack, "Window")),
-        retry_attempts=_number(stack, "Retries"),
-        max_event_age=Duration.seconds(_number(stack, "EventAge")),
+        flexible_time_window=Duration.minutes(number_token(stack, "Window")),
+        retry_attempts=number_token(stack, "Retries"),
+        max_event_age=Duration.seconds(number_token(stack, "EventAge")),
     )
     # One synth: the tokens must reach the template as references to their parameters.
     schedule = Template.from_stack(stack).find_resources("AWS::Scheduler::Schedule")
@@ -64,8 +53,8 @@ def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
             "Units",
             function=_function(stack, "UnitsJob"),
             schedule="rate(1 hour)",
-            flexible_time_window=Duration.seconds(_number(stack, "WindowSeconds")),
-            max_event_age=Duration.minutes(_number(stack, "EventAgeMinutes")),
+            flexible_time_window=Duration.seconds(number_token(stack, "WindowSeconds")),
+            max_event_age=Duration.minutes(number_token(stack, "EventAgeMinutes")),
         )
     assert str(raised.value) == (
         "Test/Units: 2 invalid props:\n"

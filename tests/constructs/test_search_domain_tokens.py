@@ -8,32 +8,20 @@ token there raises our ValueError (issue #18). One synth checks the tokens reach
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import CompositeKeyTable, SearchDomain, SearchDomainSize
-from tests.cdk import new_app, new_stack
+from tests.cdk import number_token
 
 PRODUCTION = SearchDomainSize.production()
 
 
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
-
-
 def test_token_zones_and_masters_raise(stack: Stack) -> None:
     size = PRODUCTION.with_(
-        availability_zones=_number(stack, "Zones"), master_nodes=_number(stack, "Masters")
+        availability_zones=number_token(stack, "Zones"), master_nodes=number_token(stack, "Masters")
     )
     with pytest.raises(ValueError) as raised:
         SearchDomain(stack, "Shape", cognito_domain_prefix="images-shape", size=size)
@@ -49,7 +37,9 @@ def test_token_zones_and_masters_raise(stack: Stack) -> None:
 
 
 def test_token_durations_and_numbers_build(stack: Stack) -> None:
-    size = PRODUCTION.with_(data_nodes=_number(stack, "DataNodes"), volume_size_gib=_number(stack, "Volume"))
+    size = PRODUCTION.with_(
+        data_nodes=number_token(stack, "DataNodes"), volume_size_gib=number_token(stack, "Volume")
+    )
     domain = SearchDomain(stack, "Search", cognito_domain_prefix="images-search", size=size)
     table = CompositeKeyTable(
         stack,
@@ -61,9 +51,9 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
         table,
         index_name="images",
         id_attribute="pk",
-        batch_size=_number(stack, "BatchSize"),
-        max_batching_window=Duration.seconds(_number(stack, "Window")),
-        timeout=Duration.seconds(_number(stack, "Timeout")),
+        batch_size=number_token(stack, "BatchSize"),
+        max_batching_window=Duration.seconds(number_token(stack, "Window")),
+        timeout=Duration.seconds(number_token(stack, "Timeout")),
     )
     # One synth (last in this module): the tokens reach the template as references to their parameters.
     template = Template.from_stack(stack)

@@ -7,26 +7,14 @@ synthesizes: the stage's method settings and the alarms show the tokens as they 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
 from constructs_lib import ApiAlarms, ApiStage, ServerlessApi
-from tests.cdk import new_app, new_stack
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
+from tests.cdk import number_token
 
 
 def _alarm(api: ServerlessApi, construct_id: str) -> cloudwatch.CfnAlarm:
@@ -40,12 +28,13 @@ def test_token_stage_limits_and_alarm_thresholds_build(stack: Stack) -> None:
         stack,
         "Tokens",
         stage=ApiStage(
-            throttling_rate_limit=_number(stack, "Rate"), throttling_burst_limit=_number(stack, "Burst")
+            throttling_rate_limit=number_token(stack, "Rate"),
+            throttling_burst_limit=number_token(stack, "Burst"),
         ),
         alarms=ApiAlarms(
             topic=sns.Topic(stack, "Alarms"),
-            server_error_rate_threshold=_number(stack, "ErrorRate"),
-            latency_p99_threshold=Duration.millis(_number(stack, "LatencyMs")),
+            server_error_rate_threshold=number_token(stack, "ErrorRate"),
+            latency_p99_threshold=Duration.millis(number_token(stack, "LatencyMs")),
         ),
     )
     stage = api.stage.node.default_child
@@ -68,7 +57,7 @@ def test_token_latency_threshold_in_another_unit_raises(stack: Stack) -> None:
             "Seconds",
             alarms=ApiAlarms(
                 topic=sns.Topic(stack, "SecondsAlarms"),
-                latency_p99_threshold=Duration.seconds(_number(stack, "LatencySeconds")),
+                latency_p99_threshold=Duration.seconds(number_token(stack, "LatencySeconds")),
             ),
         )
     assert str(raised.value) == (

@@ -8,26 +8,15 @@ reach the template as references.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Template
 
 from constructs_lib import ServerlessFunction
-from tests.cdk import new_app, new_stack
+from tests.cdk import TOKEN_UNIT, number_token
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
 
 
 def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
@@ -36,14 +25,11 @@ def test_token_durations_in_another_unit_raise(stack: Stack) -> None:
             stack,
             "Minutes",
             entry=ECHO,
-            timeout=Duration.minutes(_number(stack, "TimeoutMinutes")),
+            timeout=Duration.minutes(number_token(stack, "TimeoutMinutes")),
             invoked_asynchronously=True,
-            async_max_event_age=Duration.hours(_number(stack, "AgeHours")),
+            async_max_event_age=Duration.hours(number_token(stack, "AgeHours")),
         )
-    unit = (
-        "comes from a token, which aws-cdk-lib cannot convert at synth; give it in seconds "
-        "(Duration.seconds(...)), the unit CloudFormation takes"
-    )
+    unit = TOKEN_UNIT.format("seconds")
     assert str(raised.value) == (
         f"Test/Minutes: 2 invalid props:\n  - timeout: {unit}\n  - async_max_event_age: {unit}"
     )
@@ -54,12 +40,12 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
         stack,
         "Fn",
         entry=ECHO,
-        memory_size=_number(stack, "Memory"),
-        timeout=Duration.seconds(_number(stack, "Timeout")),
-        reserved_concurrent_executions=_number(stack, "Reserved"),
+        memory_size=number_token(stack, "Memory"),
+        timeout=Duration.seconds(number_token(stack, "Timeout")),
+        reserved_concurrent_executions=number_token(stack, "Reserved"),
         invoked_asynchronously=True,
-        async_retry_attempts=_number(stack, "Retries"),
-        async_max_event_age=Duration.seconds(_number(stack, "EventAge")),
+        async_retry_attempts=number_token(stack, "Retries"),
+        async_max_event_age=Duration.seconds(number_token(stack, "EventAge")),
     )
     # One synth (last in this module): the tokens reach the template as references to their parameters.
     template = Template.from_stack(stack)

@@ -7,29 +7,17 @@ raises our ValueError (issue #18). One synth checks the tokens reach the templat
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk.assertions import Match, Template
 
 from constructs_lib import UserDirectory
-from tests.cdk import new_app, new_stack
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
+from tests.cdk import number_token
 
 
 def test_token_validity_in_another_unit_raises(stack: Stack) -> None:
     with pytest.raises(ValueError) as raised:
-        UserDirectory(stack, "Hours", id_token_validity=Duration.hours(_number(stack, "IdHours")))
+        UserDirectory(stack, "Hours", id_token_validity=Duration.hours(number_token(stack, "IdHours")))
     assert str(raised.value) == (
         "Test/Hours: id_token_validity: comes from a token, which aws-cdk-lib cannot convert at synth; give "
         "it in minutes (Duration.minutes(...)), the unit CloudFormation takes"
@@ -40,10 +28,10 @@ def test_token_durations_and_numbers_build(stack: Stack) -> None:
     UserDirectory(
         stack,
         "Users",
-        password_min_length=_number(stack, "MinLength"),
-        id_token_validity=Duration.minutes(_number(stack, "IdMinutes")),
-        access_token_validity=Duration.minutes(_number(stack, "AccessMinutes")),
-        refresh_token_validity=Duration.minutes(_number(stack, "RefreshMinutes")),
+        password_min_length=number_token(stack, "MinLength"),
+        id_token_validity=Duration.minutes(number_token(stack, "IdMinutes")),
+        access_token_validity=Duration.minutes(number_token(stack, "AccessMinutes")),
+        refresh_token_validity=Duration.minutes(number_token(stack, "RefreshMinutes")),
     )
     # One synth (last in this module): the tokens reach the template as references to their parameters.
     template = Template.from_stack(stack)

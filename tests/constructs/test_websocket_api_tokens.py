@@ -7,34 +7,22 @@ the handlers' environment and the stage's throttling show the tokens as they wil
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 
 from constructs_lib import WebSocketApi
 from constructs_lib.runtime import environment as env
-from tests.cdk import new_app, new_stack
-
-
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
+from tests.cdk import number_token
 
 
 def test_token_duration_and_numbers_build(stack: Stack) -> None:
     api = WebSocketApi(
         stack,
         "Tokens",
-        throttling_rate_limit=_number(stack, "Rate"),
-        throttling_burst_limit=_number(stack, "Burst"),
-        connection_ttl=Duration.seconds(_number(stack, "Ttl")),
+        throttling_rate_limit=number_token(stack, "Rate"),
+        throttling_burst_limit=number_token(stack, "Burst"),
+        connection_ttl=Duration.seconds(number_token(stack, "Ttl")),
     )
     assert stack.resolve(api.handler_environment[env.CONNECTION_TTL_SECONDS]) == {"Ref": "Ttl"}
     stage = api.stage.node.default_child
@@ -48,7 +36,7 @@ def test_token_duration_and_numbers_build(stack: Stack) -> None:
 
 def test_token_duration_in_another_unit_raises(stack: Stack) -> None:
     with pytest.raises(ValueError) as raised:
-        WebSocketApi(stack, "Hours", connection_ttl=Duration.hours(_number(stack, "TtlHours")))
+        WebSocketApi(stack, "Hours", connection_ttl=Duration.hours(number_token(stack, "TtlHours")))
     assert str(raised.value) == (
         "Test/Hours: connection_ttl: comes from a token, which aws-cdk-lib cannot convert at synth; give it "
         "in seconds (Duration.seconds(...)), the unit CloudFormation takes"

@@ -9,33 +9,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs_lib import ServerlessFunction, Workflow, lambda_task
-from tests.cdk import new_app, new_stack
+from tests.cdk import number_token
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
 
 
-def _number(stack: Stack, name: str) -> Any:
-    """A CfnParameter's value: a number token, which props typed int take too (jsii passes a number)."""
-    return CfnParameter(stack, name, type="Number").value_as_number
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return new_stack(new_app(), "Test")
-
-
 def test_token_duration_and_number_build(stack: Stack) -> None:
     task = lambda_task(
-        stack, "Step", ServerlessFunction(stack, "Fn", entry=ECHO), max_attempts=_number(stack, "Attempts")
+        stack,
+        "Step",
+        ServerlessFunction(stack, "Fn", entry=ECHO),
+        max_attempts=number_token(stack, "Attempts"),
     )
-    workflow = Workflow(stack, "Tokens", definition=task, timeout=Duration.seconds(_number(stack, "Timeout")))
+    workflow = Workflow(
+        stack, "Tokens", definition=task, timeout=Duration.seconds(number_token(stack, "Timeout"))
+    )
     machine = workflow.state_machine.node.default_child
     assert isinstance(machine, sfn.CfnStateMachine)
     parts = stack.resolve(machine.definition_string)["Fn::Join"][1]
@@ -53,7 +47,7 @@ def test_token_duration_in_another_unit_raises(stack: Stack) -> None:
             stack,
             "Minutes",
             definition=sfn.Pass(stack, "Pass"),
-            timeout=Duration.minutes(_number(stack, "TimeoutMinutes")),
+            timeout=Duration.minutes(number_token(stack, "TimeoutMinutes")),
         )
     assert str(raised.value) == (
         "Test/Minutes: timeout: comes from a token, which aws-cdk-lib cannot convert at synth; give it in "

@@ -470,30 +470,24 @@ class ApiStack(Stack):
             )
             self.api.add_route(method, path, function.function, **access, **options)
         if settings.deployment.gradual:
-            server_errors = self._deployment_server_errors_alarm(settings.stage)
+            server_errors = self._deployment_server_errors_alarm()
             # On call learns of a rollback (and of the recovery) as of any other alarm.
             server_errors.add_alarm_action(cloudwatch_actions.SnsAction(data.alarms.topic))
             server_errors.add_ok_action(cloudwatch_actions.SnsAction(data.alarms.topic))
             for function in (groups_read, groups_write, images_read, images_write, image_search):
                 function.add_deployment_alarm(server_errors)
 
-    def _deployment_server_errors_alarm(self, stage: str) -> cloudwatch.Alarm:
+    def _deployment_server_errors_alarm(self) -> cloudwatch.Alarm:
         """5XX answers of the REST API: a deployment of any API function rolls back when they appear.
 
-        By literal API and stage names: the API's own alarm references its stage, whose methods reference
-        the functions' aliases, whose update policies reference this alarm's deployment groups (a cycle).
+        By the API's and stage's names (`by_name`): the stage's methods reference the functions'
+        aliases, whose deployment groups reference this alarm, so a reference to the stage is a cycle.
         """
         return cloudwatch.Alarm(
             self,
             "ApiServerErrorsDuringDeployment",
             alarm_description="5XX answers of the REST API: CodeDeploy rolls a deploying API function back",
-            metric=cloudwatch.Metric(
-                namespace="AWS/ApiGateway",
-                metric_name="5XXError",
-                dimensions_map={"ApiName": self.api.api.rest_api_name, "Stage": stage},
-                statistic="Sum",
-                period=Duration.minutes(1),
-            ),
+            metric=self.api.metric("5XXError", statistic="Sum", period=Duration.minutes(1), by_name=True),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -1,4 +1,5 @@
-"""ServerlessApi's checks of what API Gateway refuses at deployment, or aws-cdk-lib throws through jsii.
+"""ServerlessApi's checks of what API Gateway refuses at deployment, or aws-cdk-lib throws through jsii
+(and the usage plans built once their numbers pass).
 
 Each check names the limit it enforces and its source. Values that are tokens are checked only
 when concrete.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_apigateway as apigw
@@ -15,6 +17,9 @@ from aws_cdk import aws_certificatemanager as acm
 from constructs import Construct
 
 from constructs_lib._validation import PropErrors
+
+if TYPE_CHECKING:
+    from constructs_lib.serverless_api import ServerlessApi
 
 # AWS::ApiGateway::Authorizer AuthorizerResultTtlInSeconds and the stage's CacheTtlInSeconds:
 # "The maximum value is 3600" (CloudFormation resource specification); aws-cdk-lib throws beyond it
@@ -242,3 +247,24 @@ def check_sibling_parameters(errors: PropErrors, path: str, routed_paths: Iterab
                     )
                     return
                 break
+
+
+def stage_usage_plan(
+    api: ServerlessApi,
+    construct_id: str,
+    *,
+    rate_limit: int,
+    burst_limit: int,
+    quota_limit: int | None,
+    quota_period: apigw.Period,
+) -> apigw.UsagePlan:
+    """`ServerlessApi.add_usage_plan`: a usage plan for the API's stage, once its numbers are checked."""
+    errors = PropErrors(api, construct_id)
+    check_usage_plan(errors, rate_limit=rate_limit, burst_limit=burst_limit, quota_limit=quota_limit)
+    errors.raise_if_any()
+    return api.api.add_usage_plan(
+        construct_id,
+        throttle=apigw.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
+        quota=apigw.QuotaSettings(limit=quota_limit, period=quota_period) if quota_limit else None,
+        api_stages=[apigw.UsagePlanPerApiStage(api=api.api, stage=api.stage)],
+    )

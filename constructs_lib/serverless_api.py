@@ -57,7 +57,7 @@ from constructs_lib._api_settings import (
     domain_name_options,
     validate,
 )
-from constructs_lib._api_validation import check_parameter_names, check_sibling_parameters, check_usage_plan
+from constructs_lib._api_validation import check_parameter_names, check_sibling_parameters, stage_usage_plan
 from constructs_lib._logs import retained_log_group
 from constructs_lib._validation import PropErrors
 from constructs_lib.cors_policy import DEFAULT_CORS_HEADERS as DEFAULT_CORS_HEADERS  # noqa: PLC0414
@@ -151,6 +151,7 @@ class ServerlessApi(Construct):
         alarms: ApiAlarms | None = None,
     ) -> None:
         stage = stage or ApiStage()
+        self._stage_name = stage.name
         authorizers = authorizers or ApiAuthorizers()
         errors = PropErrors(scope, construct_id)
         validate(
@@ -523,11 +524,18 @@ class ServerlessApi(Construct):
         statistic: str = "Average",
         period: Duration | None = None,
         label: str | None = None,
+        by_name: bool = False,
     ) -> cloudwatch.Metric:
         """The stage's AWS/ApiGateway metric `metric_name` (dimensions ``ApiName`` and ``Stage``), over
-        `period` (five minutes by default): every alarm and dashboard graph of this API gets it here."""
+        `period` (five minutes by default): every alarm and dashboard graph of this API gets it here.
+
+        `by_name`: the dimensions are the API's and the stage's names as written, not references to the
+        API and the stage, for an alarm that rolls back deployments of a function this API invokes (by
+        reference, the stage's methods reference the function's alias, whose deployment group references
+        the alarm: a cycle CloudFormation refuses)."""
+        names = {"ApiName": self.api.rest_api_name, "Stage": self._stage_name} if by_name else None
         return _metrics.rest_api_stage(self.stage).metric(
-            metric_name, statistic=statistic, period=period, label=label
+            metric_name, statistic=statistic, period=period, label=label, dimensions=names
         )
 
     def metric_count(
@@ -578,14 +586,13 @@ class ServerlessApi(Construct):
         quota_period: apigw.Period = apigw.Period.MONTH,
     ) -> apigw.UsagePlan:
         """A usage plan for this stage with its own throttling and optional quota per API key."""
-        errors = PropErrors(self, construct_id)
-        check_usage_plan(errors, rate_limit=rate_limit, burst_limit=burst_limit, quota_limit=quota_limit)
-        errors.raise_if_any()
-        return self.api.add_usage_plan(
+        return stage_usage_plan(
+            self,
             construct_id,
-            throttle=apigw.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
-            quota=apigw.QuotaSettings(limit=quota_limit, period=quota_period) if quota_limit else None,
-            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
+            rate_limit=rate_limit,
+            burst_limit=burst_limit,
+            quota_limit=quota_limit,
+            quota_period=quota_period,
         )
 
     def add_api_key(self, construct_id: str, *, usage_plan: apigw.UsagePlan) -> apigw.IApiKey:

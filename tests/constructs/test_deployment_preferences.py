@@ -12,6 +12,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs_lib import (
+    AuthorizationMode,
     CompositeKeyTable,
     DataStream,
     DeploymentPreference,
@@ -343,3 +344,53 @@ def test_invocation_target_is_the_function_without_an_alias(stack: Stack) -> Non
     assert plain.invocation_target is plain.function
     assert canary.invocation_target is canary.alias
     assert str(DeploymentPreference.canary(10, 5)) == "canary 10% for 5 min"
+
+
+@pytest.fixture(scope="module")
+def api_rollback_templates() -> dict[str, dict[str, Any]]:
+    """An API route to a canary function that rolls back on the API's 5XX: by name (Safe) and by
+    reference to the stage (Cyclic), in two stacks of one app."""
+    app = new_app()
+    for name, by_name in (("Safe", True), ("Cyclic", False)):
+        stack = new_stack(app, name)
+        api = ServerlessApi(stack, "Api")
+        orders = ServerlessFunction(
+            stack, "Orders", entry=ECHO, deployment=DeploymentPreference.canary(10, 5)
+        )
+        api.add_route(
+            "GET", "/orders", orders.function, authorization=AuthorizationMode.NONE, public_reason="A test"
+        )
+        orders.add_deployment_alarm(
+            cloudwatch.Alarm(
+                stack,
+                "Api5xx",
+                metric=api.metric("5XXError", statistic="Sum", period=Duration.minutes(1), by_name=by_name),
+                threshold=1,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+    return synth_templates(app)
+
+
+def test_an_api_alarm_by_name_rolls_back_the_apis_functions_without_a_cycle(
+    api_rollback_templates: dict[str, dict[str, Any]],
+) -> None:
+    safe = api_rollback_templates["Safe"]
+    (alarm,) = [
+        r
+        for r in safe["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and "Dimensions" in r["Properties"]
+        and r["Properties"]["MetricName"] == "5XXError"
+    ]
+    assert alarm["Properties"]["Dimensions"] == [
+        {"Name": "ApiName", "Value": "Api"},
+        {"Name": "Stage", "Value": "dev"},  # ApiStage's default name
+    ]
+    assert cfn_lint_findings(safe) == []
+    # By reference to the stage: the stage's method references the alias, whose deployment group
+    # references the alarm, which references the stage.
+    assert any(
+        finding.startswith("E3004 ") for finding in cfn_lint_findings(api_rollback_templates["Cyclic"])
+    )

@@ -25,7 +25,7 @@ from aws_cdk import cx_api
 
 import constructs_lib
 import constructs_lib.checks
-from tests.cdk import CDK_CONTEXT, ROOT
+from tests.cdk import CDK_CONTEXT, ROOT, cfn_lint_findings
 
 DOCS = ROOT / "docs"
 EXAMPLE_PAGES = (*sorted((DOCS / "constructs").glob("*.md")), DOCS / "getting-started.md")
@@ -148,6 +148,9 @@ def test_example_synthesizes_with_cdk_nag(
 ) -> None:
     for assembly in example_run.run(example, monkeypatch):
         assert assembly.stacks_recursively, f"{example.name}: synthesizes no stack"
+        # What CloudFormation would refuse (a circular reference, say) fails the example too.
+        for stack in assembly.stacks_recursively:
+            assert cfn_lint_findings(stack.template) == [], f"{example.name}: {stack.stack_name}"
 
 
 def test_fragments_are_few_and_say_why() -> None:

@@ -24,7 +24,17 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import PYTHON, ROOT, Budget, Row, Section, alternate, moto_server, run_json
+from benchmarks._common import (
+    PYTHON,
+    ROOT,
+    Budget,
+    Row,
+    Section,
+    alternate,
+    moto_server,
+    run_json,
+    serve_json_posts,
+)
 
 WARM_REQUESTS = 200
 COLD_BUDGET = 1.3
@@ -174,7 +184,6 @@ def _seed(endpoint: str) -> None:
 
 def serve_search(port_file: Path) -> None:
     """OpenSearch's ``_search`` for the search route: the seeded images as hits, highlighted."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415
 
     hits = [
         {
@@ -191,23 +200,7 @@ def serve_search(port_file: Path) -> None:
     ]
     reply = json.dumps({"took": 1, "hits": {"total": {"value": len(hits)}, "hits": hits}}).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silent."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_file.write_text(str(server.server_address[1]))
-    server.serve_forever()
+    serve_json_posts(port_file, lambda _body: reply)
 
 
 def _seeded_images() -> list[tuple[int, str, str]]:

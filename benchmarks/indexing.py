@@ -14,11 +14,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import PYTHON, ROOT, Budget, Row, Section, run_json
+from benchmarks._common import PYTHON, ROOT, Budget, Row, Section, run_json, serve_json_posts
 
 RECORDS = 100
 REQUESTS_PER_SAMPLE = 200
@@ -26,26 +25,14 @@ INDEXING_BUDGET = 1.2
 
 
 def serve(port_file: Path) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    """A bulk endpoint: every action of a request answered created."""
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-            actions = [json.loads(line) for line in body.splitlines()[::2]]
-            items = [{next(iter(action)): {"status": 201, "result": "created"}} for action in actions]
-            reply = json.dumps({"took": 1, "errors": False, "items": items}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+    def answer(body: bytes) -> bytes:
+        actions = [json.loads(line) for line in body.decode().splitlines()[::2]]
+        items = [{next(iter(action)): {"status": 201, "result": "created"}} for action in actions]
+        return json.dumps({"took": 1, "errors": False, "items": items}).encode()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silent."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_file.write_text(str(server.server_address[1]))
-    server.serve_forever()
+    serve_json_posts(port_file, answer)
 
 
 def _records() -> list[dict[str, Any]]:

@@ -4,16 +4,13 @@ targets (with their input), not the others; failed deliveries go to the target's
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
-import requests
 
-from constructs_lib.local._service import DeliveryCheck, DeliveryRequest
+from constructs_lib.local._service import DeliveryRequest
 from constructs_lib.local.events import EventRouter
 from constructs_lib.local.events.input_transform import TargetInput, fill, select
 from tests.local.test_event_sources import (
@@ -24,20 +21,13 @@ from tests.local.test_event_sources import (
     FakeTemplate,
     Resources,
     function_arn,
+    running,
 )
 from tests.local.test_schedules import FakeClock
-from tests.moto_server import moto_server
 
 IDLE = 10.0
 BUS = "images"
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{BUS}/Uploaded"
-
-
-@pytest.fixture
-def aws() -> Iterator[Aws]:
-    with moto_server() as url:
-        requests.post(f"{url}/moto-api/reset", timeout=5).raise_for_status()
-        yield Aws(url)
 
 
 def rule(pattern: dict[str, Any], *targets: dict[str, Any], **properties: Any) -> dict[str, Any]:
@@ -51,27 +41,6 @@ def rule(pattern: dict[str, Any], *targets: dict[str, Any], **properties: Any) -
             **properties,
         },
     }
-
-
-@contextmanager
-def running(
-    aws: Aws, resources: Resources, values: dict[str, str], invoker: FakeInvoker, checks: list[DeliveryCheck]
-) -> Iterator[EventRouter]:
-    router = EventRouter(
-        [FakeTemplate(resources, values)],
-        invoker=invoker,
-        endpoint_url=aws.url,
-        region=REGION,
-        account=ACCOUNT,
-        retry_delays=(0.05,),
-        poll_interval=0.02,
-        delivery_checks=checks,
-    )
-    router.start()
-    try:
-        yield router
-    finally:
-        router.stop()
 
 
 def put(aws: Aws, detail_type: str, detail: dict[str, Any], source: str = "app.images") -> str:
@@ -124,7 +93,7 @@ def test_put_events_reach_the_matching_rules_targets_only(aws: Aws) -> None:
         "Queue.Arn": queue_arn,
     }
     invoker = FakeInvoker()
-    with running(aws, resources, values, invoker, []) as router:
+    with running(aws, resources, values, invoker) as router:
         event_id = put(aws, "Image Uploaded", {"key": "uploads/cat.png", "size": 2048})
         put(aws, "Image Uploaded", {"key": "uploads/empty.png", "size": 0})  # matches no rule
         put(aws, "Something Else", {"key": "x"})
@@ -189,7 +158,7 @@ def test_refused_deliveries_go_to_the_targets_dead_letter_queue(aws: Aws) -> Non
         return "no resource-based policy allows it" if request.action == "lambda:InvokeFunction" else None
 
     invoker = FakeInvoker()
-    with running(aws, resources, values, invoker, [no_invoke]) as router:
+    with running(aws, resources, values, invoker, checks=[no_invoke]) as router:
         event_id = put(aws, "Image Uploaded", {"key": "k"})
         assert router.wait_idle(IDLE)
 
@@ -371,7 +340,7 @@ def test_a_rule_on_a_bus_that_is_not_local_does_not_stop_the_others(
         "Thumbnail.Arn": function_arn("Thumbnail"),
     }
     invoker = FakeInvoker()
-    with running(aws, resources, values, invoker, []) as router:
+    with running(aws, resources, values, invoker) as router:
         put(aws, "Image Uploaded", {"key": "k"})
         assert router.wait_idle(IDLE)
 

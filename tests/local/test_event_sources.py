@@ -15,11 +15,11 @@ from urllib.parse import quote_plus, unquote_plus
 
 import boto3
 import pytest
-import requests
 
+from constructs_lib.local._service import DeliveryCheck
 from constructs_lib.local._types import FunctionError, Invocation
 from constructs_lib.local.events import EventRouter
-from tests.moto_server import moto_server
+from constructs_lib.local.events.schedules import Clock, system_clock
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -160,22 +160,19 @@ class Aws:
         return messages
 
 
-@pytest.fixture
-def aws() -> Iterator[Aws]:
-    with moto_server() as url:
-        # moto's backends live in the process, not in the server: each test starts from nothing.
-        requests.post(f"{url}/moto-api/reset", timeout=5).raise_for_status()
-        yield Aws(url)
-
-
 @contextmanager
 def running(
     aws: Aws,
     resources: Resources,
     values: Mapping[str, str],
     invoker: FakeInvoker,
+    *,
     retry_delays: tuple[float, ...] = (0.05,),
+    checks: list[DeliveryCheck] | None = None,
+    clock: Clock = system_clock,
 ) -> Iterator[EventRouter]:
+    """An event router over `resources` (their references resolved to `values`), started: fast
+    retries and polls, the delivery `checks` and the `clock` a test gives."""
     router = EventRouter(
         [FakeTemplate(resources, values)],
         invoker=invoker,
@@ -184,6 +181,8 @@ def running(
         account=ACCOUNT,
         retry_delays=retry_delays,
         poll_interval=0.02,
+        delivery_checks=checks if checks is not None else [],
+        clock=clock,
     )
     router.start()
     try:

@@ -7,19 +7,16 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from constructs_lib.local.__main__ import main
-from constructs_lib.local._service import DeliveryCheck, DeliveryRequest
+from constructs_lib.local._service import DeliveryRequest
 from constructs_lib.local._state import state_path, write_state
-from constructs_lib.local.events import EventRouter, _targets
+from constructs_lib.local.events import _targets
 from constructs_lib.local.events.schedules import TRIGGER_QUEUE_STATE
 from constructs_lib.local.events.trigger import schedule_named, trigger
 from tests.local.test_event_sources import (
@@ -27,11 +24,10 @@ from tests.local.test_event_sources import (
     REGION,
     Aws,
     FakeInvoker,
-    FakeTemplate,
     Resources,
     function_arn,
+    running,
 )
-from tests.moto_server import moto_server
 
 IDLE = 10.0
 START = datetime(2026, 3, 4, 11, 59, 30, tzinfo=UTC)
@@ -54,13 +50,6 @@ class FakeClock:
             self.now += timedelta(**delta)
 
 
-@pytest.fixture
-def aws() -> Iterator[Aws]:
-    with moto_server() as url:
-        requests.post(f"{url}/moto-api/reset", timeout=5).raise_for_status()
-        yield Aws(url)
-
-
 def schedule(expression: str, target: dict[str, Any], **properties: Any) -> dict[str, Any]:
     return {
         "Type": "AWS::Scheduler::Schedule",
@@ -76,34 +65,6 @@ def schedule(expression: str, target: dict[str, Any], **properties: Any) -> dict
 
 def arn(name: str) -> str:
     return f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/jobs/{name}"
-
-
-@contextmanager
-def running(
-    aws: Aws,
-    resources: Resources,
-    values: dict[str, str],
-    invoker: FakeInvoker,
-    clock: FakeClock,
-    *,
-    checks: list[DeliveryCheck] | None = None,
-) -> Iterator[EventRouter]:
-    router = EventRouter(
-        [FakeTemplate(resources, values)],
-        invoker=invoker,
-        endpoint_url=aws.url,
-        region=REGION,
-        account=ACCOUNT,
-        retry_delays=(0.05,),
-        poll_interval=0.02,
-        delivery_checks=checks or [],
-        clock=clock,
-    )
-    router.start()
-    try:
-        yield router
-    finally:
-        router.stop()
 
 
 def values_for(*names: str, **extra: str) -> dict[str, str]:
@@ -126,7 +87,7 @@ def test_a_rate_schedule_fires_at_start_and_every_minute_of_the_clock(aws: Aws) 
     }
     clock = FakeClock(START)
     invoker = FakeInvoker()
-    with running(aws, resources, values_for("EveryMinute"), invoker, clock) as router:
+    with running(aws, resources, values_for("EveryMinute"), invoker, clock=clock) as router:
         assert router.wait_idle(IDLE)
         assert invoker.events("Sweep") == [{"job": "sweep", "at": "2026-03-04T11:59:30Z", "try": 1}]
         clock.advance(seconds=59)
@@ -161,7 +122,7 @@ def test_cron_schedules_fire_in_their_time_zone_and_disabled_ones_only_when_trig
     }
     clock = FakeClock(START)
     invoker = FakeInvoker()
-    with running(aws, resources, values_for("Hourly", "Paused"), invoker, clock) as router:
+    with running(aws, resources, values_for("Hourly", "Paused"), invoker, clock=clock) as router:
         assert router.wait_idle(IDLE)
         assert invoker.events("Sweep") == []
         clock.advance(seconds=30)
@@ -215,7 +176,7 @@ def test_a_refused_delivery_goes_to_the_schedules_dead_letter_queue(aws: Aws) ->
     invoker = FakeInvoker()
     clock = FakeClock(START)
     with running(
-        aws, resources, values_for("Nightly"), invoker, clock, checks=[role_may_not_invoke]
+        aws, resources, values_for("Nightly"), invoker, clock=clock, checks=[role_may_not_invoke]
     ) as router:
         execution = router.schedules.trigger("Nightly")
         assert router.wait_idle(IDLE)
@@ -267,7 +228,9 @@ def test_retryable_failures_are_retried_within_the_retry_policy(
         return deliver(deliveries, target, payload, sender)
 
     monkeypatch.setattr(_targets, "deliver", throttled)
-    with running(aws, resources, values_for("Flaky", "Recovers"), FakeInvoker(), FakeClock(START)) as router:
+    with running(
+        aws, resources, values_for("Flaky", "Recovers"), FakeInvoker(), clock=FakeClock(START)
+    ) as router:
         router.schedules.trigger("Flaky")
         router.schedules.trigger("Recovers")
         assert router.wait_idle(IDLE)
@@ -285,7 +248,7 @@ def test_the_trigger_command_reaches_the_run_through_its_state(aws: Aws) -> None
     }
     resources: Resources = {"Nightly": schedule("cron(0 3 * * ? *)", target)}
     invoker = FakeInvoker()
-    with running(aws, resources, values_for("Nightly"), invoker, FakeClock(START)) as router:
+    with running(aws, resources, values_for("Nightly"), invoker, clock=FakeClock(START)) as router:
         state = {"aws": aws.url, "region": REGION, **router.state()}
         assert trigger(state, "Nightly") == "jobs/Nightly"
         assert router.wait_idle(IDLE)
@@ -305,7 +268,7 @@ def test_the_trigger_command_line(aws: Aws, tmp_path: Path, capsys: pytest.Captu
     invoker = FakeInvoker()
     assert main(["trigger", "--cdk-out", str(tmp_path), "Nightly"]) == 2
     assert "error: no local run is active for" in capsys.readouterr().err
-    with running(aws, resources, values_for("Nightly"), invoker, FakeClock(START)) as router:
+    with running(aws, resources, values_for("Nightly"), invoker, clock=FakeClock(START)) as router:
         state = {"pid": os.getpid(), "port": 4000, "aws": aws.url, "region": REGION, **router.state()}
         write_state(state_path(tmp_path, 4000), state)
         assert main(["trigger", "--cdk-out", str(tmp_path), "Nightly"]) == 0

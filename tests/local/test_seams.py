@@ -23,7 +23,6 @@ from tests.local.test_event_sources import (
     FakeInvoker,
     FakeTemplate,
     Resources,
-    aws,  # noqa: F401 -- the moto server fixture
     function_arn,
     lambda_subscription,
 )
@@ -91,7 +90,7 @@ def test_a_request_check_sees_which_function_calls_and_can_answer_instead_of_mot
 
 
 def test_a_delivery_check_can_refuse_a_services_delivery(
-    aws: Aws,  # noqa: F811 -- the fixture imported above
+    aws: Aws,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     topic = aws.topic("events")

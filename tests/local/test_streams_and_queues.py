@@ -5,47 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
-import pytest
-import requests
 
 from constructs_lib.local._types import FunctionError
-from constructs_lib.local.events import EventRouter
-from tests.local.test_event_sources import ACCOUNT, REGION, Aws, FakeInvoker, FakeTemplate, Resources
-from tests.moto_server import moto_server
+from tests.local.test_event_sources import REGION, Aws, FakeInvoker, Resources, running
 
 IDLE = 15.0
-
-
-@pytest.fixture
-def aws() -> Iterator[Aws]:
-    with moto_server() as url:
-        requests.post(f"{url}/moto-api/reset", timeout=5).raise_for_status()
-        yield Aws(url)
-
-
-@contextmanager
-def running(
-    aws: Aws, resources: Resources, values: Mapping[str, str], invoker: FakeInvoker
-) -> Iterator[EventRouter]:
-    router = EventRouter(
-        [FakeTemplate(resources, values)],
-        invoker=invoker,
-        endpoint_url=aws.url,
-        region=REGION,
-        account=ACCOUNT,
-        retry_delays=(0.05,),
-        poll_interval=0.02,
-    )
-    router.start()
-    try:
-        yield router
-    finally:
-        router.stop()
 
 
 def mapping(source: str, function: str, **properties: Any) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, Token
+from aws_cdk import Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from constructs_lib._alarms import AlarmDefault, AlarmLevel, threshold_alarm
+from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, threshold_alarm
 from constructs_lib._api_settings import (
     DEFAULT_LATENCY_P99_THRESHOLD,
     DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
@@ -18,7 +18,6 @@ from constructs_lib._api_settings import (
 if TYPE_CHECKING:
     from constructs_lib.serverless_api import ServerlessApi
 
-ALARM_PERIOD = Duration.minutes(5)
 # The alarms by name, with their defaults (`alarms.settings` changes them): in 2 of 3 five-minute periods,
 # 5XX is critical (requests fail), latency a warning (they succeed, slowly). No requests is healthy.
 _API_ALARM = AlarmDefault(

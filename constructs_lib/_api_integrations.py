@@ -21,7 +21,7 @@ from constructs import Construct
 
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
+from constructs_lib.compliance import COMPLIANCE_PACKS, in_packs
 from constructs_lib.compliance import acknowledge as acknowledge_findings
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def workflow_integration(
         role,
         reason="The role's own policy allows only starting this one workflow (and decrypting its answer); "
         "a managed policy would add an attachable copy without narrowing anything.",
-        cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+        cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
     )
     cors_prefix = cors.mapped_response_vtl() if cors else ""
     request = start_request_template(

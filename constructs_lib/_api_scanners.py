@@ -6,9 +6,13 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 from constructs_lib._nag import acknowledge as nag_acknowledge
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
-
-_PACKS = (NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321)
+from constructs_lib.compliance import (
+    COMPLIANCE_PACKS,
+    NIST_800_53_R5,
+    PCI_DSS_321,
+    acknowledge,
+    in_packs,
+)
 
 
 def acknowledge_rest_stage(stage: IConstruct, *, web_acl: bool, caching: bool) -> None:
@@ -24,14 +28,14 @@ def acknowledge_rest_stage(stage: IConstruct, *, web_acl: bool, caching: bool) -
             stage,
             reason="No stage cache by default: a cache keyed on the request alone would serve one caller's "
             "response to another and stale data after writes; cache_cluster_size= enables an encrypted one.",
-            cdk_nag=in_packs("APIGWCacheEnabledAndEncrypted", *_PACKS),
+            cdk_nag=in_packs("APIGWCacheEnabledAndEncrypted", *COMPLIANCE_PACKS),
             checkov=["CKV_AWS_120"],
         )
     acknowledge(
         stage,
         reason="Every integration is a Lambda function API Gateway invokes with IAM, not an HTTP backend, "
         "so a client certificate would authenticate API Gateway to nothing.",
-        cdk_nag=in_packs("APIGWSSLEnabled", *_PACKS),
+        cdk_nag=in_packs("APIGWSSLEnabled", *COMPLIANCE_PACKS),
     )
 
 

@@ -30,7 +30,7 @@ from constructs import Construct
 from constructs_lib import _metrics, compliance
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
+from constructs_lib.compliance import COMPLIANCE_PACKS, HIPAA_SECURITY, NIST_800_53_R5, in_packs
 
 LIVE_ALIAS_NAME = "live"
 # CodeDeploy waits at most 2 days (2,880 minutes) between two traffic shifts of a Lambda deployment.
@@ -244,7 +244,7 @@ def gradual_deployment(
             group.role,
             reason="The role's own policy only lets CodeDeploy invoke this deployment's hook functions; a "
             "managed policy would add an attachable copy without narrowing anything.",
-            cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+            cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
         )
     for hook in (pre_traffic_hook, post_traffic_hook):
         if hook is not None:

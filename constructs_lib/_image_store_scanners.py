@@ -12,9 +12,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
+from constructs_lib.compliance import (
+    COMPLIANCE_PACKS,
+    acknowledge,
+    in_packs,
+)
 
-_PACKS = (NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321)
 # The ID aws-cdk-lib gives its one-per-stack S3 notifications handler.
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 
@@ -31,7 +34,7 @@ def acknowledge_log_bucket(log_bucket: s3.Bucket) -> None:
     acknowledge(
         log_bucket,
         reason="S3 server access log delivery writes only to target buckets encrypted with SSE-S3.",
-        cdk_nag=in_packs("S3DefaultEncryptionKMS", *_PACKS),
+        cdk_nag=in_packs("S3DefaultEncryptionKMS", *COMPLIANCE_PACKS),
         control_tower=["s3_bucket_default_encryption_kms_check"],
     )
     acknowledge(
@@ -55,7 +58,7 @@ def acknowledge_image_bucket(bucket: s3.Bucket, *, kms_encrypted: bool, has_uplo
             bucket,
             reason="SSE-S3 by default, so presigned browser uploads and downloads need no KMS permission; "
             "encryption_key= switches the store to SSE-KMS with bucket keys.",
-            cdk_nag=in_packs("S3DefaultEncryptionKMS", *_PACKS),
+            cdk_nag=in_packs("S3DefaultEncryptionKMS", *COMPLIANCE_PACKS),
             control_tower=["s3_bucket_default_encryption_kms_check"],
         )
     acknowledge(
@@ -81,7 +84,7 @@ def _acknowledge_replication(bucket: s3.Bucket, holds: str) -> None:
         bucket,
         reason="Replication needs a bucket in a second region, which only the app's owner can choose; "
         f"versioning guards {holds} against overwrite and deletion in this region.",
-        cdk_nag=in_packs("S3BucketReplicationEnabled", *_PACKS),
+        cdk_nag=in_packs("S3BucketReplicationEnabled", *COMPLIANCE_PACKS),
     )
 
 
@@ -90,7 +93,7 @@ def acknowledge_presign_role(role: iam.Role) -> None:
         role,
         reason="The presign role's own policy allows only s3:PutObject and s3:GetObject under the store's "
         "prefixes; a managed policy would add an attachable copy without narrowing anything.",
-        cdk_nag=in_packs("IAMNoInlinePolicy", *_PACKS),
+        cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
     )
 
 
@@ -118,7 +121,7 @@ def acknowledge_notifications_handler(stack: Stack, bucket: s3.Bucket) -> None:
         policy,
         reason="aws-cdk-lib's policy for its bucket-notifications handler allows only "
         "s3:PutBucketNotification on this bucket, during deployments.",
-        cdk_nag=in_packs("IAMNoInlinePolicy", *_PACKS),
+        cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
     )
 
 

@@ -10,7 +10,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
+from constructs_lib.compliance import (
+    COMPLIANCE_PACKS,
+    acknowledge,
+    in_packs,
+)
 
 # The library's one log retention default, for every log group and access log it creates: a year covers
 # most audits and review cycles, and is what Control Tower's CT.CLOUDWATCH.PR.2 asks for.
@@ -62,7 +66,7 @@ def acknowledge_log_group(log_group: logs.LogGroup, *, encryption_reason: str = 
     acknowledge(
         log_group,
         reason=encryption_reason,
-        cdk_nag=in_packs("CloudWatchLogGroupEncrypted", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+        cdk_nag=in_packs("CloudWatchLogGroupEncrypted", *COMPLIANCE_PACKS),
         checkov=["CKV_AWS_158"],
         control_tower=["cloudwatch_log_group_encrypted_check"],
     )

@@ -8,7 +8,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 
 from constructs_lib import compliance
 from constructs_lib._nag import acknowledge
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
+from constructs_lib.compliance import COMPLIANCE_PACKS, in_packs
 
 if TYPE_CHECKING:
     from constructs_lib.search_domain import SearchDomainSize
@@ -38,7 +38,7 @@ def acknowledge_domain(domain: opensearch.Domain, *, in_vpc: bool, size: SearchD
             cdk_nag=[
                 "AwsSolutions-OS1",
                 "AwsSolutions-OS3",
-                *in_packs("OpenSearchInVPCOnly", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+                *in_packs("OpenSearchInVPCOnly", *COMPLIANCE_PACKS),
             ],
             control_tower=["opensearch_in_vpc_only_check"],
         )

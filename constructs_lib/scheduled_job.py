@@ -47,7 +47,11 @@ from constructs_lib._validation import (
     check_target_retry_policy,
     check_token_unit,
 )
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, acknowledge, in_packs
+from constructs_lib.compliance import (
+    COMPLIANCE_PACKS,
+    acknowledge,
+    in_packs,
+)
 from constructs_lib.serverless_function import ServerlessFunction
 
 DEFAULT_TIME_ZONE = "UTC"
@@ -181,7 +185,7 @@ class ScheduledJob(Construct):
             self.role,
             reason="The role's own policy allows only invoking this job's function and sending to its "
             "dead-letter queue; a managed policy would add an attachable copy without narrowing anything.",
-            cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+            cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
         )
         target = _InvokeFunction(
             function_arn=invoked.function_arn,

@@ -46,7 +46,7 @@ from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retaine
 from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import HIPAA_SECURITY, NIST_800_53_R5, PCI_DSS_321, in_packs
+from constructs_lib.compliance import COMPLIANCE_PACKS, HIPAA_SECURITY, NIST_800_53_R5, in_packs
 from constructs_lib.runtime import environment as env
 
 # Powertools publishes its layer from this account in every commercial region.
@@ -373,7 +373,7 @@ class ServerlessFunction(Construct):
                 self.function,
                 reason="Not in a VPC: the function reaches only AWS APIs, over TLS with IAM-signed "
                 "requests, and no private network resource; pass vpc= to place it in one.",
-                cdk_nag=in_packs("LambdaInsideVPC", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+                cdk_nag=in_packs("LambdaInsideVPC", *COMPLIANCE_PACKS),
                 checkov=["CKV_AWS_117"],
                 control_tower=["lambda_inside_vpc_check"],
             )
@@ -396,7 +396,7 @@ class ServerlessFunction(Construct):
             self.role,
             reason="The grants in this role's own policy name only the resources this function uses; a "
             "managed policy would add an attachable copy without narrowing anything.",
-            cdk_nag=in_packs("IAMNoInlinePolicy", NIST_800_53_R5, HIPAA_SECURITY, PCI_DSS_321),
+            cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
         )
 
     @property

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from constructs_lib._stream_consumers import StreamConsumer
     from constructs_lib.alarm_topic import AlarmTopic
     from constructs_lib.checks import add_nag_checks
-    from constructs_lib.compliance import acknowledge
+    from constructs_lib.compliance import Acknowledged, acknowledge, acknowledge_all
     from constructs_lib.composite_key_table import (
         AutoscaledCapacity,
         CompositeKeyTable,
@@ -51,6 +51,8 @@ _MODULES = {
     "CustomDomain": "_api_settings",
     "add_nag_checks": "checks",
     "acknowledge": "compliance",
+    "acknowledge_all": "compliance",
+    "Acknowledged": "compliance",
     "AutoscaledCapacity": "composite_key_table",
     "CompositeKeyTable": "composite_key_table",
     "GlobalIndex": "composite_key_table",
@@ -79,6 +81,7 @@ _MODULES = {
 }
 
 __all__ = [
+    "Acknowledged",
     "AlarmLevel",
     "AlarmSetting",
     "AlarmSettings",
@@ -112,6 +115,7 @@ __all__ = [
     "WebSocketApi",
     "Workflow",
     "acknowledge",
+    "acknowledge_all",
     "add_nag_checks",
     "lambda_task",
 ]

@@ -80,15 +80,33 @@ def alternate(runs: int, *measurements: Callable[[], float]) -> list[list[float]
     return samples
 
 
-def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(extra or {})}
+def environment(extra: Mapping[str, str] | None = None, *, bytecode_cache: bool = False) -> dict[str, str]:
+    """The environment of a measured command.
+
+    Without `bytecode_cache`, Python compiles every module it imports, as in a Lambda container
+    (a read-only file system, and an asset without ``__pycache__``). With it, Python keeps its
+    default, compiled modules cached under ``__pycache__``, as on a developer's machine or a CI
+    runner running ``cdk synth`` or ``make test``; an empty PYTHONDONTWRITEBYTECODE is unset.
+    """
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "" if bytecode_cache else "1", **(extra or {})}
 
 
-def timed(command: list[str], *, env: Mapping[str, str] | None = None, cwd: Path = ROOT) -> float:
+def timed(
+    command: list[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path = ROOT,
+    bytecode_cache: bool = False,
+) -> float:
     """Wall time of a command, from process start to exit; raises if it fails."""
     start = time.perf_counter()
     result = subprocess.run(
-        command, check=False, cwd=cwd, env=environment(env), capture_output=True, text=True
+        command,
+        check=False,
+        cwd=cwd,
+        env=environment(env, bytecode_cache=bytecode_cache),
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - start
     if result.returncode:

@@ -66,6 +66,15 @@ def _print_jsii_calls(calls: dict[str, Any]) -> None:
         )
 
 
+def _print_growth(growth: dict[str, Any]) -> None:
+    print(
+        f"\n  seconds per repetition: library {growth['library_seconds_per_repeat']:.4f}, its baseline "
+        f"{growth['baseline_seconds_per_repeat']:.4f}; aws-cdk-lib L2s alone (reference) "
+        f"{growth['plain_l2_seconds_per_repeat']:.4f}, their baseline "
+        f"{growth['plain_l2_baseline_seconds_per_repeat']:.4f} (ratio {growth['plain_l2_slope_ratio']})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,6 +117,8 @@ def main() -> None:
         _print_section(title, sections[job])
         if job == "overhead":
             _print_jsii_calls(sections[job].details["jsii_calls"])
+        if job == "growth":
+            _print_growth(sections[job].details["growth"])
 
     budgets = [budget for section in sections.values() for budget in section.budgets]
     print("\nbudgets:")

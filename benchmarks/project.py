@@ -24,7 +24,11 @@ API_HANDLER_PREFIXES = ("groups_", "images_", "search")
 
 
 def tests_against_synth(runs: int) -> Section:
-    tests, synth = alternate(runs, lambda: timed(["make", "test"]), lambda: timed(["make", "synth"]))
+    tests, synth = alternate(
+        runs,
+        lambda: timed(["make", "test"], bytecode_cache=True),
+        lambda: timed(["make", "synth"], bytecode_cache=True),
+    )
     test_row, synth_row = Row("tests: make test", "s", tests), Row("tests: make synth", "s", synth)
     return Section(
         rows=[test_row, synth_row],

@@ -23,6 +23,10 @@ GROWTH_REPEATS = (1, 10, 50)
 APP = [PYTHON, "app.py"]
 BASELINE = [PYTHON, "-m", "benchmarks.baseline_app"]
 GROWTH = [PYTHON, "-m", "benchmarks.growth_app"]
+PLAIN_LABEL = "the same unit from aws-cdk-lib L2s alone (reference)"
+# Synthesis runs as `cdk synth` does on a developer's machine or a CI runner: with Python's
+# bytecode cache (the first, untimed run of each app fills it).
+_timed_synth = functools.partial(timed, bytecode_cache=True)
 
 
 def _validation(on: bool, outdir: Path) -> dict[str, str]:
@@ -33,9 +37,9 @@ def library_overhead(runs: int) -> Section:
     section = Section()
     with tempfile.TemporaryDirectory() as work:
         app_out, baseline_out, spec = Path(work, "app"), Path(work, "baseline"), Path(work, "spec.json")
-        timed(APP, env=_validation(False, app_out))
+        _timed_synth(APP, env=_validation(False, app_out))
         resources = write_spec(app_out, spec)
-        timed([*BASELINE, str(spec)], env=_validation(False, baseline_out))
+        _timed_synth([*BASELINE, str(spec)], env=_validation(False, baseline_out))
         identical = same_templates(app_out, baseline_out)
         section.details["baseline"] = {"resources": resources, "same_templates": identical}
         if not identical:
@@ -45,8 +49,8 @@ def library_overhead(runs: int) -> Section:
             app_env, baseline_env = _validation(on, app_out), _validation(on, baseline_out)
             app, baseline = alternate(
                 runs,
-                functools.partial(timed, APP, env=app_env),
-                functools.partial(timed, [*BASELINE, str(spec)], env=baseline_env),
+                functools.partial(_timed_synth, APP, env=app_env),
+                functools.partial(_timed_synth, [*BASELINE, str(spec)], env=baseline_env),
             )
             app_row = Row(f"synth: python app.py (validation {mode})", "s", app)
             baseline_row = Row(
@@ -79,42 +83,65 @@ def _slope(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     return slope, r2
 
 
+def _growth_series(
+    section: Section,
+    name: str,
+    *,
+    label: str,
+    options: Sequence[str],
+    work: Path,
+    runs: int,
+    repeats: Sequence[int],
+) -> tuple[float, float, float, float]:
+    """Time the growth app (with `options`) for each count in `repeats` against the baseline of its
+    own templates; return the least-squares slope (seconds per repetition) and R² of each:
+    (app, app R², baseline, baseline R²)."""
+    app_points: list[tuple[float, float]] = []
+    baseline_points: list[tuple[float, float]] = []
+    for count in repeats:
+        app_out = Path(work, f"{name.replace(' ', '-')}-{count}")
+        baseline_out = Path(app_out.parent, f"{app_out.name}-baseline")
+        spec = Path(app_out.parent, f"{app_out.name}-spec.json")
+        repeated = [*GROWTH, str(count), *options]
+        _timed_synth(repeated, env=_validation(False, app_out))
+        resources = write_spec(app_out, spec)
+        app, baseline = alternate(
+            runs,
+            functools.partial(_timed_synth, repeated, env=_validation(False, app_out)),
+            functools.partial(_timed_synth, [*BASELINE, str(spec)], env=_validation(False, baseline_out)),
+        )
+        if not same_templates(app_out, baseline_out):
+            section.notes.append(f"growth x{count}: the baseline of {name} differs from its templates")
+        app_row = Row(f"growth: {label}, x{count} ({resources} resources)", "s", app)
+        baseline_row = Row(f"growth: CfnResource baseline of {name}, x{count}", "s", baseline)
+        section.rows += [app_row, baseline_row]
+        app_points.append((count, app_row.median))
+        baseline_points.append((count, baseline_row.median))
+    return (*_slope(app_points), *_slope(baseline_points))
+
+
 def synth_growth(runs: int, repeats: Sequence[int] = GROWTH_REPEATS) -> Section:
     section = Section()
-    library_points: list[tuple[float, float]] = []
-    baseline_points: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as work:
-        for count in repeats:
-            library_out = Path(work, f"library-{count}")
-            baseline_out = Path(work, f"baseline-{count}")
-            spec = Path(work, f"spec-{count}.json")
-            command = [*GROWTH, str(count)]
-            timed(command, env=_validation(False, library_out))
-            resources = write_spec(library_out, spec)
-            library, baseline = alternate(
-                runs,
-                functools.partial(timed, command, env=_validation(False, library_out)),
-                functools.partial(timed, [*BASELINE, str(spec)], env=_validation(False, baseline_out)),
-            )
-            if not same_templates(library_out, baseline_out):
-                section.notes.append(f"growth x{count}: the baseline's templates differ")
-            library_row = Row(
-                f"growth: table + function + API with 2 routes, x{count} ({resources} resources)",
-                "s",
-                library,
-            )
-            baseline_row = Row(f"growth: CfnResource baseline of the same, x{count}", "s", baseline)
-            section.rows += [library_row, baseline_row]
-            library_points.append((count, library_row.median))
-            baseline_points.append((count, baseline_row.median))
-    library_slope, library_r2 = _slope(library_points)
-    baseline_slope, baseline_r2 = _slope(baseline_points)
+        series = functools.partial(_growth_series, section, work=Path(work), runs=runs, repeats=repeats)
+        library_slope, library_r2, baseline_slope, baseline_r2 = series(
+            "the same", label="table + function + API with 2 routes", options=()
+        )
+        plain_slope, _, plain_baseline_slope, _ = series(
+            "the reference", label=PLAIN_LABEL, options=("--plain",)
+        )
     section.details["growth"] = {
         "repeats": list(repeats),
         "library_seconds_per_repeat": round(library_slope, 4),
         "baseline_seconds_per_repeat": round(baseline_slope, 4),
         "library_r2": round(library_r2, 4),
         "baseline_r2": round(baseline_r2, 4),
+        # What aws-cdk-lib's own L2s cost against CfnResource: a reference, not a budget.
+        "plain_l2_seconds_per_repeat": round(plain_slope, 4),
+        "plain_l2_baseline_seconds_per_repeat": round(plain_baseline_slope, 4),
+        "plain_l2_slope_ratio": round(plain_slope / plain_baseline_slope, 3)
+        if plain_baseline_slope > 0
+        else None,
     }
     if baseline_slope <= 0:
         # Noise swamped the baseline's growth (a loaded machine, too few samples): no ratio to give.

@@ -14,10 +14,17 @@ from typing import TYPE_CHECKING
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib._stream_consumers import validate_iterator_age_threshold
+from constructs_lib import _resolved
+from constructs_lib._stream_consumers import (
+    ConsumerOptions,
+    StreamConsumer,
+    check_new_consumer,
+    validate_iterator_age_threshold,
+)
 from constructs_lib._validation import PropErrors
 
 if TYPE_CHECKING:
@@ -36,6 +43,10 @@ MAX_ATTRIBUTE_NAME_BYTES = 255
 # A commercial, China, GovCloud or ISO region name (aws-cdk-lib's own region list is not exposed).
 REGION_NAME = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # table and index names
+# A stream's record kinds, which a consumer may filter on.
+EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
+# The stream keeps records for 24 hours, so an older max_record_age could never be reached.
+STREAM_RETENTION = _resolved.hours(24)
 
 
 @dataclass(frozen=True)
@@ -250,7 +261,8 @@ def validate_table_options(
             "time_to_live_attribute",
             f"must be 1-{MAX_ATTRIBUTE_NAME_BYTES} bytes long",
         )
-    stack_region = Stack.of(scope).region
+    # The stack's region matters only to replicas: no jsii round trips for a table without them.
+    stack_region = Stack.of(scope).region if replica_regions or replica_key_arns else None
     for region in replica_regions:
         # aws-cdk-lib throws through jsii on a token region; CloudFormation fails on an unknown one.
         errors.check(
@@ -316,3 +328,47 @@ def validate_table_options(
         "is the action of the table's alarms; set alarms=True or remove it",
     )
     validate_iterator_age_threshold(errors, iterator_age_threshold)
+
+
+def validate_stream_consumer(
+    table: Construct,
+    options: ConsumerOptions,
+    names: Sequence[str],
+    *,
+    has_stream: bool,
+    consumers: Sequence[StreamConsumer],
+    function: lambda_.IFunction,
+    consumer_id: str | None,
+) -> None:
+    """Raise the table's one ValueError for every problem with an `add_stream_consumer` call."""
+    errors = PropErrors(table)  # its path read only to raise
+    prop = "add_stream_consumer"
+    errors.check(
+        has_stream,
+        f"{prop}.function",
+        "the table has no stream; pass stream=StreamViewType.NEW_AND_OLD_IMAGES (or another view type) "
+        "to CompositeKeyTable",
+    )
+    options.validate(
+        errors,
+        prop,
+        max_batch_size=1000,
+        max_record_age=STREAM_RETENTION,
+        max_record_age_text="24 hours (the stream keeps records 24 hours)",
+    )
+    unknown = sorted(set(names) - set(EVENT_NAMES))
+    errors.check(
+        bool(names) and not unknown and len(set(names)) == len(names),
+        f"{prop}.event_names",
+        f"{names} must be distinct values of {', '.join(EVENT_NAMES)} (at least one)",
+    )
+    check_new_consumer(
+        errors,
+        prop,
+        table,
+        consumers=consumers,
+        function=function,
+        consumer_id=consumer_id,
+        what="this table's stream",
+    )
+    errors.raise_if_any()

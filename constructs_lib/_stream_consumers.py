@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
-from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
@@ -22,7 +23,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import _metrics
+from constructs_lib import _metrics, _resolved
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
 from constructs_lib._queues import dead_letter_queue, messages_waiting
 from constructs_lib._validation import PropErrors, check_token_unit, check_whole_seconds
@@ -35,16 +36,16 @@ DEFAULT_BATCH_SIZE = 100
 DEFAULT_RETRIES = 10
 # Records older than this go to the on-failure queue. The queue holds only pointers to the records,
 # which a DynamoDB stream keeps 24 hours: 6 hours leaves 18 hours to replay them.
-DEFAULT_MAX_RECORD_AGE = Duration.hours(6)
+DEFAULT_MAX_RECORD_AGE = _resolved.hours(6)
 # A healthy consumer reads records within seconds; 15 minutes behind means it is stuck on retries or
 # short of throughput, with hours left before records reach DEFAULT_MAX_RECORD_AGE.
-DEFAULT_ITERATOR_AGE_THRESHOLD = Duration.minutes(15)
-MIN_ITERATOR_AGE_THRESHOLD = Duration.minutes(1)  # a consumer is always a few seconds behind
+DEFAULT_ITERATOR_AGE_THRESHOLD = _resolved.minutes(15)
+MIN_ITERATOR_AGE_THRESHOLD = _resolved.minutes(1)  # a consumer is always a few seconds behind
 # Lambda's limits for stream event source mappings.
-MAX_BATCHING_WINDOW = Duration.minutes(5)
+MAX_BATCHING_WINDOW = _resolved.minutes(5)
 MAX_RETRIES = 10000
 MAX_PARALLELIZATION_FACTOR = 10
-MIN_RECORD_AGE = Duration.minutes(1)
+MIN_RECORD_AGE = _resolved.minutes(1)
 
 
 # The stream event sources a consumer is connected through.
@@ -113,7 +114,7 @@ class ConsumerOptions:
     ) -> None:
         """Record in `errors` every option outside Lambda's (and the stream's) limits, as `prop`.<option>."""
         errors.check(
-            Token.is_unresolved(self.batch_size) or 1 <= self.batch_size <= max_batch_size,
+            _resolved.is_unresolved_number(self.batch_size) or 1 <= self.batch_size <= max_batch_size,
             f"{prop}.batch_size",
             f"{self.batch_size} is outside 1-{max_batch_size}",
         )
@@ -122,31 +123,33 @@ class ConsumerOptions:
             ("max_batching_window", self.max_batching_window),
             ("max_record_age", self.max_record_age),
         ):
-            check_whole_seconds(errors, f"{prop}.{option}", duration)
+            if duration is None or _resolved.known_milliseconds(duration) is None:  # the library's: whole
+                check_whole_seconds(errors, f"{prop}.{option}", duration)
         errors.check(
             self.max_batching_window is None
-            or self.max_batching_window.is_unresolved()
-            or self.max_batching_window.to_milliseconds() <= MAX_BATCHING_WINDOW.to_milliseconds(),
+            or _resolved.is_unresolved_duration(self.max_batching_window)
+            or _resolved.to_milliseconds(self.max_batching_window)
+            <= _resolved.to_milliseconds(MAX_BATCHING_WINDOW),
             f"{prop}.max_batching_window",
             "Lambda waits at most 5 minutes to fill a batch",
         )
         errors.check(
-            Token.is_unresolved(self.retry_attempts) or 0 <= self.retry_attempts <= MAX_RETRIES,
+            _resolved.is_unresolved_number(self.retry_attempts) or 0 <= self.retry_attempts <= MAX_RETRIES,
             f"{prop}.retry_attempts",
             f"{self.retry_attempts} is outside 0-{MAX_RETRIES}; bounded retries keep a bad record from "
             "blocking its shard",
         )
         errors.check(
-            self.max_record_age.is_unresolved()
-            or max_record_age.is_unresolved()
-            or MIN_RECORD_AGE.to_milliseconds()
-            <= self.max_record_age.to_milliseconds()
-            <= max_record_age.to_milliseconds(),
+            _resolved.is_unresolved_duration(self.max_record_age)
+            or _resolved.is_unresolved_duration(max_record_age)
+            or _resolved.to_milliseconds(MIN_RECORD_AGE)
+            <= _resolved.to_milliseconds(self.max_record_age)
+            <= _resolved.to_milliseconds(max_record_age),
             f"{prop}.max_record_age",
             f"must be between 1 minute and {max_record_age_text}",
         )
         errors.check(
-            Token.is_unresolved(self.parallelization_factor)
+            _resolved.is_unresolved_number(self.parallelization_factor)
             or 1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR,
             f"{prop}.parallelization_factor",
             f"{self.parallelization_factor} is outside 1-{MAX_PARALLELIZATION_FACTOR}",
@@ -163,7 +166,7 @@ class ConsumerOptions:
             "retry_attempts": self.retry_attempts,
             # aws-cdk-lib range-checks it and throws through jsii on a token: see mapping_overrides.
             "max_record_age": DEFAULT_MAX_RECORD_AGE
-            if self.max_record_age.is_unresolved()
+            if _resolved.is_unresolved_duration(self.max_record_age)
             else self.max_record_age,
             "parallelization_factor": self.parallelization_factor,
             "on_failure": event_sources.SqsDlq(on_failure_queue),
@@ -171,17 +174,18 @@ class ConsumerOptions:
 
     def mapping_overrides(self) -> dict[str, Any]:
         """Event source mapping properties from tokens (CfnParameters) that aws-cdk-lib would refuse."""
-        if self.max_record_age.is_unresolved():
+        if _resolved.is_unresolved_duration(self.max_record_age):
             return {"MaximumRecordAgeInSeconds": self.max_record_age.to_seconds()}
         return {}
 
 
 def validate_iterator_age_threshold(errors: PropErrors, threshold: Duration) -> None:
     # The alarm takes it in milliseconds; a token (a CfnParameter) is not judged, it resolves at deploy.
-    check_token_unit(errors, "iterator_age_threshold", threshold, "millis")
+    if _resolved.known_milliseconds(threshold) is None:  # the library's own are no tokens
+        check_token_unit(errors, "iterator_age_threshold", threshold, "millis")
     errors.check(
-        threshold.is_unresolved()
-        or threshold.to_milliseconds() >= MIN_ITERATOR_AGE_THRESHOLD.to_milliseconds(),
+        _resolved.is_unresolved_duration(threshold)
+        or _resolved.to_milliseconds(threshold) >= _resolved.to_milliseconds(MIN_ITERATOR_AGE_THRESHOLD),
         "iterator_age_threshold",
         "must be at least 1 minute: a consumer is always a few seconds behind",
     )
@@ -201,12 +205,18 @@ class ConsumerAlarms:
 # milliseconds, per minute); a failed batch waits for a person (critical). No data means no records.
 CONSUMER_ALARMS = {
     "iterator_age": AlarmDefault(
-        threshold=Duration.minutes(15).to_milliseconds(),
+        threshold=_resolved.to_milliseconds(DEFAULT_ITERATOR_AGE_THRESHOLD),
         level=AlarmLevel.WARNING,
         duration_unit="milliseconds",
     ),
     "consumer_dead_letter": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
 }
+
+
+@cache
+def _iterator_age_period() -> Duration:
+    """The iterator-age alarm's one-minute period: one Duration for every consumer, made on first use."""
+    return _resolved.minutes(1)
 
 
 def check_new_consumer(
@@ -225,13 +235,14 @@ def check_new_consumer(
     ResourceConflictException for a second), and aws-cdk-lib names the mapping after the stream, so
     it throws through jsii on the second one; a reused `consumer_id` collides the same way.
     """
-    path = function.node.path
-    errors.check(
-        all(consumer.function.node.path != path for consumer in consumers),
-        f"{prop}.function",
-        f"'{path}' already consumes {what}, and Lambda allows one event source mapping per function and "
-        "stream; add each function once",
-    )
+    if consumers:  # a first consumer needs no path: two jsii calls saved
+        path = function.node.path
+        errors.check(
+            all(consumer.function.node.path != path for consumer in consumers),
+            f"{prop}.function",
+            f"'{path}' already consumes {what}, and Lambda allows one event source mapping per function "
+            "and stream; add each function once",
+        )
     if consumer_id is not None:
         scope: Construct = owner if Stack.of(function) is Stack.of(owner) else Stack.of(function)
         child = consumer_id if scope is owner else f"{Names.unique_id(owner)}{consumer_id}"
@@ -278,7 +289,7 @@ def add_lossless_consumer(
     event_source = source(on_failure_queue)
     # A ServerlessFunction's live alias, when it has one: a rollback then rolls the consumer back too.
     target = invocation_target(function)
-    existing = {child.node.id for child in target.node.children}
+    existing = {child.node.id for child in target.node.children} if mapping_overrides else set()
     target.add_event_source(event_source)
     if mapping_overrides:
         mapping = next(child for child in target.node.children if child.node.id not in existing)
@@ -291,17 +302,19 @@ def add_lossless_consumer(
     dead_letter_alarm: cloudwatch.Alarm | None = None
     if alarms.enabled:
         threshold = alarms.iterator_age_threshold
+        threshold_millis = _resolved.to_milliseconds(threshold)
+        path = scope.node.path
         iterator_age_alarm = threshold_alarm(
             scope,
             "IteratorAgeAlarm",
-            iterator_age(function, period=Duration.minutes(1)),
-            threshold=threshold.to_milliseconds(),
-            description=f"{scope.node.path}: the stream consumer is {threshold.to_human_string()} or more "
+            iterator_age(function, period=_iterator_age_period()),
+            threshold=threshold_millis,
+            description=f"{path}: the stream consumer is {_resolved.to_human_string(threshold)} or more "
             "behind: look for failing batches or raise parallelization_factor.",
             topic=alarms.topic,
             name="iterator_age",
             settings=alarms.settings,
-            default=replace(CONSUMER_ALARMS["iterator_age"], threshold=threshold.to_milliseconds()),
+            default=replace(CONSUMER_ALARMS["iterator_age"], threshold=threshold_millis),
         )
         if created_queue is not None:
             dead_letter_alarm = threshold_alarm(
@@ -309,7 +322,7 @@ def add_lossless_consumer(
                 "DeadLetterAlarm",
                 messages_waiting(created_queue, period=ALARM_PERIOD),
                 threshold=1,
-                description=f"{scope.node.path}: stream records failed processing; replay them from the "
+                description=f"{path}: stream records failed processing; replay them from the "
                 f"stream within {replay_window} using the pointers in the queue.",
                 topic=alarms.topic,
                 name="consumer_dead_letter",

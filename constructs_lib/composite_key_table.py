@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from functools import cache, cached_property
 
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -39,11 +39,13 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._composite_key_table_validation import (
+    EVENT_NAMES,
     Schema,
     validate_billing,
     validate_indexes,
     validate_key_types,
     validate_names,
+    validate_stream_consumer,
     validate_table_options,
 )
 from constructs_lib._nag import acknowledge_key_grant
@@ -58,11 +60,9 @@ from constructs_lib._stream_consumers import (
     ConsumerOptions,
     StreamConsumer,
     add_lossless_consumer,
-    check_new_consumer,
 )
 from constructs_lib._validation import PropErrors
 
-_EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 # The data-plane actions of CDK's table grants, without the stream actions (grant_stream_read has those).
 _READ_DATA_ACTIONS = (
     "dynamodb:BatchGetItem",
@@ -83,9 +83,8 @@ _WRITE_DATA_ACTIONS = (
 # Autoscaling aims at 70 % so that a burst has 30 % headroom while capacity catches up.
 DEFAULT_TARGET_UTILIZATION = 70
 # Stream consumers (constructs_lib/_stream_consumers.py, shared with DataStream): 100 records per batch,
-# at most 10 retries, records older than 6 hours skipped to the on-failure queue, alarm 15 minutes behind.
-# The stream keeps records for 24 hours, so an older max_record_age could never be reached.
-_STREAM_RETENTION = Duration.hours(24)
+# at most 10 retries, records older than 6 hours skipped to the on-failure queue, alarm 15 minutes behind
+# (the stream keeps records 24 hours: _composite_key_table_validation.STREAM_RETENTION).
 # CloudWatch alarms on metric math accept at most 10 metrics: the data-plane operations applications call.
 # (CloudWatch's Operation dimension values: Python's dynamodb.Operation members carry their own names.)
 _SYSTEM_ERROR_OPERATIONS = (
@@ -258,7 +257,7 @@ class CompositeKeyTable(Construct):
         self.stream_consumers: list[StreamConsumer] = []
 
         if encryption_key is None:
-            encryption = dynamodb.TableEncryptionV2.dynamo_owned_key()
+            encryption = _dynamo_owned_key()
         else:
             encryption = dynamodb.TableEncryptionV2.customer_managed_key(
                 encryption_key, dict(replica_key_arns or {}) or None
@@ -269,7 +268,7 @@ class CompositeKeyTable(Construct):
                 read_capacity=read_capacity._to_capacity(), write_capacity=write_capacity._to_capacity()
             )
         else:
-            billing = dynamodb.Billing.on_demand()
+            billing = _on_demand()
 
         self.table = dynamodb.TableV2(
             self,
@@ -302,6 +301,7 @@ class CompositeKeyTable(Construct):
         self.throttle_alarm: cloudwatch.Alarm | None = None
         self.system_errors_alarm: cloudwatch.Alarm | None = None
         if alarms:
+            path = self.node.path
             self.throttle_alarm = self._alarm(
                 "ThrottleAlarm",
                 "throttle",
@@ -315,7 +315,7 @@ class CompositeKeyTable(Construct):
                     label="Read and write throttle events",
                 ),
                 threshold=1,
-                description=f"{self.node.path}: DynamoDB throttled reads or writes: raise capacity "
+                description=f"{path}: DynamoDB throttled reads or writes: raise capacity "
                 "or spread the partition keys.",
             )
             self.system_errors_alarm = self._alarm(
@@ -323,17 +323,17 @@ class CompositeKeyTable(Construct):
                 "system_errors",
                 self.metric_system_errors_for_operations(period=ALARM_PERIOD),
                 threshold=1,
-                description=f"{self.node.path}: DynamoDB returned HTTP 500 errors: callers must retry; "
+                description=f"{path}: DynamoDB returned HTTP 500 errors: callers must retry; "
                 "check the AWS Health Dashboard.",
             )
 
-    @property
+    @cached_property
     def table_name(self) -> str:
-        return self.table.table_name
+        return self.table.table_name  # a token string: read once
 
-    @property
+    @cached_property
     def table_arn(self) -> str:
-        return self.table.table_arn
+        return self.table.table_arn  # a token string: read once
 
     @property
     def table_stream_arn(self) -> str | None:
@@ -456,13 +456,15 @@ class CompositeKeyTable(Construct):
         Indexes are named one by one, not as ``<table ARN>/index/*``: no wildcard to acknowledge,
         in this stack or any other, and no access to indexes added later without a new grant.
         """
-        stack = Stack.of(self)
-        tables = [self.table.table_arn] + [
-            stack.format_arn(
-                service="dynamodb", region=region, resource="table", resource_name=self.table_name
-            )
-            for region in self._replica_regions
-        ]
+        tables = [self.table_arn]
+        if self._replica_regions:
+            stack = Stack.of(self)
+            tables += [
+                stack.format_arn(
+                    service="dynamodb", region=region, resource="table", resource_name=self.table_name
+                )
+                for region in self._replica_regions
+            ]
         if not with_indexes:
             return tables
         return tables + [f"{table}/index/{name}" for table in tables for name in self._index_names]
@@ -494,14 +496,6 @@ class CompositeKeyTable(Construct):
         constructs; by default it is derived from the function's path. They are created under this
         table, or under the function's stack when that is another stack.
         """
-        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
-        prop = "add_stream_consumer"
-        errors.check(
-            self.stream_view_type is not None,
-            f"{prop}.function",
-            "the table has no stream; pass stream=StreamViewType.NEW_AND_OLD_IMAGES (or another view type) "
-            "to CompositeKeyTable",
-        )
         options = ConsumerOptions(
             batch_size=batch_size,
             max_batching_window=max_batching_window,
@@ -509,33 +503,18 @@ class CompositeKeyTable(Construct):
             max_record_age=max_record_age,
             parallelization_factor=parallelization_factor,
         )
-        options.validate(
-            errors,
-            prop,
-            max_batch_size=1000,
-            max_record_age=_STREAM_RETENTION,
-            max_record_age_text="24 hours (the stream keeps records 24 hours)",
-        )
-        names = list(event_names) if event_names is not None else list(_EVENT_NAMES)
-        unknown = sorted(set(names) - set(_EVENT_NAMES))
-        errors.check(
-            bool(names) and not unknown and len(set(names)) == len(names),
-            f"{prop}.event_names",
-            f"{names} must be distinct values of {', '.join(_EVENT_NAMES)} (at least one)",
-        )
-        check_new_consumer(
-            errors,
-            prop,
+        names = list(event_names) if event_names is not None else list(EVENT_NAMES)
+        validate_stream_consumer(
             self,
+            options,
+            names,
+            has_stream=self.stream_view_type is not None,
             consumers=self.stream_consumers,
             function=function,
             consumer_id=consumer_id,
-            what="this table's stream",
         )
-        errors.raise_if_any()
-
         filters = []
-        if set(names) != set(_EVENT_NAMES):
+        if set(names) != set(EVENT_NAMES):
             filters.append(lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.or_(*names)}))
         consumer = add_lossless_consumer(
             self,
@@ -570,6 +549,18 @@ class CompositeKeyTable(Construct):
             settings=self._alarm_settings,
             default=ALARMS[name],
         )
+
+
+# The defaults' aws-cdk-lib objects, made once for every table (a jsii round trip each): they hold
+# no state of a table's and render the same for each.
+@cache
+def _dynamo_owned_key() -> dynamodb.TableEncryptionV2:
+    return dynamodb.TableEncryptionV2.dynamo_owned_key()
+
+
+@cache
+def _on_demand() -> dynamodb.Billing:
+    return dynamodb.Billing.on_demand()
 
 
 def _global_index_props(index: GlobalIndex) -> dynamodb.GlobalSecondaryIndexPropsV2:

@@ -19,10 +19,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from constructs_lib._nag import acknowledge
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import COMPLIANCE_PACKS, in_packs
-from constructs_lib.compliance import acknowledge as acknowledge_findings
+from constructs_lib.compliance import COMPLIANCE_PACKS, Acknowledged, acknowledge_all, in_packs
 
 if TYPE_CHECKING:
     from constructs_lib.cors_policy import CorsPolicy
@@ -104,17 +102,18 @@ def workflow_integration(
         workflow.grant_start_sync_execution(role)
     else:
         workflow.grant_start_execution(role)
-    acknowledge(
+    acknowledge_all(
         role,
-        "AwsSolutions-IAM4",
-        "No managed policy is attached; the role's inline policy allows only starting this workflow "
-        "(and, with its customer-managed key, Step Functions decrypting the answer for it).",
-    )
-    acknowledge_findings(
-        role,
-        reason="The role's own policy allows only starting this one workflow (and decrypting its answer); "
-        "a managed policy would add an attachable copy without narrowing anything.",
-        cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
+        Acknowledged(
+            "No managed policy is attached; the role's inline policy allows only starting this workflow "
+            "(and, with its customer-managed key, Step Functions decrypting the answer for it).",
+            cdk_nag=["AwsSolutions-IAM4"],
+        ),
+        Acknowledged(
+            "The role's own policy allows only starting this one workflow (and decrypting its answer); "
+            "a managed policy would add an attachable copy without narrowing anything.",
+            cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
+        ),
     )
     cors_prefix = cors.mapped_response_vtl() if cors else ""
     request = start_request_template(

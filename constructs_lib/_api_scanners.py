@@ -10,33 +10,44 @@ from constructs_lib.compliance import (
     COMPLIANCE_PACKS,
     NIST_800_53_R5,
     PCI_DSS_321,
+    Acknowledged,
     acknowledge,
+    acknowledge_all,
     in_packs,
 )
 
 
 def acknowledge_rest_stage(stage: IConstruct, *, web_acl: bool, caching: bool) -> None:
+    entries: list[Acknowledged] = []
     if not web_acl:
-        acknowledge(
-            stage,
-            reason="No web_acl_arn was given: stage throttling and per-route authorization protect this "
-            "API, and passing web_acl_arn associates a WAFv2 web ACL with the stage.",
-            cdk_nag=["AwsSolutions-APIG3", *in_packs("APIGWAssociatedWithWAF", NIST_800_53_R5, PCI_DSS_321)],
+        entries.append(
+            Acknowledged(
+                "No web_acl_arn was given: stage throttling and per-route authorization protect this "
+                "API, and passing web_acl_arn associates a WAFv2 web ACL with the stage.",
+                cdk_nag=[
+                    "AwsSolutions-APIG3",
+                    *in_packs("APIGWAssociatedWithWAF", NIST_800_53_R5, PCI_DSS_321),
+                ],
+            )
         )
     if not caching:
-        acknowledge(
-            stage,
-            reason="No stage cache by default: a cache keyed on the request alone would serve one caller's "
-            "response to another and stale data after writes; cache_cluster_size= enables an encrypted one.",
-            cdk_nag=in_packs("APIGWCacheEnabledAndEncrypted", *COMPLIANCE_PACKS),
-            checkov=["CKV_AWS_120"],
+        entries.append(
+            Acknowledged(
+                "No stage cache by default: a cache keyed on the request alone would serve one caller's "
+                "response to another and stale data after writes; cache_cluster_size= enables an encrypted "
+                "one.",
+                cdk_nag=in_packs("APIGWCacheEnabledAndEncrypted", *COMPLIANCE_PACKS),
+                checkov=["CKV_AWS_120"],
+            )
         )
-    acknowledge(
-        stage,
-        reason="Every integration is a Lambda function API Gateway invokes with IAM, not an HTTP backend, "
-        "so a client certificate would authenticate API Gateway to nothing.",
-        cdk_nag=in_packs("APIGWSSLEnabled", *COMPLIANCE_PACKS),
+    entries.append(
+        Acknowledged(
+            "Every integration is a Lambda function API Gateway invokes with IAM, not an HTTP backend, "
+            "so a client certificate would authenticate API Gateway to nothing.",
+            cdk_nag=in_packs("APIGWSSLEnabled", *COMPLIANCE_PACKS),
+        )
     )
+    acknowledge_all(stage, *entries)
 
 
 def acknowledge_cloud_watch_role(role: IConstruct) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
 from aws_cdk import aws_apigateway as apigw
 
 DRAFT4_URI = "http://json-schema.org/draft-04/schema#"
@@ -23,6 +22,10 @@ def to_json_schema(schema: Mapping[str, Any]) -> tuple[apigw.JsonSchema | None, 
     declared = schema.get("$schema", DRAFT4_URI)
     if str(declared).rstrip("#") != DRAFT4_URI.rstrip("#"):
         return None, [f"$schema is '{declared}'; API Gateway models support only {DRAFT4_URI}"]
+    # Imported here, by the first route with a model: jsonschema takes ~80 ms to import, which an app
+    # without request models (and every `import constructs_lib`) should not pay.
+    import jsonschema  # type: ignore[import-untyped]  # noqa: PLC0415
+
     try:
         jsonschema.Draft4Validator.check_schema(dict(schema))
     except jsonschema.SchemaError as error:

@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from constructs_lib import _resolved
 from constructs_lib._alarms import AlarmDefault, AlarmSettings, check_alarm_settings
 from constructs_lib._api_authorizers import missing_authorizer
 from constructs_lib._api_common import STAGE_NAME_PATTERN
@@ -43,15 +44,15 @@ DEFAULT_STAGE_NAME = "dev"
 # account's other APIs, and a usage plan or the prop raises it where traffic needs it.
 DEFAULT_THROTTLING_RATE_LIMIT = 100
 DEFAULT_THROTTLING_BURST_LIMIT = 200
-DEFAULT_CACHE_TTL = Duration.minutes(5)  # API Gateway's own default when caching is on
+DEFAULT_CACHE_TTL = _resolved.minutes(5)  # API Gateway's own default when caching is on
 # Lambda authorizer decisions are reused this long per identity: one authorizer call per user per
 # five minutes instead of per request, short enough that a revoked token stops working soon.
-DEFAULT_AUTHORIZER_CACHE_TTL = Duration.minutes(5)
+DEFAULT_AUTHORIZER_CACHE_TTL = _resolved.minutes(5)
 DEFAULT_IDENTITY_SOURCE = "method.request.header.Authorization"
 # Alarm when more than 1 % of requests fail with 5XX, or the slowest 1 % take over 3 s (handlers
 # time out at 10 s by default, so 3 s at p99 is degradation, not noise).
 DEFAULT_SERVER_ERROR_RATE_THRESHOLD = 0.01
-DEFAULT_LATENCY_P99_THRESHOLD = Duration.seconds(3)
+DEFAULT_LATENCY_P99_THRESHOLD = _resolved.seconds(3)
 CACHE_CLUSTER_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 
 

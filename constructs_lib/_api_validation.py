@@ -8,18 +8,23 @@ when concrete.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from constructs import Construct
 
+from constructs_lib import _resolved
+from constructs_lib._api_authorizers import missing_authorizer
+from constructs_lib._api_paths import validate_path
+from constructs_lib._api_schema import to_json_schema
 from constructs_lib._validation import PropErrors
+from constructs_lib.cors_policy import HTTP_METHODS
 
 if TYPE_CHECKING:
-    from constructs_lib.serverless_api import ServerlessApi
+    from constructs_lib.serverless_api import AuthorizationMode, ServerlessApi
 
 # AWS::ApiGateway::Authorizer AuthorizerResultTtlInSeconds and the stage's CacheTtlInSeconds:
 # "The maximum value is 3600" (CloudFormation resource specification); aws-cdk-lib throws beyond it
@@ -50,14 +55,21 @@ EDGE_CERTIFICATE_REGION = "us-east-1"
 
 
 def _concrete(value: object) -> bool:
-    return value is not None and not Token.is_unresolved(value)
+    """Not None nor a token; answered in Python for the strings and numbers these props are."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return not _resolved.is_unresolved_str(value)
+    if isinstance(value, int | float):
+        return not _resolved.is_unresolved_number(value)
+    return not Token.is_unresolved(value)
 
 
 def check_whole_seconds(errors: PropErrors, prop: str, duration: Duration, maximum: int) -> None:
     """A TTL API Gateway takes in whole seconds, 0 to `maximum`."""
-    if duration.is_unresolved():  # from a token: to_milliseconds() would throw through jsii
+    if _resolved.is_unresolved_duration(duration):  # to_milliseconds() would throw through jsii
         return
-    millis = duration.to_milliseconds()
+    millis = _resolved.to_milliseconds(duration)
     errors.check(
         millis % 1000 == 0 and 0 <= millis <= maximum * 1000,
         prop,
@@ -144,7 +156,10 @@ def check_authorizer_props(
         )
     if request_authorizer is None:
         return
-    caching = authorizer_cache_ttl.is_unresolved() or authorizer_cache_ttl.to_milliseconds() > 0
+    caching = (
+        _resolved.is_unresolved_duration(authorizer_cache_ttl)
+        or _resolved.to_milliseconds(authorizer_cache_ttl) > 0
+    )
     errors.check(
         bool(request_identity_sources) or not caching,
         "request_identity_sources",
@@ -212,6 +227,66 @@ def check_usage_plan(
         "quota_limit",
         f"{quota_limit} is not a whole number of requests",
     )
+
+
+def check_route(
+    errors: PropErrors,
+    *,
+    method: str,
+    path: str,
+    mode: AuthorizationMode,
+    cors: bool,
+    routes: set[tuple[str, str]],
+    authorized: bool,
+    public_reason: str | None,
+    authorization_scopes: Sequence[str],
+    required_query_parameters: Sequence[str],
+    required_headers: Sequence[str],
+    request_schema: Mapping[str, Any] | None,
+) -> tuple[list[str], apigw.JsonSchema | None]:
+    """A route's method, path, authorization and parameters, given the API's `routes` (verb, path) and
+    whether it answers CORS preflights and has the mode's authorizer (`authorized`); returns the path's
+    parameter names and the request model's schema (None without `request_schema`, or when invalid)."""
+    verb = method.upper()
+    public = mode.value == "NONE"
+    errors.check(verb in HTTP_METHODS, "method", f"'{method}' is not one of {', '.join(HTTP_METHODS)}")
+    errors.check(
+        not (verb == "OPTIONS" and cors),
+        "method",
+        "OPTIONS is the CORS preflight, which this API already answers on every resource",
+    )
+    path_parameters = validate_path(errors, path)
+    check_sibling_parameters(errors, path, (routed for _verb, routed in routes))
+    errors.check(
+        (verb, path) not in routes,
+        "method",
+        f"{verb} {path} is already routed; each method is added once per path",
+    )
+    errors.check(
+        not public or bool(public_reason and public_reason.strip()),
+        "public_reason",
+        "a route with AuthorizationMode.NONE is public; say in one sentence why it may be "
+        "(it becomes the cdk-nag acknowledgment), or authorize it",
+    )
+    errors.check(
+        public or public_reason is None,
+        "public_reason",
+        f"only public routes take a reason; this one is authorized with {mode.name}",
+    )
+    errors.check(authorized, "authorization", missing_authorizer(mode))
+    errors.check(
+        not authorization_scopes or mode.value == "COGNITO_USER_POOLS",
+        "authorization_scopes",
+        "OAuth scopes apply to COGNITO authorization only (a JwtAuthorizer checks its required_scopes "
+        "on every route)",
+    )
+    check_parameter_names(errors, required_query_parameters, required_headers)
+    schema: apigw.JsonSchema | None = None
+    if request_schema is not None:
+        schema, problems = to_json_schema(request_schema)
+        for problem in problems:
+            errors.add("request_schema", problem)
+    return path_parameters, schema
 
 
 def check_parameter_names(

@@ -6,8 +6,10 @@ the construct path, the prop and the fix.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 from constructs import IConstruct
+
+from constructs_lib import _resolved
 
 
 class PropErrors:
@@ -55,7 +57,7 @@ def check_token_unit(errors: PropErrors, prop: str, duration: Duration | None, u
     a token duration only to its own unit and throws through jsii otherwise. True when `duration`
     converts to `unit`: it is None, concrete, or a token in that unit.
     """
-    if duration is None or not duration.is_unresolved():
+    if duration is None or not _resolved.is_unresolved_duration(duration):
         return True
     # aws-cdk-lib renders a token duration as "<token> <unit>" (Duration.toHumanString).
     convertible = duration.to_human_string().endswith(f" {unit}")
@@ -84,14 +86,14 @@ def check_whole_seconds(
     """
     if duration is None:
         return None
-    if duration.is_unresolved():
+    if _resolved.is_unresolved_duration(duration):
         check_token_unit(errors, prop, duration, "seconds")
         return None
-    millis: float = duration.to_milliseconds()
+    millis = _resolved.to_milliseconds(duration)
     if within is not None:
         lowest, highest, problem = within
         errors.check(
-            lowest.to_milliseconds() <= millis <= highest.to_milliseconds(),
+            _resolved.to_milliseconds(lowest) <= millis <= _resolved.to_milliseconds(highest),
             prop,
             problem,
         )
@@ -101,7 +103,7 @@ def check_whole_seconds(
 
 # EventBridge's and Scheduler's limits for a target's RetryPolicy (the same for both services).
 MAX_TARGET_RETRY_ATTEMPTS = 185
-MIN_TARGET_EVENT_AGE, MAX_TARGET_EVENT_AGE = Duration.minutes(1), Duration.hours(24)
+MIN_TARGET_EVENT_AGE, MAX_TARGET_EVENT_AGE = _resolved.minutes(1), _resolved.hours(24)
 
 
 def check_target_retry_policy(
@@ -109,7 +111,7 @@ def check_target_retry_policy(
 ) -> None:
     """A target's RetryPolicy for EventBridge or Scheduler (`service`, named in the problems)."""
     errors.check(
-        Token.is_unresolved(retry_attempts) or 0 <= retry_attempts <= MAX_TARGET_RETRY_ATTEMPTS,
+        _resolved.is_unresolved_number(retry_attempts) or 0 <= retry_attempts <= MAX_TARGET_RETRY_ATTEMPTS,
         "retry_attempts",
         f"{retry_attempts} is outside 0-{MAX_TARGET_RETRY_ATTEMPTS}, {service}'s limits",
     )

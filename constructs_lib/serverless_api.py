@@ -15,7 +15,6 @@ with IAM unless told otherwise; no account-wide API Gateway CloudWatch role.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -32,8 +31,8 @@ from constructs import Construct
 
 from constructs_lib import _metrics, _openapi
 from constructs_lib._api_alarms import ALARMS, stage_alarms
-from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers, missing_authorizer
-from constructs_lib._api_common import REST_ACCESS_LOG_FIELDS
+from constructs_lib._api_authorizers import AUTHORIZATION_TYPES, Authorizers
+from constructs_lib._api_common import rest_access_log_format
 from constructs_lib._api_gateway_responses import add_gateway_responses
 from constructs_lib._api_integrations import (
     JSON_CONTENT_TYPE,
@@ -41,14 +40,13 @@ from constructs_lib._api_integrations import (
     lambda_mapped_integration,
     workflow_integration,
 )
-from constructs_lib._api_paths import route_id, validate_path
+from constructs_lib._api_paths import route_id
 from constructs_lib._api_private import private_api_policy
 from constructs_lib._api_scanners import (
     acknowledge_cloud_watch_role,
     acknowledge_rest_stage,
     acknowledge_route,
 )
-from constructs_lib._api_schema import to_json_schema
 from constructs_lib._api_settings import (
     ApiAlarms,
     ApiAuthorizers,
@@ -57,13 +55,12 @@ from constructs_lib._api_settings import (
     domain_name_options,
     validate,
 )
-from constructs_lib._api_validation import check_parameter_names, check_sibling_parameters, stage_usage_plan
+from constructs_lib._api_validation import check_route, stage_usage_plan
 from constructs_lib._logs import retained_log_group
 from constructs_lib._validation import PropErrors
 from constructs_lib.cors_policy import DEFAULT_CORS_HEADERS as DEFAULT_CORS_HEADERS  # noqa: PLC0414
 from constructs_lib.cors_policy import DEFAULT_CORS_MAX_AGE as DEFAULT_CORS_MAX_AGE  # noqa: PLC0414
 from constructs_lib.cors_policy import DEFAULT_CORS_METHODS as DEFAULT_CORS_METHODS  # noqa: PLC0414
-from constructs_lib.cors_policy import HTTP_METHODS
 from constructs_lib.cors_policy import CorsPolicy as CorsPolicy  # noqa: PLC0414 -- importable here, as before
 from constructs_lib.serverless_function import invocation_target
 
@@ -183,6 +180,8 @@ class ServerlessApi(Construct):
             cache_ttl=authorizers.cache_ttl,
         )
         self._routes: set[tuple[str, str]] = set()
+        self._root: apigw.IResource | None = None  # read once from jsii, by the first route
+        self._targets: dict[int, tuple[lambda_.IFunction, lambda_.IFunction]] = {}  # by id(function)
         self.cors_environment: dict[str, str] = cors.environment() if cors else {}
         self.alarms: list[cloudwatch.Alarm] = []
         # Each builder creates into this construct under the ids it always had, so logical ids
@@ -235,7 +234,7 @@ class ServerlessApi(Construct):
             deploy_options=apigw.StageOptions(
                 stage_name=stage.name,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
-                access_log_format=apigw.AccessLogFormat.custom(json.dumps(REST_ACCESS_LOG_FIELDS)),
+                access_log_format=rest_access_log_format(),
                 tracing_enabled=True,
                 metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.INFO,
@@ -251,7 +250,8 @@ class ServerlessApi(Construct):
             ),
         )
         self.stage: apigw.Stage = self.api.deployment_stage
-        self.domain: apigw.DomainName | None = self.api.domain_name
+        # Without a custom domain the RestApi has none: not asked of jsii.
+        self.domain: apigw.DomainName | None = self.api.domain_name if custom_domain else None
         self.request_validator = apigw.RequestValidator(
             self,
             "RequestValidator",
@@ -330,7 +330,7 @@ class ServerlessApi(Construct):
         """
 
         def integrate(_route: _Route) -> tuple[apigw.Integration, list[apigw.MethodResponse] | None]:
-            target = invocation_target(function)  # a ServerlessFunction's live alias, when it has one
+            target = self._invocation_target(function)
             if request_templates is None and response_templates is None:
                 return apigw.LambdaIntegration(target, proxy=True, allow_test_invoke=False), None
             return lambda_mapped_integration(
@@ -350,6 +350,13 @@ class ServerlessApi(Construct):
             required_query_parameters=required_query_parameters,
             required_headers=required_headers,
         )
+
+    def _invocation_target(self, function: lambda_.IFunction) -> lambda_.IFunction:
+        """A ServerlessFunction's live alias when it has one (looked up through jsii once per function)."""
+        known = self._targets.get(id(function))
+        if known is None or known[0] is not function:
+            known = self._targets[id(function)] = (function, invocation_target(function))
+        return known[1]
 
     def add_workflow_route(
         self,
@@ -437,49 +444,28 @@ class ServerlessApi(Construct):
         verb = method.upper()
         mode = authorization or self._default_authorization
         errors = PropErrors(self, f"{call}({verb} {path})")
-        errors.check(verb in HTTP_METHODS, "method", f"'{method}' is not one of {', '.join(HTTP_METHODS)}")
-        errors.check(
-            not (verb == "OPTIONS" and self._cors is not None),
-            "method",
-            "OPTIONS is the CORS preflight, which this API already answers on every resource",
+        path_parameters, schema = check_route(
+            errors,
+            method=method,
+            path=path,
+            mode=mode,
+            cors=self._cors is not None,
+            routes=self._routes,
+            authorized=self._authorizers.available(mode),
+            public_reason=public_reason,
+            authorization_scopes=authorization_scopes,
+            required_query_parameters=required_query_parameters,
+            required_headers=required_headers,
+            request_schema=request_schema,
         )
-        path_parameters = validate_path(errors, path)
-        check_sibling_parameters(errors, path, (routed for _verb, routed in self._routes))
-        errors.check(
-            (verb, path) not in self._routes,
-            "method",
-            f"{verb} {path} is already routed; each method is added once per path",
-        )
-        errors.check(
-            mode != AuthorizationMode.NONE or bool(public_reason and public_reason.strip()),
-            "public_reason",
-            "a route with AuthorizationMode.NONE is public; say in one sentence why it may be "
-            "(it becomes the cdk-nag acknowledgment), or authorize it",
-        )
-        errors.check(
-            mode == AuthorizationMode.NONE or public_reason is None,
-            "public_reason",
-            f"only public routes take a reason; this one is authorized with {mode.name}",
-        )
-        errors.check(self._authorizers.available(mode), "authorization", missing_authorizer(mode))
-        errors.check(
-            not authorization_scopes or mode == AuthorizationMode.COGNITO,
-            "authorization_scopes",
-            "OAuth scopes apply to COGNITO authorization only (a JwtAuthorizer checks its required_scopes "
-            "on every route)",
-        )
-        check_parameter_names(errors, required_query_parameters, required_headers)
-        schema: apigw.JsonSchema | None = None
-        if request_schema is not None:
-            schema, problems = to_json_schema(request_schema)
-            for problem in problems:
-                errors.add("request_schema", problem)
         if check is not None:
             check(errors)
         errors.raise_if_any()
         self._routes.add((verb, path))
 
-        resource = self.api.root.resource_for_path(path)
+        if self._root is None:
+            self._root = self.api.root
+        resource = self._root.resource_for_path(path)
         request_models: dict[str, apigw.IModel] | None = None
         if schema is not None:
             model = apigw.Model(

@@ -16,20 +16,25 @@ recovery as of the problem), and a level:
 from __future__ import annotations
 
 import enum
+import math
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from constructs_lib import _resolved
+from constructs_lib._metrics import text_and_period
 from constructs_lib._validation import PropErrors, check_token_unit
 
 # Five minutes: CloudWatch's standard resolution for AWS metrics, so one bad period alarms.
-ALARM_PERIOD = Duration.minutes(5)
+ALARM_PERIOD = _resolved.minutes(5)
 
 
 class AlarmLevel(enum.Enum):
@@ -39,16 +44,90 @@ class AlarmLevel(enum.Enum):
     CRITICAL = "critical"
 
 
-# The metric and level of each alarm `threshold_alarm` made in this process, so that the dashboard
-# need not read them back through jsii (the metadata above stays for the cloud assembly).
-_FACTS: weakref.WeakKeyDictionary[cloudwatch.Alarm, tuple[cloudwatch.IMetric, AlarmLevel]] = (
-    weakref.WeakKeyDictionary()
-)
+class AlarmFacts(NamedTuple):
+    """What `threshold_alarm` passed to an alarm it made: the dashboard need not read it back."""
+
+    metric: cloudwatch.IMetric
+    level: AlarmLevel
+    scope: Construct
+    construct_id: str
+    threshold: float
+    comparison: cloudwatch.ComparisonOperator
+    evaluation_periods: int
+    datapoints_to_alarm: int | None
 
 
-def alarm_facts(alarm: cloudwatch.Alarm) -> tuple[cloudwatch.IMetric, AlarmLevel] | None:
-    """The metric and level of `alarm` if `threshold_alarm` made it; None for another alarm."""
+# Each alarm `threshold_alarm` made in this process (each read back through jsii is a round trip).
+_FACTS: weakref.WeakKeyDictionary[cloudwatch.Alarm, AlarmFacts] = weakref.WeakKeyDictionary()
+# One action per topic: an SnsAction holds only its topic, and each is a jsii object.
+_ACTIONS: weakref.WeakKeyDictionary[sns.ITopic, cloudwatch_actions.SnsAction] = weakref.WeakKeyDictionary()
+# aws-cdk-lib's Alarm.toAnnotation writes the comparison operator so (alarm.ts, OPERATOR_SYMBOLS).
+_OPERATOR_SYMBOLS = {
+    cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD: ">=",
+    cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD: ">",
+    cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD: "<",
+    cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD: "<=",
+}
+
+
+def alarm_facts(alarm: cloudwatch.Alarm) -> AlarmFacts | None:
+    """What `threshold_alarm` made `alarm` from; None for another alarm."""
     return _FACTS.get(alarm)
+
+
+def annotation(alarm: cloudwatch.Alarm) -> cloudwatch.HorizontalAnnotation:
+    """`alarm.to_annotation()`, built in Python for the alarms `threshold_alarm` made on this library's
+    metrics (exactly as aws-cdk-lib's Alarm renders it; tests/constructs/test_alarm_annotations.py
+    compares them), read through jsii (six round trips) for any other alarm."""
+    facts = _FACTS.get(alarm)
+    drawn = None if facts is None else text_and_period(facts.metric)
+    if (
+        facts is None
+        or drawn is None
+        or facts.comparison not in _OPERATOR_SYMBOLS
+        or not math.isfinite(facts.threshold)
+    ):
+        return alarm.to_annotation()
+    text, seconds = drawn
+    datapoints = facts.datapoints_to_alarm or facts.evaluation_periods
+    label = (
+        f"{text} {_OPERATOR_SYMBOLS[facts.comparison]} {_js_number(facts.threshold)} for "
+        f"{_js_number(datapoints)} datapoints within {_describe_period(facts.evaluation_periods * seconds)}"
+    )
+    return cloudwatch.HorizontalAnnotation(value=facts.threshold, label=label)
+
+
+def _describe_period(seconds: float) -> str:
+    """aws-cdk-lib's `describePeriod` (alarm.ts)."""
+    if seconds == 60:
+        return "1 minute"
+    if seconds == 1:
+        return "1 second"
+    if seconds > 60:
+        return f"{_js_number(seconds / 60)} minutes"
+    return f"{_js_number(seconds)} seconds"
+
+
+def _js_number(value: float) -> str:
+    """Finite `value` as JavaScript writes a number in a string (ECMAScript Number::toString): the
+    shortest digits that round-trip (as Python's repr), placed by JavaScript's rules (no ".0",
+    exponents only from 1e21 and below 1e-6)."""
+    if value == 0:
+        return "0"
+    _, digit_tuple, exponent = Decimal(repr(float(abs(value)))).normalize().as_tuple()
+    assert isinstance(exponent, int)  # a finite number
+    digits = "".join(map(str, digit_tuple))
+    point = exponent + len(digits)  # the value is 0.<digits> x 10^point
+    if len(digits) <= point <= 21:
+        text = digits + "0" * (point - len(digits))
+    elif 0 < point <= 21:
+        text = f"{digits[:point]}.{digits[point:]}"
+    elif -6 < point <= 0:
+        text = f"0.{'0' * -point}{digits}"
+    else:
+        mantissa = digits if len(digits) == 1 else f"{digits[0]}.{digits[1:]}"
+        text = f"{mantissa}e{'+' if point > 0 else '-'}{abs(point - 1)}"
+    return ("-" if value < 0 else "") + text
 
 
 @dataclass(frozen=True)
@@ -140,7 +219,8 @@ def check_alarm_settings(
             unit = "millis" if defaults[name].duration_unit == "milliseconds" else "seconds"
             check_token_unit(errors, f"alarm_settings: '{name}': threshold", value.threshold, unit)
         # Numbers from tokens (a CfnParameter) are not judged: they compare as a huge negative float.
-        if Token.is_unresolved(value.evaluation_periods) or Token.is_unresolved(value.datapoints_to_alarm):
+        numbers = (value.evaluation_periods, value.datapoints_to_alarm)
+        if any(number is not None and _resolved.is_unresolved_number(number) for number in numbers):
             continue
         if value.evaluation_periods is not None and value.evaluation_periods < 1:
             errors.add("alarm_settings", f"'{name}': evaluation_periods must be at least 1")
@@ -181,8 +261,8 @@ def threshold_alarm(
     datapoints = change.datapoints_to_alarm or base.datapoints_to_alarm
     if (
         datapoints is not None
-        and not Token.is_unresolved(datapoints)
-        and not Token.is_unresolved(periods)
+        and not _resolved.is_unresolved_number(datapoints)
+        and not _resolved.is_unresolved_number(periods)
         and datapoints > periods
     ):
         datapoints = periods
@@ -198,14 +278,23 @@ def threshold_alarm(
         treat_missing_data=change.treat_missing_data or base.treat_missing_data,
         alarm_description=description,
     )
-    _FACTS[alarm] = (metric, level)
+    _FACTS[alarm] = AlarmFacts(
+        metric, level, scope, construct_id, value, base.comparison, periods, datapoints
+    )
     topics: list[sns.ITopic] = [topic] if topic is not None else []
     if settings is not None:
         topics += settings.topics
         if level is AlarmLevel.CRITICAL:
             topics += settings.critical_topics
-    for target in topics:
-        action = cloudwatch_actions.SnsAction(target)
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
+    if topics:
+        actions = [_action(target) for target in topics]
+        alarm.add_alarm_action(*actions)
+        alarm.add_ok_action(*actions)
     return alarm
+
+
+def _action(topic: sns.ITopic) -> cloudwatch_actions.SnsAction:
+    action = _ACTIONS.get(topic)
+    if action is None:
+        action = _ACTIONS[topic] = cloudwatch_actions.SnsAction(topic)
+    return action

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from constructs_lib import _resolved
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, threshold_alarm
 from constructs_lib._api_settings import (
     DEFAULT_LATENCY_P99_THRESHOLD,
@@ -30,7 +31,9 @@ _API_ALARM = AlarmDefault(
 ALARMS = {
     "server_error_rate": replace(_API_ALARM, threshold=DEFAULT_SERVER_ERROR_RATE_THRESHOLD),
     "latency_p99": replace(
-        _API_ALARM, threshold=DEFAULT_LATENCY_P99_THRESHOLD.to_milliseconds(), level=AlarmLevel.WARNING
+        _API_ALARM,
+        threshold=_resolved.to_milliseconds(DEFAULT_LATENCY_P99_THRESHOLD),
+        level=AlarmLevel.WARNING,
     ),
 }
 
@@ -40,17 +43,22 @@ def stage_alarms(scope: ServerlessApi, alarms: ApiAlarms) -> list[cloudwatch.Ala
     topic, settings = alarms.topic, alarms.settings
     error_rate, latency_ms = (
         alarms.server_error_rate_threshold,
-        alarms.latency_p99_threshold.to_milliseconds(),
+        _resolved.to_milliseconds(alarms.latency_p99_threshold),
     )
     # A threshold from a token (a CfnParameter) reaches the description as a reference: no format spec.
-    rate_text = Token.as_string(error_rate) if Token.is_unresolved(error_rate) else f"{error_rate:.1%}"
-    latency_text = Token.as_string(latency_ms) if Token.is_unresolved(latency_ms) else f"{latency_ms:.0f}"
+    rate_text = (
+        Token.as_string(error_rate) if _resolved.is_unresolved_number(error_rate) else f"{error_rate:.1%}"
+    )
+    latency_text = (
+        Token.as_string(latency_ms) if _resolved.is_unresolved_number(latency_ms) else f"{latency_ms:.0f}"
+    )
+    path = scope.node.path  # read once: each read is two jsii calls
     server_errors = threshold_alarm(
         scope,
         "ServerErrorRateAlarm",
         scope.metric_server_error(statistic="Average", period=ALARM_PERIOD),
         threshold=error_rate,
-        description=f"More than {rate_text} of requests to {scope.node.path} fail with 5XX.",
+        description=f"More than {rate_text} of requests to {path} fail with 5XX.",
         topic=topic,
         name="server_error_rate",
         settings=settings,
@@ -61,7 +69,7 @@ def stage_alarms(scope: ServerlessApi, alarms: ApiAlarms) -> list[cloudwatch.Ala
         "LatencyP99Alarm",
         scope.metric_latency(statistic="p99", period=ALARM_PERIOD),
         threshold=latency_ms,
-        description=f"The slowest 1 % of requests to {scope.node.path} take over {latency_text} ms.",
+        description=f"The slowest 1 % of requests to {path} take over {latency_text} ms.",
         topic=topic,
         name="latency_p99",
         settings=settings,

@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import IConstruct
 
+from constructs_lib import _resolved
 from constructs_lib._stream_consumers import StreamConsumer
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.data_stream import DataStream
@@ -23,7 +23,7 @@ from constructs_lib.websocket_api import WebSocketApi
 from constructs_lib.workflow import Workflow
 
 # One minute: the finest resolution of the AWS metrics drawn; CloudWatch widens it for long ranges.
-GRAPH_PERIOD = Duration.minutes(1)
+GRAPH_PERIOD = _resolved.minutes(1)
 _LATENCY_OPERATIONS = ("GetItem", "PutItem", "Query")  # the calls whose latency users feel
 
 

@@ -9,8 +9,8 @@ and the table's system-errors math are the deliberate differences, see `lambda_f
 `CompositeKeyTable.metric_system_errors_for_operations`). Alarms and ServiceDashboard's graphs of
 one metric therefore come from one method, and `key_of` tells the dashboard which data a metric
 draws without reading it back through jsii (each read is a round trip to node; the dashboard
-compares every alarm with every graph). Metrics made elsewhere have no key here: the dashboard reads
-those.
+compares every alarm with every graph), and `text_and_period` gives what aws-cdk-lib writes of a
+metric in an alarm's annotation. Metrics made elsewhere have no key here: the dashboard reads those.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -34,6 +34,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
+from constructs_lib import _resolved
+
 
 class _Env(NamedTuple):
     account: str
@@ -46,6 +48,12 @@ class _Env(NamedTuple):
 MetricKey = tuple[object, ...]
 
 _KEYS: weakref.WeakKeyDictionary[cloudwatch.IMetric, MetricKey] = weakref.WeakKeyDictionary()
+# What aws-cdk-lib writes of a metric in strings (its label, else its name or expression) and its period.
+_TEXTS: weakref.WeakKeyDictionary[cloudwatch.IMetric, tuple[str, Duration | None]] = (
+    weakref.WeakKeyDictionary()
+)
+# aws-cdk-lib's period of a Metric or MathExpression made without one.
+_DEFAULT_PERIOD_SECONDS = 300
 _STACK_ENV: weakref.WeakKeyDictionary[Stack, _Env] = weakref.WeakKeyDictionary()
 _SOURCES: weakref.WeakKeyDictionary[IConstruct, MetricSource] = weakref.WeakKeyDictionary()
 
@@ -53,6 +61,16 @@ _SOURCES: weakref.WeakKeyDictionary[IConstruct, MetricSource] = weakref.WeakKeyD
 def key_of(metric: cloudwatch.IMetric) -> MetricKey | None:
     """What `metric` draws, when this module made it; None for a metric made elsewhere."""
     return _KEYS.get(metric)
+
+
+def text_and_period(metric: cloudwatch.IMetric) -> tuple[str, float] | None:
+    """How aws-cdk-lib writes `metric` in strings (``label || metricName``, ``label || expression``) and
+    its period in seconds, when this module made it; None for a metric made elsewhere."""
+    found = _TEXTS.get(metric)
+    if found is None:
+        return None
+    period = found[1]
+    return found[0], _DEFAULT_PERIOD_SECONDS if period is None else _resolved.to_seconds(period)
 
 
 def _stack_env(scope: IConstruct) -> _Env:
@@ -64,8 +82,8 @@ def _stack_env(scope: IConstruct) -> _Env:
         env = _Env(
             account,
             region,
-            None if Token.is_unresolved(account) else account,
-            None if Token.is_unresolved(region) else region,
+            None if _resolved.is_unresolved_str(account) else account,
+            None if _resolved.is_unresolved_str(region) else region,
         )
         _STACK_ENV[stack] = env
     return env
@@ -109,6 +127,7 @@ class MetricSource:
             region=self.region,
         )
         _KEYS[metric] = (self.namespace, metric_name, tuple(sorted(dimensions_map.items())))
+        _TEXTS[metric] = (label or metric_name, period)
         return metric
 
 
@@ -243,4 +262,5 @@ def math_expression(
     using = [(name, key_of(metric)) for name, metric in using_metrics.items()]
     if all(key is not None for _, key in using):
         _KEYS[result] = ("expression", expression, tuple(sorted(using)))
+    _TEXTS[result] = (label or expression, period)
     return result

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
-from constructs_lib._alarms import AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
+from constructs_lib import _resolved
+from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
 
 if TYPE_CHECKING:
     from constructs_lib.search_domain import SearchDomain
 
-_ALARM_PERIOD = Duration.minutes(5)
+_MINUTE = _resolved.minutes(1)  # the status, storage and snapshot metrics: one bad minute alarms
 _FREE_STORAGE_FRACTION = 0.25  # AWS recommends alarming at 25 % of a node's storage left
 _CPU_THRESHOLD = 80  # percent, sustained 15 minutes: AWS's recommended alarm
 _JVM_THRESHOLD = 95  # percent: above 95 % OpenSearch starts rejecting requests (AWS guidance)
@@ -61,14 +61,14 @@ def add_alarms(
         (
             "ClusterRed",
             "cluster_red",
-            search.metric_cluster_status_red(period=Duration.minutes(1)),
+            search.metric_cluster_status_red(period=_MINUTE),
             1,
             "at least one primary shard is unassigned: searches miss data and writes fail",
         ),
         (
             "ClusterYellow",
             "cluster_yellow",
-            search.metric_cluster_status_yellow(period=Duration.minutes(1)),
+            search.metric_cluster_status_yellow(period=_MINUTE),
             1,
             "replica shards are unassigned: one more node failure loses data (a one-node domain is "
             "always yellow unless its indexes have no replicas)",
@@ -76,47 +76,48 @@ def add_alarms(
         (
             "FreeStorage",
             "free_storage",
-            search.metric_free_storage_space(period=Duration.minutes(1)),
+            search.metric_free_storage_space(period=_MINUTE),
             free_storage_mb,
             "a node has 25 % or less of its storage left: grow the volumes or delete indexes",
         ),
         (
             "IndexWritesBlocked",
             "index_writes_blocked",
-            search.metric_cluster_index_writes_blocked(period=_ALARM_PERIOD),
+            search.metric_cluster_index_writes_blocked(period=ALARM_PERIOD),
             1,
             "the cluster blocks writes (storage or memory pressure): the indexer is failing",
         ),
         (
             "Cpu",
             "cpu",
-            search.metric_cpu_utilization(period=_ALARM_PERIOD),
+            search.metric_cpu_utilization(period=ALARM_PERIOD),
             _CPU_THRESHOLD,
             "data node CPU has been 80 % or more for 15 minutes: scale up or out",
         ),
         (
             "JvmMemoryPressure",
             "jvm_memory_pressure",
-            search.metric_jvm_memory_pressure(period=_ALARM_PERIOD),
+            search.metric_jvm_memory_pressure(period=ALARM_PERIOD),
             _JVM_THRESHOLD,
             "JVM memory pressure is 95 % or more: requests will be rejected; scale up",
         ),
         (
             "SnapshotFailure",
             "snapshot_failure",
-            search.metric_automated_snapshot_failure(period=Duration.minutes(1)),
+            search.metric_automated_snapshot_failure(period=_MINUTE),
             1,
             "an automated snapshot failed: the domain has no recent backup",
         ),
     ]
     alarms: dict[str, cloudwatch.Alarm] = {}
+    path = search.node.path  # read once: each read is two jsii calls
     for name, key, metric, threshold, problem in specs:
         alarm = threshold_alarm(
             search,
             f"{name}Alarm",
             metric,
             threshold=threshold,
-            description=f"{search.node.path}: {problem}.",
+            description=f"{path}: {problem}.",
             topic=topic,
             name=key,
             settings=settings,

@@ -26,9 +26,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
-from constructs_lib._alarms import alarm_facts
+from constructs_lib._alarms import alarm_facts, annotation
 from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for
 from constructs_lib._metrics import key_of
+from constructs_lib._metrics import queue as queue_metrics
 from constructs_lib._queues import dead_letter_holds, messages_waiting
 from constructs_lib._validation import PropErrors
 
@@ -43,17 +44,30 @@ REDRIVE_COMMAND = "python -m constructs_lib.ops redrive"
 class _AlarmOnGraph:
     alarm: cloudwatch.Alarm
     level: str
+    # The paths read so far, by id() of their construct: an alarm the library made in one of them has
+    # its path without a read.
+    paths: dict[int, str]
     placed: bool = False
     # Read once: each read is a jsii round trip, and every graph of every panel compares them.
     metric: cloudwatch.IMetric = field(init=False)
     key: tuple[object, ...] = field(init=False)
-    path: str = field(init=False)
+    _path: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         facts = alarm_facts(self.alarm)  # the library's alarms: known in Python
-        self.metric = facts[0] if facts else self.alarm.metric
+        self.metric = facts.metric if facts else self.alarm.metric
         self.key = _metric_key(self.metric)
-        self.path = self.alarm.node.path
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            facts = alarm_facts(self.alarm)
+            scope = None if facts is None else self.paths.get(id(facts.scope))
+            if facts is not None and scope is not None and "/" not in facts.construct_id:
+                self._path = f"{scope}/{facts.construct_id}"
+            else:
+                self._path = self.alarm.node.path
+        return self._path
 
 
 class ServiceDashboard(Construct):
@@ -88,10 +102,31 @@ class ServiceDashboard(Construct):
 
     def add(self, *constructs: IConstruct) -> None:
         """Add `constructs`, everything the library created inside them, and all their alarms."""
+        panels, alarms, queues = self._find(constructs)
+        alarms.sort(key=lambda item: item.level != "critical")
+        # Every widget in one Row (one jsii call, not one per panel): a Row starts a widget that does not
+        # fit the 24 columns left of it on a new line below everything before, and every panel and
+        # status widget starts with a full-width one, so each lands where a row of its own would.
+        widgets = self._status(alarms)
+        for panel in panels:
+            widgets += self._panel(panel, alarms)
+        widgets += self._dead_letter_queues(queues, alarms)
+        unplaced = [Graph(f"Alarm {item.path}", [item.metric]) for item in alarms if not item.placed]
+        if unplaced:
+            widgets += self._panel(Panel("Other alarms", unplaced), alarms)
+        if widgets:
+            self.dashboard.add_widgets(*widgets)
+        self.alarms += [item.alarm for item in alarms]
+
+    def _find(
+        self, constructs: Sequence[IConstruct]
+    ) -> tuple[list[Panel], list[_AlarmOnGraph], list[tuple[sqs.Queue, str]]]:
+        """The panels (in PANELS' order), alarms and dead-letter queues under `constructs`."""
         panels: list[tuple[int, int, Panel]] = []
         alarms: list[_AlarmOnGraph] = []
         queues: list[tuple[sqs.Queue, str]] = []
         seen: set[str] = set()
+        paths: dict[int, str] = {}  # the panels' constructs' paths, by id()
         for root in constructs:
             for node in root.node.find_all():
                 if node is self:
@@ -102,7 +137,7 @@ class ServiceDashboard(Construct):
                         continue
                     seen.add(path)
                 if isinstance(node, cloudwatch.Alarm):
-                    alarms.append(_AlarmOnGraph(node, _level(node)))
+                    alarms.append(_AlarmOnGraph(node, _level(node), paths))
                 elif isinstance(node, sqs.Queue):
                     holds = dead_letter_holds(node)
                     if holds is not None:
@@ -111,23 +146,18 @@ class ServiceDashboard(Construct):
                     found = panel_for(node)
                     if found is not None:
                         panels.append((found[0], len(panels), found[1]))
-        alarms.sort(key=lambda item: item.level != "critical")
-        self._add_status(alarms)
-        for _, _, panel in sorted(panels, key=lambda item: (item[0], item[1])):
-            self._add_panel(panel, alarms)
-        self._add_dead_letter_queues(queues, alarms)
-        unplaced = [Graph(f"Alarm {item.path}", [item.metric]) for item in alarms if not item.placed]
-        if unplaced:
-            self._add_panel(Panel("Other alarms", unplaced), alarms)
-        self.alarms += [item.alarm for item in alarms]
+                        paths[id(node)] = found[1].owner
+        panels.sort(key=lambda item: (item[0], item[1]))
+        return [panel for _, _, panel in panels], alarms, queues
 
     # --- Widgets -----------------------------------------------------------------------------------
 
-    def _add_status(self, alarms: list[_AlarmOnGraph]) -> None:
+    def _status(self, alarms: list[_AlarmOnGraph]) -> list[cloudwatch.IWidget]:
+        widgets: list[cloudwatch.IWidget] = []
         for level in ("critical", "warning"):
             chosen = [item.alarm for item in alarms if item.level == level]
             if chosen:
-                self.dashboard.add_widgets(
+                widgets.append(
                     cloudwatch.AlarmStatusWidget(
                         title=f"{level.capitalize()} alarms ({len(chosen)})",
                         alarms=chosen,
@@ -135,8 +165,9 @@ class ServiceDashboard(Construct):
                         height=max(2, 1 + (len(chosen) + 3) // 4),
                     )
                 )
+        return widgets
 
-    def _add_panel(self, panel: Panel, alarms: list[_AlarmOnGraph]) -> None:
+    def _panel(self, panel: Panel, alarms: list[_AlarmOnGraph]) -> list[cloudwatch.IWidget]:
         widgets: list[cloudwatch.IWidget] = [
             cloudwatch.TextWidget(markdown=f"### {panel.heading}", width=ROW_WIDTH, height=1)
         ]
@@ -145,7 +176,7 @@ class ServiceDashboard(Construct):
             annotations = []
             for item in alarms:
                 if not item.placed and item.key in keys:
-                    annotations.append(item.alarm.to_annotation())
+                    annotations.append(annotation(item.alarm))
                     item.placed = True
             widgets.append(_graph_widget(graph.title, graph.left, graph.right, annotations))
         # The construct's alarms on metrics no graph of the panel draws (sums over several metrics,
@@ -157,34 +188,36 @@ class ServiceDashboard(Construct):
                         f"Alarm {item.path.rpartition('/')[2]}",
                         [item.metric],
                         [],
-                        [item.alarm.to_annotation()],
+                        [annotation(item.alarm)],
                     )
                 )
                 item.placed = True
-        self.dashboard.add_widgets(*widgets)
+        return widgets
 
-    def _add_dead_letter_queues(
+    def _dead_letter_queues(
         self, queues: list[tuple[sqs.Queue, str]], alarms: list[_AlarmOnGraph]
-    ) -> None:
+    ) -> list[cloudwatch.IWidget]:
         if not queues:
-            return
+            return []
         self.dead_letter_queues += [queue for queue, _ in queues]
         depth = [
             messages_waiting(queue, statistic="Maximum", period=GRAPH_PERIOD, label=queue.node.path)
             for queue, _ in queues
         ]
-        self._add_panel(Panel("Dead-letter queues", [Graph("Messages waiting", depth)]), alarms)
+        widgets = self._panel(Panel("Dead-letter queues", [Graph("Messages waiting", depth)]), alarms)
         lines = [
             "Replay a queue's messages once its cause is fixed (docs/operations.md, Replay):",
             "",
             "| Queue | Holds | Replay |",
             "|---|---|---|",
         ]
-        names = [(queue.queue_name, holds) for queue, holds in queues]
+        # The names the depth metrics above read (their QueueName): no second read.
+        names = [(queue_metrics(queue).dimensions["QueueName"], holds) for queue, holds in queues]
         lines += [f"| {name} | {holds} | `{REDRIVE_COMMAND} {name}` |" for name, holds in names]
-        self.dashboard.add_widgets(
+        widgets.append(
             cloudwatch.TextWidget(markdown="\n".join(lines), width=ROW_WIDTH, height=2 + len(queues))
         )
+        return widgets
 
 
 def _graph_widget(
@@ -207,7 +240,7 @@ def _graph_widget(
 def _level(alarm: cloudwatch.Alarm) -> str:
     """The level of one of the library's alarms; any other alarm is critical."""
     facts = alarm_facts(alarm)
-    return facts[1].value if facts else "critical"
+    return facts.level.value if facts else "critical"
 
 
 def _metric_key(metric: cloudwatch.IMetric) -> tuple[object, ...]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from aws_cdk import Duration
 
+from constructs_lib import _resolved
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib.cors_policy import origin_problem
 
@@ -21,7 +22,7 @@ _SUFFIX = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
 
 
 def _seconds(duration: Duration) -> float:
-    return duration.to_milliseconds() / 1000
+    return _resolved.to_milliseconds(duration) / 1000
 
 
 def _check_prefix(errors: PropErrors, prop: str, prefix: str) -> None:
@@ -39,7 +40,7 @@ def _check_ttl(
 ) -> None:
     # A TTL from a token (a CfnParameter) is not judged, it resolves at deploy; the handlers read it
     # in seconds, the unit it must come in.
-    if not check_token_unit(errors, prop, ttl, "seconds") or ttl.is_unresolved():
+    if not check_token_unit(errors, prop, ttl, "seconds") or _resolved.is_unresolved_duration(ttl):
         return
     seconds = _seconds(ttl)
     if not 1 <= seconds <= _seconds(max_url_ttl):
@@ -118,7 +119,9 @@ def validate_props(
         ("access_log_retention", access_log_retention),
     ):
         # S3 lifecycle rules take it in days; a token (a CfnParameter) is not judged.
-        if not check_token_unit(errors, prop, retention, "days") or retention.is_unresolved():
+        if not check_token_unit(errors, prop, retention, "days") or _resolved.is_unresolved_duration(
+            retention
+        ):
             continue
         days = _seconds(retention) / 86400
         errors.check(

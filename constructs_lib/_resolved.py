@@ -9,13 +9,15 @@ for everything else:
 - a number is a token only if it is one of aws-cdk-lib's encoded doubles (the high 16 bits of its
   IEEE 754 representation are 0xFBFF);
 - a duration made here (`minutes`, `hours`, ...: the library's own defaults and limits) is concrete,
-  and its milliseconds are known; any other duration is asked.
+  and its milliseconds are known; any other duration is asked once (a Duration never changes).
 """
 
 from __future__ import annotations
 
 import struct
 import weakref
+from collections.abc import Callable
+from typing import TypeVar
 
 from aws_cdk import Duration, Token
 
@@ -29,6 +31,10 @@ _KNOWN: weakref.WeakKeyDictionary[Duration, tuple[int, str, int]] = weakref.Weak
 # aws-cdk-lib's TimeUnit labels and sizes, largest first (Duration.components walks them so).
 _UNITS = (("days", 86_400_000), ("hours", 3_600_000), ("minutes", 60_000), ("seconds", 1000))
 _UNIT_MILLIS = dict(_UNITS)
+# Any other duration's answers, once aws-cdk-lib gave them.
+_UNRESOLVED: weakref.WeakKeyDictionary[Duration, bool] = weakref.WeakKeyDictionary()
+_MILLIS: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
+_T = TypeVar("_T")
 
 
 def is_unresolved_str(value: str) -> bool:
@@ -70,6 +76,14 @@ def days(amount: int) -> Duration:
     return _known(Duration.days(amount), amount, "days")
 
 
+def _asked(duration: Duration, answers: weakref.WeakKeyDictionary[Duration, _T], ask: Callable[[], _T]) -> _T:
+    """aws-cdk-lib's answer about `duration`, asked once: a Duration never changes."""
+    answer = answers.get(duration)
+    if answer is None:
+        answer = answers[duration] = ask()
+    return answer
+
+
 def known_milliseconds(duration: Duration) -> int | None:
     """The milliseconds of a duration made here (a whole number of seconds); None for any other."""
     known = _KNOWN.get(duration)
@@ -78,13 +92,13 @@ def known_milliseconds(duration: Duration) -> int | None:
 
 def is_unresolved_duration(duration: Duration) -> bool:
     """`duration.is_unresolved()`: False for a duration made here."""
-    return duration not in _KNOWN and duration.is_unresolved()
+    return duration not in _KNOWN and _asked(duration, _UNRESOLVED, duration.is_unresolved)
 
 
 def to_milliseconds(duration: Duration) -> float:
     """`duration.to_milliseconds()`: known for a duration made here."""
     known = known_milliseconds(duration)
-    return known if known is not None else duration.to_milliseconds()
+    return known if known is not None else _asked(duration, _MILLIS, duration.to_milliseconds)
 
 
 def to_seconds(duration: Duration) -> float:

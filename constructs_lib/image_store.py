@@ -15,6 +15,7 @@ access logs kept 1 year, no CORS, upload URLs valid 300 s, download URLs 1 h, RE
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any, cast
 
 import jsii
@@ -28,6 +29,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
+from constructs_lib import _resolved
 from constructs_lib._grants import default_policy, principal_in_another_stack
 from constructs_lib._image_store_scanners import (
     acknowledge_image_bucket,
@@ -48,16 +50,17 @@ from constructs_lib.cors_policy import CorsPolicy
 from constructs_lib.runtime import environment as env
 from constructs_lib.serverless_function import invocation_target
 
-DEFAULT_UPLOAD_URL_TTL = Duration.seconds(300)  # long enough for a phone upload, short enough to leak little
-DEFAULT_DOWNLOAD_URL_TTL = Duration.hours(1)  # an open page keeps showing its images for a session
+# (Made with _resolved: the validation and the environment read their seconds without jsii round trips.)
+DEFAULT_UPLOAD_URL_TTL = _resolved.seconds(300)  # long enough for a phone upload, short enough to leak little
+DEFAULT_DOWNLOAD_URL_TTL = _resolved.hours(1)  # an open page keeps showing its images for a session
 # The presign role's MaxSessionDuration, and so the longest any URL it signs can work. One hour is the
 # IAM minimum and the longest session a Lambda function can get by chaining from its own role.
-PRESIGN_SESSION = Duration.hours(1)
-MAX_URL_TTL = Duration.days(7)  # SigV4 presigned URLs cannot be valid longer
-DEFAULT_NONCURRENT_VERSION_RETENTION = Duration.days(30)  # time to notice and undo an overwrite or delete
-DEFAULT_ABORT_INCOMPLETE_UPLOADS = Duration.days(1)  # a multipart upload not finished in a day was abandoned
-DEFAULT_ACCESS_LOG_RETENTION = Duration.days(DEFAULT_LOG_RETENTION_DAYS)  # the library's one log retention
-DEFAULT_CORS_MAX_AGE = Duration.hours(1)  # a browser may cache the preflight answer this long
+PRESIGN_SESSION = _resolved.hours(1)
+MAX_URL_TTL = _resolved.days(7)  # SigV4 presigned URLs cannot be valid longer
+DEFAULT_NONCURRENT_VERSION_RETENTION = _resolved.days(30)  # time to notice and undo an overwrite or delete
+DEFAULT_ABORT_INCOMPLETE_UPLOADS = _resolved.days(1)  # a multipart upload not finished in a day was abandoned
+DEFAULT_ACCESS_LOG_RETENTION = _resolved.days(DEFAULT_LOG_RETENTION_DAYS)  # the library's one log retention
+DEFAULT_CORS_MAX_AGE = _resolved.hours(1)  # a browser may cache the preflight answer this long
 _DOWNLOAD_METHODS = (s3.HttpMethods.GET, s3.HttpMethods.HEAD)
 MINIMUM_TLS_VERSION = 1.2
 DEFAULT_CONTENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -74,9 +77,9 @@ KNOWN_CONTENT_TYPES = (
 
 def _seconds_text(duration: Duration) -> str:
     """Whole seconds for an environment variable; a token's (a CfnParameter's) as its reference."""
-    if duration.is_unresolved():
+    if _resolved.is_unresolved_duration(duration):
         return Token.as_string(duration.to_seconds())
-    return str(int(duration.to_milliseconds() / 1000))
+    return str(int(_resolved.to_milliseconds(duration) / 1000))
 
 
 @jsii.implements(s3.IBucketNotificationDestination)
@@ -88,13 +91,14 @@ class _TopicDestination:
     instead scopes both the key and the topic policy to its bucket and account.
     """
 
-    def __init__(self, topic: sns.Topic) -> None:
+    def __init__(self, topic: sns.Topic, topic_arn: str) -> None:
         self._topic = topic
+        self._topic_arn = topic_arn
 
     def bind(self, scope: Construct, bucket: Any) -> s3.BucketNotificationDestinationConfig:
         # S3 checks it may publish when the notification is configured: the topic policy must exist first.
         return s3.BucketNotificationDestinationConfig(
-            arn=self._topic.topic_arn,
+            arn=self._topic_arn,
             type=s3.BucketNotificationDestinationType.TOPIC,
             dependencies=[self._topic],
         )
@@ -246,10 +250,13 @@ class ImageStore(Construct):
         self._tag_trust_added = False
         self.topic_key, self.topic = self._upload_topic(upload_suffixes)
 
+        bucket_name = self.bucket.bucket_name
         self.runtime_environment: dict[str, str] = {
-            env.IMAGE_STORE_BUCKET: self.bucket.bucket_name,
+            env.IMAGE_STORE_BUCKET: bucket_name,
             env.IMAGE_STORE_UPLOAD_PREFIX: upload_prefix,
-            env.IMAGE_STORE_THUMBNAIL_BUCKET: self.thumbnail_bucket.bucket_name,
+            env.IMAGE_STORE_THUMBNAIL_BUCKET: (
+                bucket_name if self.thumbnail_bucket is self.bucket else self.thumbnail_bucket.bucket_name
+            ),
             env.IMAGE_STORE_THUMBNAIL_PREFIX: thumbnail_prefix,
             env.IMAGE_STORE_PRESIGN_ROLE_ARN: self.presign_role.role_arn,
             env.IMAGE_STORE_UPLOAD_URL_TTL: _seconds_text(upload_url_ttl),
@@ -305,7 +312,7 @@ class ImageStore(Construct):
             "PresignRole",
             assumed_by=_NobodyYet(),
             max_session_duration=PRESIGN_SESSION,
-            description=f"Signs presigned URLs for {self.node.path}: put under the upload prefix, get images",
+            description=f"Signs presigned URLs for {self._path}: put under the upload prefix, get images",
         )
         uploads = self.bucket.arn_for_objects(f"{self.upload_prefix}*")
         role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[uploads]))
@@ -316,28 +323,38 @@ class ImageStore(Construct):
             self._encryption_key.grant(role, "kms:GenerateDataKey")
             if allow_presigned_downloads:
                 self._encryption_key.grant_decrypt(role)
+        policy = role.node.find_child("DefaultPolicy")
         for objects in readable if allow_presigned_downloads else [uploads]:
             acknowledge_wildcard_resource(
-                role.node.find_child("DefaultPolicy"),
+                policy,
                 objects,
                 "Presigned URLs name their key at request time; the role may use only keys under its prefix.",
             )
         return role
 
+    @cached_property
+    def _path(self) -> str:
+        return self.node.path
+
+    @cached_property
+    def _bucket_arn(self) -> str:
+        return self.bucket.bucket_arn
+
     def _upload_topic(self, upload_suffixes: Sequence[str]) -> tuple[kms.Key, sns.Topic]:
         stack = Stack.of(self)
+        self._account = stack.account  # grant_presign's trust for other stacks' roles
         # SNS's AWS-managed key cannot be used: its key policy does not let S3 encrypt messages.
         key = kms.Key(
             self,
             "TopicKey",
             enable_key_rotation=True,
-            description=f"Encrypts the upload events topic of {self.node.path}",
+            description=f"Encrypts the upload events topic of {self._path}",
             removal_policy=RemovalPolicy.RETAIN,
         )
         deny_grants_except_for_aws_resources(key)
         source_conditions = {
-            "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
-            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": self._bucket_arn},
+            "StringEquals": {"aws:SourceAccount": self._account},
         }
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -349,16 +366,17 @@ class ImageStore(Construct):
             )
         )
         topic = sns.Topic(self, "UploadEvents", master_key=key, enforce_ssl=True)
+        self._topic_arn = topic.topic_arn
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowOnlyImagesBucketToPublish",
                 principals=[iam.ServicePrincipal("s3.amazonaws.com")],
                 actions=["sns:Publish"],
-                resources=[topic.topic_arn],
+                resources=[self._topic_arn],
                 conditions=source_conditions,
             )
         )
-        destination = _TopicDestination(topic)
+        destination = _TopicDestination(topic, self._topic_arn)
         for suffix in upload_suffixes or (None,):
             self.bucket.add_event_notification(
                 s3.EventType.OBJECT_CREATED,
@@ -366,9 +384,11 @@ class ImageStore(Construct):
                 s3.NotificationKeyFilter(prefix=self.upload_prefix, suffix=suffix),
             )
         # The bucket's notification configuration lives in S3: the resource writing it must never move.
-        notifications = self.bucket.node.find_child("Notifications").node.find_child("Resource")
-        pin_logical_id(cast(CfnElement, notifications), self, "Bucket/Notifications/Resource")
-        acknowledge_notifications_handler(stack, self.bucket)
+        notifications = self.bucket.node.find_child("Notifications")
+        pin_logical_id(
+            cast(CfnElement, notifications.node.find_child("Resource")), self, "Bucket/Notifications/Resource"
+        )
+        acknowledge_notifications_handler(stack, notifications)
         return key, topic
 
     def grant_presign(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -380,8 +400,7 @@ class ImageStore(Construct):
         account carrying that tag: still only principals passed to `grant_presign`.
         """
         principal = grantee.grant_principal
-        trust = self.presign_role.assume_role_policy
-        assert trust is not None
+        trust = self._trust
         foreign = principal_in_another_stack(grantee, self)
         if foreign is not None:
             if not isinstance(principal, iam.Role):
@@ -395,7 +414,7 @@ class ImageStore(Construct):
                 trust.add_statements(
                     iam.PolicyStatement(
                         actions=["sts:AssumeRole"],
-                        principals=[iam.AccountPrincipal(Stack.of(self).account)],
+                        principals=[iam.AccountPrincipal(self._account)],
                         conditions={
                             "StringEquals": {f"aws:PrincipalTag/{PRESIGN_TAG_KEY}": self._presign_tag_value}
                         },
@@ -405,6 +424,12 @@ class ImageStore(Construct):
         else:
             trust.add_statements(iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[principal]))
         return self.presign_role.grant_assume_role(principal)
+
+    @cached_property
+    def _trust(self) -> iam.PolicyDocument:
+        trust = self.presign_role.assume_role_policy
+        assert trust is not None
+        return trust
 
     def grant_read_uploads(self, grantee: iam.IGrantable) -> iam.Grant:
         """s3:GetObject on the upload prefix (and decrypt with the bucket key, if any)."""
@@ -416,7 +441,7 @@ class ImageStore(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:ListBucket"],
-            resource_arns=[self.bucket.bucket_arn],
+            resource_arns=[self._bucket_arn],
             conditions={"StringLike": {"s3:prefix": [f"{self.upload_prefix}*"]}},
         )
 
@@ -485,8 +510,9 @@ class ImageStore(Construct):
         FilterOrPolicy.policy({"key": FilterOrPolicy.filter(SubscriptionFilter.string_filter(
         match_suffixes=[".png"]))})})})}``.
         """
-        is_function = hasattr(target, "function_arn")
-        is_queue = hasattr(target, "queue_arn")
+        # Asked of the class first: a property read on the instance would be a jsii round trip.
+        is_function = hasattr(type(target), "function_arn") or hasattr(target, "function_arn")
+        is_queue = hasattr(type(target), "queue_arn") or hasattr(target, "queue_arn")
         if not (is_function or is_queue):
             errors = PropErrors(self.node.scope, self.node.id)  # type: ignore[arg-type]
             errors.add(
@@ -498,14 +524,15 @@ class ImageStore(Construct):
         # aws-cdk-lib names a subscription after the topic, under its subscriber: a second one of the
         # same target would throw through jsii ("already exists under the scope"), and SNS would
         # deliver every event twice anyway (issue #18).
-        if target.node.path in self._subscribers:
+        target_path = target.node.path
+        if target_path in self._subscribers:
             errors = PropErrors(self.node.scope, self.node.id)  # type: ignore[arg-type]
             errors.add(
                 "add_upload_subscriber.target",
-                f"'{target.node.path}' already receives this store's upload events; subscribe it once",
+                f"'{target_path}' already receives this store's upload events; subscribe it once",
             )
             errors.raise_if_any()
-        self._subscribers.add(target.node.path)
+        self._subscribers.add(target_path)
         self._subscriber_count += 1
         subscriber_queue = dead_letter_queue(
             self,
@@ -528,7 +555,7 @@ class ImageStore(Construct):
             )
         added = self.topic.add_subscription(subscription)
         if is_function:
-            acknowledge_subscriber_permission(target, self.topic)
+            acknowledge_subscriber_permission(target, self._topic_arn, f"{self._path}/UploadEvents")
         return added
 
 

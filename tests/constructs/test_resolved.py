@@ -73,3 +73,20 @@ def test_other_durations_are_asked(stack: Stack) -> None:
     assert _resolved.known_milliseconds(concrete) is None
     assert not _resolved.is_unresolved_duration(concrete)
     assert _resolved.to_milliseconds(concrete) == 1500
+
+
+def test_other_durations_are_asked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    duration = Duration.seconds(42)
+    asked: list[str] = []
+    for method in ("to_milliseconds", "is_unresolved"):
+        original = getattr(Duration, method)
+
+        def counted(self: Duration, _original: object = original, _method: str = method) -> object:
+            asked.append(_method)
+            return _original(self)  # type: ignore[operator]
+
+        monkeypatch.setattr(Duration, method, counted)
+    for _ in range(3):
+        assert _resolved.to_milliseconds(duration) == 42_000
+        assert _resolved.is_unresolved_duration(duration) is False
+    assert asked == ["to_milliseconds", "is_unresolved"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,6 +50,9 @@ RESERVED_ENVIRONMENT_KEYS = frozenset(
 DESCRIPTION_MAX_LENGTH = 256
 # CreateFunction Handler: "Maximum length of 128. Pattern: [^\s]+" (same page).
 HANDLER_MAX_LENGTH = 128
+# The milliseconds of the concrete durations checked so far: a Duration never changes, and the same one
+# (a default such as DEFAULT_TIMEOUT) comes back for many functions, each time two jsii round trips.
+_MILLIS: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
 
 
 def is_unresolved_text(text: str) -> bool:
@@ -69,10 +73,12 @@ def check_seconds(
     fraction; a duration from a token (a CfnParameter) converts to milliseconds only by throwing too,
     and to seconds only when given in seconds.
     """
-    if duration.is_unresolved():
-        check_token_unit(errors, prop, duration, "seconds")
-        return
-    millis = duration.to_milliseconds()
+    millis = _MILLIS.get(duration)
+    if millis is None:
+        if duration.is_unresolved():
+            check_token_unit(errors, prop, duration, "seconds")
+            return
+        millis = _MILLIS[duration] = duration.to_milliseconds()
     if millis % 1000:
         errors.add(prop, f"{millis} ms is not a whole number of seconds; round it")
     errors.check(low_ms <= millis <= high_ms, prop, out_of_range)

@@ -11,7 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib import _metrics
-from constructs_lib.compliance import acknowledge
+from constructs_lib.compliance import Acknowledged, acknowledge_all
 
 # SQS's maximum: the longest time anyone has to notice and replay a failed event.
 DEAD_LETTER_RETENTION = Duration.days(14)
@@ -52,17 +52,18 @@ def dead_letter_queue(
         redrive_allow_policy=redrive_allow_policy,
     )
     _HOLDS[queue] = holds
-    acknowledge(
+    acknowledge_all(
         queue,
-        reason=f"This queue is the dead-letter queue of {holds}; a DLQ has no DLQ of its own.",
-        cdk_nag=["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"],
-        control_tower=["sqs_dlq_check"],
-    )
-    acknowledge(
-        queue,
-        reason="Encrypted at rest with SQS-managed keys (SSE-SQS), which SNS, Lambda and EventBridge can "
-        "write to without a key policy; checkov counts only KMS keys as encryption.",
-        checkov=["CKV_AWS_27"],
+        Acknowledged(
+            f"This queue is the dead-letter queue of {holds}; a DLQ has no DLQ of its own.",
+            cdk_nag=["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"],
+            control_tower=["sqs_dlq_check"],
+        ),
+        Acknowledged(
+            "Encrypted at rest with SQS-managed keys (SSE-SQS), which SNS, Lambda and EventBridge can "
+            "write to without a key policy; checkov counts only KMS keys as encryption.",
+            checkov=["CKV_AWS_27"],
+        ),
     )
     return queue
 

@@ -17,6 +17,7 @@ the alias back on alarms (see constructs_lib/_deployment.py).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,9 +33,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import _metrics, compliance
+from constructs_lib import _metrics
 from constructs_lib._bundling import stage_python_code
 from constructs_lib._deployment import DeploymentPreference, check_deployment, gradual_deployment
+from constructs_lib._function_scanners import acknowledge_function
 from constructs_lib._function_validation import (
     DESCRIPTION_MAX_LENGTH,
     check_environment,
@@ -46,7 +48,6 @@ from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retaine
 from constructs_lib._nag import acknowledge
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import COMPLIANCE_PACKS, HIPAA_SECURITY, NIST_800_53_R5, in_packs
 from constructs_lib.runtime import environment as env
 
 # Powertools publishes its layer from this account in every commercial region.
@@ -72,6 +73,9 @@ VPC_NETWORK_INTERFACE_ACTIONS = (
     "ec2:UnassignPrivateIpAddresses",
 )
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# What functions of this process already read through jsii: one round trip each, not one per function.
+_ARCHITECTURE_NAMES: weakref.WeakKeyDictionary[lambda_.Architecture, str] = weakref.WeakKeyDictionary()
+_PARTITION_AND_REGION: weakref.WeakKeyDictionary[Stack, tuple[str, str]] = weakref.WeakKeyDictionary()
 _PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_13
 _PYTHON_VERSION = "3.13"
 
@@ -160,9 +164,10 @@ class ServerlessFunction(Construct):
         # Lambda quotas: 128 MB to 10,240 MB in 1-MB increments; timeout 900 seconds (15 minutes), in
         # whole seconds (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
         errors.check(
-            # Numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
-            Token.is_unresolved(memory_size)
-            or (memory_size == int(memory_size) and 128 <= memory_size <= 10240),
+            # Numbers from tokens (CfnParameters) are not judged: they resolve at deploy. A token number
+            # is a huge negative one, so Node.js is asked only about numbers out of range.
+            (memory_size == int(memory_size) and 128 <= memory_size <= 10240)
+            or Token.is_unresolved(memory_size),
             "memory_size",
             f"{memory_size} MB is outside Lambda's 128-10240 MB (whole MB)",
         )
@@ -176,8 +181,8 @@ class ServerlessFunction(Construct):
         )
         errors.check(
             reserved_concurrent_executions is None
-            or Token.is_unresolved(reserved_concurrent_executions)
-            or reserved_concurrent_executions >= 0,
+            or reserved_concurrent_executions >= 0
+            or Token.is_unresolved(reserved_concurrent_executions),
             "reserved_concurrent_executions",
             "must be 0 (disabled) or more; leave it unset for the account's unreserved pool",
         )
@@ -185,8 +190,8 @@ class ServerlessFunction(Construct):
         # (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html).
         errors.check(
             async_retry_attempts is None
-            or Token.is_unresolved(async_retry_attempts)
-            or 0 <= async_retry_attempts <= 2,
+            or 0 <= async_retry_attempts <= 2
+            or Token.is_unresolved(async_retry_attempts),
             "async_retry_attempts",
             "Lambda allows 0, 1 or 2 retries",
         )
@@ -232,7 +237,7 @@ class ServerlessFunction(Construct):
         errors.raise_if_any()
         super().__init__(scope, construct_id)
 
-        architecture_name = architecture.name  # "arm64" or "x86_64"
+        architecture_name = _architecture_name(architecture)  # "arm64" or "x86_64"
         code_folder = stage_python_code(
             Path(entry),
             include_runtime_helpers=include_runtime_helpers,
@@ -240,12 +245,13 @@ class ServerlessFunction(Construct):
             python_version=_PYTHON_VERSION,
         )
 
-        self.log_group = retained_log_group(self, "LogGroup", retention=log_retention)
+        path = self.node.path
+        self.log_group = retained_log_group(self, "LogGroup", retention=log_retention, scope_path=path)
         self.role = iam.Role(
             self,
             "ServiceRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of {self.node.path}",
+            description=f"Execution role of {path}",
         )
         # Only its own log group, instead of AWSLambdaBasicExecutionRole's logs:* on every group.
         self.log_group.grant_write(self.role)
@@ -253,7 +259,7 @@ class ServerlessFunction(Construct):
         self.dead_letter_queue: sqs.Queue | None = None
         self.security_groups: list[ec2.ISecurityGroup] = list(security_groups)
         if vpc is not None and not self.security_groups:
-            self.security_groups = [self._https_only_security_group(vpc)]
+            self.security_groups = [self._https_only_security_group(vpc, path)]
         on_failure: lambda_.IDestination | None = None
         if invoked_asynchronously:
             self.dead_letter_queue = dead_letter_queue(
@@ -261,11 +267,11 @@ class ServerlessFunction(Construct):
             )
             on_failure = destinations.SqsDestination(self.dead_letter_queue)
 
-        stack = Stack.of(self)
+        partition, region = _partition_and_region(Stack.of(self))
         powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
-            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            f"arn:{partition}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
             f"AWSLambdaPowertoolsPythonV3-python{_PYTHON_VERSION.replace('.', '')}-{architecture_name}:"
             f"{powertools_layer_version}",
         )
@@ -336,67 +342,12 @@ class ServerlessFunction(Construct):
         self.deployment_error_alarm: cloudwatch.Alarm | None = gradual.error_alarm if gradual else None
         if vpc is not None:
             self._allow_network_interfaces()
-        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
-            acknowledge(
-                self.function,
-                rule,
-                "Python 3.13 is the library's pinned runtime: the Powertools layer and the locally "
-                "bundled wheels are chosen and tested for exactly that version.",
-            )
-        acknowledge(
-            self.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
-        )
-        self._acknowledge_scanners(
+        acknowledge_function(
+            self.function,
+            self.role,
             invoked_asynchronously=invoked_asynchronously,
             in_vpc=vpc is not None,
             concurrency_reserved=reserved_concurrent_executions is not None,
-        )
-
-    def _acknowledge_scanners(
-        self, *, invoked_asynchronously: bool, in_vpc: bool, concurrency_reserved: bool
-    ) -> None:
-        """The compliance scanners' findings that are design choices of this construct, with why."""
-        compliance.acknowledge(
-            self.function,
-            reason="Failed asynchronous events go to the on-failure destination queue, which keeps the "
-            "request and error context; a legacy DLQ on the same events would duplicate it."
-            if invoked_asynchronously
-            else "Invoked synchronously (API Gateway or an event source mapping with its own failure "
-            "destination): errors return to the caller, so there are no async events to dead-letter.",
-            cdk_nag=["Serverless-LambdaDLQ", *in_packs("LambdaDLQ", NIST_800_53_R5, HIPAA_SECURITY)],
-            checkov=["CKV_AWS_116"],
-        )
-        if not in_vpc:
-            compliance.acknowledge(
-                self.function,
-                reason="Not in a VPC: the function reaches only AWS APIs, over TLS with IAM-signed "
-                "requests, and no private network resource; pass vpc= to place it in one.",
-                cdk_nag=in_packs("LambdaInsideVPC", *COMPLIANCE_PACKS),
-                checkov=["CKV_AWS_117"],
-                control_tower=["lambda_inside_vpc_check"],
-            )
-        if not concurrency_reserved:
-            compliance.acknowledge(
-                self.function,
-                reason="No reserved concurrency by default: a reservation both caps this function and takes "
-                "that capacity from every other function of the account; reserved_concurrent_executions "
-                "sets one.",
-                cdk_nag=in_packs("LambdaConcurrency", NIST_800_53_R5, HIPAA_SECURITY),
-                checkov=["CKV_AWS_115"],
-            )
-        compliance.acknowledge(
-            self.function,
-            reason="The environment holds resource names and settings, never secrets, and Lambda encrypts "
-            "it at rest with an AWS managed key; secrets belong in Secrets Manager.",
-            checkov=["CKV_AWS_173"],
-        )
-        compliance.acknowledge(
-            self.role,
-            reason="The grants in this role's own policy name only the resources this function uses; a "
-            "managed policy would add an attachable copy without narrowing anything.",
-            cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
         )
 
     @property
@@ -494,12 +445,12 @@ class ServerlessFunction(Construct):
             return
         self.deployment_group.add_alarm(alarm)
 
-    def _https_only_security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+    def _https_only_security_group(self, vpc: ec2.IVpc, path: str) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
             vpc=vpc,
-            description=f"Lambda function {self.node.path}: no inbound, outbound HTTPS only",
+            description=f"Lambda function {path}: no inbound, outbound HTTPS only",
             allow_all_outbound=False,
         )
         group.add_egress_rule(
@@ -536,6 +487,22 @@ def invocation_target(function: ServerlessFunction | lambda_.IFunction) -> lambd
     if isinstance(owner, ServerlessFunction) and function is owner.function:
         return owner.invocation_target
     return function
+
+
+def _architecture_name(architecture: lambda_.Architecture) -> str:
+    # jsii hands back the same object for aws-cdk-lib's ARM_64 and X86_64: their names are read once.
+    name = _ARCHITECTURE_NAMES.get(architecture)
+    if name is None:
+        name = _ARCHITECTURE_NAMES[architecture] = architecture.name
+    return name
+
+
+def _partition_and_region(stack: Stack) -> tuple[str, str]:
+    # The same for every function of a stack (tokens, or literals for a stack with an environment).
+    known = _PARTITION_AND_REGION.get(stack)
+    if known is None:
+        known = _PARTITION_AND_REGION[stack] = (stack.partition, stack.region)
+    return known
 
 
 def _as_function(function: ServerlessFunction | lambda_.IFunction | None) -> lambda_.IFunction | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from aws_cdk import aws_cloudwatch as cloudwatch
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from constructs_lib import _resolved
 from constructs_lib._stream_consumers import StreamConsumer
@@ -43,6 +43,13 @@ class Panel:
     heading: str
     graphs: list[Graph]
     owner: str = ""  # the construct's path: its alarms no graph draws get graphs of their own here
+
+
+def path_of(construct: IConstruct) -> str:
+    """`construct.node.path` in one jsii call instead of two (`node`, then its `path`): constructs'
+    `Construct.toString()` returns the path of any construct but the root, and no construct here
+    overrides it (tests/constructs/test_service_dashboard.py compares them)."""
+    return construct.to_string() if isinstance(construct, Construct) else construct.node.path
 
 
 def _stat(metric: Callable[..., cloudwatch.Metric], statistic: str, label: str) -> cloudwatch.Metric:
@@ -148,7 +155,7 @@ def table_panel(table: CompositeKeyTable, path: str) -> Panel:
 
 def _iterator_age(consumer: StreamConsumer) -> Graph:
     metric = _stat(consumer.metric_iterator_age, "Maximum", "Iterator age")
-    return Graph(f"Consumer {consumer.function.node.path}: iterator age", [metric])
+    return Graph(f"Consumer {path_of(consumer.function)}: iterator age", [metric])
 
 
 def queue_worker_panel(worker: QueueWorker, path: str) -> Panel:
@@ -286,7 +293,7 @@ def panel_for(construct: IConstruct) -> tuple[int, Panel] | None:
     """The panel of `construct` and its place in PANELS' order; None for a construct it does not know."""
     for order, (kind, build) in enumerate(PANELS):
         if isinstance(construct, kind):
-            path = construct.node.path  # read once: each read is two jsii calls
+            path = path_of(construct)  # read once: each read is a jsii call
             panel = build(construct, path)
             panel.owner = path
             return order, panel

@@ -27,7 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from constructs_lib._alarms import alarm_facts, annotation
-from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for
+from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for, path_of
 from constructs_lib._metrics import key_of
 from constructs_lib._metrics import queue as queue_metrics
 from constructs_lib._queues import dead_letter_holds, messages_waiting
@@ -66,7 +66,7 @@ class _AlarmOnGraph:
             if facts is not None and scope is not None and "/" not in facts.construct_id:
                 self._path = f"{scope}/{facts.construct_id}"
             else:
-                self._path = self.alarm.node.path
+                self._path = path_of(self.alarm)
         return self._path
 
 
@@ -132,7 +132,7 @@ class ServiceDashboard(Construct):
                 if node is self:
                     continue
                 if len(constructs) > 1:  # only then can two roots hold the same construct
-                    path = node.node.path
+                    path = path_of(node)
                     if path in seen:
                         continue
                     seen.add(path)
@@ -201,7 +201,7 @@ class ServiceDashboard(Construct):
             return []
         self.dead_letter_queues += [queue for queue, _ in queues]
         depth = [
-            messages_waiting(queue, statistic="Maximum", period=GRAPH_PERIOD, label=queue.node.path)
+            messages_waiting(queue, statistic="Maximum", period=GRAPH_PERIOD, label=path_of(queue))
             for queue, _ in queues
         ]
         widgets = self._panel(Panel("Dead-letter queues", [Graph("Messages waiting", depth)]), alarms)

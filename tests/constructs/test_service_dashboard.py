@@ -24,6 +24,8 @@ from constructs_lib import (
     Workflow,
     lambda_task,
 )
+from constructs_lib._alarms import alarm_facts
+from constructs_lib._dashboard_panels import path_of
 from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
 from tests.constructs.every_construct import ECHO, add_apis_and_table
 
@@ -135,6 +137,19 @@ def test_a_stack_without_constructs_of_the_library_gets_an_empty_dashboard() -> 
     dashboard = ServiceDashboard(stack, "Dashboard")
     dashboard.add_all(stack)
     assert dashboard.alarms == [] and dashboard.dead_letter_queues == []
+
+
+def test_paths_known_in_python_are_the_node_paths(built: dict[str, Any]) -> None:
+    """The dashboard reads a path in one call (`path_of`), and an alarm the library made in a panel's
+    construct has its path without one: both are what `node.path` gives."""
+    dashboard, stack = built["dashboard"], built["stack"]
+    constructs = [dashboard, *dashboard.alarms, *dashboard.dead_letter_queues, *stack.node.children]
+    assert [path_of(construct) for construct in constructs] == [c.node.path for c in constructs]
+    made = [(alarm, alarm_facts(alarm)) for alarm in dashboard.alarms]
+    assert len([facts for _, facts in made if facts is not None]) >= 10
+    for alarm, facts in made:
+        if facts is not None:
+            assert f"{facts.scope.node.path}/{facts.construct_id}" == alarm.node.path
 
 
 def test_cfn_lint_clean(built: dict[str, Any]) -> None:

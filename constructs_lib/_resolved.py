@@ -5,7 +5,8 @@ Node.js (about half a millisecond at synth). Where the answer is already in Pyth
 give it the way aws-cdk-lib computes it (core/lib/private/encoding.ts `unresolved`), and ask jsii
 for everything else:
 
-- a string is a token only if it contains aws-cdk-lib's ``Token[`` marker;
+- a string is a token if it contains aws-cdk-lib's ``Token[`` marker and a string token (or a
+  stringified number token) by aws-cdk-lib's own pattern (STRING_TOKEN_REGEX);
 - a number is a token only if it is one of aws-cdk-lib's encoded doubles (the high 16 bits of its
   IEEE 754 representation are 0xFBFF);
 - a duration made here (`minutes`, `hours`, ...: the library's own defaults and limits) is concrete,
@@ -14,16 +15,20 @@ for everything else:
 
 from __future__ import annotations
 
+import re
 import struct
 import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 
-# aws-cdk-lib's marker in every string token (ANY_TOKEN_MARKER) and the high bits of a number token
-# (DOUBLE_TOKEN_MARKER_BITS, 0xFBFF << 16 in the upper 32-bit word).
+# aws-cdk-lib's marker in every string token (ANY_TOKEN_MARKER), its string token pattern
+# (STRING_TOKEN_REGEX: "${Token[" VALID_KEY_CHARS "]}" or STRINGIFIED_NUMBER_PATTERN; JavaScript's \d is
+# ASCII only), and the high bits of a number token (DOUBLE_TOKEN_MARKER_BITS: 0xFBFF << 16 in the
+# upper 32-bit word).
 _STRING_MARKER = "Token["
+_STRING_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}|-1\.[0-9]{10,16}e\+289")
 _DOUBLE_MARKER = 0xFBFF
 
 # Durations made here: their amount and unit (as aws-cdk-lib labels it) and milliseconds.
@@ -38,8 +43,8 @@ _T = TypeVar("_T")
 
 
 def is_unresolved_str(value: str) -> bool:
-    """`Token.is_unresolved(value)` for a string: asked only when it holds the token marker."""
-    return _STRING_MARKER in value and Token.is_unresolved(value)
+    """`Token.is_unresolved(value)` for a string, answered in Python."""
+    return _STRING_MARKER in value and _STRING_TOKEN.search(value) is not None
 
 
 def is_unresolved_number(value: float) -> bool:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,7 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from constructs_lib import _metrics, compliance
+from constructs_lib import _metrics, _resolved, compliance
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -50,9 +50,9 @@ from constructs_lib._workflow_keys import allow_logs_to_use_key, grant_decrypt_t
 from constructs_lib.serverless_function import ServerlessFunction
 
 # A Standard workflow may run a year; one that has not finished in an hour is stuck, not busy.
-DEFAULT_STANDARD_TIMEOUT = Duration.hours(1)
-MAX_EXPRESS_TIMEOUT = Duration.minutes(5)  # Step Functions' limit for Express workflows
-MAX_STANDARD_TIMEOUT = Duration.days(365)  # Step Functions' limit for Standard workflows
+DEFAULT_STANDARD_TIMEOUT = _resolved.hours(1)
+MAX_EXPRESS_TIMEOUT = _resolved.minutes(5)  # Step Functions' limit for Express workflows
+MAX_STANDARD_TIMEOUT = _resolved.days(365)  # Step Functions' limit for Standard workflows
 # The transient errors of the Lambda service itself (not of the function's code), which AWS
 # recommends retrying: https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
 TRANSIENT_LAMBDA_ERRORS = (
@@ -63,10 +63,10 @@ TRANSIENT_LAMBDA_ERRORS = (
 )
 # 2 s, 4 s, 8 s ... with full jitter: six attempts ride out a minute of throttling, and jitter keeps
 # the executions a burst throttled from retrying in lockstep.
-DEFAULT_TASK_RETRY_INTERVAL = Duration.seconds(2)
+DEFAULT_TASK_RETRY_INTERVAL = _resolved.seconds(2)
 DEFAULT_TASK_MAX_ATTEMPTS = 6
 DEFAULT_TASK_BACKOFF_RATE = 2.0
-DEFAULT_TASK_MAX_DELAY = Duration.seconds(60)
+DEFAULT_TASK_MAX_DELAY = _resolved.seconds(60)
 _TERMINAL_TYPES = ("Succeed", "Fail")
 _STATE_MACHINE_NAME = re.compile(r"[A-Za-z0-9+!@.()\-=_']{1,80}")
 # Integration patterns an Express workflow cannot use: it cannot wait for a job or a callback.
@@ -164,15 +164,15 @@ class Workflow(Construct):
         # A timeout from a token (a CfnParameter) is not judged, it resolves at deploy; the state
         # machine's TimeoutSeconds takes it in seconds, the unit it must come in.
         convertible = check_token_unit(errors, "timeout", chosen_timeout, "seconds")
-        concrete_timeout = not chosen_timeout.is_unresolved()
+        concrete_timeout = not _resolved.is_unresolved_duration(chosen_timeout)
         # Milliseconds: to_seconds() throws through jsii on a fraction of a second (issue #18).
-        millis = chosen_timeout.to_milliseconds() if concrete_timeout else 1000
+        millis = _resolved.to_milliseconds(chosen_timeout) if concrete_timeout else 1000
         seconds = millis / 1000
         errors.check(
-            not concrete_timeout or 0 < seconds <= limit.to_seconds(),
+            not concrete_timeout or 0 < seconds <= _resolved.to_seconds(limit),
             "timeout",
             f"{seconds:g} s is outside what {'an Express' if express else 'a Standard'} workflow allows "
-            f"(1 s to {limit.to_human_string()})"
+            f"(1 s to {_resolved.to_human_string(limit)})"
             + ("; use a Standard workflow (express=False) for longer runs" if express else ""),
         )
         errors.check(millis % 1000 == 0, "timeout", f"{millis} ms is not a whole number of seconds")
@@ -251,7 +251,7 @@ class Workflow(Construct):
         for problem in _definition_problems(graph, express=express):
             errors.add("definition", problem)
         errors.raise_if_any()
-        self.role: iam.IRole = self.state_machine.role
+        self.role: iam.IRole = self.state_machine.role  # read once: each read is a jsii round trip
         if chosen_level != sfn.LogLevel.ALL:
             compliance.acknowledge(
                 self.state_machine,
@@ -261,7 +261,7 @@ class Workflow(Construct):
             )
         self._acknowledge_role_wildcards(tracing=tracing, functions=_lambda_targets(graph))
         compliance.acknowledge(
-            self.state_machine.role,
+            self.role,
             reason="The grants in this role's own policy name only what the workflow's states call and its "
             "logs; a managed policy would add an attachable copy without narrowing anything.",
             cdk_nag=compliance.in_packs(
@@ -465,8 +465,15 @@ def _graph(definition: sfn.IChainable) -> dict[str, Any]:
     """The definition as Amazon States Language, without binding its states to a graph of ours
     (a state belongs to one graph: the state machine's)."""
     start = definition.start_state
+    start_id = start.state_id
     states = sfn.State.find_reachable_states(start, include_error_handlers=True)
-    return {"StartAt": start.state_id, "States": {state.state_id: state.to_state_json() for state in states}}
+    # jsii hands back the same Python object for the same state: the start's id is not read twice.
+    return {
+        "StartAt": start_id,
+        "States": {
+            (start_id if state is start else state.state_id): state.to_state_json() for state in states
+        },
+    }
 
 
 def _definition_problems(graph: Mapping[str, Any], *, express: bool) -> list[str]:
@@ -532,7 +539,7 @@ def _lambda_targets(graph: Mapping[str, Any]) -> list[str]:
         name = parameters.get("FunctionName") if isinstance(parameters, Mapping) else None
         if isinstance(resource, str) and resource.endswith(":lambda:invoke") and isinstance(name, str):
             found.append(name)
-        elif isinstance(resource, str) and Token.is_unresolved(resource):
+        elif isinstance(resource, str) and _resolved.is_unresolved_str(resource):
             found.append(resource)
     return sorted(set(found))
 

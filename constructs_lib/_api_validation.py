@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from constructs import Construct
@@ -20,7 +20,7 @@ from constructs_lib import _resolved
 from constructs_lib._api_authorizers import missing_authorizer
 from constructs_lib._api_paths import validate_path
 from constructs_lib._api_schema import to_json_schema
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, is_token
 from constructs_lib.cors_policy import HTTP_METHODS
 
 if TYPE_CHECKING:
@@ -55,14 +55,7 @@ EDGE_CERTIFICATE_REGION = "us-east-1"
 
 
 def _concrete(value: object) -> bool:
-    """Not None nor a token; answered in Python for the strings and numbers these props are."""
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return not _resolved.is_unresolved_str(value)
-    if isinstance(value, int | float):
-        return not _resolved.is_unresolved_number(value)
-    return not Token.is_unresolved(value)
+    return value is not None and not is_token(value)
 
 
 def check_whole_seconds(errors: PropErrors, prop: str, duration: Duration, maximum: int) -> None:

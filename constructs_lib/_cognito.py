@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from aws_cdk import Duration
 from aws_cdk import aws_cognito as cognito
 
@@ -17,5 +19,11 @@ def strong_password_policy(min_length: int = DEFAULT_PASSWORD_MIN_LENGTH) -> cog
         require_uppercase=True,
         require_digits=True,
         require_symbols=True,
-        temp_password_validity=Duration.days(3),
+        temp_password_validity=_temporary_password_validity(),
     )
+
+
+@cache
+def _temporary_password_validity() -> Duration:
+    """Three days: one immutable jsii Duration, made on first use (not at import, not per pool)."""
+    return Duration.days(3)

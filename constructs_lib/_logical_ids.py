@@ -31,9 +31,12 @@ def pin_logical_id(resource: CfnElement, owner: IConstruct, name: str) -> str:
     `name` is a path below `owner` (e.g. ``"Bucket/Notifications/Resource"``), the one the
     resource had when it was pinned, so pinning changes no template. Returns the id.
     """
-    stack = Stack.of(owner)
-    scopes = owner.node.scopes
-    below_stack = [scope.node.id for scope in scopes[scopes.index(stack) + 1 :]]
+    if isinstance(owner, Stack):  # the owner is its own stack: no component below it, no jsii call
+        below_stack: list[str] = []
+    else:
+        stack = Stack.of(owner)
+        scopes = owner.node.scopes
+        below_stack = [scope.node.id for scope in scopes[scopes.index(stack) + 1 :]]
     logical_id = make_unique_id([*below_stack, *name.split("/")])
     resource.override_logical_id(logical_id)
     return logical_id

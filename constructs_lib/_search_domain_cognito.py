@@ -13,6 +13,7 @@ from constructs import Construct
 
 from constructs_lib._cognito import strong_password_policy
 from constructs_lib._nag import acknowledge
+from constructs_lib.compliance import Acknowledged, acknowledge_all
 
 _COGNITO_SERVICE_POLICY = "AmazonOpenSearchServiceCognitoAccess"
 
@@ -93,18 +94,24 @@ def _user_pool(
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
     )
+    findings: list[Acknowledged] = []
     if mfa == cognito.Mfa.OPTIONAL:
-        acknowledge(
-            user_pool,
-            "AwsSolutions-COG2",
-            "MFA is optional by the caller's explicit choice (mfa=Mfa.OPTIONAL); by default it is required.",
+        findings.append(
+            Acknowledged(
+                "MFA is optional by the caller's explicit choice (mfa=Mfa.OPTIONAL); by default it is "
+                "required.",
+                cdk_nag=["AwsSolutions-COG2"],
+            )
         )
     if feature_plan != cognito.FeaturePlan.PLUS:
-        acknowledge(
-            user_pool,
-            "AwsSolutions-COG8",
-            "Threat protection needs the PLUS feature plan, a cost the caller chooses with "
-            "feature_plan; sign-up is closed and MFA is on, so only invited users can sign in.",
+        findings.append(
+            Acknowledged(
+                "Threat protection needs the PLUS feature plan, a cost the caller chooses with "
+                "feature_plan; sign-up is closed and MFA is on, so only invited users can sign in.",
+                cdk_nag=["AwsSolutions-COG8"],
+            )
         )
+    if findings:
+        acknowledge_all(user_pool, *findings)
     domain = user_pool.add_domain("Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix))
     return user_pool, domain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING
 
 from aws_cdk import aws_ec2 as ec2
@@ -13,8 +14,6 @@ from constructs_lib.serverless_function import validate_vpc_placement
 
 if TYPE_CHECKING:
     from constructs_lib.search_domain import SearchDomainSize
-
-_HTTPS = ec2.Port.tcp(443)  # the domain enforces HTTPS: its only port
 
 
 def domain_subnets(
@@ -62,10 +61,15 @@ def domain_security_groups(
 
 def allow_https(scope: Construct, groups: Sequence[ec2.ISecurityGroup], peer: ec2.IConnectable) -> None:
     """Ingress rules on `groups` (the domain's) admitting HTTPS from each of `peer`'s security groups."""
+    description = f"HTTPS to OpenSearch domain {scope.node.path}"
     for group in groups:
         for source in peer.connections.security_groups:
             # remote_rule: a peer in another stack holds the rule itself. That stack already refers
             # to this one (grant_search), so a rule here referring back would make a cycle.
-            group.add_ingress_rule(
-                source, _HTTPS, f"HTTPS to OpenSearch domain {scope.node.path}", remote_rule=True
-            )
+            group.add_ingress_rule(source, _https(), description, remote_rule=True)
+
+
+@cache
+def _https() -> ec2.Port:
+    """TCP 443, the domain's only port (it enforces HTTPS): made on first use, not at import."""
+    return ec2.Port.tcp(443)

@@ -9,20 +9,21 @@ from pathlib import Path
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnElement, CustomResource, Duration, IStableAnyProducer, Lazy, Stack
+from aws_cdk import CfnElement, CustomResource, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from constructs_lib import _resolved
 from constructs_lib._logical_ids import pin_logical_id
 from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib.serverless_function import ServerlessFunction
 
 SECURITY_ENTRY = Path(__file__).resolve().parent / "functions" / "search_security"
 # The role-mapping function retries for about four minutes while a new domain's security warms up.
-_SECURITY_TIMEOUT = Duration.minutes(5)
+_SECURITY_TIMEOUT = _resolved.minutes(5)
 _RESOURCE_TYPE = "Custom::OpenSearchSecurityRoles"
 
 
@@ -61,20 +62,22 @@ def role_mapping(
     scope: Construct,
     security: ServerlessFunction,
     domain: opensearch.Domain,
+    domain_arn: str,
     endpoint: str,
     *,
     roles: Callable[[], Mapping[str, Any]],
     mappings: Callable[[], Mapping[str, list[str]]],
     security_groups: Sequence[ec2.ISecurityGroup],
 ) -> CustomResource:
-    """The custom resource applying `roles` and `mappings` (read at synth: grants add to them later)."""
+    """The custom resource applying `roles` and `mappings` (read at synth: grants add to them later);
+    `domain_arn` is `domain`'s, read once by the caller."""
     security.role.add_to_principal_policy(
         iam.PolicyStatement(
             # GET: whose a role is, and what a built-in mapping holds; PATCH: add to that mapping.
             actions=["es:ESHttpGet", "es:ESHttpPut", "es:ESHttpPatch", "es:ESHttpDelete"],
             resources=[
-                f"{domain.domain_arn}/_plugins/_security/api/roles/*",
-                f"{domain.domain_arn}/_plugins/_security/api/rolesmapping/*",
+                f"{domain_arn}/_plugins/_security/api/roles/*",
+                f"{domain_arn}/_plugins/_security/api/rolesmapping/*",
             ],
         )
     )
@@ -94,10 +97,11 @@ def role_mapping(
     pin_logical_id(cast(CfnElement, security_config.node.default_child), scope, "SecurityRoles")
     # In a VPC also on the domain's security groups, whose rules let the function reach the domain.
     security_config.node.add_dependency(domain, *security_groups)
+    policy = security.role.node.find_child("DefaultPolicy")
     for path in ("roles", "rolesmapping"):
         acknowledge_wildcard_resource(
-            security.role.node.find_child("DefaultPolicy"),
-            f"{domain.domain_arn}/_plugins/_security/api/{path}/*",
+            policy,
+            f"{domain_arn}/_plugins/_security/api/{path}/*",
             f"The domain's master user creates and deletes security {path} by name under this API path; "
             "the names are only known when index_table and grant_search are called.",
         )

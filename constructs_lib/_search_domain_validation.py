@@ -10,12 +10,13 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from aws_cdk import Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_opensearchservice as opensearch
 
-from constructs_lib._validation import PropErrors
+from constructs_lib._validation import PropErrors, is_token
 
 if TYPE_CHECKING:
+    from constructs_lib.composite_key_table import CompositeKeyTable
     from constructs_lib.search_domain import SearchDomainSize
 
 # OpenSearch names instance types <family>.<size>.search (ClusterConfig InstanceType's valid values,
@@ -45,7 +46,7 @@ def check_size(errors: PropErrors, size: SearchDomainSize) -> None:
     """
     shaped = True
     for prop in ("availability_zones", "master_nodes"):
-        if Token.is_unresolved(getattr(size, prop)):
+        if is_token(getattr(size, prop)):
             shaped = False
             errors.add(
                 f"size.{prop}",
@@ -54,12 +55,12 @@ def check_size(errors: PropErrors, size: SearchDomainSize) -> None:
             )
     if not shaped:
         return
-    if Token.is_unresolved(size.data_nodes) or Token.is_unresolved(size.volume_size_gib):
+    if is_token(size.data_nodes) or is_token(size.volume_size_gib):
         # Judged as the smallest values the other checks accept, so that only concrete ones can fail.
         size = replace(
             size,
-            data_nodes=size.availability_zones if Token.is_unresolved(size.data_nodes) else size.data_nodes,
-            volume_size_gib=10 if Token.is_unresolved(size.volume_size_gib) else size.volume_size_gib,
+            data_nodes=size.availability_zones if is_token(size.data_nodes) else size.data_nodes,
+            volume_size_gib=10 if is_token(size.volume_size_gib) else size.volume_size_gib,
         )
     _check_shape(errors, size)
     _check_cluster(errors, size)
@@ -149,6 +150,47 @@ def _check_cluster(errors: PropErrors, size: SearchDomainSize) -> None:
 def _suggest(instance_type: str) -> str:
     parts = instance_type.removesuffix(".search").split(".")
     return f"{parts[0]}.{parts[1]}.search" if len(parts) == 2 and all(parts) else "r6g.large.search"
+
+
+def check_version(errors: PropErrors, version: opensearch.EngineVersion, minimum: tuple[int, ...]) -> None:
+    """An OpenSearch engine of at least `minimum` (its name read through jsii once)."""
+    name = version.version
+    engine, _, number = name.partition("_")
+    errors.check(
+        engine == "OpenSearch"
+        and tuple(int(part) for part in number.split(".") if part.isdigit()) >= minimum,
+        "version",
+        f"{name} is older than the supported minimum OpenSearch {'.'.join(map(str, minimum))}; use "
+        "EngineVersion.OPENSEARCH_2_19",
+    )
+
+
+def check_index_table(
+    errors: PropErrors, table: CompositeKeyTable, *, index_name: str, id_attribute: str, indexed: set[str]
+) -> None:
+    """`SearchDomain.index_table`: one indexer per index (`indexed`: those that have one), a stream
+    with new images, and the old image too when `id_attribute` is not a key (deletes need it)."""
+    errors.check(
+        index_name not in indexed,
+        "index_name",
+        f"'{index_name}' already has an indexer; one table feeds one index",
+    )
+    errors.check(bool(id_attribute), "id_attribute", "name the attribute whose value is the document id")
+    view = table.stream_view_type.value if table.stream_view_type is not None else None
+    keys = {key.name for key in (table.partition_key, table.sort_key) if key is not None}
+    if view is None:
+        errors.add(
+            "table",
+            f"{table.node.path} has no stream; create it with stream=StreamViewType.NEW_AND_OLD_IMAGES",
+        )
+    elif view not in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        errors.add("table", f"its {view} stream has no new images to index; use NEW_AND_OLD_IMAGES")
+    elif id_attribute and id_attribute not in keys and view != "NEW_AND_OLD_IMAGES":
+        errors.add(
+            "id_attribute",
+            f"'{id_attribute}' is not a key of {table.node.path}, so deletes need the old image: "
+            "use stream=StreamViewType.NEW_AND_OLD_IMAGES",
+        )
 
 
 def check_index_name(errors: PropErrors, prop: str, index_name: str) -> None:

@@ -19,6 +19,7 @@ from aws_cdk import Duration, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_s3 as s3
 
+from constructs_lib import _resolved
 from constructs_lib._validation import PropErrors, check_whole_seconds
 from constructs_lib.runtime.environment import (
     CORS_ALLOW_CREDENTIALS,
@@ -30,7 +31,7 @@ from constructs_lib.runtime.environment import (
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 # Browsers cache a preflight this long (Chromium caps it at 2 h): one preflight per page session
 # instead of one per request, while a CORS change still reaches clients within minutes.
-DEFAULT_CORS_MAX_AGE = Duration.minutes(10)
+DEFAULT_CORS_MAX_AGE = _resolved.minutes(10)
 DEFAULT_CORS_HEADERS = ("Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token")
 DEFAULT_CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # OPTIONS is the preflight itself
 
@@ -152,8 +153,8 @@ class CorsPolicy:
             CORS_ALLOW_HEADERS: ",".join(self.allow_headers),
             CORS_ALLOW_CREDENTIALS: "true" if self.allow_credentials else "false",
             CORS_MAX_AGE: Token.as_string(self.max_age.to_seconds())
-            if self.max_age.is_unresolved()
-            else str(int(self.max_age.to_seconds())),
+            if _resolved.is_unresolved_duration(self.max_age)
+            else str(int(_resolved.to_seconds(self.max_age))),
         }
 
     def bucket_cors_rule(
@@ -172,6 +173,6 @@ class CorsPolicy:
             allowed_headers=list(allowed_headers) or None,
             exposed_headers=list(exposed_headers) or None,
             max_age=self.max_age.to_seconds()
-            if self.max_age.is_unresolved()
-            else int(self.max_age.to_seconds()),
+            if _resolved.is_unresolved_duration(self.max_age)
+            else int(_resolved.to_seconds(self.max_age)),
         )

@@ -28,6 +28,7 @@ from aws_cdk import Annotations, Duration, Token
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib import _resolved
 from constructs_lib._logs import DEFAULT_LOG_RETENTION
 from constructs_lib._validation import PropErrors, check_whole_seconds
 from constructs_lib.runtime.hosts import is_loopback
@@ -35,11 +36,11 @@ from constructs_lib.serverless_function import ServerlessFunction
 
 ENTRY = Path(__file__).resolve().parent / "functions" / "jwt_authorizer"
 # Clock skew between the issuer and Lambda; RFC 7519 suggests "a few minutes" at most.
-DEFAULT_LEEWAY = Duration.seconds(60)
-MAX_LEEWAY = Duration.minutes(5)
+DEFAULT_LEEWAY = _resolved.seconds(60)
+MAX_LEEWAY = _resolved.minutes(5)
 DEFAULT_TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 - a parameter name, not a secret
 # API Gateway waits at most 10 s for an authorizer; a cold fetch of the keys takes well under 1 s.
-DEFAULT_TIMEOUT = Duration.seconds(5)
+DEFAULT_TIMEOUT = _resolved.seconds(5)
 # A compact JWS, with or without the Bearer scheme: anything else is refused by API Gateway
 # itself with a 401, without invoking the function.
 TOKEN_VALIDATION_EXPRESSION = r"^([Bb]earer )?[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]*$"  # noqa: S105
@@ -79,8 +80,9 @@ class JwtAuthorizer(Construct):
             errors.check(not isinstance(given, str), prop, f"'{given}' is a string; pass a list: ['{given}']")
         audiences = [audiences] if isinstance(audiences, str) else audiences
         required_scopes = [required_scopes] if isinstance(required_scopes, str) else required_scopes
-        for prop, duration in (("leeway", leeway), ("timeout", timeout)):
-            check_whole_seconds(errors, prop, duration)
+        # Their milliseconds, None from a token (not judged: it resolves at deploy).
+        leeway_millis = check_whole_seconds(errors, "leeway", leeway)
+        timeout_millis = check_whole_seconds(errors, "timeout", timeout)
         errors.check(
             bool(audiences),
             "audiences",
@@ -100,7 +102,7 @@ class JwtAuthorizer(Construct):
                 f"'{required}' is not a scope; scopes are single words such as 'images:read'",
             )
         errors.check(
-            leeway.is_unresolved() or 0 <= leeway.to_milliseconds() <= MAX_LEEWAY.to_milliseconds(),
+            leeway_millis is None or 0 <= leeway_millis <= _resolved.to_milliseconds(MAX_LEEWAY),
             "leeway",
             "must be between 0 and 5 minutes; a larger skew would keep expired tokens working",
         )
@@ -110,7 +112,7 @@ class JwtAuthorizer(Construct):
             f"'{token_query_parameter}' is not a query parameter name (letters, digits, '.', '_', '~', '-')",
         )
         errors.check(
-            timeout.is_unresolved() or 1000 <= timeout.to_milliseconds() <= 10000,
+            timeout_millis is None or 1000 <= timeout_millis <= 10000,
             "timeout",
             "must be between 1 and 10 seconds; API Gateway waits at most 10 s for an authorizer",
         )
@@ -141,8 +143,8 @@ class JwtAuthorizer(Construct):
                 "JWT_AUDIENCES": ",".join(self.audiences),
                 "JWT_REQUIRED_SCOPES": " ".join(self.required_scopes),
                 "JWT_LEEWAY_SECONDS": Token.as_string(leeway.to_seconds())
-                if leeway.is_unresolved()
-                else str(int(leeway.to_seconds())),
+                if leeway_millis is None
+                else str(int(leeway_millis // 1000)),
                 "JWT_TOKEN_QUERY_PARAMETER": token_query_parameter,
             },
         )
@@ -150,7 +152,7 @@ class JwtAuthorizer(Construct):
 
 def _validate_issuer(errors: PropErrors, issuer: str) -> bool:
     """Problems with `issuer`; True when it is an http:// URL on this machine (local runs, tests)."""
-    if Token.is_unresolved(issuer):
+    if _resolved.is_unresolved_str(issuer):
         return False  # e.g. a user pool's provider URL: resolved at deployment
     parts = urlsplit(issuer)
     loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -34,7 +34,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib import _metrics
+from constructs_lib import _metrics, _resolved
 from constructs_lib._alarms import AlarmSettings, check_alarm_settings
 from constructs_lib._grants import principal_in_another_stack
 from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retained_log_group
@@ -51,7 +51,13 @@ from constructs_lib._search_domain_security import (
     role_mapping_in,
     security_role,
 )
-from constructs_lib._search_domain_validation import check_index_name, check_size, role_arn_of
+from constructs_lib._search_domain_validation import (
+    check_index_name,
+    check_index_table,
+    check_size,
+    check_version,
+    role_arn_of,
+)
 from constructs_lib._validation import PropErrors
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.runtime import environment as env
@@ -76,7 +82,7 @@ SEARCH_INDEX_ACTIONS = ("read",)
 SEARCH_CLUSTER_ACTIONS = ("cluster_composite_ops_ro",)
 # Stream batches: 100 records make one bulk request of well under OpenSearch's 10 MB default limit.
 DEFAULT_INDEX_BATCH_SIZE = 100
-DEFAULT_INDEXER_TIMEOUT = Duration.seconds(30)  # one bulk request of 100 documents, with headroom
+DEFAULT_INDEXER_TIMEOUT = _resolved.seconds(30)  # one bulk request of 100 documents, with headroom
 INDEX_WRITES_BLOCKED_PERIOD = Duration.minutes(1)  # aws-cdk-lib's default for that one metric
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -127,11 +133,6 @@ class SearchDomainSize:
     def with_(self, **changes: Any) -> SearchDomainSize:
         """A copy with `changes` applied."""
         return dataclasses.replace(self, **changes)
-
-
-def _engine_version_tuple(version: opensearch.EngineVersion) -> tuple[str, tuple[int, ...]]:
-    engine, _, number = version.version.partition("_")
-    return engine, tuple(int(part) for part in number.split(".") if part.isdigit())
 
 
 class SearchDomain(Construct):
@@ -206,13 +207,7 @@ class SearchDomain(Construct):
             f"'{cognito_domain_prefix}' must be 1-63 characters of a-z, 0-9 and '-' (not at either end) "
             f"without the reserved words {', '.join(_COGNITO_RESERVED)}",
         )
-        engine, number = _engine_version_tuple(version)
-        errors.check(
-            engine == "OpenSearch" and number >= MIN_ENGINE_VERSION,
-            "version",
-            f"{version.version} is older than the supported minimum OpenSearch "
-            f"{'.'.join(map(str, MIN_ENGINE_VERSION))}; use EngineVersion.OPENSEARCH_2_19",
-        )
+        check_version(errors, version, MIN_ENGINE_VERSION)
         errors.check(
             mfa != cognito.Mfa.OFF,
             "mfa",
@@ -329,6 +324,7 @@ class SearchDomain(Construct):
             vpc_subnets=[ec2.SubnetSelection(subnets=subnets)] if vpc is not None else None,
             security_groups=self.security_groups or None,
         )
+        self._domain_arn = self.domain.domain_arn  # read through jsii once, for every grant and indexer
         self.domain.node.add_dependency(logs_policy)
         record_reason(self.domain, disposable_data_reason)
         acknowledge_domain(self.domain, in_vpc=self._vpc is not None, size=size)
@@ -345,11 +341,13 @@ class SearchDomain(Construct):
             + (", reachable only from inside the domain's VPC" if vpc is not None else ""),
         )
 
-        self._mappings.update({role: [self.authenticated_role.role_arn] for role in dashboards_roles})
+        authenticated_arn = self.authenticated_role.role_arn
+        self._mappings.update({role: [authenticated_arn] for role in dashboards_roles})
         role_mapping(
             self,
             security,
             self.domain,
+            self._domain_arn,
             self.endpoint,
             roles=lambda: self._roles,
             mappings=lambda: self._mappings,
@@ -446,7 +444,7 @@ class SearchDomain(Construct):
         allow_https(self, self.security_groups, peer)
 
     def _require_vpc(self, prop: str) -> None:
-        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        errors = PropErrors(self)
         errors.check(
             self._vpc is not None,
             prop,
@@ -469,7 +467,7 @@ class SearchDomain(Construct):
         resource in the grantee's stack: listing its role in this stack's mappings would make the
         two stacks reference each other.
         """
-        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        errors = PropErrors(self)
         check_index_name(errors, "grant_search.index_name", index_name)
         role_arn = role_arn_of(errors, "grant_search.grantee", grantee)
         errors.raise_if_any()
@@ -477,15 +475,16 @@ class SearchDomain(Construct):
             grantee=grantee,
             actions=["es:ESHttpGet", "es:ESHttpPost"],
             resource_arns=[
-                f"{self.domain.domain_arn}/{index_name}/_search",
-                f"{self.domain.domain_arn}/{index_name}/_count",
+                f"{self._domain_arn}/{index_name}/_search",
+                f"{self._domain_arn}/{index_name}/_count",
             ],
         )
         reader = security_role(index_name, SEARCH_INDEX_ACTIONS, SEARCH_CLUSTER_ACTIONS)
         principal = principal_in_another_stack(grantee, self)
         if principal is not None:
-            role_name = f"search-reader-{index_name}-{Names.unique_id(principal)[-8:].lower()}"
-            access_id = f"SearchAccess{Names.unique_id(principal)}{Names.unique_id(self)}{index_name}"
+            principal_id = Names.unique_id(principal)
+            role_name = f"search-reader-{index_name}-{principal_id[-8:].lower()}"
+            access_id = f"SearchAccess{principal_id}{Names.unique_id(self)}{index_name}"
             access = role_mapping_in(
                 Stack.of(principal),
                 access_id,
@@ -502,7 +501,7 @@ class SearchDomain(Construct):
 
     def search_environment(self, index_name: str) -> dict[str, str]:
         """SEARCH_DOMAIN_ENDPOINT (``https://host``) and SEARCH_INDEX for `OpenSearchClient`."""
-        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        errors = PropErrors(self)
         check_index_name(errors, "search_environment.index_name", index_name)
         errors.raise_if_any()
         return {env.SEARCH_DOMAIN_ENDPOINT: self.endpoint, env.SEARCH_INDEX: index_name}
@@ -528,27 +527,9 @@ class SearchDomain(Construct):
         construct_id = construct_id or f"Indexer-{index_name}"
         errors = PropErrors(self, construct_id)
         check_index_name(errors, "index_name", index_name)
-        errors.check(
-            index_name not in self._indexed,
-            "index_name",
-            f"'{index_name}' already has an indexer; one table feeds one index",
+        check_index_table(
+            errors, table, index_name=index_name, id_attribute=id_attribute, indexed=self._indexed
         )
-        errors.check(bool(id_attribute), "id_attribute", "name the attribute whose value is the document id")
-        view = table.stream_view_type.value if table.stream_view_type is not None else None
-        keys = {key.name for key in (table.partition_key, table.sort_key) if key is not None}
-        if view is None:
-            errors.add(
-                "table",
-                f"{table.node.path} has no stream; create it with stream=StreamViewType.NEW_AND_OLD_IMAGES",
-            )
-        elif view not in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
-            errors.add("table", f"its {view} stream has no new images to index; use NEW_AND_OLD_IMAGES")
-        elif id_attribute and id_attribute not in keys and view != "NEW_AND_OLD_IMAGES":
-            errors.add(
-                "id_attribute",
-                f"'{id_attribute}' is not a key of {table.node.path}, so deletes need the old image: "
-                "use stream=StreamViewType.NEW_AND_OLD_IMAGES",
-            )
         errors.raise_if_any()
 
         indexer = ServerlessFunction(
@@ -570,9 +551,9 @@ class SearchDomain(Construct):
             iam.PolicyStatement(
                 actions=["es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
                 resources=[
-                    f"{self.domain.domain_arn}/{index_name}",
-                    f"{self.domain.domain_arn}/{index_name}/*",
-                    f"{self.domain.domain_arn}/_bulk",
+                    f"{self._domain_arn}/{index_name}",
+                    f"{self._domain_arn}/{index_name}/*",
+                    f"{self._domain_arn}/_bulk",
                 ],
             )
         )
@@ -586,7 +567,7 @@ class SearchDomain(Construct):
         )
         acknowledge_wildcard_resource(
             indexer.role.node.find_child("DefaultPolicy"),
-            f"{self.domain.domain_arn}/{index_name}/*",
+            f"{self._domain_arn}/{index_name}/*",
             f"Document paths under index {index_name} (/_doc/<id>, /_bulk) are only known at run time; "
             "the grant stops at this one index.",
         )

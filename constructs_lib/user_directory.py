@@ -19,13 +19,14 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Token
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from constructs_lib import _resolved
 from constructs_lib._cognito import DEFAULT_PASSWORD_MIN_LENGTH, strong_password_policy
-from constructs_lib._nag import acknowledge
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._validation import PropErrors, check_token_unit
+from constructs_lib.compliance import Acknowledged, acknowledge_all
 
-DEFAULT_TOKEN_VALIDITY = Duration.hours(1)  # short-lived bearer tokens; refresh tokens renew them
-DEFAULT_REFRESH_TOKEN_VALIDITY = Duration.days(30)
+DEFAULT_TOKEN_VALIDITY = _resolved.hours(1)  # short-lived bearer tokens; refresh tokens renew them
+DEFAULT_REFRESH_TOKEN_VALIDITY = _resolved.days(30)
 # CreateUserPoolClient: CallbackURLs and LogoutURLs hold at most 100 items of 1-1024 characters.
 MAX_REDIRECT_URLS = 100
 MAX_REDIRECT_URL_LENGTH = 1024
@@ -65,8 +66,9 @@ class UserDirectory(Construct):
         check_disposable(errors, weakened, disposable_data_reason, "the users")
         if oauth is not None:
             _check_oauth(errors, oauth)
+        min_length_token = _resolved.is_unresolved_number(password_min_length)
         errors.check(
-            Token.is_unresolved(password_min_length) or 8 <= password_min_length <= 99,
+            min_length_token or 8 <= password_min_length <= 99,
             "password_min_length",
             f"{password_min_length} is outside Cognito's 8-99; use 12 or more",
         )
@@ -75,15 +77,17 @@ class UserDirectory(Construct):
             "access_token_validity": access_token_validity,
             "refresh_token_validity": refresh_token_validity,
         }
+        tokens = {name for name, validity in validities.items() if _resolved.is_unresolved_duration(validity)}
         # A validity from a token (a CfnParameter) is not judged, it resolves at deploy; Cognito's
         # client takes it in minutes (TokenValidityUnits), the unit it must come in.
         for name, validity in validities.items():
-            check_token_unit(errors, name, validity, "minutes")
+            if name in tokens:
+                check_token_unit(errors, name, validity, "minutes")
         # Milliseconds, never to_seconds()/to_minutes(): those throw through jsii on a fraction.
         millis = {
-            name: validity.to_milliseconds()
+            name: _resolved.to_milliseconds(validity)
             for name, validity in validities.items()
-            if not validity.is_unresolved()
+            if name not in tokens
         }
         for name in ("id_token_validity", "access_token_validity"):
             errors.check(
@@ -124,9 +128,7 @@ class UserDirectory(Construct):
                 email=cognito.StandardAttribute(required=True, mutable=True)
             ),
             password_policy=strong_password_policy(
-                DEFAULT_PASSWORD_MIN_LENGTH
-                if Token.is_unresolved(password_min_length)
-                else password_min_length
+                DEFAULT_PASSWORD_MIN_LENGTH if min_length_token else password_min_length
             ),
             mfa=mfa,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
@@ -148,27 +150,32 @@ class UserDirectory(Construct):
             enable_token_revocation=True,
             # aws-cdk-lib range-checks the validities and throws through jsii on a token: a token goes
             # on the CfnUserPoolClient below, the default meanwhile.
-            id_token_validity=_concrete_or(id_token_validity, DEFAULT_TOKEN_VALIDITY),
-            access_token_validity=_concrete_or(access_token_validity, DEFAULT_TOKEN_VALIDITY),
-            refresh_token_validity=_concrete_or(refresh_token_validity, DEFAULT_REFRESH_TOKEN_VALIDITY),
+            id_token_validity=DEFAULT_TOKEN_VALIDITY if "id_token_validity" in tokens else id_token_validity,
+            access_token_validity=DEFAULT_TOKEN_VALIDITY
+            if "access_token_validity" in tokens
+            else access_token_validity,
+            refresh_token_validity=DEFAULT_REFRESH_TOKEN_VALIDITY
+            if "refresh_token_validity" in tokens
+            else refresh_token_validity,
             # Without settings CDK would allow the implicit grant with an https://example.com callback.
             disable_o_auth=oauth is None,
             o_auth=_code_grant_only(oauth) if oauth is not None else None,
         )
-        if Token.is_unresolved(password_min_length):
+        if min_length_token:
             # aws-cdk-lib range-checks it and throws through jsii on a token, which Cognito checks instead.
             cfn_pool = self.user_pool.node.default_child
             assert isinstance(cfn_pool, cognito.CfnUserPool)
             cfn_pool.add_property_override("Policies.PasswordPolicy.MinimumLength", password_min_length)
-        cfn_client = self.client.node.default_child
-        assert isinstance(cfn_client, cognito.CfnUserPoolClient)
-        for cfn_name, validity in (
-            ("IdTokenValidity", id_token_validity),
-            ("AccessTokenValidity", access_token_validity),
-            ("RefreshTokenValidity", refresh_token_validity),
-        ):
-            if validity.is_unresolved():
-                cfn_client.add_property_override(cfn_name, validity.to_minutes())
+        if tokens:
+            cfn_client = self.client.node.default_child
+            assert isinstance(cfn_client, cognito.CfnUserPoolClient)
+            for cfn_name, name in (
+                ("IdTokenValidity", "id_token_validity"),
+                ("AccessTokenValidity", "access_token_validity"),
+                ("RefreshTokenValidity", "refresh_token_validity"),
+            ):
+                if name in tokens:
+                    cfn_client.add_property_override(cfn_name, validities[name].to_minutes())
         CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id, description="Cognito user pool id")
         CfnOutput(
             self,
@@ -176,20 +183,25 @@ class UserDirectory(Construct):
             value=self.client.user_pool_client_id,
             description="Cognito app client id (public, no secret)",
         )
+        findings: list[Acknowledged] = []
         if mfa != cognito.Mfa.REQUIRED:
-            acknowledge(
-                self.user_pool,
-                "AwsSolutions-COG2",
-                "End users of a public app enrol TOTP MFA themselves; requiring it at sign-up would "
-                "lock out users without an authenticator app. Pass mfa=Mfa.REQUIRED to enforce it.",
+            findings.append(
+                Acknowledged(
+                    "End users of a public app enrol TOTP MFA themselves; requiring it at sign-up would "
+                    "lock out users without an authenticator app. Pass mfa=Mfa.REQUIRED to enforce it.",
+                    cdk_nag=["AwsSolutions-COG2"],
+                )
             )
         if feature_plan != cognito.FeaturePlan.PLUS:
-            acknowledge(
-                self.user_pool,
-                "AwsSolutions-COG8",
-                "Threat protection (adaptive authentication) needs the Plus feature plan, a per-user "
-                "cost the owner opts into with feature_plan=FeaturePlan.PLUS.",
+            findings.append(
+                Acknowledged(
+                    "Threat protection (adaptive authentication) needs the Plus feature plan, a per-user "
+                    "cost the owner opts into with feature_plan=FeaturePlan.PLUS.",
+                    cdk_nag=["AwsSolutions-COG8"],
+                )
             )
+        if findings:
+            acknowledge_all(self.user_pool, *findings)
 
 
 def _check_oauth(errors: PropErrors, oauth: cognito.OAuthSettings) -> None:
@@ -261,7 +273,3 @@ def _code_grant_only(oauth: cognito.OAuthSettings) -> cognito.OAuthSettings:
         scopes=oauth.scopes,
         default_redirect_uri=oauth.default_redirect_uri,
     )
-
-
-def _concrete_or(duration: Duration, default: Duration) -> Duration:
-    return default if duration.is_unresolved() else duration

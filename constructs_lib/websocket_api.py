@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from functools import cache
 
 import jsii
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Token
@@ -29,7 +30,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from constructs_lib import _metrics, compliance
+from constructs_lib import _metrics, _resolved, compliance
 from constructs_lib._api_common import REQUEST_LOG_FIELDS, STAGE_NAME_PATTERN
 from constructs_lib._api_scanners import acknowledge_invoke_permissions
 from constructs_lib._grants import default_policy
@@ -48,13 +49,13 @@ DEFAULT_THROTTLING_RATE_LIMIT = 100
 DEFAULT_THROTTLING_BURST_LIMIT = 200
 # API Gateway closes every WebSocket connection after 2 hours, so an item older than that is stale
 # even when its $disconnect never arrived; TTL removes it without a sweeper.
-DEFAULT_CONNECTION_TTL = Duration.hours(2)
-MIN_CONNECTION_TTL = Duration.minutes(1)
-MAX_CONNECTION_TTL = Duration.days(7)
+DEFAULT_CONNECTION_TTL = _resolved.hours(2)
+MIN_CONNECTION_TTL = _resolved.minutes(1)
+MAX_CONNECTION_TTL = _resolved.days(7)
 # Browsers cannot set headers on a WebSocket handshake, so a token travels in the query string.
 DEFAULT_CONNECT_IDENTITY_SOURCES = ("route.request.querystring.token",)
 DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action"
-DEFAULT_METRIC_PERIOD = Duration.minutes(5)  # CloudWatch's default period for AWS metrics
+DEFAULT_METRIC_PERIOD = _resolved.minutes(5)  # CloudWatch's default period for AWS metrics
 SPECIAL_ROUTES = ("$connect", "$disconnect", "$default")
 
 _ROUTE_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -120,8 +121,8 @@ class WebSocketApi(Construct):
             f"'{stage_name}' must be 1-128 letters, digits, hyphens or underscores",
         )
         # Durations and numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
-        rate_known = not Token.is_unresolved(throttling_rate_limit)
-        burst_known = not Token.is_unresolved(throttling_burst_limit)
+        rate_known = not _resolved.is_unresolved_number(throttling_rate_limit)
+        burst_known = not _resolved.is_unresolved_number(throttling_burst_limit)
         errors.check(
             not rate_known or throttling_rate_limit > 0,
             "throttling_rate_limit",
@@ -133,7 +134,7 @@ class WebSocketApi(Construct):
             f"{throttling_burst_limit} is below throttling_rate_limit {throttling_rate_limit}; "
             "the burst must hold at least one second of the steady rate",
         )
-        check_whole_seconds(
+        ttl_millis = check_whole_seconds(
             errors,
             "connection_ttl",
             connection_ttl,
@@ -160,6 +161,7 @@ class WebSocketApi(Construct):
         super().__init__(scope, construct_id)
 
         self._routes: dict[str, apigwv2.WebSocketRoute] = {}
+        self._stage_name = stage_name
         self.connection_ttl = connection_ttl
         self.connections_table = CompositeKeyTable(
             self,
@@ -205,8 +207,8 @@ class WebSocketApi(Construct):
             env.CONNECTIONS_TABLE: self.connections_table.table_name,
             env.CONNECTIONS_ENDPOINT: self.connection_management_url,
             env.CONNECTION_TTL_SECONDS: Token.as_string(connection_ttl.to_seconds())
-            if connection_ttl.is_unresolved()
-            else str(int(connection_ttl.to_seconds())),
+            if ttl_millis is None
+            else str(int(ttl_millis // 1000)),
         }
 
     @property
@@ -392,7 +394,7 @@ class WebSocketApi(Construct):
                         policy,
                         resource,
                         "Connection ids are only known at run time: the wildcard covers the connections "
-                        f"of stage {self.stage.stage_name} of {self.node.path} and nothing else.",
+                        f"of stage {self._stage_name} of {self.node.path} and nothing else.",
                     )
         return grant
 
@@ -410,7 +412,13 @@ class _AccessLogSettings:
 
     @property
     def format(self) -> apigw.AccessLogFormat:
-        return apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS))
+        return _access_log_format()
+
+
+@cache
+def _access_log_format() -> apigw.AccessLogFormat:
+    """The stage's JSON access log format: one immutable jsii object, made once per process."""
+    return apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS))
 
 
 def _route_id(route_key: str) -> str:

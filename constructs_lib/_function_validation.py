@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 
+from constructs_lib import _resolved
 from constructs_lib._validation import PropErrors, check_token_unit
 
 # Lambda API Environment: "Key Pattern: [a-zA-Z]([a-zA-Z0-9_])+"
@@ -50,18 +50,6 @@ RESERVED_ENVIRONMENT_KEYS = frozenset(
 DESCRIPTION_MAX_LENGTH = 256
 # CreateFunction Handler: "Maximum length of 128. Pattern: [^\s]+" (same page).
 HANDLER_MAX_LENGTH = 128
-# The milliseconds of the concrete durations checked so far: a Duration never changes, and the same one
-# (a default such as DEFAULT_TIMEOUT) comes back for many functions, each time two jsii round trips.
-_MILLIS: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
-
-
-def is_unresolved_text(text: str) -> bool:
-    """`Token.is_unresolved` for a string, asking Node.js only when the string may hold a token.
-
-    aws-cdk-lib's own test starts the same way (a string without "Token[" is resolved), so the
-    answer is the same, without a jsii round trip for each environment variable.
-    """
-    return "Token[" in text and Token.is_unresolved(text)
 
 
 def check_seconds(
@@ -73,12 +61,10 @@ def check_seconds(
     fraction; a duration from a token (a CfnParameter) converts to milliseconds only by throwing too,
     and to seconds only when given in seconds.
     """
-    millis = _MILLIS.get(duration)
-    if millis is None:
-        if duration.is_unresolved():
-            check_token_unit(errors, prop, duration, "seconds")
-            return
-        millis = _MILLIS[duration] = duration.to_milliseconds()
+    if _resolved.is_unresolved_duration(duration):
+        check_token_unit(errors, prop, duration, "seconds")
+        return
+    millis = _resolved.to_milliseconds(duration)
     if millis % 1000:
         errors.add(prop, f"{millis} ms is not a whole number of seconds; round it")
     errors.check(low_ms <= millis <= high_ms, prop, out_of_range)
@@ -163,7 +149,7 @@ def check_environment(errors: PropErrors, environment: Mapping[str, str]) -> Non
     """Keys Lambda accepts, none of its reserved ones, and at most 4 KB in all (when concrete)."""
     size = 0
     for key, value in environment.items():
-        if is_unresolved_text(key):
+        if _resolved.is_unresolved_str(key):
             continue
         if not ENVIRONMENT_KEY.fullmatch(key):
             errors.add(
@@ -175,7 +161,7 @@ def check_environment(errors: PropErrors, environment: Mapping[str, str]) -> Non
             errors.add(
                 "environment", f"key '{key}' is reserved by Lambda, which sets it itself; use another name"
             )
-        if not is_unresolved_text(value):
+        if not _resolved.is_unresolved_str(value):
             size += len(key.encode()) + len(value.encode())
     errors.check(
         size <= ENVIRONMENT_MAX_BYTES,

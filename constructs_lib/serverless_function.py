@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, Duration, Stack, Token
+from aws_cdk import AssetHashType, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
@@ -33,7 +33,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import _metrics
+from constructs_lib import _metrics, _resolved
 from constructs_lib._bundling import stage_python_code
 from constructs_lib._deployment import DeploymentPreference, check_deployment, gradual_deployment
 from constructs_lib._function_scanners import acknowledge_function
@@ -42,7 +42,6 @@ from constructs_lib._function_validation import (
     check_environment,
     check_handler,
     check_seconds,
-    is_unresolved_text,
 )
 from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge
@@ -55,10 +54,10 @@ POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 # Layer version 27 carries Powertools 3.x; bump it with aws-lambda-powertools in requirements-dev.txt.
 POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_MEMORY_SIZE = 256  # MB: enough for boto3 plus Powertools with headroom; 128 MB cold-starts slowly
-DEFAULT_TIMEOUT = Duration.seconds(10)  # API Gateway gives up after 29 s; a handler stuck for 10 s is broken
+DEFAULT_TIMEOUT = _resolved.seconds(10)  # API Gateway gives up after 29 s; a handler stuck for 10 s is broken
 # Async invocations: Lambda's 2 retries over 6 h, but failures land in a queue instead of vanishing.
 DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
-DEFAULT_ASYNC_MAX_EVENT_AGE = Duration.hours(6)
+DEFAULT_ASYNC_MAX_EVENT_AGE = _resolved.hours(6)
 # Private subnets with a route out (NAT): the function still reaches AWS APIs, and Lambda refuses
 # public subnets (a function's network interface never gets a public IP).
 DEFAULT_VPC_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
@@ -164,10 +163,9 @@ class ServerlessFunction(Construct):
         # Lambda quotas: 128 MB to 10,240 MB in 1-MB increments; timeout 900 seconds (15 minutes), in
         # whole seconds (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
         errors.check(
-            # Numbers from tokens (CfnParameters) are not judged: they resolve at deploy. A token number
-            # is a huge negative one, so Node.js is asked only about numbers out of range.
-            (memory_size == int(memory_size) and 128 <= memory_size <= 10240)
-            or Token.is_unresolved(memory_size),
+            # Numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
+            _resolved.is_unresolved_number(memory_size)
+            or (memory_size == int(memory_size) and 128 <= memory_size <= 10240),
             "memory_size",
             f"{memory_size} MB is outside Lambda's 128-10240 MB (whole MB)",
         )
@@ -181,8 +179,8 @@ class ServerlessFunction(Construct):
         )
         errors.check(
             reserved_concurrent_executions is None
-            or reserved_concurrent_executions >= 0
-            or Token.is_unresolved(reserved_concurrent_executions),
+            or _resolved.is_unresolved_number(reserved_concurrent_executions)
+            or reserved_concurrent_executions >= 0,
             "reserved_concurrent_executions",
             "must be 0 (disabled) or more; leave it unset for the account's unreserved pool",
         )
@@ -190,8 +188,8 @@ class ServerlessFunction(Construct):
         # (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html).
         errors.check(
             async_retry_attempts is None
-            or 0 <= async_retry_attempts <= 2
-            or Token.is_unresolved(async_retry_attempts),
+            or _resolved.is_unresolved_number(async_retry_attempts)
+            or 0 <= async_retry_attempts <= 2,
             "async_retry_attempts",
             "Lambda allows 0, 1 or 2 retries",
         )
@@ -217,7 +215,7 @@ class ServerlessFunction(Construct):
         errors.check(
             description is None
             or len(description) <= DESCRIPTION_MAX_LENGTH
-            or is_unresolved_text(description),
+            or _resolved.is_unresolved_str(description),
             "description",
             f"is {len(description or '')} characters, over Lambda's {DESCRIPTION_MAX_LENGTH}; shorten it",
         )

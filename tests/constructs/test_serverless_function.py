@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import CfnParameter, Duration, Stack, Token
+from aws_cdk import CfnParameter, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 
 from constructs_lib import ServerlessFunction
-from constructs_lib._function_validation import is_unresolved_text
 from constructs_lib.serverless_function import POWERTOOLS_LAYER_VERSION, VPC_NETWORK_INTERFACE_ACTIONS
 from tests.cdk import (
     cfn_lint_findings,
@@ -516,21 +515,6 @@ def test_props_lambda_would_refuse_raise(props: dict[str, Any], message: str) ->
     stack = new_stack(new_app())
     with pytest.raises(ValueError, match=re.escape(message)):
         ServerlessFunction(stack, "Bad", entry=ECHO, **props)
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["plain", "Token[not one]", "${Token[x]}", "${Token[TOKEN.1]}", "a${Token[AWS.Region.2]}b"],
-)
-def test_is_unresolved_text_answers_as_token_is_unresolved(text: str) -> None:
-    # The Python-side prefilter must never change the answer aws-cdk-lib gives.
-    assert is_unresolved_text(text) == Token.is_unresolved(text)
-
-
-def test_is_unresolved_text_sees_a_real_token() -> None:
-    stack = Stack()
-    assert is_unresolved_text(f"arn:{stack.region}:x")
-    assert not is_unresolved_text("arn:us-east-1:x")
 
 
 def test_a_timeout_from_a_parameter_is_not_judged_at_synth() -> None:

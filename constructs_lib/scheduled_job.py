@@ -24,14 +24,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib import _metrics, _schedules
+from constructs_lib import _metrics, _resolved, _schedules
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -58,8 +58,8 @@ DEFAULT_TIME_ZONE = "UTC"
 # Scheduler's maximum; the event age below is what really bounds the retries.
 DEFAULT_RETRY_ATTEMPTS = MAX_TARGET_RETRY_ATTEMPTS
 # A run delivered more than an hour late overlaps the runs after it: dead-letter it for a look instead.
-DEFAULT_MAX_EVENT_AGE = Duration.hours(1)
-MAX_FLEXIBLE_WINDOW = Duration.hours(24)  # Scheduler's limit (1440 minutes)
+DEFAULT_MAX_EVENT_AGE = _resolved.hours(1)
+MAX_FLEXIBLE_WINDOW = _resolved.hours(24)  # Scheduler's limit (1440 minutes)
 MAX_DESCRIPTION_LENGTH = 512
 
 # The alarms by name, with their defaults (`alarm_settings` changes them): a failed run is retried
@@ -121,10 +121,14 @@ class ScheduledJob(Construct):
         )
         # Durations and numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
         check_token_unit(errors, "flexible_time_window", flexible_time_window, "minutes")
-        if flexible_time_window is not None and not flexible_time_window.is_unresolved():
+        window_is_token = flexible_time_window is not None and _resolved.is_unresolved_duration(
+            flexible_time_window
+        )
+        if flexible_time_window is not None and not window_is_token:
             minutes = flexible_time_window.to_minutes(integral=False)
             errors.check(
-                minutes == int(minutes) and 1 <= minutes <= MAX_FLEXIBLE_WINDOW.to_minutes(),
+                minutes == int(minutes)
+                and 1 <= minutes <= _resolved.to_milliseconds(MAX_FLEXIBLE_WINDOW) / 60_000,
                 "flexible_time_window",
                 "must be whole minutes between 1 minute and 24 hours; leave it unset to run on time",
             )
@@ -156,14 +160,16 @@ class ScheduledJob(Construct):
         # A group of its own: Scheduler publishes its metrics per group, so they are this job's. It holds
         # no data, and retained it would block a re-created stack from taking its name again.
         self.schedule_group = scheduler.ScheduleGroup(self, "Group", removal_policy=RemovalPolicy.DESTROY)
+        path = self.node.path
         self.dead_letter_queue = dead_letter_queue(
-            self, "DeadLetterQueue", holds=f"the runs Scheduler could not deliver for {self.node.path}"
+            self, "DeadLetterQueue", holds=f"the runs Scheduler could not deliver for {path}"
         )
+        dead_letter_arn = self.dead_letter_queue.queue_arn
         stack = Stack.of(self)
         self.role = iam.Role(
             self,
             "SchedulerRole",
-            description=f"EventBridge Scheduler runs {self.node.path} with this role",
+            description=f"EventBridge Scheduler runs {path} with this role",
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
                 conditions={
@@ -174,13 +180,11 @@ class ScheduledJob(Construct):
         )
         # Exactly what runs (the function's live alias with a gradual deployment, else the unqualified
         # function) and this queue; no CDK grant, whose invoke grant would add every version and alias.
-        invoked = function.invocation_target
+        invoked_arn = function.invocation_target.function_arn
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[invoked.function_arn])
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[invoked_arn])
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
-        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dead_letter_arn]))
         acknowledge(
             self.role,
             reason="The role's own policy allows only invoking this job's function and sending to its "
@@ -188,17 +192,21 @@ class ScheduledJob(Construct):
             cdk_nag=in_packs("IAMNoInlinePolicy", *COMPLIANCE_PACKS),
         )
         target = _InvokeFunction(
-            function_arn=invoked.function_arn,
+            function_arn=invoked_arn,
             role=self.role,
-            dead_letter_arn=self.dead_letter_queue.queue_arn,
+            dead_letter_arn=dead_letter_arn,
             # Schedule range-checks the retry policy and throws through jsii on a token, which
             # CloudFormation checks instead: a token goes on the resource below, the default meanwhile.
             retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                 maximum_retry_attempts=DEFAULT_RETRY_ATTEMPTS
-                if Token.is_unresolved(retry_attempts)
+                if _resolved.is_unresolved_number(retry_attempts)
                 else retry_attempts,
                 maximum_event_age_in_seconds=int(
-                    (DEFAULT_MAX_EVENT_AGE if max_event_age.is_unresolved() else max_event_age).to_seconds()
+                    _resolved.to_seconds(
+                        DEFAULT_MAX_EVENT_AGE
+                        if _resolved.is_unresolved_duration(max_event_age)
+                        else max_event_age
+                    )
                 ),
             ),
             input=rendered_input,
@@ -213,7 +221,7 @@ class ScheduledJob(Construct):
             enabled=enabled,
             time_window=(
                 scheduler.TimeWindow.flexible(flexible_time_window)
-                if flexible_time_window is not None and not flexible_time_window.is_unresolved()
+                if flexible_time_window is not None and not window_is_token
                 else scheduler.TimeWindow.off()
             ),
         )
@@ -229,7 +237,7 @@ class ScheduledJob(Construct):
                 "FailedRunsAlarm",
                 self.metric_failed_runs(period=ALARM_PERIOD),
                 threshold=1,
-                description=f"{self.node.path}: a run of the job failed; Lambda retries it, then sends it "
+                description=f"{path}: a run of the job failed; Lambda retries it, then sends it "
                 "to the function's dead-letter queue. Look at the function's logs.",
                 topic=alarm_topic,
                 name="failed_runs",
@@ -250,7 +258,7 @@ class ScheduledJob(Construct):
                     label="Runs dead-lettered by Scheduler or Lambda",
                 ),
                 threshold=1,
-                description=f"{self.node.path}: runs were dead-lettered: Scheduler could not deliver them "
+                description=f"{path}: runs were dead-lettered: Scheduler could not deliver them "
                 "(this job's queue) or they failed every retry (the function's queue). Fix the cause, "
                 "then run the job again.",
                 topic=alarm_topic,
@@ -337,15 +345,21 @@ def _place_token_settings(
 ) -> None:
     """Settings from tokens (CfnParameters) go on the CfnSchedule: the Schedule construct range-checks
     them and throws through jsii on a token, which CloudFormation checks instead."""
+    retry_token = _resolved.is_unresolved_number(retry_attempts)
+    age_token = _resolved.is_unresolved_duration(max_event_age)
+    window_token = flexible_time_window is not None and _resolved.is_unresolved_duration(flexible_time_window)
+    if not (retry_token or age_token or window_token):
+        return  # the usual case: no CfnSchedule to look up
     cfn_schedule = schedule.node.default_child
     assert isinstance(cfn_schedule, scheduler.CfnSchedule)
-    if Token.is_unresolved(retry_attempts):
+    if retry_token:
         cfn_schedule.add_property_override("Target.RetryPolicy.MaximumRetryAttempts", retry_attempts)
-    if max_event_age.is_unresolved():
+    if age_token:
         cfn_schedule.add_property_override(
             "Target.RetryPolicy.MaximumEventAgeInSeconds", max_event_age.to_seconds()
         )
-    if flexible_time_window is not None and flexible_time_window.is_unresolved():
+    if window_token:
+        assert flexible_time_window is not None
         # TimeWindow.flexible range-checks its duration and throws through jsii on a token too.
         cfn_schedule.flexible_time_window = scheduler.CfnSchedule.FlexibleTimeWindowProperty(
             mode="FLEXIBLE", maximum_window_in_minutes=flexible_time_window.to_minutes()

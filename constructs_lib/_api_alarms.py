@@ -15,6 +15,7 @@ from constructs_lib._api_settings import (
     DEFAULT_SERVER_ERROR_RATE_THRESHOLD,
     ApiAlarms,
 )
+from constructs_lib._paths import path_of
 
 if TYPE_CHECKING:
     from constructs_lib.serverless_api import ServerlessApi
@@ -52,7 +53,7 @@ def stage_alarms(scope: ServerlessApi, alarms: ApiAlarms) -> list[cloudwatch.Ala
     latency_text = (
         Token.as_string(latency_ms) if _resolved.is_unresolved_number(latency_ms) else f"{latency_ms:.0f}"
     )
-    path = scope.node.path  # read once: each read is two jsii calls
+    path = path_of(scope)  # read once: each read is a jsii call
     server_errors = threshold_alarm(
         scope,
         "ServerErrorRateAlarm",

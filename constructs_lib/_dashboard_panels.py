@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from aws_cdk import aws_cloudwatch as cloudwatch
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 from constructs_lib import _resolved
+from constructs_lib._paths import path_of
 from constructs_lib._stream_consumers import StreamConsumer
 from constructs_lib.composite_key_table import CompositeKeyTable
 from constructs_lib.data_stream import DataStream
@@ -43,13 +44,6 @@ class Panel:
     heading: str
     graphs: list[Graph]
     owner: str = ""  # the construct's path: its alarms no graph draws get graphs of their own here
-
-
-def path_of(construct: IConstruct) -> str:
-    """`construct.node.path` in one jsii call instead of two (`node`, then its `path`): constructs'
-    `Construct.toString()` returns the path of any construct but the root, and no construct here
-    overrides it (tests/constructs/test_service_dashboard.py compares them)."""
-    return construct.to_string() if isinstance(construct, Construct) else construct.node.path
 
 
 def _stat(metric: Callable[..., cloudwatch.Metric], statistic: str, label: str) -> cloudwatch.Metric:

@@ -10,6 +10,7 @@ from aws_cdk import aws_sns as sns
 
 from constructs_lib import _resolved
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
+from constructs_lib._paths import path_of
 
 if TYPE_CHECKING:
     from constructs_lib.search_domain import SearchDomain
@@ -110,7 +111,7 @@ def add_alarms(
         ),
     ]
     alarms: dict[str, cloudwatch.Alarm] = {}
-    path = search.node.path  # read once: each read is two jsii calls
+    path = path_of(search)  # read once: each read is a jsii call
     for name, key, metric, threshold, problem in specs:
         alarm = threshold_alarm(
             search,

@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib._keys import deny_grants_except_for_aws_resources
+from constructs_lib._paths import path_of
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
@@ -75,7 +76,7 @@ class AlarmTopic(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            description=f"Encrypts the alarm topic {self.node.path}",
+            description=f"Encrypts the alarm topic {path_of(self)}",
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )

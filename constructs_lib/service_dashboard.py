@@ -27,9 +27,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from constructs_lib._alarms import alarm_facts, annotation
-from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for, path_of
+from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for
 from constructs_lib._metrics import key_of
 from constructs_lib._metrics import queue as queue_metrics
+from constructs_lib._paths import path_of
 from constructs_lib._queues import dead_letter_holds, messages_waiting
 from constructs_lib._validation import PropErrors
 

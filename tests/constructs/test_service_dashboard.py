@@ -25,7 +25,7 @@ from constructs_lib import (
     lambda_task,
 )
 from constructs_lib._alarms import alarm_facts
-from constructs_lib._dashboard_panels import path_of
+from constructs_lib._paths import path_of
 from tests.cdk import cfn_lint_findings, new_app, new_stack, normalized, synth_templates
 from tests.constructs.every_construct import ECHO, add_apis_and_table
 

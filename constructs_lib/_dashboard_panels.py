@@ -9,7 +9,7 @@ from functools import partial
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import IConstruct
 
-from constructs_lib import _resolved
+from constructs_lib import _metrics, _resolved
 from constructs_lib._paths import path_of
 from constructs_lib._stream_consumers import StreamConsumer
 from constructs_lib.composite_key_table import CompositeKeyTable
@@ -50,9 +50,14 @@ def _stat(metric: Callable[..., cloudwatch.Metric], statistic: str, label: str) 
     return metric(statistic=statistic, period=GRAPH_PERIOD, label=label)
 
 
+def _stage(source: _metrics.MetricSource) -> str:
+    """The stage name the API's metrics read (their ``Stage`` dimension): not read a second time."""
+    return source.dimensions["Stage"]
+
+
 def api_panel(api: ServerlessApi, path: str) -> Panel:
     return Panel(
-        f"REST API {path} (stage {api.stage.stage_name})",
+        f"REST API {path} (stage {_stage(_metrics.rest_api_stage(api.stage))})",
         [
             Graph("Requests", [_stat(api.metric_count, "Sum", "Requests")]),
             Graph(
@@ -69,7 +74,7 @@ def websocket_panel(api: WebSocketApi, path: str) -> Panel:
         return method(period=GRAPH_PERIOD, label=label)
 
     return Panel(
-        f"WebSocket API {path} (stage {api.stage.stage_name})",
+        f"WebSocket API {path} (stage {_stage(_metrics.websocket_stage(api.stage))})",
         [
             Graph("Connections", [metric(api.metric_connect_count, "ConnectCount")]),
             Graph("Messages", [metric(api.metric_message_count, "MessageCount")]),

@@ -39,6 +39,7 @@ _UNIT_MILLIS = dict(_UNITS)
 # Any other duration's answers, once aws-cdk-lib gave them.
 _UNRESOLVED: weakref.WeakKeyDictionary[Duration, bool] = weakref.WeakKeyDictionary()
 _MILLIS: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
+_SECONDS: weakref.WeakKeyDictionary[Duration, float] = weakref.WeakKeyDictionary()
 _T = TypeVar("_T")
 
 
@@ -109,7 +110,7 @@ def to_milliseconds(duration: Duration) -> float:
 def to_seconds(duration: Duration) -> float:
     """`duration.to_seconds()`: known for a duration made here (always whole seconds)."""
     known = known_milliseconds(duration)
-    return known // 1000 if known is not None else duration.to_seconds()
+    return known // 1000 if known is not None else _asked(duration, _SECONDS, duration.to_seconds)
 
 
 def to_human_string(duration: Duration) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,7 +28,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import _metrics, compliance
+from constructs_lib import _metrics, _resolved, compliance
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -46,30 +46,31 @@ from constructs_lib.serverless_function import ServerlessFunction
 # AWS recommends a visibility timeout of at least six times the function's timeout (plus the batching
 # window): a batch throttled or retried by Lambda must not reappear to another worker while in flight.
 VISIBILITY_TIMEOUT_FACTOR = 6
-MAX_VISIBILITY_TIMEOUT = Duration.hours(12)  # SQS's limit
+MAX_VISIBILITY_TIMEOUT = _resolved.hours(12)  # SQS's limit
 # Lambda's own default: small batches keep one failed message from delaying many others.
 DEFAULT_BATCH_SIZE = 10
 MAX_BATCH_SIZE = 10000  # Lambda's limit for standard queues
 MAX_FIFO_BATCH_SIZE = 10  # Lambda's limit for FIFO queues
 MAX_UNWINDOWED_BATCH_SIZE = 10  # above this, Lambda requires a batching window of at least 1 second
-MAX_BATCHING_WINDOW = Duration.minutes(5)
+MAX_BATCHING_WINDOW = _resolved.minutes(5)
 MIN_MAX_CONCURRENCY, MAX_MAX_CONCURRENCY = 2, 1000  # Lambda's limits for SQS event source mappings
 # SQS's default. It must stay below the dead-letter queue's 14 days: a dead-lettered message keeps the
 # time it was first sent, so it would expire from the dead-letter queue as early as from this one.
-DEFAULT_RETENTION = Duration.days(4)
-MIN_RETENTION = Duration.minutes(1)
+DEFAULT_RETENTION = _resolved.days(4)
+MIN_RETENTION = _resolved.minutes(1)
 # AWS's advice for Lambda consumers: receives Lambda throttles count too, and 5 rides out a burst
 # without letting a poison message cycle for long.
 DEFAULT_MAX_RECEIVE_COUNT = 5
 MAX_RECEIVE_COUNT = 1000  # SQS's limit
 # A worker takes seconds per message: a message waiting 15 minutes means the worker is failing,
 # throttled or too slow, with days of retention left to act.
-DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD = Duration.minutes(15)
+DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD = _resolved.minutes(15)
+_MIN_OLDEST_MESSAGE_AGE_SECONDS = 60
 # The alarms by name, with their defaults (`alarm_settings` changes them). A late message may still be
 # worked off (warning); a dead-lettered one waits for a person (critical). No data means no messages.
 ALARMS = {
     "oldest_message": AlarmDefault(
-        threshold=DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD.to_seconds(), level=AlarmLevel.WARNING
+        threshold=_resolved.to_seconds(DEFAULT_OLDEST_MESSAGE_AGE_THRESHOLD), level=AlarmLevel.WARNING
     ),
     "dead_letter": AlarmDefault(threshold=1, level=AlarmLevel.CRITICAL),
 }
@@ -135,11 +136,15 @@ class QueueWorker(Construct):
         function_timeout = function.function.timeout or Duration.seconds(3)  # Lambda's default
         # The visibility timeout follows from durations only when none of them comes from a token.
         derived_from = (function_timeout, max_batching_window)
-        visibility_known = not any(d is not None and d.is_unresolved() for d in derived_from)
+        visibility_known = not any(
+            d is not None and _resolved.is_unresolved_duration(d) for d in derived_from
+        )
         required_visibility = (
-            Duration.seconds(
-                VISIBILITY_TIMEOUT_FACTOR * function_timeout.to_seconds()
-                + (max_batching_window.to_seconds() if max_batching_window else 0)
+            _resolved.seconds(  # whole seconds, checked above
+                int(
+                    VISIBILITY_TIMEOUT_FACTOR * _resolved.to_seconds(function_timeout)
+                    + (_resolved.to_seconds(max_batching_window) if max_batching_window else 0)
+                )
             )
             if visibility_known
             else None
@@ -155,16 +160,17 @@ class QueueWorker(Construct):
         )
         if (
             visibility_timeout is not None
-            and not visibility_timeout.is_unresolved()
+            and not _resolved.is_unresolved_duration(visibility_timeout)
             and required_visibility is not None
         ):
             errors.check(
-                visibility_timeout.to_seconds() >= required_visibility.to_seconds(),
+                (given := _resolved.to_seconds(visibility_timeout))
+                >= (required := _resolved.to_seconds(required_visibility)),
                 "visibility_timeout",
-                f"{visibility_timeout.to_seconds():g} s is shorter than {VISIBILITY_TIMEOUT_FACTOR} x the "
-                f"function's {function_timeout.to_seconds():g} s timeout plus the batching window "
-                f"({required_visibility.to_seconds():g} s): a message would reappear while it is still "
-                "being processed; raise it or leave it unset",
+                f"{given:g} s is shorter than {VISIBILITY_TIMEOUT_FACTOR} x the function's "
+                f"{_resolved.to_seconds(function_timeout):g} s timeout plus the batching window "
+                f"({required:g} s): a message would reappear while it is still being processed; raise it or "
+                "leave it unset",
             )
         visibility = visibility_timeout or required_visibility
         if visibility is None:
@@ -174,10 +180,11 @@ class QueueWorker(Construct):
                 "from a token (a CfnParameter); set visibility_timeout to at least "
                 f"{VISIBILITY_TIMEOUT_FACTOR} x the timeout plus the batching window",
             )
-        elif not visibility.is_unresolved() and visibility.to_seconds() > MAX_VISIBILITY_TIMEOUT.to_seconds():
+        elif not _resolved.is_unresolved_duration(visibility) and (
+            seconds := _resolved.to_seconds(visibility)
+        ) > _resolved.to_seconds(MAX_VISIBILITY_TIMEOUT):
             errors.add(
-                "visibility_timeout",
-                f"{visibility.to_seconds():g} s exceeds SQS's 12 hours; shorten the function's timeout",
+                "visibility_timeout", f"{seconds:g} s exceeds SQS's 12 hours; shorten the function's timeout"
             )
         errors.check(
             alarms or alarm_topic is None,
@@ -188,11 +195,11 @@ class QueueWorker(Construct):
             errors, alarm_settings, ALARMS, alarms_on=alarms, topic=alarm_topic, what="the worker's"
         )
         errors.check(
-            oldest_message_age_threshold.is_unresolved()
-            or retention_period.is_unresolved()
-            or Duration.minutes(1).to_seconds()
-            <= oldest_message_age_threshold.to_seconds()
-            < retention_period.to_seconds(),
+            _resolved.is_unresolved_duration(oldest_message_age_threshold)
+            or _resolved.is_unresolved_duration(retention_period)
+            or _MIN_OLDEST_MESSAGE_AGE_SECONDS
+            <= _resolved.to_seconds(oldest_message_age_threshold)
+            < _resolved.to_seconds(retention_period),
             "oldest_message_age_threshold",
             "must be at least 1 minute and shorter than retention_period, or messages expire unnoticed",
         )
@@ -207,6 +214,7 @@ class QueueWorker(Construct):
         self.visibility_timeout: Duration = visibility
         self._encryption_key = encryption_key
         name = queue_name or _generated_name(self, fifo=fifo)
+        path = self.node.path
         stack = Stack.of(self)
         # The dead-letter queue names the work queue by ARN, built from its name: referencing the queue
         # itself would be a cycle, since the work queue's redrive policy references the dead-letter queue.
@@ -214,7 +222,7 @@ class QueueWorker(Construct):
         self.dead_letter_queue = dead_letter_queue(
             self,
             "DeadLetterQueue",
-            holds=f"the queue worker {self.node.path}",
+            holds=f"the queue worker {path}",
             removal_policy=removal_policy,
             encryption_key=encryption_key,
             fifo=fifo,
@@ -272,15 +280,15 @@ class QueueWorker(Construct):
                 self,
                 "OldestMessageAlarm",
                 self.metric_approximate_age_of_oldest_message(period=ALARM_PERIOD),
-                threshold=oldest_message_age_threshold.to_seconds(),
-                description=f"{self.node.path}: a message has waited "
-                f"{oldest_message_age_threshold.to_human_string()} or more: the worker is failing, "
+                threshold=_resolved.to_seconds(oldest_message_age_threshold),
+                description=f"{path}: a message has waited "
+                f"{_resolved.to_human_string(oldest_message_age_threshold)} or more: the worker is failing, "
                 "throttled or too slow; look at its errors and concurrency.",
                 topic=alarm_topic,
                 name="oldest_message",
                 settings=alarm_settings,
                 default=replace(
-                    ALARMS["oldest_message"], threshold=oldest_message_age_threshold.to_seconds()
+                    ALARMS["oldest_message"], threshold=_resolved.to_seconds(oldest_message_age_threshold)
                 ),
             )
             self.dead_letter_alarm = threshold_alarm(
@@ -288,7 +296,7 @@ class QueueWorker(Construct):
                 "DeadLetterAlarm",
                 self.metric_dead_letter_messages(period=ALARM_PERIOD),
                 threshold=1,
-                description=f"{self.node.path}: messages failed {max_receive_count} times and were "
+                description=f"{path}: messages failed {max_receive_count} times and were "
                 "dead-lettered; fix the cause, then redrive them to the queue within 14 days.",
                 topic=alarm_topic,
                 name="dead_letter",
@@ -378,7 +386,7 @@ def _validate_batching(
 ) -> None:
     if fifo:
         errors.check(
-            Token.is_unresolved(batch_size) or 1 <= batch_size <= MAX_FIFO_BATCH_SIZE,
+            _resolved.is_unresolved_number(batch_size) or 1 <= batch_size <= MAX_FIFO_BATCH_SIZE,
             "batch_size",
             f"{batch_size} is outside 1-{MAX_FIFO_BATCH_SIZE}, Lambda's limit for FIFO queues",
         )
@@ -389,7 +397,7 @@ def _validate_batching(
         )
     else:
         errors.check(
-            Token.is_unresolved(batch_size) or 1 <= batch_size <= MAX_BATCH_SIZE,
+            _resolved.is_unresolved_number(batch_size) or 1 <= batch_size <= MAX_BATCH_SIZE,
             "batch_size",
             f"{batch_size} is outside 1-{MAX_BATCH_SIZE}",
         )
@@ -397,7 +405,10 @@ def _validate_batching(
             batch_size <= MAX_UNWINDOWED_BATCH_SIZE
             or (
                 max_batching_window is not None
-                and (max_batching_window.is_unresolved() or max_batching_window.to_seconds() >= 1)
+                and (
+                    _resolved.is_unresolved_duration(max_batching_window)
+                    or _resolved.to_seconds(max_batching_window) >= 1
+                )
             ),
             "batch_size",
             f"{batch_size} is above {MAX_UNWINDOWED_BATCH_SIZE}, which needs a max_batching_window of at "
@@ -405,14 +416,14 @@ def _validate_batching(
         )
     errors.check(
         max_batching_window is None
-        or max_batching_window.is_unresolved()
-        or max_batching_window.to_seconds() <= MAX_BATCHING_WINDOW.to_seconds(),
+        or _resolved.is_unresolved_duration(max_batching_window)
+        or _resolved.to_seconds(max_batching_window) <= _resolved.to_seconds(MAX_BATCHING_WINDOW),
         "max_batching_window",
         "Lambda waits at most 5 minutes to fill a batch",
     )
     errors.check(
         max_concurrency is None
-        or Token.is_unresolved(max_concurrency)
+        or _resolved.is_unresolved_number(max_concurrency)
         or MIN_MAX_CONCURRENCY <= max_concurrency <= MAX_MAX_CONCURRENCY,
         "max_concurrency",
         f"{max_concurrency} is outside {MIN_MAX_CONCURRENCY}-{MAX_MAX_CONCURRENCY}; "
@@ -429,7 +440,7 @@ def _validate_queue(
     retention_period: Duration,
     max_receive_count: int,
 ) -> None:
-    if queue_name is not None and not Token.is_unresolved(queue_name):
+    if queue_name is not None and not _resolved.is_unresolved_str(queue_name):
         base = queue_name.removesuffix(_FIFO_SUFFIX)
         errors.check(
             bool(_QUEUE_NAME.match(base)) and len(queue_name) <= 80,
@@ -451,14 +462,16 @@ def _validate_queue(
         "applies only to FIFO queues; set fifo=True or remove it",
     )
     errors.check(
-        retention_period.is_unresolved()
-        or MIN_RETENTION.to_seconds() <= retention_period.to_seconds() < DEAD_LETTER_RETENTION.to_seconds(),
+        _resolved.is_unresolved_duration(retention_period)
+        or _resolved.to_seconds(MIN_RETENTION)
+        <= _resolved.to_seconds(retention_period)
+        < _resolved.to_seconds(DEAD_LETTER_RETENTION),
         "retention_period",
         "must be at least 1 minute and shorter than the dead-letter queue's 14 days: a dead-lettered "
         "message keeps the time it was first sent, so it must outlive its retention here",
     )
     errors.check(
-        Token.is_unresolved(max_receive_count) or 1 <= max_receive_count <= MAX_RECEIVE_COUNT,
+        _resolved.is_unresolved_number(max_receive_count) or 1 <= max_receive_count <= MAX_RECEIVE_COUNT,
         "max_receive_count",
         f"{max_receive_count} is outside 1-{MAX_RECEIVE_COUNT}",
     )

@@ -87,7 +87,7 @@ def test_other_durations_are_asked(stack: Stack) -> None:
 def test_other_durations_are_asked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     duration = Duration.seconds(42)
     asked: list[str] = []
-    for method in ("to_milliseconds", "is_unresolved"):
+    for method in ("to_milliseconds", "to_seconds", "is_unresolved"):
         original = getattr(Duration, method)
 
         def counted(self: Duration, _original: object = original, _method: str = method) -> object:
@@ -97,5 +97,6 @@ def test_other_durations_are_asked_once(monkeypatch: pytest.MonkeyPatch) -> None
         monkeypatch.setattr(Duration, method, counted)
     for _ in range(3):
         assert _resolved.to_milliseconds(duration) == 42_000
+        assert _resolved.to_seconds(duration) == 42
         assert _resolved.is_unresolved_duration(duration) is False
-    assert asked == ["to_milliseconds", "is_unresolved"]
+    assert asked == ["to_milliseconds", "to_seconds", "is_unresolved"]

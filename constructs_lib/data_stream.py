@@ -19,9 +19,8 @@ within it); consumers as for CompositeKeyTable: 100 records per batch, 10 retrie
 from __future__ import annotations
 
 import re
-from typing import cast
 
-from aws_cdk import Duration, Names, RemovalPolicy, Token
+from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -32,7 +31,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import _metrics
+from constructs_lib import _metrics, _resolved
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -60,11 +59,11 @@ from constructs_lib._stream_consumers import (
 from constructs_lib._validation import PropErrors, check_token_unit
 
 # Kinesis's cheapest retention, and long enough to replay the on-failure pointers of a day.
-DEFAULT_RETENTION = Duration.hours(24)
+DEFAULT_RETENTION = _resolved.hours(24)
 MIN_RETENTION_HOURS, MAX_RETENTION_HOURS = 24, 8760  # Kinesis's limits: 1 day to 365 days
 MAX_CONSUMER_BATCH_SIZE = 10000  # Lambda's limit for Kinesis
 # Lambda skips records older than this at most, whatever the stream keeps.
-MAX_CONSUMER_RECORD_AGE = Duration.days(7)
+MAX_CONSUMER_RECORD_AGE = _resolved.days(7)
 MAX_SHARD_COUNT = 500  # the default shard quota per account and region in most regions
 MAX_FAN_OUT_CONSUMERS = 20  # Kinesis's limit of enhanced fan-out consumers per stream
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -117,7 +116,7 @@ class DataStream(Construct):
         if stream_mode == kinesis.StreamMode.PROVISIONED:
             errors.check(
                 shard_count is not None
-                and (Token.is_unresolved(shard_count) or 1 <= shard_count <= MAX_SHARD_COUNT),
+                and (_resolved.is_unresolved_number(shard_count) or 1 <= shard_count <= MAX_SHARD_COUNT),
                 "shard_count",
                 f"a provisioned stream needs 1-{MAX_SHARD_COUNT} shards, not {shard_count}; pass shard_count "
                 "or use StreamMode.ON_DEMAND",
@@ -132,15 +131,15 @@ class DataStream(Construct):
         check_token_unit(errors, "retention_period", retention_period, "hours")
         hours = (
             MIN_RETENTION_HOURS
-            if retention_period.is_unresolved()
-            else retention_period.to_hours(integral=False)
+            if _resolved.is_unresolved_duration(retention_period)
+            else _hours(retention_period)
         )
         errors.check(
             hours == int(hours) and MIN_RETENTION_HOURS <= hours <= MAX_RETENTION_HOURS,
             "retention_period",
             f"must be whole hours between {MIN_RETENTION_HOURS} and {MAX_RETENTION_HOURS} (1 to 365 days)",
         )
-        if stream_name is not None and not Token.is_unresolved(stream_name):
+        if stream_name is not None and not _resolved.is_unresolved_str(stream_name):
             errors.check(
                 bool(_STREAM_NAME.match(stream_name)),
                 "stream_name",
@@ -283,10 +282,13 @@ class DataStream(Construct):
         construct, or under the function's stack when that is another stack.
         """
         # A retention from a token bounds record ages only at deploy: Lambda's own limit applies here.
-        retention_limit = MAX_CONSUMER_RECORD_AGE.to_seconds()
-        if not self._retention.is_unresolved():
-            retention_limit = min(self._retention.to_seconds(), retention_limit)
-        errors = PropErrors(cast(Construct, self.node.scope), self.node.id)
+        record_age_limit = (
+            self._retention
+            if not _resolved.is_unresolved_duration(self._retention)
+            and _resolved.to_seconds(self._retention) < _resolved.to_seconds(MAX_CONSUMER_RECORD_AGE)
+            else MAX_CONSUMER_RECORD_AGE
+        )
+        errors = PropErrors(self)  # its path read only to raise
         options = ConsumerOptions(
             batch_size=batch_size,
             max_batching_window=max_batching_window,
@@ -298,7 +300,7 @@ class DataStream(Construct):
             errors,
             "add_consumer",
             max_batch_size=MAX_CONSUMER_BATCH_SIZE,
-            max_record_age=Duration.seconds(retention_limit),
+            max_record_age=record_age_limit,
             max_record_age_text=_record_age_limit_text(self._retention),
         )
         fan_outs = sum(1 for consumer in self.consumers if consumer.fan_out_consumer is not None)
@@ -353,15 +355,24 @@ class DataStream(Construct):
         return consumer
 
 
+def _hours(duration: Duration) -> float:
+    """`duration.to_hours(integral=False)`; for the library's own durations, as aws-cdk-lib computes it
+    (milliseconds / 3,600,000)."""
+    known = _resolved.known_milliseconds(duration)
+    return known / 3_600_000 if known is not None else duration.to_hours(integral=False)
+
+
 def _hours_text(duration: Duration) -> str:
-    if duration.is_unresolved():  # from a token: known at deploy only
+    if _resolved.is_unresolved_duration(duration):  # from a token: known at deploy only
         return "its retention period"
-    hours = int(duration.to_hours(integral=False))
+    hours = int(_hours(duration))
     return f"{hours // 24} days" if hours % 24 == 0 and hours > 24 else f"{hours} hours"
 
 
 def _record_age_limit_text(retention: Duration) -> str:
-    if not retention.is_unresolved() and retention.to_seconds() <= MAX_CONSUMER_RECORD_AGE.to_seconds():
+    if not _resolved.is_unresolved_duration(retention) and _resolved.to_seconds(
+        retention
+    ) <= _resolved.to_seconds(MAX_CONSUMER_RECORD_AGE):
         kept = _hours_text(retention)
         return f"{kept} (the stream keeps records {kept})"
     return "7 days (Lambda's limit for Kinesis)"

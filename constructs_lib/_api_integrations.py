@@ -89,7 +89,7 @@ def workflow_integration(
     role = iam.Role(
         scope,
         f"{route_id}WorkflowRole",
-        description=f"API Gateway starts {workflow.node.path} with this role",
+        description=f"API Gateway starts {workflow.to_string()} with this role",  # its path, in one call
         assumed_by=iam.ServicePrincipal(
             "apigateway.amazonaws.com",
             conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},

@@ -24,13 +24,14 @@ class DashboardsSignIn:
     user_pool_domain: cognito.UserPoolDomain
     identity_pool: cognito.CfnIdentityPool
     authenticated_role: iam.Role
+    authenticated_role_arn: str  # read through jsii once
     cognito_service_role: iam.Role
 
 
 def dashboards_sign_in(
-    scope: Construct, prefix: str, mfa: cognito.Mfa, feature_plan: cognito.FeaturePlan
+    scope: Construct, path: str, prefix: str, mfa: cognito.Mfa, feature_plan: cognito.FeaturePlan
 ) -> DashboardsSignIn:
-    """Everything Cognito-side, created in `scope` (the SearchDomain)."""
+    """Everything Cognito-side, created in `scope` (the SearchDomain, whose path is `path`)."""
     user_pool, user_pool_domain = _user_pool(scope, prefix, mfa, feature_plan)
     identity_pool = cognito.CfnIdentityPool(
         scope,
@@ -42,7 +43,7 @@ def dashboards_sign_in(
     authenticated_role = iam.Role(
         scope,
         "AuthenticatedRole",
-        description=f"Dashboards users of {scope.node.path}, signed in through Cognito",
+        description=f"Dashboards users of {path}, signed in through Cognito",
         assumed_by=iam.FederatedPrincipal(
             "cognito-identity.amazonaws.com",
             conditions={
@@ -52,16 +53,17 @@ def dashboards_sign_in(
             assume_role_action="sts:AssumeRoleWithWebIdentity",
         ),
     )
+    authenticated_role_arn = authenticated_role.role_arn
     cognito.CfnIdentityPoolRoleAttachment(
         scope,
         "IdentityPoolRoles",
         identity_pool_id=identity_pool.ref,
-        roles={"authenticated": authenticated_role.role_arn},
+        roles={"authenticated": authenticated_role_arn},
     )
     cognito_service_role = iam.Role(
         scope,
         "CognitoServiceRole",
-        description=f"Lets OpenSearch Service configure Cognito sign-in for {scope.node.path}",
+        description=f"Lets OpenSearch Service configure Cognito sign-in for {path}",
         assumed_by=iam.ServicePrincipal("opensearchservice.amazonaws.com"),
         managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(_COGNITO_SERVICE_POLICY)],
     )
@@ -72,7 +74,12 @@ def dashboards_sign_in(
         "Dashboards app client in the user pool and identity pool.",
     )
     return DashboardsSignIn(
-        user_pool, user_pool_domain, identity_pool, authenticated_role, cognito_service_role
+        user_pool,
+        user_pool_domain,
+        identity_pool,
+        authenticated_role,
+        authenticated_role_arn,
+        cognito_service_role,
     )
 
 

@@ -43,25 +43,27 @@ def domain_subnets(
 
 
 def domain_security_groups(
-    scope: Construct, vpc: ec2.IVpc | None, given: Sequence[ec2.ISecurityGroup]
+    scope: Construct, path: str, vpc: ec2.IVpc | None, given: Sequence[ec2.ISecurityGroup]
 ) -> list[ec2.ISecurityGroup]:
-    """`given`, else (in a VPC) one new group in `scope` with no rules: ingress is added per client."""
+    """`given`, else (in a VPC) one new group in `scope` (the domain at `path`) with no rules: ingress is
+    added per client."""
     if vpc is None or given:
         return list(given)
     group = ec2.SecurityGroup(
         scope,
         "SecurityGroup",
         vpc=vpc,
-        description=f"OpenSearch domain {scope.node.path}: HTTPS in from allowed clients only",
+        description=f"OpenSearch domain {path}: HTTPS in from allowed clients only",
         # The domain's network interfaces only answer requests; they open no connections.
         allow_all_outbound=False,
     )
     return [group]
 
 
-def allow_https(scope: Construct, groups: Sequence[ec2.ISecurityGroup], peer: ec2.IConnectable) -> None:
-    """Ingress rules on `groups` (the domain's) admitting HTTPS from each of `peer`'s security groups."""
-    description = f"HTTPS to OpenSearch domain {scope.node.path}"
+def allow_https(path: str, groups: Sequence[ec2.ISecurityGroup], peer: ec2.IConnectable) -> None:
+    """Ingress rules on `groups` (the domain's, at `path`) admitting HTTPS from each of `peer`'s security
+    groups."""
+    description = f"HTTPS to OpenSearch domain {path}"
     for group in groups:
         for source in peer.connections.security_groups:
             # remote_rule: a peer in another stack holds the rule itself. That stack already refers

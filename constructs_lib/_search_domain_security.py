@@ -38,17 +38,18 @@ class _Produce:
 
 def role_mapping_function(
     scope: Construct,
+    path: str,
     log_retention: logs.RetentionDays,
     vpc: ec2.IVpc | None,
     vpc_subnets: ec2.SubnetSelection | None,
 ) -> ServerlessFunction:
-    """The function whose role is the domain's master user (in `scope`, the SearchDomain)."""
+    """The function whose role is the domain's master user (in `scope`, the SearchDomain at `path`)."""
     return ServerlessFunction(
         scope,
         "SecurityConfig",
         entry=SECURITY_ENTRY,
         include_runtime_helpers=True,
-        description=f"Maps IAM roles to OpenSearch security roles in {scope.node.path}",
+        description=f"Maps IAM roles to OpenSearch security roles in {path}",
         timeout=_SECURITY_TIMEOUT,
         # CloudFormation invokes custom resource functions asynchronously.
         invoked_asynchronously=True,
@@ -94,9 +95,10 @@ def role_mapping(
         },
     )
     # OpenSearch holds what it creates, by role name: its logical id must never move.
-    pin_logical_id(cast(CfnElement, security_config.node.default_child), scope, "SecurityRoles")
+    node = security_config.node
+    pin_logical_id(cast(CfnElement, node.default_child), scope, "SecurityRoles")
     # In a VPC also on the domain's security groups, whose rules let the function reach the domain.
-    security_config.node.add_dependency(domain, *security_groups)
+    node.add_dependency(domain, *security_groups)
     policy = security.role.node.find_child("DefaultPolicy")
     for path in ("roles", "rolesmapping"):
         acknowledge_wildcard_resource(

@@ -239,12 +239,13 @@ class SearchDomain(Construct):
         self.size = size
         # The indexers join the domain's VPC and keep their logs as long as the domain's own.
         self._vpc, self._vpc_subnets, self._log_retention = vpc, vpc_subnets, log_retention
-        self.security_groups = domain_security_groups(self, vpc, security_groups)
+        self._path = self.to_string()  # this construct's path, in one jsii call, for every description
+        self.security_groups = domain_security_groups(self, self._path, vpc, security_groups)
         self._roles: dict[str, dict[str, Any]] = {}
         self._mappings: dict[str, list[str]] = {}
         self._indexed: set[str] = set()
 
-        sign_in = dashboards_sign_in(self, cognito_domain_prefix, mfa, feature_plan)
+        sign_in = dashboards_sign_in(self, self._path, cognito_domain_prefix, mfa, feature_plan)
         self.user_pool, self.user_pool_domain = sign_in.user_pool, sign_in.user_pool_domain
         self.identity_pool = sign_in.identity_pool
         self.authenticated_role = sign_in.authenticated_role
@@ -271,7 +272,7 @@ class SearchDomain(Construct):
             ],
         )
 
-        security = role_mapping_function(self, log_retention, vpc, vpc_subnets)
+        security = role_mapping_function(self, self._path, log_retention, vpc, vpc_subnets)
         self.master_role = security.role
         self._security = security
 
@@ -341,8 +342,7 @@ class SearchDomain(Construct):
             + (", reachable only from inside the domain's VPC" if vpc is not None else ""),
         )
 
-        authenticated_arn = self.authenticated_role.role_arn
-        self._mappings.update({role: [authenticated_arn] for role in dashboards_roles})
+        self._mappings.update({role: [sign_in.authenticated_role_arn] for role in dashboards_roles})
         role_mapping(
             self,
             security,
@@ -441,7 +441,7 @@ class SearchDomain(Construct):
         peer's security groups must allow HTTPS out (`ServerlessFunction`'s own group does).
         """
         self._require_vpc("allow_from")
-        allow_https(self, self.security_groups, peer)
+        allow_https(self._path, self.security_groups, peer)
 
     def _require_vpc(self, prop: str) -> None:
         errors = PropErrors(self)
@@ -538,7 +538,7 @@ class SearchDomain(Construct):
             entry=INDEXER_ENTRY,
             handler="indexer.handler",
             include_runtime_helpers=True,
-            description=f"Indexes {table.node.path} into OpenSearch index {index_name}",
+            description=f"Indexes {table.to_string()} into OpenSearch index {index_name}",
             timeout=timeout,
             environment={**self.search_environment(index_name), env.SEARCH_ID_ATTRIBUTE: id_attribute},
             log_retention=self._log_retention,

@@ -201,7 +201,8 @@ class WebSocketApi(Construct):
         cfn_stage.add_property_override("DefaultRouteSettings.LoggingLevel", "INFO")
         cfn_stage.add_property_override("DefaultRouteSettings.DataTraceEnabled", False)
 
-        CfnOutput(self, "Url", value=self.stage.url, description=f"WebSocket URL of {self.node.path}")
+        self._path = self.to_string()  # this construct's path, in one jsii call
+        CfnOutput(self, "Url", value=self.stage.url, description=f"WebSocket URL of {self._path}")
 
         self.handler_environment: dict[str, str] = {
             env.CONNECTIONS_TABLE: self.connections_table.table_name,
@@ -394,7 +395,7 @@ class WebSocketApi(Construct):
                         policy,
                         resource,
                         "Connection ids are only known at run time: the wildcard covers the connections "
-                        f"of stage {self._stage_name} of {self.node.path} and nothing else.",
+                        f"of stage {self._stage_name} of {self._path} and nothing else.",
                     )
         return grant
 

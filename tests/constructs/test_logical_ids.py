@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk import App, CfnResource, Stack
+from aws_cdk import App, CfnResource, Stack, Stage
 from constructs import Construct
 
 from constructs_lib._logical_ids import make_unique_id, pin_logical_id
@@ -43,3 +43,21 @@ def test_a_pinned_resource_moved_inside_its_owner_keeps_its_id() -> None:
     pin_logical_id(moved, owner, "SecurityRoles")
 
     assert after_stack.resolve(moved.logical_id) == before_stack.resolve(before_stack.get_logical_id(before))
+
+
+@pytest.mark.parametrize("owner_path", ["", "Search", "Outer/Search", "Outer/Inner/Search"])
+@pytest.mark.parametrize("in_stage", [False, True])
+def test_the_owner_is_found_below_its_stack_at_any_depth(owner_path: str, in_stage: bool) -> None:
+    """The owner's components are read from its path after its stack's (a stack in a Stage has a path
+    of two parts): pinned under an owner, a resource gets the id it would have there."""
+    app = App()
+    stack = Stack(Stage(app, "Stage") if in_stage else app, "Test")
+    owner: Construct = stack
+    for name in owner_path.split("/") if owner_path else []:
+        owner = Construct(owner, name)
+    where = CfnResource(Construct(owner, "SecurityRoles"), "Default", type="T::T")
+    moved = CfnResource(Construct(Construct(stack, "Elsewhere"), "SecurityRoles"), "Default", type="T::T")
+
+    pin_logical_id(moved, owner, "SecurityRoles/Default")
+
+    assert stack.resolve(moved.logical_id) == stack.resolve(stack.get_logical_id(where))

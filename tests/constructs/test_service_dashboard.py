@@ -152,6 +152,35 @@ def test_paths_known_in_python_are_the_node_paths(built: dict[str, Any]) -> None
             assert f"{facts.scope.node.path}/{facts.construct_id}" == alarm.node.path
 
 
+def test_only_a_users_alarm_annotation_is_read_through_jsii(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's alarms get their annotations built in Python (six jsii round trips each when
+    read back); a user's alarm gets aws-cdk-lib's own."""
+    stack = new_stack(new_app(), "Annotations")
+    topic = add_apis_and_table(stack)["topic"]
+    worker = QueueWorker(
+        stack, "Jobs", function=ServerlessFunction(stack, "Worker", entry=ECHO), alarm_topic=topic
+    )
+    mine = cloudwatch.Alarm(
+        stack,
+        "Mine",
+        metric=worker.metric_approximate_age_of_oldest_message(),
+        threshold=60,
+        evaluation_periods=1,
+    )
+    read: list[str] = []
+    original = cloudwatch.Alarm.to_annotation
+
+    def to_annotation(alarm: cloudwatch.Alarm) -> cloudwatch.HorizontalAnnotation:
+        read.append(alarm.node.id)
+        return original(alarm)
+
+    monkeypatch.setattr(cloudwatch.Alarm, "to_annotation", to_annotation)
+    dashboard = ServiceDashboard(stack, "Dashboard")
+    dashboard.add_all(stack)
+    assert len(dashboard.alarms) > 3
+    assert read == [mine.node.id]
+
+
 def test_cfn_lint_clean(built: dict[str, Any]) -> None:
     assert cfn_lint_findings(built["template"]) == []
 

@@ -31,7 +31,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib import _event_patterns, _metrics
+from constructs_lib import _event_patterns, _metrics, _resolved
 from constructs_lib._alarms import (
     ALARM_PERIOD,
     AlarmDefault,
@@ -52,7 +52,7 @@ from constructs_lib.queue_worker import QueueWorker
 from constructs_lib.serverless_function import ServerlessFunction
 
 # As long as the dead-letter queues keep failed events: a replay can cover any failure still on hand.
-DEFAULT_ARCHIVE_RETENTION = Duration.days(14)
+DEFAULT_ARCHIVE_RETENTION = _resolved.days(14)
 # EventBridge's maxima (and its defaults): only the event age bounds the retries.
 DEFAULT_RETRY_ATTEMPTS = MAX_TARGET_RETRY_ATTEMPTS
 DEFAULT_MAX_EVENT_AGE = MAX_TARGET_EVENT_AGE
@@ -124,7 +124,7 @@ class EventBus(Construct):
         alarm_settings: AlarmSettings | None = None,
     ) -> None:
         errors = PropErrors(scope, construct_id)
-        if event_bus_name is not None and not Token.is_unresolved(event_bus_name):
+        if event_bus_name is not None and not _resolved.is_unresolved_str(event_bus_name):
             errors.check(
                 bool(_BUS_NAME.match(event_bus_name)) and event_bus_name != "default",
                 "event_bus_name",
@@ -147,8 +147,9 @@ class EventBus(Construct):
         )
         # Durations and numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
         check_token_unit(errors, "archive_retention", archive_retention, "days")
-        if archive_retention is not None and not archive_retention.is_unresolved():
-            days = archive_retention.to_days(integral=False)
+        if archive_retention is not None and not _resolved.is_unresolved_duration(archive_retention):
+            known = _resolved.known_milliseconds(archive_retention)
+            days = known / 86_400_000 if known is not None else archive_retention.to_days(integral=False)
             errors.check(
                 days == int(days) and days >= 1,
                 "archive_retention",
@@ -277,6 +278,7 @@ class EventBus(Construct):
         errors.raise_if_any()
 
         scope = Construct(self, rule_id)
+        path = scope.node.path
         rule = events.Rule(
             scope,
             "Rule",
@@ -290,7 +292,7 @@ class EventBus(Construct):
             queue = dead_letter_queue(
                 scope,
                 f"Target{index}DeadLetterQueue",
-                holds=f"the events rule {scope.node.path} could not deliver to its target {index}",
+                holds=f"the events rule {path} could not deliver to its target {index}",
             )
             queues.append(queue)
             rule.add_target(_rule_target(target, queue, retry_attempts, max_event_age))
@@ -303,7 +305,7 @@ class EventBus(Construct):
                 "FailedInvocationsAlarm",
                 self._rule_metric(rule, "FailedInvocations", statistic="Sum", period=ALARM_PERIOD),
                 threshold=1,
-                description=f"{scope.node.path}: EventBridge failed to deliver events to a target for good; "
+                description=f"{path}: EventBridge failed to deliver events to a target for good; "
                 "they are in the rule's dead-letter queues.",
                 topic=self._alarm_topic,
                 name="failed_invocations",
@@ -320,7 +322,7 @@ class EventBus(Construct):
                     label="Events dead-lettered by the rule's targets",
                 ),
                 threshold=1,
-                description=f"{scope.node.path}: events could not be delivered; fix the target, then replay "
+                description=f"{path}: events could not be delivered; fix the target, then replay "
                 "them from the archive or the dead-letter queues within 14 days.",
                 topic=self._alarm_topic,
                 name="dead_letter",

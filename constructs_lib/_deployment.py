@@ -21,13 +21,13 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration, Token
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from constructs_lib import _metrics, compliance
+from constructs_lib import _metrics, _resolved, compliance
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import COMPLIANCE_PACKS, HIPAA_SECURITY, NIST_800_53_R5, in_packs
@@ -37,7 +37,7 @@ LIVE_ALIAS_NAME = "live"
 MAX_SHIFT_INTERVAL_MINUTES = 2880
 # One minute: CloudWatch's finest standard resolution for Lambda metrics, so a 5-minute canary gets
 # five chances to see an error before CodeDeploy shifts the rest of the traffic.
-ERROR_ALARM_PERIOD = Duration.minutes(1)
+ERROR_ALARM_PERIOD = _resolved.minutes(1)
 ERROR_ALARM_THRESHOLD = 1  # errors per minute on the alias: one failed invocation is one too many
 
 # CodeDeploy's predefined Lambda configurations, by (kind, percent, minutes).
@@ -111,13 +111,13 @@ def check_deployment(
         name = preference.kind.value
         # Numbers from tokens (CfnParameters) are not judged: they resolve at deploy.
         errors.check(
-            Token.is_unresolved(preference.percent)
+            _resolved.is_unresolved_number(preference.percent)
             or (preference.percent == int(preference.percent) and 1 <= preference.percent <= 99),
             "deployment",
             f"{name} percent {preference.percent} must be a whole number from 1 to 99 (100 is all_at_once)",
         )
         errors.check(
-            Token.is_unresolved(preference.minutes)
+            _resolved.is_unresolved_number(preference.minutes)
             or (
                 preference.minutes == int(preference.minutes)
                 and 1 <= preference.minutes <= MAX_SHIFT_INTERVAL_MINUTES
@@ -137,7 +137,7 @@ def check_deployment(
         errors.check(provisioned_concurrency is None, "provisioned_concurrency", needs_alias)
         errors.check(not snap_start, "snap_start", needs_alias)
     if provisioned_concurrency is not None:
-        concurrency_known = not Token.is_unresolved(provisioned_concurrency)
+        concurrency_known = not _resolved.is_unresolved_number(provisioned_concurrency)
         errors.check(
             not concurrency_known
             or (provisioned_concurrency == int(provisioned_concurrency) and provisioned_concurrency >= 1),
@@ -147,7 +147,7 @@ def check_deployment(
         errors.check(
             reserved_concurrent_executions is None
             or not concurrency_known
-            or Token.is_unresolved(reserved_concurrent_executions)
+            or _resolved.is_unresolved_number(reserved_concurrent_executions)
             or provisioned_concurrency <= reserved_concurrent_executions,
             "provisioned_concurrency",
             f"{provisioned_concurrency} is more than reserved_concurrent_executions "
@@ -197,8 +197,13 @@ def gradual_deployment(
     on_failure: lambda_.IDestination | None,
     retry_attempts: int | None,
     max_event_age: Duration | None,
+    snap_start: bool,
+    scope_path: str,
 ) -> GradualDeployment:
-    """The `live` alias on the function's current version, shifted by a CodeDeploy deployment group."""
+    """The `live` alias on the function's current version, shifted by a CodeDeploy deployment group.
+
+    `scope` is the function's owner, whose path is `scope_path`; `snap_start` says whether the function
+    restores from snapshots."""
     alias = lambda_.Alias(
         scope,
         "LiveAlias",
@@ -214,7 +219,7 @@ def gradual_deployment(
     error_alarm = cloudwatch.Alarm(
         scope,
         "DeploymentErrorsAlarm",
-        alarm_description=f"Errors of {function.node.path.rpartition('/')[0]} on its '{LIVE_ALIAS_NAME}' "
+        alarm_description=f"Errors of {scope_path} on its '{LIVE_ALIAS_NAME}' "
         "alias: during a deployment, CodeDeploy rolls the alias back to the previous version",
         metric=_metrics.lambda_alias(alias).metric("Errors", statistic="Sum", period=ERROR_ALARM_PERIOD),
         threshold=ERROR_ALARM_THRESHOLD,
@@ -254,8 +259,8 @@ def gradual_deployment(
                 f"{hook.function_arn}:*",
                 "CodeDeploy invokes this deployment's hook function; the ':*' covers only its versions.",
             )
-    if function.node.try_find_child("SnapStart") is None:
-        # The warning says SnapStart needs published versions: current_version publishes one per change.
+    if snap_start:
+        # aws-cdk-lib warns that SnapStart needs published versions: current_version publishes one per change.
         Annotations.of(function).acknowledge_warning(
             "@aws-cdk/aws-lambda:snapStartRequirePublish", "the live alias points at current_version"
         )

@@ -1,7 +1,7 @@
 """The compliance scanners' findings on a ServerlessFunction that are design choices of it, with why.
 
-One batch (`acknowledge_all`) per construct: each costs two jsii round trips, plus four for checkov's
-metadata, however many rules it lists.
+One batch (`acknowledge_all`) per construct: each costs two jsii round trips, plus three for checkov's
+metadata on a resource made a moment ago, however many rules it lists.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def acknowledge_function(
     in_vpc: bool,
     concurrency_reserved: bool,
 ) -> None:
-    """Acknowledge the findings on `function` and its execution `role` that follow from its props."""
+    """Acknowledge the findings on `function` and its execution `role`, both just created, that follow
+    from its props."""
     acknowledged = [
         Acknowledged(
             "Python 3.13 is the library's pinned runtime: the Powertools layer and the locally bundled "
@@ -72,7 +73,7 @@ def acknowledge_function(
             checkov=["CKV_AWS_173"],
         )
     )
-    acknowledge_all(function, *acknowledged)
+    acknowledge_all(function, *acknowledged, new_resource=True)
     nag_acknowledge(
         role.node.find_child("DefaultPolicy"),
         "AwsSolutions-IAM5[Resource::*]",

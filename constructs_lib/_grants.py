@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
+
+_STACK_PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
 
 
 def default_policy(grantee: iam.IGrantable) -> IConstruct | None:
@@ -24,6 +28,17 @@ def principal_in_another_stack(grantee: iam.IGrantable, scope: IConstruct) -> Co
     other), so such grants write only to the grantee's side.
     """
     principal = grantee.grant_principal
-    if isinstance(principal, Construct) and Stack.of(principal).node.path != Stack.of(scope).node.path:
+    if isinstance(principal, Construct) and _stack_path(principal) != _stack_path(scope):
         return principal
     return None
+
+
+def _stack_path(construct: IConstruct) -> str:
+    # A construct never changes stack: each construct's and each stack's path is read once, so a
+    # construct granting to many principals asks jsii only for each principal's stack.
+    path = _STACK_PATHS.get(construct)
+    if path is None:
+        stack = Stack.of(construct)
+        path = _STACK_PATHS.get(stack) or stack.node.path
+        _STACK_PATHS[construct] = _STACK_PATHS[stack] = path
+    return path

@@ -99,5 +99,5 @@ def retained_log_group(
                 control_tower=["cloudwatch_log_group_retention_period_check"],
             )
         )
-    acknowledge_all(group, *acknowledged)
+    acknowledge_all(group, *acknowledged, new_resource=True)
     return group

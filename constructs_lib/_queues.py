@@ -64,6 +64,7 @@ def dead_letter_queue(
             "write to without a key policy; checkov counts only KMS keys as encryption.",
             checkov=["CKV_AWS_27"],
         ),
+        new_resource=True,
     )
     return queue
 

@@ -75,17 +75,21 @@ def acknowledge(
     construct's own CloudFormation resource (itself, or an L2's default child); `control_tower`
     the CfnGuardValidator rule names (``lambda_inside_vpc_check``), as its report prints them.
     """
-    _acknowledge(construct, (Acknowledged(reason, cdk_nag, checkov, control_tower),), batch=False)
+    _acknowledge(
+        construct, (Acknowledged(reason, cdk_nag, checkov, control_tower),), batch=False, new_resource=False
+    )
 
 
-def acknowledge_all(construct: IConstruct, *acknowledged: Acknowledged) -> None:
+def acknowledge_all(construct: IConstruct, *acknowledged: Acknowledged, new_resource: bool = False) -> None:
     """Acknowledge several findings on `construct`, each `Acknowledged` with its own reason.
 
     The same as one `acknowledge` call per entry, in order, but checked into one ValueError and
     written with one policy-validation call and one checkov metadata update: each jsii round trip
-    costs about half a millisecond of synth.
+    costs about half a millisecond of synth. Set `new_resource` only when the calling code created
+    `construct` a moment ago, so its resource holds no checkov metadata yet: the skips are then
+    written without reading it first.
     """
-    _acknowledge(construct, acknowledged, batch=True)
+    _acknowledge(construct, acknowledged, batch=True, new_resource=new_resource)
 
 
 def in_packs(rule: str, *packs: str) -> list[str]:
@@ -93,7 +97,9 @@ def in_packs(rule: str, *packs: str) -> list[str]:
     return [f"{pack}-{rule}" for pack in packs]
 
 
-def _acknowledge(construct: IConstruct, entries: Sequence[Acknowledged], *, batch: bool) -> None:
+def _acknowledge(
+    construct: IConstruct, entries: Sequence[Acknowledged], *, batch: bool, new_resource: bool
+) -> None:
     """Check every entry, then write them all; errors name `acknowledge_all[<index>]` in a `batch`."""
     resource = _validate(construct, entries, batch=batch)
     # One call for every rule, in the order sequential acknowledgments would record them.
@@ -107,7 +113,9 @@ def _acknowledge(construct: IConstruct, entries: Sequence[Acknowledged], *, batc
     if acknowledgments:
         Validations.of(construct).acknowledge(*acknowledgments)
     if resource is not None:
-        _skip_checkov(resource, entries)
+        _skip_checkov(
+            resource, entries, existing=None if new_resource else resource.get_metadata(CHECKOV_METADATA)
+        )
 
 
 def _validate(construct: IConstruct, entries: Sequence[Acknowledged], *, batch: bool) -> CfnResource | None:
@@ -189,8 +197,9 @@ def _cfn_resource(construct: IConstruct) -> CfnResource | None:
     return None
 
 
-def _skip_checkov(resource: CfnResource, entries: Sequence[Acknowledged]) -> None:
-    existing: Any = resource.get_metadata(CHECKOV_METADATA) or {}
+def _skip_checkov(resource: CfnResource, entries: Sequence[Acknowledged], *, existing: Any) -> None:
+    """Add the entries' checks to the checkov skips `existing` on `resource` (None: it has none)."""
+    existing = existing or {}
     skips: list[dict[str, str]] = list(existing.get("skip", []))
     # Entry by entry, as sequential acknowledgments would: a check already skipped keeps its comment.
     for entry in entries:

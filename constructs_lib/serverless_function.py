@@ -74,7 +74,7 @@ VPC_NETWORK_INTERFACE_ACTIONS = (
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # What functions of this process already read through jsii: one round trip each, not one per function.
 _ARCHITECTURE_NAMES: weakref.WeakKeyDictionary[lambda_.Architecture, str] = weakref.WeakKeyDictionary()
-_PARTITION_AND_REGION: weakref.WeakKeyDictionary[Stack, tuple[str, str]] = weakref.WeakKeyDictionary()
+_PARTITION_AND_REGION: weakref.WeakKeyDictionary[Construct, tuple[str, str]] = weakref.WeakKeyDictionary()
 _PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_13
 _PYTHON_VERSION = "3.13"
 
@@ -265,7 +265,7 @@ class ServerlessFunction(Construct):
             )
             on_failure = destinations.SqsDestination(self.dead_letter_queue)
 
-        partition, region = _partition_and_region(Stack.of(self))
+        partition, region = _partition_and_region(scope)
         powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
@@ -329,6 +329,8 @@ class ServerlessFunction(Construct):
                 on_failure=on_failure,
                 retry_attempts=retry_attempts,
                 max_event_age=max_event_age,
+                snap_start=snap_start,
+                scope_path=path,
             )
             if deployment.gradual
             else None
@@ -495,11 +497,14 @@ def _architecture_name(architecture: lambda_.Architecture) -> str:
     return name
 
 
-def _partition_and_region(stack: Stack) -> tuple[str, str]:
-    # The same for every function of a stack (tokens, or literals for a stack with an environment).
-    known = _PARTITION_AND_REGION.get(stack)
+def _partition_and_region(scope: Construct) -> tuple[str, str]:
+    # Those of the stack of `scope` (tokens, or literals for a stack with an environment): the same for
+    # every function made in it, so read once per scope and per stack.
+    known = _PARTITION_AND_REGION.get(scope)
     if known is None:
-        known = _PARTITION_AND_REGION[stack] = (stack.partition, stack.region)
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        known = _PARTITION_AND_REGION.get(stack) or (stack.partition, stack.region)
+        _PARTITION_AND_REGION[scope] = _PARTITION_AND_REGION[stack] = known
     return known
 
 

@@ -218,3 +218,21 @@ def test_invalid_batches_raise(construct: str, entries: tuple[Acknowledged, ...]
     target = {"queue": sqs.Queue(stack, "Queue"), "group": Construct(stack, "Group"), "app": app}[construct]
     with pytest.raises(ValueError, match=message):
         acknowledge_all(target, *entries)
+
+
+def test_a_new_resource_gets_the_same_skips_without_a_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = new_stack(new_app())
+    read, unread = sqs.Queue(stack, "Read"), sqs.Queue(stack, "Unread")
+    acknowledge_all(read, *_BATCH)
+    reads: list[str] = []
+    get_metadata = CfnResource.get_metadata
+
+    def counted(resource: CfnResource, key: str) -> Any:
+        reads.append(key)
+        return get_metadata(resource, key)
+
+    monkeypatch.setattr(CfnResource, "get_metadata", counted)
+    acknowledge_all(unread, *_BATCH, new_resource=True)
+    assert reads == []
+    monkeypatch.undo()
+    assert _written(unread) == _written(read)

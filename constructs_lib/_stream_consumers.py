@@ -25,6 +25,7 @@ from constructs import Construct
 
 from constructs_lib import _metrics, _resolved
 from constructs_lib._alarms import ALARM_PERIOD, AlarmDefault, AlarmLevel, AlarmSettings, threshold_alarm
+from constructs_lib._paths import path_of
 from constructs_lib._queues import dead_letter_queue, messages_waiting
 from constructs_lib._validation import PropErrors, check_token_unit, check_whole_seconds
 from constructs_lib.serverless_function import invocation_target
@@ -123,8 +124,7 @@ class ConsumerOptions:
             ("max_batching_window", self.max_batching_window),
             ("max_record_age", self.max_record_age),
         ):
-            if duration is None or _resolved.known_milliseconds(duration) is None:  # the library's: whole
-                check_whole_seconds(errors, f"{prop}.{option}", duration)
+            check_whole_seconds(errors, f"{prop}.{option}", duration)
         errors.check(
             self.max_batching_window is None
             or _resolved.is_unresolved_duration(self.max_batching_window)
@@ -181,8 +181,7 @@ class ConsumerOptions:
 
 def validate_iterator_age_threshold(errors: PropErrors, threshold: Duration) -> None:
     # The alarm takes it in milliseconds; a token (a CfnParameter) is not judged, it resolves at deploy.
-    if _resolved.known_milliseconds(threshold) is None:  # the library's own are no tokens
-        check_token_unit(errors, "iterator_age_threshold", threshold, "millis")
+    check_token_unit(errors, "iterator_age_threshold", threshold, "millis")
     errors.check(
         _resolved.is_unresolved_duration(threshold)
         or _resolved.to_milliseconds(threshold) >= _resolved.to_milliseconds(MIN_ITERATOR_AGE_THRESHOLD),
@@ -236,9 +235,9 @@ def check_new_consumer(
     it throws through jsii on the second one; a reused `consumer_id` collides the same way.
     """
     if consumers:  # a first consumer needs no path: two jsii calls saved
-        path = function.node.path
+        path = path_of(function)
         errors.check(
-            all(consumer.function.node.path != path for consumer in consumers),
+            all(path_of(consumer.function) != path for consumer in consumers),
             f"{prop}.function",
             f"'{path}' already consumes {what}, and Lambda allows one event source mapping per function "
             "and stream; add each function once",
@@ -303,7 +302,7 @@ def add_lossless_consumer(
     if alarms.enabled:
         threshold = alarms.iterator_age_threshold
         threshold_millis = _resolved.to_milliseconds(threshold)
-        path = scope.node.path
+        path = path_of(scope)
         iterator_age_alarm = threshold_alarm(
             scope,
             "IteratorAgeAlarm",

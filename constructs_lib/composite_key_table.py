@@ -49,6 +49,7 @@ from constructs_lib._composite_key_table_validation import (
     validate_table_options,
 )
 from constructs_lib._nag import acknowledge_key_grant
+from constructs_lib._paths import path_of
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._stream_consumers import (
     CONSUMER_ALARMS,
@@ -301,7 +302,7 @@ class CompositeKeyTable(Construct):
         self.throttle_alarm: cloudwatch.Alarm | None = None
         self.system_errors_alarm: cloudwatch.Alarm | None = None
         if alarms:
-            path = self.node.path
+            path = path_of(self)
             self.throttle_alarm = self._alarm(
                 "ThrottleAlarm",
                 "throttle",
@@ -470,7 +471,7 @@ class CompositeKeyTable(Construct):
         return tables + [f"{table}/index/{name}" for table in tables for name in self._index_names]
 
     def _acknowledge_key_grant(self, grantee: iam.IGrantable) -> None:
-        acknowledge_key_grant(grantee, f"KMS encrypt grant for the key of the table {self.node.path}")
+        acknowledge_key_grant(grantee, f"KMS encrypt grant for the key of the table {path_of(self)}")
 
     def add_stream_consumer(
         self,

@@ -41,6 +41,7 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
+from constructs_lib._paths import path_of
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._stream_consumers import (
     CONSUMER_ALARMS,
@@ -191,7 +192,7 @@ class DataStream(Construct):
                 "WriteThrottleAlarm",
                 self.metric_write_provisioned_throughput_exceeded(statistic="Sum", period=ALARM_PERIOD),
                 threshold=1,
-                description=f"{self.node.path}: Kinesis throttled writes: producers must retry; spread "
+                description=f"{path_of(self)}: Kinesis throttled writes: producers must retry; spread "
                 "partition keys, or add shards to a provisioned stream.",
                 topic=alarm_topic,
                 name="write_throttle",
@@ -250,7 +251,7 @@ class DataStream(Construct):
         if self.encryption_key is not None:
             # The statement the stream already granted, again (rendered once): the Grant then holds it.
             grant = grant.combine(self.encryption_key.grant_encrypt(grantee))
-            acknowledge_key_grant(grantee, f"write grant for the KMS-encrypted stream {self.node.path}")
+            acknowledge_key_grant(grantee, f"write grant for the KMS-encrypted stream {path_of(self)}")
         return grant
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:

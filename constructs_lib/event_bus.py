@@ -40,6 +40,7 @@ from constructs_lib._alarms import (
     check_alarm_settings,
     threshold_alarm,
 )
+from constructs_lib._paths import path_of
 from constructs_lib._queues import dead_letter_queue, messages_waiting
 from constructs_lib._validation import (
     MAX_TARGET_EVENT_AGE,
@@ -177,7 +178,7 @@ class EventBus(Construct):
                 self,
                 "Archive",
                 source_event_bus=self.event_bus,
-                description=f"Events put on {self.node.path} by this account",
+                description=f"Events put on {path_of(self)} by this account",
                 event_pattern=events.EventPattern(account=[Stack.of(self).account]),
                 retention=archive_retention,
             )
@@ -278,7 +279,7 @@ class EventBus(Construct):
         errors.raise_if_any()
 
         scope = Construct(self, rule_id)
-        path = scope.node.path
+        path = path_of(scope)
         rule = events.Rule(
             scope,
             "Rule",

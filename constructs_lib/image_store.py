@@ -43,6 +43,7 @@ from constructs_lib._keys import deny_grants_except_for_aws_resources
 from constructs_lib._logical_ids import pin_logical_id
 from constructs_lib._logs import DEFAULT_LOG_RETENTION_DAYS
 from constructs_lib._nag import acknowledge_wildcard_resource
+from constructs_lib._paths import path_of
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import dead_letter_queue
 from constructs_lib._validation import PropErrors
@@ -334,7 +335,7 @@ class ImageStore(Construct):
 
     @cached_property
     def _path(self) -> str:
-        return self.node.path
+        return path_of(self)
 
     @cached_property
     def _bucket_arn(self) -> str:
@@ -524,7 +525,7 @@ class ImageStore(Construct):
         # aws-cdk-lib names a subscription after the topic, under its subscriber: a second one of the
         # same target would throw through jsii ("already exists under the scope"), and SNS would
         # deliver every event twice anyway (issue #18).
-        target_path = target.node.path
+        target_path = path_of(target)
         if target_path in self._subscribers:
             errors = PropErrors(self.node.scope, self.node.id)  # type: ignore[arg-type]
             errors.add(

@@ -38,6 +38,7 @@ from constructs_lib._alarms import (
     threshold_alarm,
 )
 from constructs_lib._nag import acknowledge, acknowledge_key_grant
+from constructs_lib._paths import path_of
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._queues import DEAD_LETTER_RETENTION, dead_letter_queue, messages_waiting
 from constructs_lib._validation import PropErrors, check_whole_seconds
@@ -214,7 +215,7 @@ class QueueWorker(Construct):
         self.visibility_timeout: Duration = visibility
         self._encryption_key = encryption_key
         name = queue_name or _generated_name(self, fifo=fifo)
-        path = self.node.path
+        path = path_of(self)
         stack = Stack.of(self)
         # The dead-letter queue names the work queue by ARN, built from its name: referencing the queue
         # itself would be a cycle, since the work queue's redrive policy references the dead-letter queue.
@@ -362,7 +363,7 @@ class QueueWorker(Construct):
         if self._encryption_key is not None:
             # The key actions aws-cdk-lib's send grant already gave (rendered once): the Grant holds them.
             grant = grant.combine(self._encryption_key.grant(grantee, *_SEND_KEY_ACTIONS))
-            acknowledge_key_grant(grantee, f"send grant for the KMS-encrypted queue of {self.node.path}")
+            acknowledge_key_grant(grantee, f"send grant for the KMS-encrypted queue of {path_of(self)}")
         return grant
 
 

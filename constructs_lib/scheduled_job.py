@@ -40,6 +40,7 @@ from constructs_lib._alarms import (
     check_alarm_settings,
     threshold_alarm,
 )
+from constructs_lib._paths import path_of
 from constructs_lib._queues import dead_letter_queue, messages_waiting
 from constructs_lib._validation import (
     MAX_TARGET_RETRY_ATTEMPTS,
@@ -160,7 +161,7 @@ class ScheduledJob(Construct):
         # A group of its own: Scheduler publishes its metrics per group, so they are this job's. It holds
         # no data, and retained it would block a re-created stack from taking its name again.
         self.schedule_group = scheduler.ScheduleGroup(self, "Group", removal_policy=RemovalPolicy.DESTROY)
-        path = self.node.path
+        path = path_of(self)
         self.dead_letter_queue = dead_letter_queue(
             self, "DeadLetterQueue", holds=f"the runs Scheduler could not deliver for {path}"
         )

@@ -45,6 +45,7 @@ from constructs_lib._logs import (
     retained_log_group,
 )
 from constructs_lib._nag import acknowledge, acknowledge_wildcard_resource
+from constructs_lib._paths import path_of
 from constructs_lib._validation import PropErrors, check_token_unit
 from constructs_lib._workflow_keys import allow_logs_to_use_key, grant_decrypt_through_step_functions
 from constructs_lib.serverless_function import ServerlessFunction
@@ -387,7 +388,7 @@ class Workflow(Construct):
             acknowledge_wildcard_resource(
                 policy,
                 executions,
-                f"The executions of {self.node.path} only: their names are chosen at start time.",
+                f"The executions of {path_of(self)} only: their names are chosen at start time.",
             )
         return self._with_key(grantee, machine_grant.combine(grant))
 
@@ -419,7 +420,7 @@ class Workflow(Construct):
         )
 
     def _add_alarms(self, topic: sns.ITopic | None) -> None:
-        path = self.node.path
+        path = path_of(self)
         metrics: list[tuple[str, str, cloudwatch.IMetric, str]] = [
             ("failed", "FailedAlarm", self.metric_failed(period=ALARM_PERIOD), "failed"),
             (

@@ -5,11 +5,12 @@ resources through which it creates OpenSearch security roles and maps IAM roles 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnElement, CustomResource, IStableAnyProducer, Lazy, Stack
+from aws_cdk import CfnElement, CustomResource, Duration, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -22,8 +23,6 @@ from constructs_lib._nag import acknowledge_wildcard_resource
 from constructs_lib.serverless_function import ServerlessFunction
 
 SECURITY_ENTRY = Path(__file__).resolve().parent / "functions" / "search_security"
-# The role-mapping function retries for about four minutes while a new domain's security warms up.
-_SECURITY_TIMEOUT = _resolved.minutes(5)
 _RESOURCE_TYPE = "Custom::OpenSearchSecurityRoles"
 
 
@@ -50,13 +49,20 @@ def role_mapping_function(
         entry=SECURITY_ENTRY,
         include_runtime_helpers=True,
         description=f"Maps IAM roles to OpenSearch security roles in {path}",
-        timeout=_SECURITY_TIMEOUT,
+        timeout=_security_timeout(),
         # CloudFormation invokes custom resource functions asynchronously.
         invoked_asynchronously=True,
         log_retention=log_retention,
         vpc=vpc,
         vpc_subnets=vpc_subnets,
     )
+
+
+@cache
+def _security_timeout() -> Duration:
+    """Five minutes: the role-mapping function retries for about four while a new domain's security
+    warms up. Made on first use, not at import."""
+    return _resolved.minutes(5)
 
 
 def role_mapping(

@@ -87,14 +87,14 @@ def check_whole_seconds(
     prop: str,
     duration: Duration | None,
     *,
-    within: tuple[Duration, Duration, str] | None = None,
+    within: tuple[float, float, str] | None = None,
 ) -> float | None:
     """A duration AWS takes in whole seconds; its milliseconds, or None when it is None or a token.
 
     A token (a CfnParameter) is not judged, it resolves at deploy, but must come in seconds. A concrete
     one is compared in milliseconds, since aws-cdk-lib's `to_seconds()` throws through jsii on a
-    fraction of a second (issue #18): first against `within` (lowest, highest, and the problem when
-    outside), then for whole seconds.
+    fraction of a second (issue #18): first against `within` (lowest and highest milliseconds, and the
+    problem when outside), then for whole seconds.
     """
     if duration is None:
         return None
@@ -104,18 +104,15 @@ def check_whole_seconds(
     millis = _resolved.to_milliseconds(duration)
     if within is not None:
         lowest, highest, problem = within
-        errors.check(
-            _resolved.to_milliseconds(lowest) <= millis <= _resolved.to_milliseconds(highest),
-            prop,
-            problem,
-        )
+        errors.check(lowest <= millis <= highest, prop, problem)
     errors.check(millis % 1000 == 0, prop, f"{millis} ms is not a whole number of seconds")
     return millis
 
 
 # EventBridge's and Scheduler's limits for a target's RetryPolicy (the same for both services).
 MAX_TARGET_RETRY_ATTEMPTS = 185
-MIN_TARGET_EVENT_AGE, MAX_TARGET_EVENT_AGE = _resolved.minutes(1), _resolved.hours(24)
+MIN_TARGET_EVENT_AGE_MILLIS = 60_000
+MAX_TARGET_EVENT_AGE = _resolved.hours(24)
 
 
 def check_target_retry_policy(
@@ -132,8 +129,8 @@ def check_target_retry_policy(
         "max_event_age",
         max_event_age,
         within=(
-            MIN_TARGET_EVENT_AGE,
-            MAX_TARGET_EVENT_AGE,
+            MIN_TARGET_EVENT_AGE_MILLIS,
+            _resolved.to_milliseconds(MAX_TARGET_EVENT_AGE),
             f"must be between 1 minute and 24 hours, {service}'s limits",
         ),
     )

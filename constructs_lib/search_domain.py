@@ -21,6 +21,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,6 @@ SEARCH_CLUSTER_ACTIONS = ("cluster_composite_ops_ro",)
 # Stream batches: 100 records make one bulk request of well under OpenSearch's 10 MB default limit.
 DEFAULT_INDEX_BATCH_SIZE = 100
 DEFAULT_INDEXER_TIMEOUT = _resolved.seconds(30)  # one bulk request of 100 documents, with headroom
-INDEX_WRITES_BLOCKED_PERIOD = Duration.minutes(1)  # aws-cdk-lib's default for that one metric
 _DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 _COGNITO_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COGNITO_RESERVED = ("aws", "amazon", "cognito")
@@ -92,6 +92,12 @@ _LOGS_ENCRYPTION_REASON = (
     "they record requests over documents indexed from the app's own tables, not credentials, and a "
     "customer-managed key would add a key policy for the Logs service without protecting more."
 )
+
+
+@cache
+def _index_writes_blocked_period() -> Duration:
+    """One minute, aws-cdk-lib's default for that one metric: made on first use, not at import."""
+    return Duration.minutes(1)
 
 
 @dataclass(frozen=True)
@@ -398,7 +404,7 @@ class SearchDomain(Construct):
     ) -> cloudwatch.Metric:
         """1 while the cluster blocks writes, at most, over one minute unless `period` says otherwise (as
         aws-cdk-lib's): the ``index_writes_blocked`` alarm's metric."""
-        period = period or INDEX_WRITES_BLOCKED_PERIOD
+        period = period or _index_writes_blocked_period()
         return self.metric("ClusterIndexWritesBlocked", statistic=statistic, period=period, label=label)
 
     def metric_cpu_utilization(

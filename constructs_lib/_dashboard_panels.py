@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import IConstruct
 
@@ -23,9 +24,14 @@ from constructs_lib.serverless_function import ServerlessFunction
 from constructs_lib.websocket_api import WebSocketApi
 from constructs_lib.workflow import Workflow
 
-# One minute: the finest resolution of the AWS metrics drawn; CloudWatch widens it for long ranges.
-GRAPH_PERIOD = _resolved.minutes(1)
 _LATENCY_OPERATIONS = ("GetItem", "PutItem", "Query")  # the calls whose latency users feel
+
+
+@cache
+def graph_period() -> Duration:
+    """One minute: the finest resolution of the AWS metrics drawn; CloudWatch widens it for long ranges.
+    Made once, when a dashboard first needs it (a Duration is a jsii object; not made at import)."""
+    return _resolved.minutes(1)
 
 
 @dataclass
@@ -47,7 +53,7 @@ class Panel:
 
 
 def _stat(metric: Callable[..., cloudwatch.Metric], statistic: str, label: str) -> cloudwatch.Metric:
-    return metric(statistic=statistic, period=GRAPH_PERIOD, label=label)
+    return metric(statistic=statistic, period=graph_period(), label=label)
 
 
 def _stage(source: _metrics.MetricSource) -> str:
@@ -71,7 +77,7 @@ def api_panel(api: ServerlessApi, path: str) -> Panel:
 
 def websocket_panel(api: WebSocketApi, path: str) -> Panel:
     def metric(method: Callable[..., cloudwatch.Metric], label: str) -> cloudwatch.Metric:
-        return method(period=GRAPH_PERIOD, label=label)
+        return method(period=graph_period(), label=label)
 
     return Panel(
         f"WebSocket API {path} (stage {_stage(_metrics.websocket_stage(api.stage))})",
@@ -90,7 +96,7 @@ def websocket_panel(api: WebSocketApi, path: str) -> Panel:
                 "Integration latency p99",
                 [
                     api.metric_integration_latency(
-                        statistic="p99", period=GRAPH_PERIOD, label="IntegrationLatency"
+                        statistic="p99", period=graph_period(), label="IntegrationLatency"
                     )
                 ],
             ),
@@ -142,7 +148,7 @@ def table_panel(table: CompositeKeyTable, path: str) -> Panel:
             "Latency (average)",
             [
                 table.metric_successful_request_latency(
-                    operation, statistic="Average", period=GRAPH_PERIOD, label=operation
+                    operation, statistic="Average", period=graph_period(), label=operation
                 )
                 for operation in _LATENCY_OPERATIONS
             ],

@@ -15,7 +15,6 @@ from constructs_lib._paths import path_of
 if TYPE_CHECKING:
     from constructs_lib.search_domain import SearchDomain
 
-_MINUTE = _resolved.minutes(1)  # the status, storage and snapshot metrics: one bad minute alarms
 _FREE_STORAGE_FRACTION = 0.25  # AWS recommends alarming at 25 % of a node's storage left
 _CPU_THRESHOLD = 80  # percent, sustained 15 minutes: AWS's recommended alarm
 _JVM_THRESHOLD = 95  # percent: above 95 % OpenSearch starts rejecting requests (AWS guidance)
@@ -58,18 +57,19 @@ def add_alarms(
 ) -> dict[str, cloudwatch.Alarm]:
     """The domain's alarms (in `search`, on its `metric_*` methods) by name, those turned off left out."""
     free_storage_mb = volume_size_gib * 1024 * _FREE_STORAGE_FRACTION
+    minute = _resolved.minutes(1)  # the status, storage and snapshot metrics: one bad minute alarms
     specs: list[tuple[str, str, cloudwatch.Metric, float, str]] = [
         (
             "ClusterRed",
             "cluster_red",
-            search.metric_cluster_status_red(period=_MINUTE),
+            search.metric_cluster_status_red(period=minute),
             1,
             "at least one primary shard is unassigned: searches miss data and writes fail",
         ),
         (
             "ClusterYellow",
             "cluster_yellow",
-            search.metric_cluster_status_yellow(period=_MINUTE),
+            search.metric_cluster_status_yellow(period=minute),
             1,
             "replica shards are unassigned: one more node failure loses data (a one-node domain is "
             "always yellow unless its indexes have no replicas)",
@@ -77,7 +77,7 @@ def add_alarms(
         (
             "FreeStorage",
             "free_storage",
-            search.metric_free_storage_space(period=_MINUTE),
+            search.metric_free_storage_space(period=minute),
             free_storage_mb,
             "a node has 25 % or less of its storage left: grow the volumes or delete indexes",
         ),
@@ -105,7 +105,7 @@ def add_alarms(
         (
             "SnapshotFailure",
             "snapshot_failure",
-            search.metric_automated_snapshot_failure(period=_MINUTE),
+            search.metric_automated_snapshot_failure(period=minute),
             1,
             "an automated snapshot failed: the domain has no recent backup",
         ),

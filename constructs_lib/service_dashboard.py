@@ -27,7 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from constructs_lib._alarms import alarm_facts, annotation
-from constructs_lib._dashboard_panels import GRAPH_PERIOD, Graph, Panel, panel_for
+from constructs_lib._dashboard_panels import Graph, Panel, graph_period, panel_for
 from constructs_lib._metrics import key_of
 from constructs_lib._metrics import queue as queue_metrics
 from constructs_lib._paths import path_of
@@ -202,7 +202,7 @@ class ServiceDashboard(Construct):
             return []
         self.dead_letter_queues += [queue for queue, _ in queues]
         depth = [
-            messages_waiting(queue, statistic="Maximum", period=GRAPH_PERIOD, label=path_of(queue))
+            messages_waiting(queue, statistic="Maximum", period=graph_period(), label=path_of(queue))
             for queue, _ in queues
         ]
         widgets = self._panel(Panel("Dead-letter queues", [Graph("Messages waiting", depth)]), alarms)
@@ -234,7 +234,7 @@ def _graph_widget(
         left_annotations=annotations or None,
         width=WIDGET_WIDTH,
         height=WIDGET_HEIGHT,
-        period=GRAPH_PERIOD,
+        period=graph_period(),
     )
 
 

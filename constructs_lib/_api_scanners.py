@@ -18,6 +18,7 @@ from constructs_lib.compliance import (
 
 
 def acknowledge_rest_stage(stage: IConstruct, *, web_acl: bool, caching: bool) -> None:
+    """The stage's findings; `stage` was created a moment ago, so its resource holds no checkov skips."""
     entries: list[Acknowledged] = []
     if not web_acl:
         entries.append(
@@ -47,7 +48,7 @@ def acknowledge_rest_stage(stage: IConstruct, *, web_acl: bool, caching: bool) -
             cdk_nag=in_packs("APIGWSSLEnabled", *COMPLIANCE_PACKS),
         )
     )
-    acknowledge_all(stage, *entries)
+    acknowledge_all(stage, *entries, new_resource=True)
 
 
 def acknowledge_cloud_watch_role(role: IConstruct) -> None:
@@ -65,14 +66,16 @@ def acknowledge_route(
     method: IConstruct, route: str, *, public_reason: str | None, authorized_with: str | None
 ) -> None:
     """A REST route's findings: its invoke permissions; a public route (`public_reason`: why it may be);
-    a route `authorized_with` another mode than a Cognito user pool (e.g. ``"IAM (AWS_IAM)"``)."""
+    a route `authorized_with` another mode than a Cognito user pool (e.g. ``"IAM (AWS_IAM)"``).
+    `method` was created a moment ago, so its resource holds no checkov skips yet."""
     acknowledge_invoke_permissions(method, f"{route} of this API's stage")
     if public_reason is not None:
-        acknowledge(
+        acknowledge_all(
             method,
-            reason=public_reason,
-            cdk_nag=["AwsSolutions-APIG4", "AwsSolutions-COG4"],
-            checkov=["CKV_AWS_59"],
+            Acknowledged(
+                public_reason, cdk_nag=["AwsSolutions-APIG4", "AwsSolutions-COG4"], checkov=["CKV_AWS_59"]
+            ),
+            new_resource=True,
         )
     elif authorized_with is not None:
         nag_acknowledge(

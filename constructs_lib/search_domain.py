@@ -259,7 +259,11 @@ class SearchDomain(Construct):
 
         self.log_groups = {
             kind: retained_log_group(
-                self, f"{kind}Logs", retention=log_retention, encryption_reason=_LOGS_ENCRYPTION_REASON
+                self,
+                f"{kind}Logs",
+                retention=log_retention,
+                encryption_reason=_LOGS_ENCRYPTION_REASON,
+                scope_path=self._path,
             )
             for kind in ("Application", "SlowSearch", "SlowIndex", "Audit")
         }

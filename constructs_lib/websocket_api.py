@@ -180,7 +180,10 @@ class WebSocketApi(Construct):
             description=description,
             route_selection_expression=route_selection_expression,
         )
-        self.access_log_group = retained_log_group(self, "AccessLogs", retention=access_log_retention)
+        self._path = self.to_string()  # this construct's path, in one jsii call
+        self.access_log_group = retained_log_group(
+            self, "AccessLogs", retention=access_log_retention, scope_path=self._path
+        )
         self.stage = apigwv2.WebSocketStage(
             self,
             "Stage",
@@ -199,7 +202,6 @@ class WebSocketApi(Construct):
         cfn_stage.add_property_override("DefaultRouteSettings.LoggingLevel", "INFO")
         cfn_stage.add_property_override("DefaultRouteSettings.DataTraceEnabled", False)
 
-        self._path = self.to_string()  # this construct's path, in one jsii call
         CfnOutput(self, "Url", value=self.stage.url, description=f"WebSocket URL of {self._path}")
 
         self.handler_environment: dict[str, str] = {

@@ -36,21 +36,39 @@ def acknowledge_wildcard_resource(policy: IConstruct, resource: str, reason: str
     reference to another stack only becomes an import (its name hashed by the CDK) when the app
     is prepared for synthesis. So the finding id is computed then, in a construct validation,
     exactly as cdk-nag flattens it; the acknowledgment stays scoped to `policy` and `resource`.
+
+    Consecutive calls for one `policy` share one validation (its acknowledgments in call order, resolved
+    and written at once): a few jsii round trips per policy rather than per resource.
     """
-    policy.node.add_validation(_AcknowledgeWildcard(policy, resource, reason))
+    latest = _LATEST[0]
+    if latest is not None and latest.policy is policy:
+        latest.wildcards.append((resource, reason))
+        return
+    validation = _AcknowledgeWildcards(policy, resource, reason)
+    policy.node.add_validation(validation)
+    _LATEST[0] = validation
 
 
 @jsii.implements(IValidation)
-class _AcknowledgeWildcard:
+class _AcknowledgeWildcards:
     def __init__(self, policy: IConstruct, resource: str, reason: str) -> None:
-        self._policy = policy
-        self._resource = resource
-        self._reason = reason
+        self.policy = policy
+        self.wildcards = [(resource, reason)]
 
     def validate(self) -> list[str]:
-        flattened = _flatten_cfn_reference(Stack.of(self._policy).resolve(self._resource))
-        acknowledge(self._policy, f"AwsSolutions-IAM5[Resource::{flattened}]", self._reason)
+        resolved = Stack.of(self.policy).resolve([resource for resource, _ in self.wildcards])
+        Validations.of(self.policy).acknowledge(
+            *(
+                acknowledgment(f"AwsSolutions-IAM5[Resource::{_flatten_cfn_reference(value)}]", reason)
+                for value, (_, reason) in zip(resolved, self.wildcards, strict=True)
+            )
+        )
         return []
+
+
+# The validation the latest acknowledge_wildcard_resource call added, which the next call on the same
+# policy joins (only the latest: acknowledgments keep the order of the calls).
+_LATEST: list[_AcknowledgeWildcards | None] = [None]
 
 
 def _flatten_cfn_reference(node: Any) -> str:  # noqa: PLR0911 - one return per reference kind, as cdk-nag

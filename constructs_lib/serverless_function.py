@@ -17,6 +17,7 @@ the alias back on alarms (see constructs_lib/_deployment.py).
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -248,7 +249,7 @@ class ServerlessFunction(Construct):
         self.role = iam.Role(
             self,
             "ServiceRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=_lambda_principal(),
             description=f"Execution role of {path}",
         )
         # Only its own log group, instead of AWSLambdaBasicExecutionRole's logs:* on every group.
@@ -487,6 +488,12 @@ def invocation_target(function: ServerlessFunction | lambda_.IFunction) -> lambd
     if isinstance(owner, ServerlessFunction) and function is owner.function:
         return owner.invocation_target
     return function
+
+
+@functools.cache
+def _lambda_principal() -> iam.ServicePrincipal:
+    # A principal holds no state of its own: every function's role trusts the same one.
+    return iam.ServicePrincipal("lambda.amazonaws.com")
 
 
 def _architecture_name(architecture: lambda_.Architecture) -> str:

@@ -497,7 +497,8 @@ def _lambda_principal() -> iam.ServicePrincipal:
 
 
 def _architecture_name(architecture: lambda_.Architecture) -> str:
-    # jsii hands back the same object for aws-cdk-lib's ARM_64 and X86_64: their names are read once.
+    # The default architecture is one object for every function, so its name is read once (jsii makes
+    # a new object at each access of Architecture.X86_64: a name given that way is read each time).
     name = _ARCHITECTURE_NAMES.get(architecture)
     if name is None:
         name = _ARCHITECTURE_NAMES[architecture] = architecture.name

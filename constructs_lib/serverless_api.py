@@ -181,7 +181,9 @@ class ServerlessApi(Construct):
         )
         self._routes: set[tuple[str, str]] = set()
         self._root: apigw.IResource | None = None  # read once from jsii, by the first route
-        self._targets: dict[int, tuple[lambda_.IFunction, lambda_.IFunction]] = {}  # by id(function)
+        # One proxy integration per function, whatever its routes (each binds its own permission), by
+        # id(function), with the function kept so the id is never reused.
+        self._proxy_integrations: dict[int, tuple[lambda_.IFunction, apigw.LambdaIntegration]] = {}
         self.cors_environment: dict[str, str] = cors.environment() if cors else {}
         self.alarms: list[cloudwatch.Alarm] = []
         # Each builder creates into this construct under the ids it always had, so logical ids
@@ -330,11 +332,10 @@ class ServerlessApi(Construct):
         """
 
         def integrate(_route: _Route) -> tuple[apigw.Integration, list[apigw.MethodResponse] | None]:
-            target = self._invocation_target(function)
             if request_templates is None and response_templates is None:
-                return apigw.LambdaIntegration(target, proxy=True, allow_test_invoke=False), None
+                return self._proxy_integration(function), None
             return lambda_mapped_integration(
-                target, self._cors, request_templates or {}, response_templates or {}
+                invocation_target(function), self._cors, request_templates or {}, response_templates or {}
             )
 
         return self._add_method(
@@ -351,11 +352,15 @@ class ServerlessApi(Construct):
             required_headers=required_headers,
         )
 
-    def _invocation_target(self, function: lambda_.IFunction) -> lambda_.IFunction:
-        """A ServerlessFunction's live alias when it has one (looked up through jsii once per function)."""
-        known = self._targets.get(id(function))
+    def _proxy_integration(self, function: lambda_.IFunction) -> apigw.LambdaIntegration:
+        """The Lambda proxy integration of `function` (a ServerlessFunction's live alias, when it has one),
+        made once for all its routes: aws-cdk-lib binds it to each method, permission included."""
+        known = self._proxy_integrations.get(id(function))
         if known is None or known[0] is not function:
-            known = self._targets[id(function)] = (function, invocation_target(function))
+            integration = apigw.LambdaIntegration(
+                invocation_target(function), proxy=True, allow_test_invoke=False
+            )
+            known = self._proxy_integrations[id(function)] = (function, integration)
         return known[1]
 
     def add_workflow_route(

@@ -76,6 +76,9 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # What functions of this process already read through jsii: one round trip each, not one per function.
 _ARCHITECTURE_NAMES: weakref.WeakKeyDictionary[lambda_.Architecture, str] = weakref.WeakKeyDictionary()
 _PARTITION_AND_REGION: weakref.WeakKeyDictionary[Construct, tuple[str, str]] = weakref.WeakKeyDictionary()
+# Each ServerlessFunction by its L2 `Function`, which jsii always hands back as the same Python object
+# (it was made in Python): `invocation_target(fn.function)` finds its owner without asking Node.js.
+_OWNERS: weakref.WeakKeyDictionary[lambda_.IFunction, ServerlessFunction] = weakref.WeakKeyDictionary()
 _PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_13
 _PYTHON_VERSION = "3.13"
 
@@ -350,6 +353,7 @@ class ServerlessFunction(Construct):
             in_vpc=vpc is not None,
             concurrency_reserved=reserved_concurrent_executions is not None,
         )
+        _OWNERS[self.function] = self
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -484,10 +488,8 @@ def invocation_target(function: ServerlessFunction | lambda_.IFunction) -> lambd
     any other function as it is."""
     if isinstance(function, ServerlessFunction):
         return function.invocation_target
-    owner = function.node.scope
-    if isinstance(owner, ServerlessFunction) and function is owner.function:
-        return owner.invocation_target
-    return function
+    owner = _OWNERS.get(function)
+    return owner.invocation_target if owner is not None else function
 
 
 @functools.cache

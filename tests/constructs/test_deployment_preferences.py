@@ -9,6 +9,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 
 from constructs_lib import (
@@ -26,6 +27,7 @@ from constructs_lib import (
     Workflow,
     lambda_task,
 )
+from constructs_lib.serverless_function import invocation_target
 from tests.cdk import cfn_lint_findings, new_app, new_stack, synth_templates
 
 ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "echo_function"
@@ -344,6 +346,11 @@ def test_invocation_target_is_the_function_without_an_alias(stack: Stack) -> Non
     assert plain.invocation_target is plain.function
     assert canary.invocation_target is canary.alias
     assert str(DeploymentPreference.canary(10, 5)) == "canary 10% for 5 min"
+    # A construct given the L2 function finds its owner's target; any other function is its own.
+    assert invocation_target(canary.function) is canary.alias
+    assert invocation_target(plain.function) is plain.function
+    imported = lambda_.Function.from_function_name(stack, "Imported", "elsewhere")
+    assert invocation_target(imported) is imported
 
 
 @pytest.fixture(scope="module")

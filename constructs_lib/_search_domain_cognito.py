@@ -23,6 +23,7 @@ class DashboardsSignIn:
     user_pool: cognito.UserPool
     user_pool_domain: cognito.UserPoolDomain
     identity_pool: cognito.CfnIdentityPool
+    identity_pool_id: str  # its ref, read through jsii once
     authenticated_role: iam.Role
     authenticated_role_arn: str  # read through jsii once
     cognito_service_role: iam.Role
@@ -40,6 +41,7 @@ def dashboards_sign_in(
         # Only the enhanced flow: the classic flow would let clients pick any role.
         allow_classic_flow=False,
     )
+    identity_pool_id = identity_pool.ref
     authenticated_role = iam.Role(
         scope,
         "AuthenticatedRole",
@@ -47,7 +49,7 @@ def dashboards_sign_in(
         assumed_by=iam.FederatedPrincipal(
             "cognito-identity.amazonaws.com",
             conditions={
-                "StringEquals": {"cognito-identity.amazonaws.com:aud": identity_pool.ref},
+                "StringEquals": {"cognito-identity.amazonaws.com:aud": identity_pool_id},
                 "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
             },
             assume_role_action="sts:AssumeRoleWithWebIdentity",
@@ -57,7 +59,7 @@ def dashboards_sign_in(
     cognito.CfnIdentityPoolRoleAttachment(
         scope,
         "IdentityPoolRoles",
-        identity_pool_id=identity_pool.ref,
+        identity_pool_id=identity_pool_id,
         roles={"authenticated": authenticated_role_arn},
     )
     cognito_service_role = iam.Role(
@@ -77,6 +79,7 @@ def dashboards_sign_in(
         user_pool,
         user_pool_domain,
         identity_pool,
+        identity_pool_id,
         authenticated_role,
         authenticated_role_arn,
         cognito_service_role,

@@ -325,7 +325,7 @@ class SearchDomain(Construct):
             ),
             suppress_logs_resource_policy=True,
             cognito_dashboards_auth=opensearch.CognitoOptions(
-                identity_pool_id=self.identity_pool.ref,
+                identity_pool_id=sign_in.identity_pool_id,
                 user_pool_id=self.user_pool.user_pool_id,
                 role=self.cognito_service_role,
             ),

@@ -37,7 +37,7 @@ from constructs_lib.serverless_function import ServerlessFunction
 ENTRY = Path(__file__).resolve().parent / "functions" / "jwt_authorizer"
 # Clock skew between the issuer and Lambda; RFC 7519 suggests "a few minutes" at most.
 DEFAULT_LEEWAY = _resolved.seconds(60)
-MAX_LEEWAY_MILLIS = 5 * 60_000
+MAX_LEEWAY = _resolved.minutes(5)
 DEFAULT_TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 - a parameter name, not a secret
 # API Gateway waits at most 10 s for an authorizer; a cold fetch of the keys takes well under 1 s.
 DEFAULT_TIMEOUT = _resolved.seconds(5)
@@ -102,7 +102,7 @@ class JwtAuthorizer(Construct):
                 f"'{required}' is not a scope; scopes are single words such as 'images:read'",
             )
         errors.check(
-            leeway_millis is None or 0 <= leeway_millis <= MAX_LEEWAY_MILLIS,
+            leeway_millis is None or 0 <= leeway_millis <= _resolved.to_milliseconds(MAX_LEEWAY),
             "leeway",
             "must be between 0 and 5 minutes; a larger skew would keep expired tokens working",
         )

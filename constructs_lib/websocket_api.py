@@ -50,7 +50,8 @@ DEFAULT_THROTTLING_BURST_LIMIT = 200
 # API Gateway closes every WebSocket connection after 2 hours, so an item older than that is stale
 # even when its $disconnect never arrived; TTL removes it without a sweeper.
 DEFAULT_CONNECTION_TTL = _resolved.hours(2)
-CONNECTION_TTL_MILLIS = (60_000, 7 * 86_400_000)  # 1 minute to 7 days
+MIN_CONNECTION_TTL = _resolved.minutes(1)
+MAX_CONNECTION_TTL = _resolved.days(7)
 # Browsers cannot set headers on a WebSocket handshake, so a token travels in the query string.
 DEFAULT_CONNECT_IDENTITY_SOURCES = ("route.request.querystring.token",)
 DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action"
@@ -138,7 +139,8 @@ class WebSocketApi(Construct):
             "connection_ttl",
             connection_ttl,
             within=(
-                *CONNECTION_TTL_MILLIS,
+                _resolved.to_milliseconds(MIN_CONNECTION_TTL),
+                _resolved.to_milliseconds(MAX_CONNECTION_TTL),
                 "must be between 1 minute and 7 days; connections live at most 2 hours",
             ),
         )

@@ -116,6 +116,12 @@ def main() -> None:
         durations[job] = round(time.perf_counter() - start, 1)
         _print_section(title, sections[job])
         if job == "overhead":
+            reference = sections[job].details["plain_l2_overhead"]
+            on, off = reference["ratio"]["on"], reference["ratio"]["off"]
+            print(
+                f"\n  reference: aws-cdk-lib L2s alone, {reference['resources']} resources, against their "
+                f"CfnResource baseline: {on} with validation on, {off} off"
+            )
             _print_jsii_calls(sections[job].details["jsii_calls"])
         if job == "growth":
             _print_growth(sections[job].details["growth"])

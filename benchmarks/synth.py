@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._common import PYTHON, Budget, Row, Section, alternate, run_json, timed
@@ -23,6 +24,8 @@ GROWTH_REPEATS = (1, 10, 50)
 APP = [PYTHON, "app.py"]
 BASELINE = [PYTHON, "-m", "benchmarks.baseline_app"]
 GROWTH = [PYTHON, "-m", "benchmarks.growth_app"]
+# The growth unit's aws-cdk-lib L2s repeated to about the reference app's size (12 x 16 resources).
+REFERENCE_REPEATS = 12
 PLAIN_LABEL = "the same unit from aws-cdk-lib L2s alone (reference)"
 # Synthesis runs as `cdk synth` does on a developer's machine or a CI runner: with Python's
 # bytecode cache (the first, untimed run of each app fills it).
@@ -33,28 +36,50 @@ def _validation(on: bool, outdir: Path) -> dict[str, str]:
     return {"CDK_OUTDIR": str(outdir), "CDK_VALIDATION": "true" if on else "false"}
 
 
+@dataclass
+class _Paired:
+    """An app's synth samples beside the CfnResource baseline's of the same templates."""
+
+    resources: int
+    same_templates: bool
+    samples: dict[str, tuple[list[float], list[float]]]  # validation "on"/"off": (app's, baseline's)
+
+
+def _against_baseline(command: list[str], work: Path, runs: int) -> _Paired:
+    """Sample `command` and the CfnResource baseline of its templates alternately, validation on and off."""
+    out, baseline_out, spec = Path(work, "app"), Path(work, "baseline"), Path(work, "spec.json")
+    _timed_synth(command, env=_validation(False, out))
+    resources = write_spec(out, spec)
+    _timed_synth([*BASELINE, str(spec)], env=_validation(False, baseline_out))
+    samples = {}
+    for mode in ("on", "off"):
+        app, baseline = alternate(
+            runs,
+            functools.partial(_timed_synth, command, env=_validation(mode == "on", out)),
+            functools.partial(
+                _timed_synth, [*BASELINE, str(spec)], env=_validation(mode == "on", baseline_out)
+            ),
+        )
+        samples[mode] = (app, baseline)
+    return _Paired(resources, same_templates(out, baseline_out), samples)
+
+
 def library_overhead(runs: int) -> Section:
     section = Section()
     with tempfile.TemporaryDirectory() as work:
-        app_out, baseline_out, spec = Path(work, "app"), Path(work, "baseline"), Path(work, "spec.json")
-        _timed_synth(APP, env=_validation(False, app_out))
-        resources = write_spec(app_out, spec)
-        _timed_synth([*BASELINE, str(spec)], env=_validation(False, baseline_out))
-        identical = same_templates(app_out, baseline_out)
-        section.details["baseline"] = {"resources": resources, "same_templates": identical}
-        if not identical:
+        paired = _against_baseline(APP, Path(work, "app"), runs)
+        section.details["baseline"] = {
+            "resources": paired.resources,
+            "same_templates": paired.same_templates,
+        }
+        if not paired.same_templates:
             section.notes.append("the baseline's templates differ from the app's: budget 1 is not comparable")
-        for mode in ("on", "off"):
-            on = mode == "on"
-            app_env, baseline_env = _validation(on, app_out), _validation(on, baseline_out)
-            app, baseline = alternate(
-                runs,
-                functools.partial(_timed_synth, APP, env=app_env),
-                functools.partial(_timed_synth, [*BASELINE, str(spec)], env=baseline_env),
-            )
+        for mode, (app, baseline) in paired.samples.items():
             app_row = Row(f"synth: python app.py (validation {mode})", "s", app)
             baseline_row = Row(
-                f"synth: CfnResource baseline, same {resources} resources (validation {mode})", "s", baseline
+                f"synth: CfnResource baseline, same {paired.resources} resources (validation {mode})",
+                "s",
+                baseline,
             )
             section.rows += [app_row, baseline_row]
             section.budgets.append(
@@ -64,6 +89,22 @@ def library_overhead(runs: int) -> Section:
                     OVERHEAD_BUDGET[mode],
                 )
             )
+        # A reference, not a budget: what aws-cdk-lib's own L2s cost against CfnResource in an app
+        # about the reference app's size, with none of the library (no alarms, acknowledgments,
+        # dashboard or validation of its own).
+        reference = [*GROWTH, str(REFERENCE_REPEATS), "--plain"]
+        paired = _against_baseline(reference, Path(work, "reference"), runs)
+        if not paired.same_templates:
+            section.notes.append("the baseline's templates differ from the L2 reference's: not comparable")
+        ratios = {}
+        for mode, (plain, baseline) in paired.samples.items():
+            plain_row = Row(
+                f"synth: aws-cdk-lib L2s alone, {paired.resources} resources (validation {mode})", "s", plain
+            )
+            baseline_row = Row(f"synth: CfnResource baseline of those (validation {mode})", "s", baseline)
+            section.rows += [plain_row, baseline_row]
+            ratios[mode] = round(plain_row.median / baseline_row.median, 3)
+        section.details["plain_l2_overhead"] = {"resources": paired.resources, "ratio": ratios}
         section.details["jsii_calls"] = run_json(
             [PYTHON, "-m", "benchmarks.jsii_calls"], env=_validation(False, Path(work, "counted"))
         )

@@ -296,6 +296,21 @@ def _bench_details(latest: dict[str, Any]) -> list[str]:
             f"CfnResource baseline {growth['baseline_seconds_per_repeat'] * 1000:.0f} ms "
             f"(R² {growth['library_r2']:.3f} and {growth['baseline_r2']:.3f}).",
         ]
+        if growth.get("plain_l2_slope_ratio") is not None:
+            lines[-1] += (
+                f" The same unit from aws-cdk-lib's L2s alone (reference): "
+                f"{growth['plain_l2_seconds_per_repeat'] * 1000:.0f} ms against its baseline's "
+                f"{growth['plain_l2_baseline_seconds_per_repeat'] * 1000:.0f} ms, a slope ratio of "
+                f"{growth['plain_l2_slope_ratio']:.2f}."
+            )
+    reference = latest.get("plain_l2_overhead")
+    if reference:
+        lines += [
+            "",
+            f"Reference for budget 1: aws-cdk-lib's L2s alone ({reference['resources']} resources) "
+            f"take {reference['ratio']['on']:.2f} times their CfnResource baseline with validation on and "
+            f"{reference['ratio']['off']:.2f} times off.",
+        ]
     fan_out = latest.get("fan_out")
     if fan_out:
         complete = "yes" if fan_out["every_connection_notified_or_removed"] else "**no**"

@@ -83,10 +83,12 @@ def alternate(runs: int, *measurements: Callable[[], float]) -> list[list[float]
 def environment(extra: Mapping[str, str] | None = None, *, bytecode_cache: bool = False) -> dict[str, str]:
     """The environment of a measured command.
 
-    Without `bytecode_cache`, Python compiles every module it imports, as in a Lambda container
-    (a read-only file system, and an asset without ``__pycache__``). With it, Python keeps its
-    default, compiled modules cached under ``__pycache__``, as on a developer's machine or a CI
-    runner running ``cdk synth`` or ``make test``; an empty PYTHONDONTWRITEBYTECODE is unset.
+    Without `bytecode_cache`, Python writes no ``__pycache__``, as in a Lambda container (a
+    read-only file system): a function's asset ships none (`_bundling` leaves caches out), so its
+    modules are compiled at every cold start, while the installed packages' caches are read as
+    Lambda's runtime reads its own. With it, Python keeps its default and caches what it compiles,
+    as on a developer's machine or a CI runner running ``cdk synth`` or ``make test`` (an empty
+    PYTHONDONTWRITEBYTECODE counts as unset).
     """
     return {**os.environ, "PYTHONDONTWRITEBYTECODE": "" if bytecode_cache else "1", **(extra or {})}
 

@@ -152,7 +152,7 @@ def _growth_series(
             functools.partial(_timed_synth, [*BASELINE, str(spec)], env=_validation(False, baseline_out)),
         )
         if not same_templates(app_out, baseline_out):
-            section.notes.append(f"growth x{count}: the baseline of {name} differs from its templates")
+            section.notes.append(f"growth x{count}: the CfnResource baseline of {name} emits other templates")
         app_row = Row(f"growth: {label}, x{count} ({resources} resources)", "s", app)
         baseline_row = Row(f"growth: CfnResource baseline of {name}, x{count}", "s", baseline)
         section.rows += [app_row, baseline_row]

@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from constructs_lib._paths import path_of
 from constructs_lib._validation import PropErrors
 from constructs_lib.compliance import COMPLIANCE_PACKS, Acknowledged, acknowledge_all, in_packs
 
@@ -89,7 +90,7 @@ def workflow_integration(
     role = iam.Role(
         scope,
         f"{route_id}WorkflowRole",
-        description=f"API Gateway starts {workflow.to_string()} with this role",  # its path, in one call
+        description=f"API Gateway starts {path_of(workflow)} with this role",
         assumed_by=iam.ServicePrincipal(
             "apigateway.amazonaws.com",
             conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},

@@ -11,8 +11,8 @@ from constructs_lib.compliance import (
     NIST_800_53_R5,
     PCI_DSS_321,
     Acknowledged,
+    _acknowledge_created,
     acknowledge,
-    acknowledge_all,
     in_packs,
 )
 
@@ -48,7 +48,7 @@ def acknowledge_rest_stage(stage: IConstruct, *, web_acl: bool, caching: bool) -
             cdk_nag=in_packs("APIGWSSLEnabled", *COMPLIANCE_PACKS),
         )
     )
-    acknowledge_all(stage, *entries, new_resource=True)
+    _acknowledge_created(stage, *entries)
 
 
 def acknowledge_cloud_watch_role(role: IConstruct) -> None:
@@ -70,12 +70,11 @@ def acknowledge_route(
     `method` was created a moment ago, so its resource holds no checkov skips yet."""
     acknowledge_invoke_permissions(method, f"{route} of this API's stage")
     if public_reason is not None:
-        acknowledge_all(
+        _acknowledge_created(
             method,
             Acknowledged(
                 public_reason, cdk_nag=["AwsSolutions-APIG4", "AwsSolutions-COG4"], checkov=["CKV_AWS_59"]
             ),
-            new_resource=True,
         )
     elif authorized_with is not None:
         nag_acknowledge(

@@ -1,7 +1,8 @@
 """The compliance scanners' findings on a ServerlessFunction that are design choices of it, with why.
 
-One batch (`acknowledge_all`) per construct: each costs two jsii round trips, plus three for checkov's
-metadata on a resource made a moment ago, however many rules it lists.
+One batch per construct (`compliance._acknowledge_created`: `acknowledge_all` on a construct made a
+moment ago): each costs two jsii round trips, plus three for checkov's metadata, however many rules
+it lists.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from constructs_lib.compliance import (
     HIPAA_SECURITY,
     NIST_800_53_R5,
     Acknowledged,
+    _acknowledge_created,
     acknowledge,
-    acknowledge_all,
     in_packs,
 )
 
@@ -73,7 +74,7 @@ def acknowledge_function(
             checkov=["CKV_AWS_173"],
         )
     )
-    acknowledge_all(function, *acknowledged, new_resource=True)
+    _acknowledge_created(function, *acknowledged)
     nag_acknowledge(
         role.node.find_child("DefaultPolicy"),
         "AwsSolutions-IAM5[Resource::*]",

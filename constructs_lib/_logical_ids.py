@@ -16,6 +16,8 @@ import re
 from aws_cdk import CfnElement, Stack
 from constructs import Construct, IConstruct
 
+from constructs_lib._paths import path_of
+
 # CDK's makeUniqueId (aws-cdk-lib core/lib/private/uniqueid.ts), which allocates logical ids.
 _HIDDEN_ID = "Default"  # left out of the id altogether
 _HIDDEN_FROM_HUMAN_ID = "Resource"  # left out of the readable part, kept in the hash
@@ -34,10 +36,10 @@ def pin_logical_id(resource: CfnElement, owner: IConstruct, name: str) -> str:
     if isinstance(owner, Stack):  # the owner is its own stack: no component below it, no jsii call
         below_stack: list[str] = []
     elif isinstance(owner, Construct):
-        # Both paths in one jsii call each (Construct.toString() is the path): construct ids hold no
+        # Both paths in one jsii call each where that is exact (`path_of`): construct ids hold no
         # "/" (the CDK refuses one), so the owner's components are its path after the stack's.
-        stack_path = Stack.of(owner).to_string()
-        below_stack = owner.to_string()[len(stack_path) + 1 :].split("/")
+        stack_path = path_of(Stack.of(owner))
+        below_stack = path_of(owner)[len(stack_path) + 1 :].split("/")
     else:
         stack = Stack.of(owner)
         scopes = owner.node.scopes

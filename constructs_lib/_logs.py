@@ -8,7 +8,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib._validation import PropErrors
-from constructs_lib.compliance import COMPLIANCE_PACKS, Acknowledged, acknowledge_all, in_packs
+from constructs_lib.compliance import COMPLIANCE_PACKS, Acknowledged, _acknowledge_created, in_packs
 
 # The library's one log retention default, for every log group and access log it creates: a year covers
 # most audits and review cycles, and is what Control Tower's CT.CLOUDWATCH.PR.2 asks for.
@@ -99,5 +99,5 @@ def retained_log_group(
                 control_tower=["cloudwatch_log_group_retention_period_check"],
             )
         )
-    acknowledge_all(group, *acknowledged, new_resource=True)
+    _acknowledge_created(group, *acknowledged)
     return group

@@ -11,7 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib import _metrics
-from constructs_lib.compliance import Acknowledged, acknowledge_all
+from constructs_lib.compliance import Acknowledged, _acknowledge_created
 
 # SQS's maximum: the longest time anyone has to notice and replay a failed event.
 DEAD_LETTER_RETENTION = Duration.days(14)
@@ -52,7 +52,7 @@ def dead_letter_queue(
         redrive_allow_policy=redrive_allow_policy,
     )
     _HOLDS[queue] = holds
-    acknowledge_all(
+    _acknowledge_created(
         queue,
         Acknowledged(
             f"This queue is the dead-letter queue of {holds}; a DLQ has no DLQ of its own.",
@@ -64,7 +64,6 @@ def dead_letter_queue(
             "write to without a key policy; checkov counts only KMS keys as encryption.",
             checkov=["CKV_AWS_27"],
         ),
-        new_resource=True,
     )
     return queue
 

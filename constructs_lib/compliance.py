@@ -52,7 +52,11 @@ _GUARD_RULE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
 
 @dataclass(frozen=True)
 class Acknowledged:
-    """One reason and the findings it covers, for `acknowledge_all` (the fields are `acknowledge`'s)."""
+    """One reason and the findings it covers, for `acknowledge_all` (the fields are `acknowledge`'s).
+
+    Not aws-cdk-lib's `Acknowledgment` (one policy-validation rule id and its reason): an entry here
+    names findings in every scanner, and `acknowledge_all` writes each scanner's form of it.
+    """
 
     reason: str
     cdk_nag: Sequence[str] = ()
@@ -80,16 +84,24 @@ def acknowledge(
     )
 
 
-def acknowledge_all(construct: IConstruct, *acknowledged: Acknowledged, new_resource: bool = False) -> None:
+def acknowledge_all(construct: IConstruct, *acknowledged: Acknowledged) -> None:
     """Acknowledge several findings on `construct`, each `Acknowledged` with its own reason.
 
     The same as one `acknowledge` call per entry, in order, but checked into one ValueError and
     written with one policy-validation call and one checkov metadata update: each jsii round trip
-    costs about half a millisecond of synth. Set `new_resource` only when the calling code created
-    `construct` a moment ago, so its resource holds no checkov metadata yet: the skips are then
-    written without reading it first.
+    costs about half a millisecond of synth.
     """
-    _acknowledge(construct, acknowledged, batch=True, new_resource=new_resource)
+    _acknowledge(construct, acknowledged, batch=True, new_resource=False)
+
+
+def _acknowledge_created(construct: IConstruct, *acknowledged: Acknowledged) -> None:
+    """`acknowledge_all` on a construct the library's calling code created a moment ago.
+
+    Its resource cannot hold checkov metadata yet, so the skips are written without reading it
+    first (one jsii round trip fewer). Private: on any other construct the write would replace
+    checkov skips someone else wrote.
+    """
+    _acknowledge(construct, acknowledged, batch=True, new_resource=True)
 
 
 def in_packs(rule: str, *packs: str) -> list[str]:

@@ -40,6 +40,7 @@ from constructs_lib._alarms import AlarmSettings, check_alarm_settings
 from constructs_lib._grants import principal_in_another_stack
 from constructs_lib._logs import DEFAULT_LOG_RETENTION, check_retention, retained_log_group
 from constructs_lib._nag import acknowledge_wildcard_resource
+from constructs_lib._paths import path_of
 from constructs_lib._protection import check_disposable, record_reason, weakened_removal_policy
 from constructs_lib._search_domain_alarms import ALARMS, add_alarms
 from constructs_lib._search_domain_cognito import dashboards_sign_in
@@ -548,7 +549,7 @@ class SearchDomain(Construct):
             entry=INDEXER_ENTRY,
             handler="indexer.handler",
             include_runtime_helpers=True,
-            description=f"Indexes {table.to_string()} into OpenSearch index {index_name}",
+            description=f"Indexes {path_of(table)} into OpenSearch index {index_name}",
             timeout=timeout,
             environment={**self.search_environment(index_name), env.SEARCH_ID_ATTRIBUTE: id_attribute},
             log_retention=self._log_retention,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import http.client
 import json
@@ -278,6 +279,29 @@ def test_posts_to_connections_reach_the_socket_and_gone_connections_answer_410(
     invoker.wait_for(disconnected(connection_id))
     with pytest.raises(client_api.exceptions.GoneException):
         client_api.post_to_connection(ConnectionId=connection_id, Data=b"late")
+
+
+def test_a_connection_takes_posts_as_soon_as_its_client_is_open(
+    stack: TemplateView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine the client learns the connection is open before the server's session
+    starts; the connection must already be reachable then, as API Gateway's is."""
+    session = WebSocketGateway._session
+
+    async def late_session(gateway: WebSocketGateway, connection: Any) -> None:
+        await asyncio.sleep(0.5)
+        await session(gateway, connection)
+
+    monkeypatch.setattr(WebSocketGateway, "_session", late_session)
+    invoker = ScriptedInvoker()
+    gateway = new_gateway(stack, invoker)
+    gateway.start("127.0.0.1", 0)
+    try:
+        with open_connection(gateway) as client:
+            assert gateway.post_to_connection(connection_id_of(invoker), b'{"early": true}')
+            assert json.loads(client.recv(timeout=5)) == {"early": True}
+    finally:
+        gateway.stop()
 
 
 def test_closing_runs_the_disconnect_route_and_delete_closes_the_connection(

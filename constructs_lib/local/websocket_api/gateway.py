@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from constructs_lib.local._types import Invocation, Invoker, TemplateView
 from constructs_lib.local.websocket_api.authorizer import connect_authorizer
@@ -154,6 +155,7 @@ class WebSocketGateway:
                     host,
                     port,
                     process_request=self._handshake,
+                    process_response=self._register,
                     open_timeout=_HANDSHAKE_TIMEOUT,
                 )
             except OSError as error:
@@ -232,9 +234,22 @@ class WebSocketGateway:
                 log.info("WebSocket $connect of %s refused with %s", self.name, status)
                 refusal = _refusal(status)
                 return connection.respond(refusal, f"{refusal.phrase}\n")
-        # Registered by _session, which runs only once the handshake succeeded.
+        # Registered by _register once the handshake is accepted.
         connection.local_record = record  # type: ignore[attr-defined]
         return None
+
+    def _register(self, connection: ServerConnection, request: Request, response: Response) -> None:
+        """Make an accepted connection reachable before its 101 goes out, as API Gateway's is once the
+        client is connected: a post right after the client opened it (the 101 reached the client
+        before _session started, on a busy machine) found no connection and answered 410."""
+        del request
+        record: _Connection | None = getattr(connection, "local_record", None)
+        accepted = response.status_code == HTTPStatus.SWITCHING_PROTOCOLS
+        # A client gone during $connect gets no 101 and no session: websockets checks the same state
+        # right after this returns, with no await in between.
+        if record is not None and accepted and connection.state is State.CONNECTING:
+            with self._lock:
+                self.connections[record.connection_id] = record
 
     async def _authorize(self, record: _Connection, stage: str, request: Request) -> HTTPStatus | None:
         """Run the $connect authorizer: None to go on (its context kept on `record`), else the refusal."""
@@ -260,8 +275,6 @@ class WebSocketGateway:
     async def _session(self, connection: ServerConnection) -> None:
         record: _Connection = connection.local_record  # type: ignore[attr-defined]
         connection_id = record.connection_id
-        with self._lock:
-            self.connections[connection_id] = record
         stage = urlsplit(connection.request.path if connection.request else "/").path.strip("/")
         try:
             async for message in connection:
@@ -398,6 +411,9 @@ class WebSocketGateway:
             )
             future.result(timeout=5)
         except ConnectionClosed:
+            # Closed without a session to unregister it (its handshake failed after _register): gone.
+            with self._lock:
+                self.connections.pop(connection_id, None)
             return False
         record.last_active_at = time.time()
         return True

@@ -20,7 +20,7 @@ from constructs_lib import _resolved
 from constructs_lib._api_authorizers import missing_authorizer
 from constructs_lib._api_paths import validate_path
 from constructs_lib._api_schema import to_json_schema
-from constructs_lib._validation import PropErrors, is_token
+from constructs_lib._validation import PropErrors
 from constructs_lib.cors_policy import HTTP_METHODS
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ EDGE_CERTIFICATE_REGION = "us-east-1"
 
 
 def _concrete(value: object) -> bool:
-    return value is not None and not is_token(value)
+    return value is not None and not _resolved.is_unresolved(value)
 
 
 def check_whole_seconds(errors: PropErrors, prop: str, duration: Duration, maximum: int) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -83,7 +83,7 @@ def _valid_attribute_name(name: str) -> bool:
 
 
 def validate_names(errors: PropErrors, table_name: str | None, schema: Schema) -> None:
-    if table_name is not None and not Token.is_unresolved(table_name):
+    if table_name is not None and not _resolved.is_unresolved_str(table_name):
         errors.check(
             bool(NAME_PATTERN.match(table_name)),
             "table_name",
@@ -176,7 +176,7 @@ def _validate_capacity(errors: PropErrors, prop: str, capacity: AutoscaledCapaci
     tokens = [
         name
         for name in ("min_capacity", "max_capacity", "target_utilization_percent")
-        if Token.is_unresolved(getattr(capacity, name))
+        if _resolved.is_unresolved(getattr(capacity, name))
     ]
     if tokens:
         # aws-cdk-lib's Capacity.autoscaled compares them at synth and throws through jsii on a token.
@@ -301,7 +301,7 @@ def validate_table_options(
         "lists a region twice; list each replica region once",
     )
     errors.check(
-        not replica_regions or Token.is_unresolved(stack_region) is False,
+        not replica_regions or not _resolved.is_unresolved(stack_region),
         "replica_regions",
         "need a stack with an explicit region (env=Environment(region=...))",
     )

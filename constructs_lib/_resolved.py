@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 
 # aws-cdk-lib's marker in every string token (ANY_TOKEN_MARKER), its string token pattern
 # (STRING_TOKEN_REGEX: "${Token[" VALID_KEY_CHARS "]}" or STRINGIFIED_NUMBER_PATTERN; JavaScript's \d is
@@ -55,6 +55,18 @@ def is_unresolved_number(value: float) -> bool:
     except OverflowError:  # beyond any double, so no token (whose doubles are finite)
         return False
     return bits >> 48 == _DOUBLE_MARKER
+
+
+def is_unresolved(value: object) -> bool:
+    """`Token.is_unresolved(value)`, answered in Python for None, booleans, strings and numbers (the
+    values most props are); anything else is asked of aws-cdk-lib."""
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return is_unresolved_str(value)
+    if isinstance(value, int | float):
+        return is_unresolved_number(value)
+    return bool(Token.is_unresolved(value))
 
 
 def _known(duration: Duration, amount: int, unit: str) -> Duration:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
 
-from constructs_lib._validation import PropErrors, is_token
+from constructs_lib import _resolved
+from constructs_lib._validation import PropErrors
 
 if TYPE_CHECKING:
     from constructs_lib.composite_key_table import CompositeKeyTable
@@ -46,7 +47,7 @@ def check_size(errors: PropErrors, size: SearchDomainSize) -> None:
     """
     shaped = True
     for prop in ("availability_zones", "master_nodes"):
-        if is_token(getattr(size, prop)):
+        if _resolved.is_unresolved(getattr(size, prop)):
             shaped = False
             errors.add(
                 f"size.{prop}",
@@ -55,12 +56,14 @@ def check_size(errors: PropErrors, size: SearchDomainSize) -> None:
             )
     if not shaped:
         return
-    if is_token(size.data_nodes) or is_token(size.volume_size_gib):
+    if _resolved.is_unresolved(size.data_nodes) or _resolved.is_unresolved(size.volume_size_gib):
         # Judged as the smallest values the other checks accept, so that only concrete ones can fail.
         size = replace(
             size,
-            data_nodes=size.availability_zones if is_token(size.data_nodes) else size.data_nodes,
-            volume_size_gib=10 if is_token(size.volume_size_gib) else size.volume_size_gib,
+            data_nodes=size.availability_zones
+            if _resolved.is_unresolved(size.data_nodes)
+            else size.data_nodes,
+            volume_size_gib=10 if _resolved.is_unresolved(size.volume_size_gib) else size.volume_size_gib,
         )
     _check_shape(errors, size)
     _check_cluster(errors, size)

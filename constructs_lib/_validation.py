@@ -6,7 +6,7 @@ the construct path, the prop and the fix.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 from constructs import IConstruct
 
 from constructs_lib import _resolved
@@ -47,18 +47,6 @@ class PropErrors:
             raise ValueError(f"{self._path}: {self._problems[0]}")
         listed = "\n".join(f"  - {problem}" for problem in self._problems)
         raise ValueError(f"{self._path}: {len(self._problems)} invalid props:\n{listed}")
-
-
-def is_token(value: object) -> bool:
-    """`Token.is_unresolved(value)`, answered in Python for None, strings and numbers (`_resolved`):
-    the values most props are. Anything else is asked of aws-cdk-lib."""
-    if value is None or isinstance(value, bool):
-        return False
-    if isinstance(value, str):
-        return _resolved.is_unresolved_str(value)
-    if isinstance(value, int | float):
-        return _resolved.is_unresolved_number(value)
-    return bool(Token.is_unresolved(value))
 
 
 def check_token_unit(errors: PropErrors, prop: str, duration: Duration | None, unit: str) -> bool:

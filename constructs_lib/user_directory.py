@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Token
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
@@ -250,7 +250,7 @@ def _redirect_url_problem(url: str) -> str | None:
     purposes only. App callback URLs such as myapp://example are also supported"; 1-1024 characters
     (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html).
     """
-    if "Token[" in url and Token.is_unresolved(url):  # a plain string needs no jsii round trip
+    if _resolved.is_unresolved_str(url):
         return None
     parsed = urlsplit(url)
     if not parsed.scheme or not (parsed.netloc or parsed.path):

@@ -1,4 +1,4 @@
-"""constructs_lib._validation: `is_token` answers what `Token.is_unresolved` would, in Python for the
+"""constructs_lib._resolved: `is_unresolved` answers what `Token.is_unresolved` would, in Python for the
 values props usually are (None, booleans, strings and numbers) and through aws-cdk-lib for the rest."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from aws_cdk import CfnParameter, Duration, Stack, Token
 
-from constructs_lib._validation import is_token
+from constructs_lib._resolved import is_unresolved
 
 
-def test_is_token_agrees_with_aws_cdk_lib(stack: Stack) -> None:
+def test_is_unresolved_agrees_with_aws_cdk_lib(stack: Stack) -> None:
     text = CfnParameter(stack, "Text").value_as_string
     number = CfnParameter(stack, "Number", type="Number").value_as_number
     items = CfnParameter(stack, "Items", type="CommaDelimitedList").value_as_list
@@ -35,8 +35,8 @@ def test_is_token_agrees_with_aws_cdk_lib(stack: Stack) -> None:
         Duration.seconds(5),
     ]
     for value in cases:
-        assert is_token(value) is Token.is_unresolved(value), repr(value)
-    assert is_token(text) and is_token(number) and is_token(items)
+        assert is_unresolved(value) is Token.is_unresolved(value), repr(value)
+    assert is_unresolved(text) and is_unresolved(number) and is_unresolved(items)
 
 
 @pytest.mark.parametrize("value", [None, True, 0, 200, 0.5, "method.request.header.Authorization"])
@@ -47,4 +47,4 @@ def test_plain_values_never_reach_jsii(value: Any, monkeypatch: pytest.MonkeyPat
         raise AssertionError(f"asked aws-cdk-lib about {value!r}")
 
     monkeypatch.setattr(Token, "is_unresolved", staticmethod(refuse))
-    assert not is_token(value)
+    assert not is_unresolved(value)

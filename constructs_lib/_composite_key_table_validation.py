@@ -266,7 +266,7 @@ def validate_table_options(
     for region in replica_regions:
         # aws-cdk-lib throws through jsii on a token region; CloudFormation fails on an unknown one.
         errors.check(
-            "Token[" not in region and bool(REGION_NAME.fullmatch(region)),
+            not _resolved.is_unresolved_str(region) and bool(REGION_NAME.fullmatch(region)),
             "replica_regions",
             f"'{region}' is not a region name like eu-west-1; list concrete region names",
         )
@@ -289,7 +289,11 @@ def validate_table_options(
             )
             + "; remove it",
         )
-        key_region = key_arn.split(":")[3] if "Token[" not in key_arn and key_arn.count(":") >= 5 else None
+        key_region = (
+            key_arn.split(":")[3]
+            if not _resolved.is_unresolved_str(key_arn) and key_arn.count(":") >= 5
+            else None
+        )
         errors.check(
             key_region in (None, region),
             "replica_key_arns",

@@ -181,7 +181,7 @@ class Workflow(Construct):
         # validateStateMachineName, after CreateStateMachine's name rules).
         name_ok = (
             state_machine_name is None
-            or "Token[" in state_machine_name
+            or _resolved.is_unresolved_str(state_machine_name)
             or bool(_STATE_MACHINE_NAME.fullmatch(state_machine_name))
         )
         errors.check(
